@@ -1,0 +1,1 @@
+"""What the daemon sends: receipts, reminders, the digest, the consolidated workbook."""
