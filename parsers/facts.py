@@ -98,3 +98,16 @@ class DocumentFacts:
     links: tuple[str, ...] = ()
     problem: str = ""  # why (part of) it could not be read; empty when fine
     members: tuple[DocumentFacts, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Expanded:
+    """What a container held: readable members, and a reason for each member left out."""
+
+    members: tuple[Member, ...] = ()
+    problems: tuple[str, ...] = ()
+
+
+class Unreadable(Exception):
+    """A parser could not read a file; `str(exc)` is the reason, short and human-readable
+    (e.g. "archive type not supported", "file is password-protected", "scanned, no text layer")."""

@@ -5,10 +5,17 @@ The query functions live below the types; notifier code takes only these types, 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
 
 from parsers.facts import Nomination, TableRow
+from store.models import Attachment, Heartbeat, LedgerEntry, Message, Submission, Unit
+from store.submissions import Requirements
 
 STATES = ("missing", "incomplete", "complete")
 
@@ -83,3 +90,137 @@ class UnitData:
     kind: str
     rows: tuple[TableRow, ...] = ()
     nominations: tuple[Nomination, ...] = field(default=())
+
+
+# -- queries ----------------------------------------------------------------------------------
+
+def campaign_status(
+    s: Session,
+    *,
+    campaign_id: str,
+    title: str,
+    deadline: datetime,
+    timezone: str,
+    required: tuple[str, ...],
+    min_photos: int,
+    now: datetime,
+) -> CampaignStatus:
+    """The whole picture of one campaign at `now`, for `status`, the digest and reminders."""
+    req = Requirements(required, min_photos)
+    subs = {
+        sub.unit_id: sub
+        for sub in s.scalars(select(Submission).where(Submission.campaign_id == campaign_id))
+    }
+    files_by_unit: dict[int, list[tuple[str, str]]] = {}
+    for msg, att in s.execute(
+        select(Message, Attachment)
+        .join(Attachment, Attachment.message_fk == Message.id)
+        .where(Message.campaign_id == campaign_id, Message.state == "filed")
+        .order_by(Message.received_at, Attachment.id)
+    ).all():
+        uid = att.unit_id or msg.unit_id
+        if uid is None:
+            continue
+        for item in filter(None, att.items.split(",")):
+            files_by_unit.setdefault(uid, []).append((item, att.filename))
+    units = []
+    for unit in s.scalars(
+        select(Unit).where(Unit.active.is_(True)).options(selectinload(Unit.addresses)).order_by(Unit.code)
+    ):
+        sub = subs.get(unit.id)
+        unit_deadline = unit.extended_until or deadline
+        if sub is None or sub.messages == 0:
+            state, items, missing = "missing", Items(), req.required
+            submitted = last = completed = None
+            n_msgs, classes, people = 0, None, None
+        else:
+            state = sub.state
+            items = Items(sub.report, sub.data_table, sub.photos, sub.nominations)
+            missing = req.missing(sub.report, sub.data_table, sub.photos, sub.nominations)
+            submitted, last, completed = sub.submitted_at, sub.last_message_at, sub.completed_at
+            n_msgs, classes, people = sub.messages, sub.total_classes, sub.total_participants
+        late = (completed > unit_deadline) if completed is not None else now > unit_deadline
+        units.append(
+            UnitStatus(
+                code=unit.code, name=unit.name, kind=unit.kind,
+                emails=tuple(a.address for a in unit.addresses if a.source == "roster"),
+                state=state, late=late, submitted_at=submitted, last_message_at=last,
+                messages=n_msgs, items=items, total_classes=classes, total_participants=people,
+                missing=missing, deadline=unit_deadline,
+                files=tuple(files_by_unit.get(unit.id, ())),
+            )
+        )
+
+    def loose(state: str) -> tuple[LooseMessage, ...]:
+        rows = s.scalars(select(Message).where(Message.state == state).order_by(Message.received_at))
+        return tuple(
+            LooseMessage(
+                id=m.id, message_id=m.message_id, from_addr=m.from_addr, subject=m.subject,
+                received_at=m.received_at, reason=m.reason,
+                candidates=tuple(c["code"] for c in json.loads(m.candidates or "[]")),
+            )
+            for m in rows
+        )
+
+    stuck = tuple(
+        LooseMessage(
+            id=-e.id, message_id="", from_addr="", subject=f"{e.folder} UID {e.uid}",
+            received_at=e.first_seen_at, reason=e.error,
+        )
+        for e in s.scalars(select(LedgerEntry).where(LedgerEntry.state == "quarantined"))
+    )
+    health = tuple(
+        AccountHealth(h.account, h.last_success_at, h.failing_since, h.last_error)
+        for h in s.scalars(select(Heartbeat).order_by(Heartbeat.account))
+    )
+    return CampaignStatus(
+        campaign_id=campaign_id, title=title, deadline=deadline, timezone=timezone,
+        units=tuple(units), unassigned=loose("unassigned"),
+        quarantined=loose("quarantined") + stuck, ignored=loose("ignored"), health=health,
+    )
+
+
+def _iso(dt: datetime | None) -> str | None:
+    return dt.isoformat() if dt is not None else None
+
+
+def status_json(cs: CampaignStatus) -> dict[str, Any]:
+    """The `intake status --json` shape."""
+    return {
+        "campaign": {"id": cs.campaign_id, "title": cs.title, "deadline": _iso(cs.deadline)},
+        "units": [
+            {
+                "code": u.code, "name": u.name, "kind": u.kind, "state": u.state, "late": u.late,
+                "submitted_at": _iso(u.submitted_at), "messages": u.messages,
+                "items": {
+                    "report": u.items.report, "data_table": u.items.data_table,
+                    "photos": u.items.photos, "nominations": u.items.nominations,
+                },
+                "totals": {"classes": u.total_classes, "participants": u.total_participants},
+                "missing": list(u.missing),
+                "deadline": _iso(u.deadline),
+            }
+            for u in cs.units
+        ],
+        "unassigned": [
+            {"id": m.id, "message_id": m.message_id, "from": m.from_addr, "subject": m.subject,
+             "received_at": _iso(m.received_at), "reason": m.reason,
+             "candidates": list(m.candidates)}
+            for m in cs.unassigned
+        ],
+        "quarantined": [
+            {"id": m.id, "message_id": m.message_id, "from": m.from_addr, "subject": m.subject,
+             "reason": m.reason}
+            for m in cs.quarantined
+        ],
+        "ignored": [
+            {"id": m.id, "message_id": m.message_id, "from": m.from_addr, "subject": m.subject,
+             "reason": m.reason}
+            for m in cs.ignored
+        ],
+        "health": [
+            {"account": h.account, "last_success_at": _iso(h.last_success_at),
+             "failing_since": _iso(h.failing_since), "last_error": h.last_error}
+            for h in cs.health
+        ],
+    }

@@ -1,0 +1,86 @@
+"""The application object: builds the store, file store, filer and poller from one Config.
+The CLI and the daemon are thin layers over it; tests build it with a fixed clock."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from sqlalchemy import select
+
+from intake import config as config_mod
+from intake.clock import Clock, SystemClock
+from intake.config import Config
+from intake.filing import Filer
+from intake.imap import ImapMailbox, Mailbox
+from intake.importer import ImportResult, import_paths
+from intake.poll import Poller, PollResult
+from intake.roster import import_roster, read_roster
+from store.db import open_store
+from store.files import FileStore
+from store.models import Message
+from store.queries import CampaignStatus, campaign_status
+
+log = logging.getLogger(__name__)
+
+
+class App:
+    def __init__(self, cfg: Config, clock: Clock | None = None, *, migrate: bool = True) -> None:
+        self.cfg = cfg
+        self.clock = clock or SystemClock()
+        self.engine, self.sessions = open_store(cfg.store_url, migrate=migrate)
+        self.files = FileStore(cfg.files_dir)
+        self.filer = Filer(
+            self.sessions, self.files, self.clock, cfg.campaign,
+            office=cfg.units.office_addresses, max_attempts=cfg.mailbox.max_attempts,
+        )
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> App:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- intake ------------------------------------------------------------------------------
+    def mailbox(self) -> Mailbox:
+        password = config_mod.password(self.cfg.mailbox, "mailbox")
+        return ImapMailbox(self.cfg.mailbox, password)
+
+    def poller(self, mailbox: Mailbox | None = None) -> Poller:
+        return Poller(
+            mailbox or self.mailbox(), self.sessions, self.files, self.clock, self.cfg.mailbox,
+            process=self.filer.process_pending,
+        )
+
+    def poll_once(self, mailbox: Mailbox | None = None) -> PollResult:
+        return self.poller(mailbox).poll_once()
+
+    def import_paths(self, paths: list[Path]) -> ImportResult:
+        result = import_paths(paths, self.sessions, self.files, self.clock)
+        self.filer.process_pending()
+        return result
+
+    def import_roster(self, path: str | Path) -> tuple[int, int]:
+        rows = read_roster(path)
+        with self.sessions.begin() as s:
+            return import_roster(s, rows, self.clock.now())
+
+    def reparse(self, message_ids: list[int] | None = None) -> int:
+        with self.sessions() as s:
+            q = select(Message.id).order_by(Message.id)
+            if message_ids is not None:
+                q = q.where(Message.id.in_(message_ids))
+            ids = list(s.scalars(q))
+        return self.filer.reparse(ids)
+
+    # -- reading -----------------------------------------------------------------------------
+    def status(self) -> CampaignStatus:
+        c = self.cfg.campaign
+        with self.sessions() as s:
+            return campaign_status(
+                s, campaign_id=c.id, title=c.title, deadline=c.deadline_at, timezone=c.timezone,
+                required=tuple(c.required), min_photos=c.min_photos, now=self.clock.now(),
+            )

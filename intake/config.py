@@ -1,0 +1,269 @@
+"""The configuration: one typed, frozen object loaded from TOML (tomllib) at start-up.
+
+Unknown keys and wrong types are errors naming the key and the file. Secrets never live in the
+TOML: `password_env` names an environment variable, `password_file` a file; the loaded value is
+a `Secret` whose repr is `***`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from intake.errors import ConfigError
+
+SECURITY = ("ssl", "starttls", "none")
+
+
+class Secret:
+    """A string that never shows itself in logs, reprs or tracebacks."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class MailboxConfig:
+    host: str = ""
+    port: int = 993
+    security: str = "ssl"
+    username: str = ""
+    password_env: str = ""
+    password_file: str = ""
+    folder: str = "INBOX"
+    processed_folder: str = ""
+    processed_keyword: str = "$IntakeFiled"
+    poll_interval: int = 300
+    timeout: float = 60.0
+    batch_size: int = 50
+    allow_insecure: bool = False
+    max_attempts: int = 5
+    authserv_id: str = ""
+
+    @property
+    def account(self) -> str:
+        return f"{self.username}@{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str = ""
+    port: int = 465
+    security: str = "ssl"
+    username: str = ""
+    password_env: str = ""
+    password_file: str = ""
+    sender: str = ""
+    timeout: float = 30.0
+    allow_insecure: bool = False
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    url: str = ""
+    files: str = ""
+
+
+@dataclass(frozen=True)
+class UnitsConfig:
+    roster: str = ""
+    office_addresses: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CampaignConfig:
+    id: str = "tuan-le-htsd-2021"
+    title: str = "Tuần lễ hưởng ứng học tập suốt đời năm 2021"
+    deadline: str = "2021-10-10T00:00:00+07:00"
+    timezone: str = "Asia/Ho_Chi_Minh"
+    required: list[str] = field(default_factory=lambda: ["report", "data_table", "photos"])
+    min_photos: int = 2
+
+    @property
+    def deadline_at(self) -> datetime:
+        return datetime.fromisoformat(self.deadline)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class DigestConfig:
+    recipients: list[str] = field(default_factory=list)
+    at: str = "07:00"
+
+    @property
+    def at_time(self) -> time:
+        return time.fromisoformat(self.at)
+
+
+@dataclass(frozen=True)
+class Config:
+    mailbox: MailboxConfig = field(default_factory=MailboxConfig)
+    smtp: SmtpConfig = field(default_factory=SmtpConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
+    units: UnitsConfig = field(default_factory=UnitsConfig)
+    campaign: CampaignConfig = field(default_factory=CampaignConfig)
+    digest: DigestConfig = field(default_factory=DigestConfig)
+    source: str = "(defaults)"
+    base_dir: str = "."
+
+    def path(self, value: str) -> Path:
+        """A path from the config, relative to the config file's directory."""
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else Path(self.base_dir) / p
+
+    @property
+    def store_url(self) -> str:
+        url = self.store.url
+        if not url:
+            return f"sqlite:///{self.path('var/intake.sqlite3')}"
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+            return prefix + str(self.path(url[len(prefix):]))  # relative to the config file
+        return url
+
+    @property
+    def files_dir(self) -> Path:
+        return self.path(self.store.files or "var/files")
+
+
+SECTIONS: dict[str, type] = {
+    "mailbox": MailboxConfig,
+    "smtp": SmtpConfig,
+    "store": StoreConfig,
+    "units": UnitsConfig,
+    "campaign": CampaignConfig,
+    "digest": DigestConfig,
+}
+
+
+def _check_type(value: Any, hint: Any) -> bool:
+    origin = typing.get_origin(hint)
+    if origin is list:
+        (inner,) = typing.get_args(hint)
+        return isinstance(value, list) and all(_check_type(v, inner) for v in value)
+    if origin in (types.UnionType, typing.Union):
+        return any(_check_type(value, h) for h in typing.get_args(hint))
+    if hint is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, hint)
+
+
+def _section(name: str, cls: type, raw: Any, source: str) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: [{name}] must be a table")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    for key, value in raw.items():
+        if key not in known:
+            hint = ", ".join(sorted(known))
+            raise ConfigError(f"{source}: unknown key {name}.{key} (known keys: {hint})")
+        if key in ("password", "secret"):
+            raise ConfigError(f"{source}: {name}.{key}: secrets do not belong in the TOML")
+        if not _check_type(value, hints[key]):
+            want = getattr(hints[key], "__name__", str(hints[key]))
+            raise ConfigError(
+                f"{source}: {name}.{key} must be {want}, not {type(value).__name__} ({value!r})"
+            )
+    return cls(**raw)
+
+
+def _validate(cfg: Config) -> None:
+    src = cfg.source
+    for name in ("mailbox", "smtp"):
+        sec = getattr(cfg, name)
+        if sec.security not in SECURITY:
+            raise ConfigError(f"{src}: {name}.security must be one of {', '.join(SECURITY)}")
+        if sec.password_env and sec.password_file:
+            raise ConfigError(f"{src}: {name}: give password_env or password_file, not both")
+    try:
+        deadline = cfg.campaign.deadline_at
+    except ValueError as e:
+        raise ConfigError(f"{src}: campaign.deadline is not ISO 8601: {e}") from e
+    if deadline.tzinfo is None:
+        raise ConfigError(f"{src}: campaign.deadline needs an offset, e.g. 2021-10-10T00:00:00+07:00")
+    try:
+        cfg.campaign.tz  # noqa: B018
+    except (ZoneInfoNotFoundError, ValueError) as e:
+        raise ConfigError(f"{src}: campaign.timezone {cfg.campaign.timezone!r} is unknown") from e
+    try:
+        cfg.digest.at_time  # noqa: B018
+    except ValueError as e:
+        raise ConfigError(f"{src}: digest.at must be HH:MM") from e
+    unknown = set(cfg.campaign.required) - {"report", "data_table", "photos", "nominations"}
+    if unknown:
+        raise ConfigError(f"{src}: campaign.required has unknown items {sorted(unknown)}")
+    if cfg.mailbox.poll_interval < 10:
+        raise ConfigError(f"{src}: mailbox.poll_interval must be at least 10 seconds")
+
+
+def parse(text: str, source: str = "(string)", base_dir: str = ".") -> Config:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{source}: not valid TOML: {e}") from e
+    sections: dict[str, Any] = {}
+    for name, value in raw.items():
+        if name not in SECTIONS:
+            raise ConfigError(
+                f"{source}: unknown section [{name}] (known: {', '.join(SECTIONS)})"
+            )
+        sections[name] = _section(name, SECTIONS[name], value, source)
+    cfg = Config(**sections, source=source, base_dir=base_dir)
+    _validate(cfg)
+    return cfg
+
+
+def load(path: str | Path | None) -> Config:
+    """Load the config at `path`, or defaults when `path` is None."""
+    if path is None:
+        return Config(base_dir=str(Path.cwd()))
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"cannot read config {p}: {e.strerror}") from e
+    return parse(text, source=str(p), base_dir=str(p.resolve().parent))
+
+
+def password(section: MailboxConfig | SmtpConfig, name: str) -> Secret | None:
+    """Read a section's secret from its environment variable or file."""
+    if section.password_env:
+        value = os.environ.get(section.password_env)
+        if value is None:
+            raise ConfigError(f"{name}.password_env: environment variable {section.password_env} is not set")
+        return Secret(value)
+    if section.password_file:
+        try:
+            return Secret(Path(section.password_file).read_text(encoding="utf-8").strip("\r\n"))
+        except OSError as e:
+            raise ConfigError(f"{name}.password_file: cannot read {section.password_file}: {e.strerror}") from e
+    return None

@@ -1,0 +1,259 @@
+"""Filing: a stored raw message → parsed parts, attachments in the file store, the unit
+decision, the unit's submission recomputed. One transaction per message; a failure is counted
+on the message and retried with backoff, then quarantined with its reason."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from intake.clock import Clock
+from intake.config import CampaignConfig
+from intake.identify import Decision, Evidence, RosterUnit, UnitMatcher
+from parsers.documents import read_document
+from parsers.facts import DocumentFacts
+from parsers.mime import MalformedMessage, ParsedMessage, parse_message
+from store import ledger
+from store.files import FileStore
+from store.models import Attachment, Message, Unit, UnitAddress
+from store.submissions import Requirements, recompute
+
+log = logging.getLogger(__name__)
+
+
+def _jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple | list | frozenset | set):
+        items = [_jsonable(v) for v in value]
+        return sorted(items) if isinstance(value, frozenset | set) else items
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return None  # blobs (thumbnails) go to the file store, not into JSON
+    return value
+
+
+def facts_json(facts: DocumentFacts, files: FileStore) -> str:
+    data = _jsonable(dataclasses.replace(facts, members=()))
+    if facts.report is not None:
+        data["report"]["text"] = facts.report.text[:20000]
+    for photo, out in zip(facts.photos, data["photos"], strict=True):
+        out["thumbnail_sha256"] = files.put(photo.thumbnail) if photo.thumbnail else None
+    return json.dumps(data, ensure_ascii=False)
+
+
+def requirements(campaign: CampaignConfig) -> Requirements:
+    return Requirements(tuple(campaign.required), campaign.min_photos)
+
+
+def load_matcher(s: Session, office: Iterable[str]) -> UnitMatcher:
+    units = list(s.scalars(select(Unit).where(Unit.active.is_(True)).order_by(Unit.code)))
+    roster = [
+        RosterUnit(
+            code=u.code,
+            name=u.name,
+            kind=u.kind,
+            emails=tuple(a.address for a in u.addresses if a.source == "roster"),
+            aliases=tuple(x for x in u.aliases.split(";") if x),
+        )
+        for u in units
+    ]
+    learned = {
+        a.address: a.unit.code for u in units for a in u.addresses if a.source == "learned"
+    }
+    return UnitMatcher(roster, learned=learned, office=tuple(office))
+
+
+def evidence(parsed: ParsedMessage, facts: list[DocumentFacts]) -> Evidence:
+    lines = [ln.strip() for ln in parsed.text.splitlines() if ln.strip()]
+    head = "\n".join(lines[:15] + lines[-10:])
+    doc_headers: list[str] = []
+    organizers: list[str] = []
+    for f in facts:
+        if f.report is not None:
+            doc_headers.append(f.report.title)
+            doc_headers.extend(f.report.text.splitlines()[:8])
+        if f.data_table is not None:
+            organizers.extend(r.organizer for r in f.data_table.rows if r.organizer)
+    return Evidence(
+        from_addr=parsed.from_addr,
+        from_name=parsed.from_name,
+        subject=parsed.subject,
+        body_head=head,
+        filenames=tuple(f.filename for f in facts),
+        doc_headers=tuple(h for h in doc_headers if h),
+        organizers=tuple(organizers),
+        headers=parsed.headers,
+    )
+
+
+class Filer:
+    """Processes messages in state "received" (and reprocesses on `reparse`)."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        files: FileStore,
+        clock: Clock,
+        campaign: CampaignConfig,
+        office: Iterable[str] = (),
+        max_attempts: int = 5,
+    ) -> None:
+        self.sessions = sessions
+        self.files = files
+        self.clock = clock
+        self.campaign = campaign
+        self.office = tuple(office)
+        self.max_attempts = max_attempts
+        self.req = requirements(campaign)
+
+    def process_pending(self) -> int:
+        """File every message that is due; return how many were handled."""
+        now = self.clock.now()
+        with self.sessions() as s:
+            ids = list(
+                s.scalars(
+                    select(Message.id)
+                    .where(
+                        Message.state == "received",
+                        or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
+                    )
+                    .order_by(Message.received_at, Message.id)
+                )
+            )
+            matcher = load_matcher(s, self.office)
+        for pk in ids:
+            self.process(pk, matcher)
+        return len(ids)
+
+    def process(self, pk: int, matcher: UnitMatcher | None = None) -> None:
+        try:
+            with self.sessions.begin() as s:
+                self._file(s, pk, matcher or load_matcher(s, self.office))
+        except SQLAlchemyError:
+            raise  # the store itself is failing: not this message's fault; retry next tick
+        except MalformedMessage as e:
+            self._fail(pk, str(e))
+        except Exception as e:
+            log.exception("filing message %d failed", pk)
+            self._fail(pk, f"{type(e).__name__}: {e}")
+
+    def _fail(self, pk: int, reason: str) -> None:
+        now = self.clock.now()
+        with self.sessions.begin() as s:
+            msg = s.get(Message, pk)
+            if msg is None:
+                return
+            msg.attempts += 1
+            msg.reason = reason[:2000]
+            if msg.attempts >= self.max_attempts:
+                msg.state = "quarantined"
+                msg.next_attempt_at = None
+                log.error("message %d quarantined after %d attempts: %s", pk, msg.attempts, reason)
+            else:
+                msg.next_attempt_at = now + ledger.backoff(msg.attempts)
+                log.warning("message %d failed (attempt %d): %s", pk, msg.attempts, reason)
+
+    def _attach(
+        self, s: Session, msg: Message, facts: DocumentFacts, data: bytes, ctype: str,
+        parent: Attachment | None,
+    ) -> None:
+        att = Attachment(
+            message=msg,
+            parent_id=parent.id if parent is not None else None,
+            sha256=self.files.put(data),
+            filename=facts.filename,
+            content_type=ctype[:255],
+            kind=facts.kind,
+            fmt=facts.fmt[:16],
+            size=len(data),
+            items=",".join(sorted(facts.items)),
+            photos=sum(1 for p in facts.photos if p.evidence) or (1 if "photo" in facts.items else 0),
+            problem=facts.problem[:2000],
+            facts=facts_json(facts, self.files),
+        )
+        s.add(att)
+        s.flush()
+
+    def _file(self, s: Session, pk: int, matcher: UnitMatcher) -> None:
+        now = self.clock.now()
+        msg = s.get(Message, pk)
+        if msg is None:
+            return
+        parsed = parse_message(self.files.get(msg.sha256))
+        old_unit = msg.unit_id
+        msg.attachments.clear()
+        s.flush()
+        msg.from_addr = parsed.from_addr or msg.from_addr
+        msg.from_name = parsed.from_name[:255]
+        msg.subject = parsed.subject
+        msg.message_id = parsed.message_id or msg.message_id
+        msg.sent_at = parsed.date
+        all_facts = []
+        for part in parsed.parts:
+            facts = read_document(part.data, part.filename, part.content_type)
+            all_facts.append(facts)
+            self._attach(s, msg, facts, part.data, part.content_type, None)
+        if msg.assigned_by and msg.assigned_by != "auto" and msg.unit_id is not None:
+            decision = Decision("assigned", unit=None, reason=msg.reason)  # the officer's hand
+            unit_id: int | None = msg.unit_id
+        else:
+            decision = matcher.identify(evidence(parsed, all_facts))
+            unit_id = None
+            if decision.unit is not None:
+                unit_id = s.scalar(select(Unit.id).where(Unit.code == decision.unit))
+            msg.assigned_by = "auto" if unit_id is not None else ""
+            msg.reason = decision.reason[:2000]
+            msg.candidates = json.dumps(
+                [{"code": c.code, "score": round(c.score, 1), "why": c.why} for c in decision.candidates],
+                ensure_ascii=False,
+            )
+        msg.state = {"assigned": "filed", "ignored": "ignored"}.get(decision.status, "unassigned")
+        if msg.state == "filed" and unit_id is None:
+            msg.state = "unassigned"
+        msg.unit_id = unit_id if msg.state == "filed" else None
+        msg.campaign_id = self.campaign.id
+        msg.processed_at = now
+        msg.next_attempt_at = None
+        s.flush()
+        for uid in {old_unit, msg.unit_id} - {None}:
+            assert uid is not None
+            recompute(s, self.campaign.id, uid, self.req, now)
+
+    def reparse(self, pks: Iterable[int]) -> int:
+        """Rerun the current parsers over stored raw mail (keeps the officer's assignments)."""
+        n = 0
+        with self.sessions() as s:
+            matcher = load_matcher(s, self.office)
+        for pk in pks:
+            with self.sessions.begin() as s:
+                msg = s.get(Message, pk)
+                if msg is None:
+                    continue
+                msg.attempts = 0
+                if msg.state == "quarantined":
+                    msg.state = "received"
+            self.process(pk, matcher)
+            n += 1
+        return n
+
+
+def learn_address(s: Session, unit: Unit, address: str, by: str, now: datetime) -> bool:
+    """Teach `address` to `unit` (the officer's assignment); False when it was known already."""
+    address = address.strip().lower()
+    if not address:
+        return False
+    existing = s.scalar(select(UnitAddress).where(UnitAddress.address == address))
+    if existing is not None:
+        return False
+    s.add(UnitAddress(unit=unit, address=address, source="learned", learned_by=by, learned_at=now))
+    return True

@@ -1,0 +1,226 @@
+"""IMAP: the only module that imports imapclient. A narrow `Mailbox` protocol, and
+`ImapMailbox`, its real implementation with timeouts and a verifying TLS context.
+
+Library exceptions are wrapped here: login refusals become `CredentialsError`, dropped
+connections, timeouts and server errors `TransientError`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import ssl
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError, LoginError
+from imapclient.util import to_bytes
+
+from intake.config import MailboxConfig, Secret
+from intake.errors import ConfigError, CredentialsError, TransientError
+
+log = logging.getLogger(__name__)
+
+FETCH_ITEMS = [b"BODY.PEEK[]", b"INTERNALDATE", b"RFC822.SIZE"]
+
+
+@dataclass(frozen=True)
+class FolderInfo:
+    uidvalidity: int
+    uidnext: int
+    exists: int
+
+
+@dataclass(frozen=True)
+class Fetched:
+    uid: int
+    raw: bytes
+    internaldate: datetime | None
+    size: int
+
+
+class Mailbox(Protocol):
+    account: str
+
+    def connect(self) -> None: ...
+    def close(self) -> None: ...
+    def select(self, folder: str) -> FolderInfo: ...
+    def search_from(self, first_uid: int) -> list[int]: ...
+    def sizes(self, uids: Sequence[int]) -> dict[int, int]: ...
+    def fetch(self, uids: Sequence[int]) -> Iterator[Fetched]: ...
+    def mark_processed(self, uids: Sequence[int], *, move_to: str, keyword: str) -> None: ...
+    def capabilities(self) -> frozenset[str]: ...
+    def folder_exists(self, folder: str) -> bool: ...
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _aware(value: object) -> datetime | None:
+    if not isinstance(value, datetime):
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class ImapMailbox:
+    """A connection to one account. Use as a context manager or call connect()/close()."""
+
+    def __init__(
+        self,
+        settings: MailboxConfig,
+        password: Secret | None,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.settings = settings
+        self.account = settings.account
+        self._password = password
+        self._ctx = ssl_context
+        self._client: IMAPClient | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def connect(self) -> None:
+        s = self.settings
+        if s.security == "none" and not (is_loopback(s.host) or s.allow_insecure):
+            raise ConfigError(
+                f"mailbox.security = 'none' sends the password in clear to {s.host}; "
+                "use 'ssl' or 'starttls', or set allow_insecure = true"
+            )
+        ctx = self._ctx or ssl.create_default_context()
+        try:
+            client = IMAPClient(
+                s.host, port=s.port, ssl=s.security == "ssl", ssl_context=ctx, timeout=s.timeout
+            )
+            client._imap.debug = 0  # imaplib's debug formatting costs time even when off
+            if s.security == "starttls":
+                client.starttls(ctx)
+            client.login(s.username, self._password.reveal() if self._password else "")
+        except LoginError as e:
+            raise CredentialsError(f"IMAP login refused for {s.username}@{s.host}: {e}") from e
+        except (IMAPClientError, OSError, ssl.SSLError) as e:
+            raise TransientError(f"IMAP connect to {s.host}:{s.port} failed: {e}") from e
+        self._client = client
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is None:
+            return
+        try:
+            client.logout()
+        except (IMAPClientError, OSError):
+            try:
+                client.shutdown()
+            except OSError:
+                pass
+
+    def __enter__(self) -> ImapMailbox:
+        self.connect()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def client(self) -> IMAPClient:
+        if self._client is None:
+            raise TransientError("IMAP not connected")
+        return self._client
+
+    # -- operations --------------------------------------------------------------------------
+    def _wrap(self, what: str, exc: BaseException) -> TransientError:
+        self._client = None  # the connection is unusable after an abort
+        return TransientError(f"IMAP {what} failed: {type(exc).__name__}: {exc}")
+
+    def capabilities(self) -> frozenset[str]:
+        try:
+            return frozenset(c.decode().upper() for c in self.client.capabilities())
+        except (IMAPClientError, OSError) as e:
+            raise self._wrap("CAPABILITY", e) from e
+
+    def folder_exists(self, folder: str) -> bool:
+        try:
+            return bool(self.client.folder_exists(folder))
+        except (IMAPClientError, OSError) as e:
+            raise self._wrap("LIST", e) from e
+
+    def select(self, folder: str) -> FolderInfo:
+        try:
+            info = self.client.select_folder(folder)
+        except (IMAPClientError, OSError) as e:
+            raise self._wrap(f"SELECT {folder}", e) from e
+        return FolderInfo(
+            uidvalidity=int(info.get(b"UIDVALIDITY", 0)),
+            uidnext=int(info.get(b"UIDNEXT", 0)),
+            exists=int(info.get(b"EXISTS", 0)),
+        )
+
+    def search_from(self, first_uid: int) -> list[int]:
+        """UIDs >= first_uid (ASCII-only criteria; `n:*` always answers the last UID too)."""
+        try:
+            uids = self.client.search(["UID", f"{max(first_uid, 1)}:*"])
+        except (IMAPClientError, OSError) as e:
+            raise self._wrap("UID SEARCH", e) from e
+        return sorted(int(u) for u in uids if int(u) >= first_uid)
+
+    def sizes(self, uids: Sequence[int]) -> dict[int, int]:
+        if not uids:
+            return {}
+        try:
+            resp = self.client.fetch(list(uids), [b"RFC822.SIZE"])
+        except (IMAPClientError, OSError) as e:
+            raise self._wrap("FETCH RFC822.SIZE", e) from e
+        return {int(uid): int(d.get(b"RFC822.SIZE", 0)) for uid, d in resp.items()}
+
+    def fetch(self, uids: Sequence[int]) -> Iterator[Fetched]:
+        """Fetch one batch of bodies (without setting \\Seen)."""
+        if not uids:
+            return
+        try:
+            resp = self.client.fetch(list(uids), FETCH_ITEMS)
+        except (TimeoutError, IMAPClientError, OSError) as e:
+            raise self._wrap("UID FETCH", e) from e
+        for uid in uids:
+            data = resp.get(uid)
+            if data is None or b"BODY[]" not in data:
+                continue  # expunged meanwhile; the caller sees it missing
+            raw = data[b"BODY[]"]
+            yield Fetched(
+                uid=int(uid),
+                raw=to_bytes(raw),
+                internaldate=_aware(data.get(b"INTERNALDATE")),
+                size=int(data.get(b"RFC822.SIZE", len(raw))),
+            )
+
+    def mark_processed(self, uids: Sequence[int], *, move_to: str, keyword: str) -> None:
+        """After the store committed: MOVE to `move_to`, or set `keyword`. Never deletes
+        anything that was not first copied."""
+        if not uids:
+            return
+        c = self.client
+        try:
+            if move_to:
+                if not c.folder_exists(move_to):
+                    c.create_folder(move_to)
+                caps = self.capabilities()
+                if "MOVE" in caps:
+                    c.move(list(uids), move_to)
+                elif "UIDPLUS" in caps:
+                    c.copy(list(uids), move_to)
+                    c.add_flags(list(uids), [b"\\Deleted"])
+                    c.uid_expunge(list(uids))
+                else:  # no safe expunge of just these: copy and label instead of deleting
+                    c.copy(list(uids), move_to)
+                    c.add_flags(list(uids), [keyword.encode()])
+            else:
+                c.add_flags(list(uids), [keyword.encode()])
+        except (IMAPClientError, OSError) as e:
+            raise self._wrap("mark processed", e) from e

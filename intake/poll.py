@@ -1,0 +1,237 @@
+"""One poll of one mailbox folder: fetch → store raw → commit the ledger → only then mark on
+the server → process what was stored.
+
+The ledger, not `\\Seen`, is the record of what was read (people read this mailbox too). Each
+message is its own transaction; a crash at any point leaves either a pending ledger row (fetched
+again next time) or a committed row whose server action is redone next time (idempotent).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from intake.clock import Clock
+from intake.config import MailboxConfig
+from intake.errors import CredentialsError, TransientError
+from intake.imap import Fetched, Mailbox
+from parsers.mime import body_sha256, envelope
+from store import ledger
+from store.files import FileStore
+from store.models import Heartbeat, LedgerEntry, Message
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PollResult:
+    account: str
+    new_uids: int = 0
+    fetched: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    failed: int = 0
+    marked: int = 0
+    processed: int = 0
+    error: str = ""
+    uidvalidity_changed: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def store_raw(
+    s: Session,
+    files: FileStore,
+    raw: bytes,
+    *,
+    source: str,
+    received_at: datetime,
+    now: datetime,
+) -> tuple[Message, bool]:
+    """Write the raw message to the file store and return its (possibly existing) Message row.
+    The caller commits. Returns (message, created)."""
+    digest = files.put(raw)
+    env = envelope(raw)
+    body_digest = body_sha256(raw)
+    existing = ledger.find_message(s, digest, env.message_id, body_digest)
+    if existing is not None:
+        return existing, False
+    msg = Message(
+        sha256=digest,
+        body_sha256=body_digest,
+        message_id=env.message_id,
+        size=len(raw),
+        source=source,
+        from_addr=env.from_addr,
+        from_name=env.from_name,
+        subject=env.subject,
+        sent_at=env.date,
+        received_at=received_at,
+        state="received",
+        created_at=now,
+    )
+    s.add(msg)
+    s.flush()
+    return msg, True
+
+
+def beat(s: Session, account: str, now: datetime, error: str = "") -> None:
+    hb = s.get(Heartbeat, account)
+    if hb is None:
+        hb = Heartbeat(account=account, last_error="")
+        s.add(hb)
+    hb.last_attempt_at = now
+    if error:
+        hb.last_error = error[:2000]
+        if hb.failing_since is None:
+            hb.failing_since = now
+    else:
+        hb.last_success_at = now
+        hb.failing_since = None
+        hb.last_error = ""
+
+
+class Poller:
+    """Polls one folder of one account. `process` (optional) files what was stored."""
+
+    def __init__(
+        self,
+        mailbox: Mailbox,
+        sessions: sessionmaker[Session],
+        files: FileStore,
+        clock: Clock,
+        settings: MailboxConfig,
+        process: Callable[[], int] | None = None,
+    ) -> None:
+        self.mailbox = mailbox
+        self.sessions = sessions
+        self.files = files
+        self.clock = clock
+        self.settings = settings
+        self.process = process
+        self.stop_requested = False
+
+    def request_stop(self) -> None:
+        """Finish the message in hand, then return from poll_once."""
+        self.stop_requested = True
+
+    def poll_once(self) -> PollResult:
+        account, folder = self.mailbox.account, self.settings.folder
+        result = PollResult(account=account)
+        try:
+            self.mailbox.connect()
+            try:
+                self._poll(folder, result)
+            finally:
+                self.mailbox.close()
+        except (TransientError, CredentialsError) as e:
+            result.error = str(e)
+            log.warning("poll of %s failed: %s", account, e)
+        with self.sessions.begin() as s:
+            beat(s, account, self.clock.now(), result.error)
+        if self.process is not None and not self.stop_requested:
+            result.processed = self.process()
+        return result
+
+    def _poll(self, folder: str, result: PollResult) -> None:
+        account = self.mailbox.account
+        info = self.mailbox.select(folder)
+        now = self.clock.now()
+        with self.sessions.begin() as s:
+            fs = ledger.folder_state(s, account, folder, info.uidvalidity, now)
+            last = fs.last_seen_uid
+            epochs = s.scalar(
+                select(LedgerEntry.id).where(
+                    LedgerEntry.account == account,
+                    LedgerEntry.folder == folder,
+                    LedgerEntry.uidvalidity != info.uidvalidity,
+                ).limit(1)
+            )
+            result.uidvalidity_changed = last == 0 and epochs is not None
+        if result.uidvalidity_changed:
+            log.warning(
+                "UIDVALIDITY of %s/%s is now %d: re-matching by Message-ID and sha256",
+                account, folder, info.uidvalidity,
+            )
+        # Fast path: nothing above the last seen UID, so no SEARCH and no FETCH.
+        if info.uidnext == 0 or info.uidnext - 1 > last:
+            uids = self.mailbox.search_from(last + 1)
+            with self.sessions.begin() as s:
+                result.new_uids = ledger.record_uids(
+                    s, account, folder, info.uidvalidity, uids, now
+                )
+                fs = ledger.folder_state(s, account, folder, info.uidvalidity, now)
+                fs.last_seen_uid = max([last, *uids])
+                fs.updated_at = now
+        with self.sessions() as s:
+            pending = [e.uid for e in ledger.to_fetch(s, account, folder, info.uidvalidity, now)]
+        size = max(self.settings.batch_size, 1)
+        for start in range(0, len(pending), size):
+            if self.stop_requested:
+                break
+            batch = pending[start : start + size]
+            fetched = {f.uid: f for f in self.mailbox.fetch(batch)}
+            result.fetched += len(fetched)
+            for uid in batch:
+                if uid in fetched:
+                    self._store(folder, info.uidvalidity, fetched.pop(uid), result)
+                else:
+                    self._missing(folder, info.uidvalidity, uid, result)
+                if self.stop_requested:
+                    break
+            self._mark(folder, info.uidvalidity, result)
+        self._mark(folder, info.uidvalidity, result)
+
+    def _entry(self, s: Session, folder: str, uidvalidity: int, uid: int) -> LedgerEntry:
+        entry = s.scalar(
+            select(LedgerEntry).where(
+                LedgerEntry.account == self.mailbox.account,
+                LedgerEntry.folder == folder,
+                LedgerEntry.uidvalidity == uidvalidity,
+                LedgerEntry.uid == uid,
+            )
+        )
+        assert entry is not None, "ledger row vanished"
+        return entry
+
+    def _store(self, folder: str, uidvalidity: int, f: Fetched, result: PollResult) -> None:
+        now = self.clock.now()
+        with self.sessions.begin() as s:
+            entry = self._entry(s, folder, uidvalidity, f.uid)
+            msg, created = store_raw(
+                s, self.files, f.raw, source="imap", received_at=f.internaldate or now, now=now
+            )
+            entry.message_fk = msg.id
+            entry.size = f.size
+            entry.state = "stored"
+            entry.error = ""
+            entry.updated_at = now
+        result.stored += created
+        result.duplicates += not created
+
+    def _missing(self, folder: str, uidvalidity: int, uid: int, result: PollResult) -> None:
+        now = self.clock.now()
+        with self.sessions.begin() as s:
+            entry = self._entry(s, folder, uidvalidity, uid)
+            ledger.fail_entry(
+                entry, "the server returned no body for this UID (expunged meanwhile?)",
+                now, self.settings.max_attempts,
+            )
+        result.failed += 1
+
+    def _mark(self, folder: str, uidvalidity: int, result: PollResult) -> None:
+        account = self.mailbox.account
+        with self.sessions() as s:
+            uids = ledger.server_pending(s, account, folder, uidvalidity)
+        if not uids:
+            return
+        self.mailbox.mark_processed(
+            uids, move_to=self.settings.processed_folder, keyword=self.settings.processed_keyword
+        )
+        with self.sessions.begin() as s:
+            ledger.mark_server_done(s, account, folder, uidvalidity, uids, self.clock.now())
+        result.marked += len(uids)

@@ -1,0 +1,143 @@
+"""Ledger operations: which UIDs exist, which are still to fetch, the dedupe of messages.
+
+Every function takes an open Session and leaves committing to the caller, so the caller decides
+what one transaction holds (one message, in the poller).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from store.models import FolderState, LedgerEntry, Message
+
+BACKOFF_BASE = timedelta(minutes=2)
+BACKOFF_MAX = timedelta(hours=6)
+
+
+def backoff(attempts: int) -> timedelta:
+    """2 min, 4, 8, … capped at 6 h: the delay before attempt `attempts + 1`."""
+    return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
+
+
+def folder_state(
+    s: Session, account: str, folder: str, uidvalidity: int, now: datetime
+) -> FolderState:
+    row = s.scalar(
+        select(FolderState).where(
+            FolderState.account == account,
+            FolderState.folder == folder,
+            FolderState.uidvalidity == uidvalidity,
+        )
+    )
+    if row is None:
+        row = FolderState(
+            account=account, folder=folder, uidvalidity=uidvalidity, last_seen_uid=0, updated_at=now
+        )
+        s.add(row)
+        s.flush()
+    return row
+
+
+def record_uids(
+    s: Session, account: str, folder: str, uidvalidity: int, uids: list[int], now: datetime
+) -> int:
+    """Add pending ledger rows for UIDs not seen before; return how many were new."""
+    if not uids:
+        return 0
+    known = set(
+        s.scalars(
+            select(LedgerEntry.uid).where(
+                LedgerEntry.account == account,
+                LedgerEntry.folder == folder,
+                LedgerEntry.uidvalidity == uidvalidity,
+                LedgerEntry.uid >= min(uids),
+            )
+        )
+    )
+    new = [u for u in uids if u not in known]
+    s.add_all(
+        LedgerEntry(
+            account=account, folder=folder, uidvalidity=uidvalidity, uid=u, state="pending",
+            first_seen_at=now, updated_at=now,
+        )
+        for u in new
+    )
+    return len(new)
+
+
+def to_fetch(
+    s: Session, account: str, folder: str, uidvalidity: int, now: datetime
+) -> list[LedgerEntry]:
+    """Pending entries whose next attempt is due, oldest UID first."""
+    return list(
+        s.scalars(
+            select(LedgerEntry)
+            .where(
+                LedgerEntry.account == account,
+                LedgerEntry.folder == folder,
+                LedgerEntry.uidvalidity == uidvalidity,
+                LedgerEntry.state == "pending",
+                or_(LedgerEntry.next_attempt_at.is_(None), LedgerEntry.next_attempt_at <= now),
+            )
+            .order_by(LedgerEntry.uid)
+        )
+    )
+
+
+def server_pending(s: Session, account: str, folder: str, uidvalidity: int) -> list[int]:
+    """UIDs committed locally whose server action (MOVE/keyword) has not been done yet."""
+    return list(
+        s.scalars(
+            select(LedgerEntry.uid)
+            .where(
+                LedgerEntry.account == account,
+                LedgerEntry.folder == folder,
+                LedgerEntry.uidvalidity == uidvalidity,
+                LedgerEntry.state == "stored",
+                LedgerEntry.server_done.is_(False),
+            )
+            .order_by(LedgerEntry.uid)
+        )
+    )
+
+
+def mark_server_done(
+    s: Session, account: str, folder: str, uidvalidity: int, uids: Iterable[int], now: datetime
+) -> None:
+    uid_list = list(uids)
+    for chunk_start in range(0, len(uid_list), 500):
+        chunk = uid_list[chunk_start : chunk_start + 500]
+        for entry in s.scalars(
+            select(LedgerEntry).where(
+                LedgerEntry.account == account,
+                LedgerEntry.folder == folder,
+                LedgerEntry.uidvalidity == uidvalidity,
+                LedgerEntry.uid.in_(chunk),
+            )
+        ):
+            entry.server_done = True
+            entry.updated_at = now
+
+
+def find_message(s: Session, sha256: str, message_id: str, body_sha256: str) -> Message | None:
+    """The same message seen before: identical bytes, or same Message-ID and same body."""
+    cond = Message.sha256 == sha256
+    if message_id:
+        cond = or_(cond, and_(Message.message_id == message_id, Message.body_sha256 == body_sha256))
+    return s.scalars(select(Message).where(cond).order_by(Message.id).limit(1)).first()
+
+
+def fail_entry(entry: LedgerEntry, error: str, now: datetime, max_attempts: int) -> None:
+    """Count a failed fetch/store; quarantine after `max_attempts`, else back off."""
+    entry.attempts += 1
+    entry.error = error[:2000]
+    entry.updated_at = now
+    if entry.attempts >= max_attempts:
+        entry.state = "quarantined"
+        entry.next_attempt_at = None
+    else:
+        entry.next_attempt_at = now + backoff(entry.attempts)

@@ -1,0 +1,230 @@
+"""SQLAlchemy models: units and their addresses, the mailbox ledger, messages, attachments,
+submissions, heartbeats and the audit log. Every datetime column is stored in UTC.
+
+The ledger has two levels:
+- `ledger` is one row per place a message was seen on a server:
+  UNIQUE(account, folder, uidvalidity, uid). Its `state` tracks fetching and its `server_done`
+  whether the server action (MOVE or keyword) happened — always after the commit.
+- `messages` is one row per distinct message (UNIQUE sha256 of the raw bytes; a second copy
+  with the same Message-ID and the same body also maps to it), whatever the route it came by
+  (IMAP, a UIDVALIDITY change, a local import).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite and PostgreSQL alike."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Unit(Base):
+    __tablename__ = "units"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(32))
+    aliases: Mapped[str] = mapped_column(Text, default="")  # ';'-separated
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    extended_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    addresses: Mapped[list[UnitAddress]] = relationship(
+        back_populates="unit", cascade="all, delete-orphan", order_by="UnitAddress.id"
+    )
+
+
+class UnitAddress(Base):
+    __tablename__ = "unit_addresses"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), index=True)
+    address: Mapped[str] = mapped_column(String(320), unique=True)  # lower-case
+    source: Mapped[str] = mapped_column(String(16))  # "roster" | "learned"
+    learned_by: Mapped[str] = mapped_column(String(128), default="")
+    learned_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    unit: Mapped[Unit] = relationship(back_populates="addresses")
+
+
+class FolderState(Base):
+    """How far a folder has been read in one UIDVALIDITY epoch."""
+
+    __tablename__ = "folder_state"
+    __table_args__ = (UniqueConstraint("account", "folder", "uidvalidity"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account: Mapped[str] = mapped_column(String(255))
+    folder: Mapped[str] = mapped_column(String(255))
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_seen_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index("ix_messages_mid_body", "message_id", "body_sha256"),
+        Index("ix_messages_state", "state"),
+        Index("ix_messages_unit", "unit_id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[str] = mapped_column(String(998), default="")
+    size: Mapped[int] = mapped_column(BigInteger)
+    source: Mapped[str] = mapped_column(String(16))  # "imap" | "import"
+    from_addr: Mapped[str] = mapped_column(String(320), default="")
+    from_name: Mapped[str] = mapped_column(String(255), default="")
+    subject: Mapped[str] = mapped_column(Text, default="")
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # received → filed | unassigned | ignored | quarantined; "received" means not yet processed
+    state: Mapped[str] = mapped_column(String(16), default="received")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    campaign_id: Mapped[str] = mapped_column(String(64), default="")
+    unit_id: Mapped[int | None] = mapped_column(
+        ForeignKey("units.id", ondelete="SET NULL"), nullable=True
+    )
+    assigned_by: Mapped[str] = mapped_column(String(128), default="")  # "auto" | officer name
+    candidates: Mapped[str] = mapped_column(Text, default="")  # JSON list
+    auth: Mapped[str] = mapped_column(Text, default="")  # JSON: spf/dkim/dmarc
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    unit: Mapped[Unit | None] = relationship()
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="message", cascade="all, delete-orphan", order_by="Attachment.id"
+    )
+
+
+class LedgerEntry(Base):
+    __tablename__ = "ledger"
+    __table_args__ = (
+        UniqueConstraint("account", "folder", "uidvalidity", "uid"),
+        Index("ix_ledger_work", "account", "folder", "uidvalidity", "state"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account: Mapped[str] = mapped_column(String(255))
+    folder: Mapped[str] = mapped_column(String(255))
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    uid: Mapped[int] = mapped_column(BigInteger)
+    message_fk: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending|stored|quarantined
+    server_done: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[str] = mapped_column(Text, default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    message: Mapped[Message | None] = relationship()
+
+
+class Attachment(Base):
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_fk: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("attachments.id", ondelete="CASCADE"), nullable=True
+    )
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(255), default="")
+    kind: Mapped[str] = mapped_column(String(16))
+    fmt: Mapped[str] = mapped_column(String(16))
+    size: Mapped[int] = mapped_column(BigInteger)
+    items: Mapped[str] = mapped_column(String(128), default="")  # comma-separated item keys
+    photos: Mapped[int] = mapped_column(Integer, default=0)  # evidence photos it provides
+    problem: Mapped[str] = mapped_column(Text, default="")
+    unit_id: Mapped[int | None] = mapped_column(
+        ForeignKey("units.id", ondelete="SET NULL"), nullable=True
+    )
+    facts: Mapped[str] = mapped_column(Text, default="")  # JSON summary of parsed facts
+    message: Mapped[Message] = relationship(back_populates="attachments")
+
+
+class Submission(Base):
+    __tablename__ = "submissions"
+    __table_args__ = (UniqueConstraint("campaign_id", "unit_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(String(64))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    state: Mapped[str] = mapped_column(String(16), default="missing")
+    report: Mapped[bool] = mapped_column(Boolean, default=False)
+    data_table: Mapped[bool] = mapped_column(Boolean, default=False)
+    photos: Mapped[int] = mapped_column(Integer, default=0)
+    nominations: Mapped[bool] = mapped_column(Boolean, default=False)
+    total_classes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    total_participants: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    messages: Mapped[int] = mapped_column(Integer, default=0)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Heartbeat(Base):
+    __tablename__ = "heartbeats"
+    account: Mapped[str] = mapped_column(String(255), primary_key=True)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text, default="")

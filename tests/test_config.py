@@ -1,0 +1,109 @@
+"""Config: typed, frozen, unknown keys and wrong types fail naming key and file; secrets only
+from the environment or a file; config.example.toml documents every key."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from intake import config as config_mod
+from intake.errors import ConfigError
+from tests.conftest import ROOT
+
+EXAMPLE = ROOT / "config.example.toml"
+
+
+def test_example_documents_every_key_and_loads() -> None:
+    cfg = config_mod.load(EXAMPLE)
+    raw = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
+    for name, cls in config_mod.SECTIONS.items():
+        keys = {f.name for f in dataclasses.fields(cls)}
+        assert set(raw[name]) == keys, f"[{name}] keys in config.example.toml differ"
+    text = EXAMPLE.read_text(encoding="utf-8")
+    # every key has a comment line somewhere in its section (documented, not just listed)
+    for section in re.split(r"^\[", text, flags=re.M)[1:]:
+        assert "#" in section
+    assert cfg.campaign.deadline_at.utcoffset() is not None
+    assert cfg.mailbox.security == "ssl"
+
+
+def test_unknown_key_names_key_and_file(tmp_path: Path) -> None:
+    p = tmp_path / "c.toml"
+    p.write_text('[mailbox]\nhots = "x"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"c\.toml: unknown key mailbox\.hots"):
+        config_mod.load(p)
+
+
+def test_unknown_section(tmp_path: Path) -> None:
+    p = tmp_path / "c.toml"
+    p.write_text("[imap]\nhost = 'x'\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"unknown section \[imap\]"):
+        config_mod.load(p)
+
+
+def test_wrong_type_names_key(tmp_path: Path) -> None:
+    p = tmp_path / "c.toml"
+    p.write_text('[mailbox]\nport = "993"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"mailbox\.port must be int"):
+        config_mod.load(p)
+
+
+def test_password_in_toml_is_refused(tmp_path: Path) -> None:
+    p = tmp_path / "c.toml"
+    p.write_text('[smtp]\npassword = "hunter2"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        config_mod.load(p)
+    assert "hunter2" not in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ('[campaign]\ndeadline = "2021-10-10"\n', "needs an offset"),
+        ('[campaign]\ntimezone = "Mars/Olympus"\n', "unknown"),
+        ('[mailbox]\nsecurity = "tls"\n', "security must be one of"),
+        ('[digest]\nat = "7h"\n', "HH:MM"),
+        ('[campaign]\nrequired = ["report", "video"]\n', "unknown items"),
+        ('[mailbox]\npassword_env = "A"\npassword_file = "b"\n', "not both"),
+        ("[mailbox\n", "not valid TOML"),
+    ],
+)
+def test_invalid_values(tmp_path: Path, text: str, match: str) -> None:
+    p = tmp_path / "c.toml"
+    p.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=match):
+        config_mod.load(p)
+
+
+def test_secret_from_env_and_file_never_in_repr(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("X_PW", "s3cret-env")
+    sec = config_mod.MailboxConfig(password_env="X_PW")
+    secret = config_mod.password(sec, "mailbox")
+    assert secret is not None and secret.reveal() == "s3cret-env"
+    assert "s3cret" not in repr(secret) and "s3cret" not in str(secret)
+    f = tmp_path / "pw"
+    f.write_text("from-file\n", encoding="utf-8")
+    secret = config_mod.password(config_mod.SmtpConfig(password_file=str(f)), "smtp")
+    assert secret is not None and secret.reveal() == "from-file"
+    monkeypatch.delenv("X_PW")
+    with pytest.raises(ConfigError, match="X_PW is not set"):
+        config_mod.password(sec, "mailbox")
+
+
+def test_relative_sqlite_url_is_relative_to_config_file(tmp_path: Path) -> None:
+    d = tmp_path / "etc"
+    d.mkdir()
+    (d / "c.toml").write_text('[store]\nurl = "sqlite:///var/db.sqlite3"\n', encoding="utf-8")
+    cfg = config_mod.load(d / "c.toml")
+    assert cfg.store_url == f"sqlite:///{d / 'var' / 'db.sqlite3'}"
+    assert cfg.files_dir == d / "var" / "files"
+
+
+def test_config_is_frozen() -> None:
+    cfg = config_mod.Config()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.mailbox = config_mod.MailboxConfig()  # type: ignore[misc]
