@@ -141,7 +141,7 @@ def reparse(c: Ctx, message_ids: tuple[int, ...], all_: bool) -> None:
 
 @cli.group()
 def units() -> None:
-    """The roster of reporting units."""
+    """The roster of reporting units: import it, list it (with learned addresses)."""
 
 
 @units.command("import")
@@ -193,7 +193,7 @@ def units_list(c: Ctx, as_json: bool) -> None:
 
 @cli.group()
 def db() -> None:
-    """The database schema."""
+    """The database schema: apply migrations (SQLite or PostgreSQL)."""
 
 
 @db.command("upgrade")

@@ -33,10 +33,12 @@ class Requirements:
 
 
 def _photo_shas(att: Attachment) -> set[str]:
-    if not att.facts:
+    """Evidence photos an attachment provides, by content hash (the same photo attached and
+    embedded in a .docx counts once)."""
+    photos = json.loads(att.facts).get("photos", []) if att.facts else []
+    if not photos:
         return {att.sha256} if att.photos else set()
-    facts = json.loads(att.facts)
-    return {p["sha256"] for p in facts.get("photos", []) if p.get("evidence", True)}
+    return {p["sha256"] for p in photos if p.get("evidence", True)}
 
 
 def attachments_for(s: Session, campaign_id: str, unit_id: int) -> list[tuple[Message, Attachment]]:

@@ -1,0 +1,104 @@
+"""The CLI: every command has help with an example; commands run over a real store."""
+
+from __future__ import annotations
+
+import json
+from email.message import EmailMessage
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from intake.cli import cli
+from tests.conftest import ROSTER, make_config
+
+
+def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    out = []
+    for name, cmd in group.commands.items():
+        out.append((*prefix, name))
+        if isinstance(cmd, click.Group):
+            out += _commands(cmd, (*prefix, name))
+    return out
+
+
+COMMANDS = _commands(cli)
+
+
+def test_the_documented_commands_exist() -> None:
+    for expected in [("poll",), ("import",), ("status",), ("units", "import"), ("units", "list"),
+                     ("db", "upgrade"), ("demo",), ("reparse",)]:
+        assert expected in COMMANDS
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=" ".join)
+def test_every_command_has_help(path: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(cli, [*path, "--help"])
+    assert result.exit_code == 0, result.output
+    cmd: click.Command = cli
+    for part in path:
+        assert isinstance(cmd, click.Group)
+        cmd = cmd.commands[part]
+    assert cmd.help and len(cmd.help.strip()) > 20
+    if not isinstance(cmd, click.Group):
+        assert "Example:" in cmd.help, f"{' '.join(path)} has no example"
+
+
+def _eml(tmp_path: Path) -> Path:
+    m = EmailMessage()
+    m["From"] = "Trường Tiểu học Kim An <th-kim-an@thanhoai.example>"
+    m["To"] = "totrunghoc-thanhoai@thanhoai.example"
+    m["Subject"] = "Báo cáo Tuần lễ học tập suốt đời - TH Kim An"
+    m["Message-ID"] = "<cli-1@thanhoai.example>"
+    m["Date"] = "Wed, 06 Oct 2021 10:00:00 +0700"
+    m.set_content("Kính gửi Phòng GD&ĐT,\nTrường TH Kim An gửi báo cáo.\n")
+    m.add_attachment(b"\xff\xd8\xff\xe0" + bytes(200), maintype="image", subtype="jpeg", filename="Ảnh 1.jpg")
+    p = tmp_path / "m.eml"
+    p.write_bytes(bytes(m))
+    return p
+
+
+def test_units_import_status_json_roundtrip(tmp_path: Path) -> None:
+    cfg = make_config(tmp_path)
+    runner = CliRunner()
+    base = ["--config", cfg.source]
+    r = runner.invoke(cli, [*base, "units", "import", str(ROSTER)])
+    assert r.exit_code == 0 and "111 unit(s) added" in r.output
+    eml = str(_eml(tmp_path))
+    r = runner.invoke(cli, [*base, "import", eml])
+    assert r.exit_code == 0 and "1 new" in r.output, r.output
+    r = runner.invoke(cli, [*base, "import", eml])
+    assert "0 new, 1 already in the store" in r.output
+    r = runner.invoke(cli, [*base, "status", "--json"])
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.output)
+    assert set(data) >= {"campaign", "units", "unassigned", "quarantined"}
+    assert set(data["campaign"]) >= {"id", "title", "deadline"}
+    units = {u["code"]: u for u in data["units"]}
+    assert len(units) == 111
+    kim_an = units["th-kim-an"]
+    assert set(kim_an) >= {"code", "name", "kind", "state", "late", "submitted_at", "messages",
+                           "items", "totals"}
+    assert kim_an["state"] == "incomplete" and kim_an["messages"] == 1
+    assert kim_an["submitted_at"].startswith("2021-10-06T03:00:00")
+    assert kim_an["items"]["photos"] == 1
+    assert kim_an["late"] is True  # still incomplete, and the 2021 deadline has passed
+    assert units["th-kim-bai"]["state"] == "missing"
+    r = runner.invoke(cli, [*base, "status"])
+    assert r.exit_code == 0 and "th-kim-an" in r.output and "incomplete" in r.output
+
+
+def test_config_error_is_a_clean_message(tmp_path: Path) -> None:
+    p = tmp_path / "bad.toml"
+    p.write_text("[mailbox]\nfoo = 1\n", encoding="utf-8")
+    r = CliRunner().invoke(cli, ["--config", str(p), "status"])
+    assert r.exit_code == 2 and "unknown key mailbox.foo" in r.output
+    r = CliRunner(env={"INTAKE_CONFIG": str(p)}).invoke(cli, ["status"])
+    assert r.exit_code == 2 and "bad.toml" in r.output
+
+
+def test_db_upgrade(tmp_path: Path) -> None:
+    cfg = make_config(tmp_path)
+    r = CliRunner().invoke(cli, ["--config", cfg.source, "db", "upgrade"])
+    assert r.exit_code == 0 and "revision 0001" in r.output
