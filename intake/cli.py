@@ -42,14 +42,20 @@ def _fail(e: Exception) -> None:
     help="Config file (TOML). Default: $INTAKE_CONFIG, else built-in defaults.",
 )
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.option(
+    "--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+    help="Log lines on stderr: readable text (journald) or JSON (collectors).",
+)
 @click.pass_context
-def cli(ctx: click.Context, config_path: str | None, verbose: int) -> None:
+def cli(ctx: click.Context, config_path: str | None, verbose: int, log_format: str) -> None:
     """Report-intake daemon: files the reports units email to the campaign mailbox.
 
     Example: intake --config /etc/intake/config.toml status
     """
-    level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from intake import logs
+
+    default = logging.INFO if ctx.invoked_subcommand == "run" else logging.WARNING
+    logs.setup(default - 10 * min(verbose, 2), log_format)
     ctx.obj = Ctx(config_path)
 
 
@@ -212,6 +218,43 @@ def db_upgrade(c: Ctx) -> None:
         engine.dispose()
     except IntakeError as e:
         _fail(e)
+
+
+@cli.command()
+@click.option("--no-idle", is_flag=True, help="Poll on the interval only; do not use IMAP IDLE.")
+@pass_ctx
+def run(c: Ctx, no_idle: bool) -> None:
+    """Run the daemon: poll (and IDLE), send due notices, until SIGTERM/SIGINT.
+
+    Refuses to start when another daemon runs on the same store and mailbox.
+    Example: intake --config /etc/intake/config.toml run
+    """
+    from intake.daemon import Daemon
+
+    try:
+        app = c.app()
+        try:
+            code = Daemon(app).run(idle=not no_idle)
+        finally:
+            app.close()
+    except IntakeError as e:
+        _fail(e)
+    sys.exit(code)
+
+
+@cli.command()
+@pass_ctx
+def doctor(c: Ctx) -> None:
+    """Check config, roster, database, IMAP login and folder, SMTP, disk and time zone.
+
+    One line per check with a fix for each failure; exits non-zero when any check fails.
+    Example: intake --config /etc/intake/config.toml doctor
+    """
+    from intake.doctor import render, run_checks
+
+    checks = run_checks(c.config_path)
+    click.echo(render(checks))
+    sys.exit(0 if all(ch.ok for ch in checks) else 1)
 
 
 @cli.command()

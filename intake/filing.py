@@ -143,7 +143,7 @@ class Filer:
             raise  # the store itself is failing: not this message's fault; retry next tick
         except MalformedMessage as e:
             self._fail(pk, str(e))
-        except Exception as e:
+        except Exception as e:  # the per-message boundary: set it aside, go on
             log.exception("filing message %d failed", pk)
             self._fail(pk, f"{type(e).__name__}: {e}")
 

@@ -54,6 +54,9 @@ class Mailbox(Protocol):
     def mark_processed(self, uids: Sequence[int], *, move_to: str, keyword: str) -> None: ...
     def capabilities(self) -> frozenset[str]: ...
     def folder_exists(self, folder: str) -> bool: ...
+    def idle_start(self, folder: str) -> None: ...
+    def idle_wait(self, timeout: float) -> bool: ...
+    def idle_stop(self) -> None: ...
 
 
 def is_loopback(host: str) -> bool:
@@ -224,3 +227,29 @@ class ImapMailbox:
                 c.add_flags(list(uids), [keyword.encode()])
         except (IMAPClientError, OSError) as e:
             raise self._wrap("mark processed", e) from e
+
+    # -- IDLE --------------------------------------------------------------------------------
+    def idle_start(self, folder: str) -> None:
+        """SELECT `folder` read-only and enter IDLE."""
+        try:
+            self.client.select_folder(folder, readonly=True)
+            self.client.idle()
+        except (IMAPClientError, OSError) as e:
+            raise self._wrap("IDLE", e) from e
+
+    def idle_wait(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds in IDLE; True when the server reported new mail."""
+        try:
+            responses = self.client.idle_check(timeout=timeout)
+        except (IMAPClientError, OSError) as e:
+            raise self._wrap("IDLE check", e) from e
+        return any(
+            isinstance(r, tuple) and len(r) >= 2 and r[1] in (b"EXISTS", b"RECENT")
+            for r in responses
+        )
+
+    def idle_stop(self) -> None:
+        try:
+            self.client.idle_done()
+        except (IMAPClientError, OSError) as e:
+            raise self._wrap("IDLE done", e) from e

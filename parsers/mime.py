@@ -170,7 +170,7 @@ def envelope(raw: bytes) -> Envelope:
     head = head[:MAX_HEADER_BYTES]
     try:
         msg = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(head)
-    except Exception:
+    except Exception:  # noqa: BLE001 - hostile header blocks; the full parse reports later
         return Envelope("", "", "", "", None)
 
     def text(name: str, limit: int) -> str:
@@ -180,7 +180,7 @@ def envelope(raw: bytes) -> Envelope:
         value = str(value)[:limit]
         try:
             decoded = str(email.header.make_header(email.header.decode_header(value)))
-        except Exception:
+        except Exception:  # noqa: BLE001 - undecodable encoded words stay as they came
             decoded = value
         return clean_text(decoded, keep_newlines=False, limit=limit).strip()
 

@@ -1,0 +1,199 @@
+"""The daemon: a plain object whose jobs can run once (`poll_once`, `notify_once`); `run()`
+only schedules them with APScheduler 3, watches the mailbox with IMAP IDLE when offered, holds
+the one-instance lock, and stops cleanly on SIGTERM/SIGINT (finish the message in hand, exit 0).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from filelock import FileLock, Timeout
+from sqlalchemy import Connection, text
+from sqlalchemy.engine import make_url
+
+from intake.app import App
+from intake.errors import AlreadyRunning, CredentialsError, IntakeError, TransientError
+from intake.poll import PollResult
+
+log = logging.getLogger(__name__)
+
+IDLE_RENEW = 25 * 60  # seconds; RFC 2177 servers may drop IDLE after 29 minutes
+MAX_BACKOFF = 3600.0
+
+
+class InstanceLock:
+    """One daemon per store and mailbox: a file lock beside a SQLite store, a session-level
+    advisory lock on PostgreSQL (held by a dedicated connection)."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        key = f"{app.cfg.mailbox.account}/{app.cfg.mailbox.folder}"
+        self.digest = hashlib.sha256(key.encode()).digest()
+        self._file: FileLock | None = None
+        self._conn: Connection | None = None
+
+    def acquire(self) -> None:
+        url = make_url(self.app.cfg.store_url)
+        if url.get_backend_name() == "sqlite":
+            path = Path(url.database or "intake.sqlite3")
+            lock_path = path.with_name(f"{path.name}.{self.digest.hex()[:12]}.lock")
+            self._file = FileLock(str(lock_path), timeout=0)
+            try:
+                self._file.acquire()
+            except Timeout as e:
+                raise AlreadyRunning(
+                    f"another intake daemon already runs for {self.app.cfg.mailbox.account} "
+                    f"on {path} (lock {lock_path})"
+                ) from e
+            return
+        key = int.from_bytes(self.digest[:8], "big", signed=True)
+        conn = self.app.engine.connect()
+        got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
+        conn.commit()
+        if not got:
+            conn.close()
+            raise AlreadyRunning(
+                f"another intake daemon already runs for {self.app.cfg.mailbox.account} "
+                "on this PostgreSQL database (advisory lock held)"
+            )
+        self._conn = conn
+
+    def release(self) -> None:
+        if self._file is not None:
+            self._file.release()
+            self._file = None
+        if self._conn is not None:
+            self._conn.close()  # ends the session, which releases the advisory lock
+            self._conn = None
+
+
+class Daemon:
+    def __init__(self, app: App, notify: Callable[[], Any] | None = None) -> None:
+        self.app = app
+        self.clock = app.clock
+        self.notify = notify
+        self.poller = app.poller()
+        self.stop_event = threading.Event()
+        self.failures = 0
+        self.next_poll_at: datetime | None = None
+        self.scheduler: BackgroundScheduler | None = None
+        self._idle_thread: threading.Thread | None = None
+
+    # -- jobs (each can be called directly) ---------------------------------------------------
+    def poll_once(self, *, force: bool = False) -> PollResult | None:
+        now = self.clock.now()
+        if not force and self.next_poll_at is not None and now < self.next_poll_at:
+            log.debug("poll skipped: backing off until %s", self.next_poll_at.isoformat())
+            return None
+        result = self.poller.poll_once()
+        if result.error:
+            self.failures += 1
+            delay = min(self.app.cfg.mailbox.poll_interval * 2 ** (self.failures - 1), MAX_BACKOFF)
+            self.next_poll_at = self.clock.now() + timedelta(seconds=delay)
+            log.warning("poll failed %d time(s) in a row; next try in %.0f s", self.failures, delay)
+        else:
+            if self.failures:
+                log.info("poll recovered after %d failure(s)", self.failures)
+            self.failures = 0
+            self.next_poll_at = None
+            log.info(
+                "poll: %d new, %d stored, %d duplicate(s), %d filed",
+                result.new_uids, result.stored, result.duplicates, result.processed,
+            )
+        return result
+
+    def notify_once(self) -> Any:
+        return self.notify() if self.notify is not None else None
+
+    def request_stop(self) -> None:
+        self.stop_event.set()
+        self.poller.request_stop()
+
+    # -- IDLE --------------------------------------------------------------------------------
+    def _trigger_poll(self) -> None:
+        if self.scheduler is not None and not self.stop_event.is_set():
+            self.scheduler.modify_job("poll", next_run_time=self.clock.now())
+
+    def idle_loop(self) -> None:
+        """Watch the folder with IDLE; new mail triggers a poll at once. Falls back to plain
+        polling when IDLE is missing; reconnects with backoff after errors."""
+        folder = self.app.cfg.mailbox.folder
+        delay = 5.0
+        while not self.stop_event.is_set():
+            box = self.app.mailbox()
+            try:
+                box.connect()
+                if "IDLE" not in box.capabilities():
+                    log.info("server has no IDLE: polling every %d s", self.app.cfg.mailbox.poll_interval)
+                    return
+                box.idle_start(folder)
+                started = self.clock.now()
+                delay = 5.0
+                while not self.stop_event.is_set():
+                    if box.idle_wait(1.0):
+                        log.info("IDLE: new mail in %s", folder)
+                        self._trigger_poll()
+                    if (self.clock.now() - started).total_seconds() >= IDLE_RENEW:
+                        box.idle_stop()
+                        box.idle_start(folder)
+                        started = self.clock.now()
+            except CredentialsError as e:
+                log.error("IDLE stopped: %s", e)
+                return
+            except (TransientError, IntakeError) as e:
+                log.warning("IDLE connection lost (%s); reconnecting in %.0f s", e, delay)
+                self.stop_event.wait(delay)
+                delay = min(delay * 2, 300.0)
+            finally:
+                box.close()
+
+    # -- the service -------------------------------------------------------------------------
+    def run(self, *, idle: bool = True) -> int:
+        lock = InstanceLock(self.app)
+        lock.acquire()
+        previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+
+        def on_signal(signum: int, _frame: FrameType | None) -> None:
+            log.info("signal %d: finishing the message in hand, then stopping", signum)
+            self.request_stop()
+
+        for s in previous:
+            signal.signal(s, on_signal)
+        interval = self.app.cfg.mailbox.poll_interval
+        sched = BackgroundScheduler(timezone=self.app.cfg.campaign.timezone)
+        self.scheduler = sched
+        common = {"max_instances": 1, "coalesce": True}
+        sched.add_job(
+            self.poll_once, "interval", seconds=interval, id="poll",
+            next_run_time=self.clock.now(), misfire_grace_time=interval, **common,
+        )
+        if self.notify is not None:
+            sched.add_job(
+                self.notify_once, "interval", seconds=120, id="notify",
+                next_run_time=self.clock.now(), misfire_grace_time=600, **common,
+            )
+        try:
+            sched.start()
+            if idle:
+                self._idle_thread = threading.Thread(target=self.idle_loop, name="idle", daemon=True)
+                self._idle_thread.start()
+            log.info("intake running: %s, poll every %d s", self.app.cfg.mailbox.account, interval)
+            self.stop_event.wait()
+        finally:
+            sched.shutdown(wait=True)  # lets the running job finish its current message
+            if self._idle_thread is not None:
+                self._idle_thread.join(timeout=5)
+            lock.release()
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+            log.info("intake stopped")
+        return 0
