@@ -33,6 +33,7 @@ class App:
         self.filer = Filer(
             self.sessions, self.files, self.clock, cfg.campaign,
             office=cfg.units.office_addresses, max_attempts=cfg.mailbox.max_attempts,
+            authserv_id=cfg.mailbox.authserv_id,
         )
 
     def close(self) -> None:

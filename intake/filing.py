@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from intake.clock import Clock
 from intake.config import CampaignConfig
 from intake.identify import Decision, Evidence, RosterUnit, UnitMatcher
+from parsers import authres
 from parsers.documents import read_document
 from parsers.facts import DocumentFacts
 from parsers.mime import MalformedMessage, ParsedMessage, parse_message
@@ -107,6 +108,7 @@ class Filer:
         campaign: CampaignConfig,
         office: Iterable[str] = (),
         max_attempts: int = 5,
+        authserv_id: str = "",
     ) -> None:
         self.sessions = sessions
         self.files = files
@@ -114,6 +116,7 @@ class Filer:
         self.campaign = campaign
         self.office = tuple(office)
         self.max_attempts = max_attempts
+        self.authserv_id = authserv_id
         self.req = requirements(campaign)
 
     def process_pending(self) -> int:
@@ -198,6 +201,8 @@ class Filer:
         msg.subject = parsed.subject
         msg.message_id = parsed.message_id or msg.message_id
         msg.sent_at = parsed.date
+        auth = authres.read(parsed.headers, self.authserv_id)
+        msg.auth = json.dumps(dataclasses.asdict(auth)) if auth is not None else ""
         all_facts = []
         for part in parsed.parts:
             facts = read_document(part.data, part.filename, part.content_type)
