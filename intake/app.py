@@ -3,6 +3,7 @@ The CLI and the daemon are thin layers over it; tests build it with a fixed cloc
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from intake.config import Config
 from intake.filing import Filer
 from intake.imap import ImapMailbox, Mailbox
 from intake.importer import ImportResult, import_paths
+from intake.parsestage import Limits, ParseStage
 from intake.poll import Poller, PollResult
 from intake.roster import import_roster, read_roster
 from store.db import open_store
@@ -30,13 +32,15 @@ class App:
         self.clock = clock or SystemClock()
         self.engine, self.sessions = open_store(cfg.store_url, migrate=migrate)
         self.files = FileStore(cfg.files_dir)
+        self.stage = ParseStage(str(self.files.root), Limits(**dataclasses.asdict(cfg.limits)))
         self.filer = Filer(
             self.sessions, self.files, self.clock, cfg.campaign,
             office=cfg.units.office_addresses, max_attempts=cfg.mailbox.max_attempts,
-            authserv_id=cfg.mailbox.authserv_id,
+            authserv_id=cfg.mailbox.authserv_id, stage=self.stage,
         )
 
     def close(self) -> None:
+        self.stage.close()
         self.engine.dispose()
 
     def __enter__(self) -> App:
@@ -53,7 +57,7 @@ class App:
     def poller(self, mailbox: Mailbox | None = None) -> Poller:
         return Poller(
             mailbox or self.mailbox(), self.sessions, self.files, self.clock, self.cfg.mailbox,
-            process=self.filer.process_pending,
+            process=self.filer.process_pending, max_message_bytes=self.cfg.limits.max_message_bytes,
         )
 
     def poll_once(self, mailbox: Mailbox | None = None) -> PollResult:

@@ -123,6 +123,17 @@ class DigestConfig:
 
 
 @dataclass(frozen=True)
+class LimitsConfig:
+    max_message_bytes: int = 50 * 2**20
+    max_parts: int = 200
+    max_attachments: int = 100
+    parse_workers: int = 2
+    parse_timeout: float = 120.0
+    parse_memory_mb: int = 1536
+    parse_cpu_seconds: int = 90
+
+
+@dataclass(frozen=True)
 class Config:
     mailbox: MailboxConfig = field(default_factory=MailboxConfig)
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
@@ -130,6 +141,7 @@ class Config:
     units: UnitsConfig = field(default_factory=UnitsConfig)
     campaign: CampaignConfig = field(default_factory=CampaignConfig)
     digest: DigestConfig = field(default_factory=DigestConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
     source: str = "(defaults)"
     base_dir: str = "."
 
@@ -160,6 +172,7 @@ SECTIONS: dict[str, type] = {
     "units": UnitsConfig,
     "campaign": CampaignConfig,
     "digest": DigestConfig,
+    "limits": LimitsConfig,
 }
 
 
@@ -221,6 +234,8 @@ def _validate(cfg: Config) -> None:
     unknown = set(cfg.campaign.required) - {"report", "data_table", "photos", "nominations"}
     if unknown:
         raise ConfigError(f"{src}: campaign.required has unknown items {sorted(unknown)}")
+    if cfg.limits.parse_workers < 0 or cfg.limits.parse_workers > 64:
+        raise ConfigError(f"{src}: limits.parse_workers must be between 0 and 64")
     if cfg.mailbox.poll_interval < 10:
         raise ConfigError(f"{src}: mailbox.poll_interval must be at least 10 seconds")
 

@@ -17,11 +17,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from intake.clock import Clock
 from intake.config import CampaignConfig
+from intake.errors import MessageError
 from intake.identify import Decision, Evidence, RosterUnit, UnitMatcher
+from intake.parsestage import Limits, ParseStage, Staged
 from parsers import authres
-from parsers.documents import read_document
 from parsers.facts import DocumentFacts
-from parsers.mime import MalformedMessage, ParsedMessage, parse_message
+from parsers.mime import ParsedMessage
 from store import ledger
 from store.files import FileStore
 from store.models import Attachment, Message, Unit, UnitAddress
@@ -98,7 +99,9 @@ def evidence(parsed: ParsedMessage, facts: list[DocumentFacts]) -> Evidence:
 
 
 class Filer:
-    """Processes messages in state "received" (and reprocesses on `reparse`)."""
+    """Processes messages in state "received" (and reprocesses on `reparse`): the parse stage
+    (worker processes) turns each into staged parts, then one transaction per message records
+    the attachments, the unit decision and the unit's recomputed submission."""
 
     def __init__(
         self,
@@ -109,6 +112,7 @@ class Filer:
         office: Iterable[str] = (),
         max_attempts: int = 5,
         authserv_id: str = "",
+        stage: ParseStage | None = None,
     ) -> None:
         self.sessions = sessions
         self.files = files
@@ -117,13 +121,14 @@ class Filer:
         self.office = tuple(office)
         self.max_attempts = max_attempts
         self.authserv_id = authserv_id
+        self.stage = stage or ParseStage(str(files.root), Limits(parse_workers=0))
         self.req = requirements(campaign)
+        self.stop_requested = False
 
-    def process_pending(self) -> int:
-        """File every message that is due; return how many were handled."""
+    def due(self) -> list[int]:
         now = self.clock.now()
         with self.sessions() as s:
-            ids = list(
+            return list(
                 s.scalars(
                     select(Message.id)
                     .where(
@@ -133,19 +138,38 @@ class Filer:
                     .order_by(Message.received_at, Message.id)
                 )
             )
-            matcher = load_matcher(s, self.office)
-        for pk in ids:
-            self.process(pk, matcher)
-        return len(ids)
 
-    def process(self, pk: int, matcher: UnitMatcher | None = None) -> None:
+    def process_pending(self) -> int:
+        """File every message that is due; return how many were handled."""
+        return self.process_many(self.due())
+
+    def process_many(self, pks: list[int]) -> int:
+        with self.sessions() as s:
+            matcher = load_matcher(s, self.office)
+            shas = {pk: sha for pk, sha in s.execute(select(Message.id, Message.sha256).where(Message.id.in_(pks)))}
+        done = 0
+        window = max(self.stage.limits.parse_workers, 1) * 4
+        for start in range(0, len(pks), window):
+            if self.stop_requested:
+                break
+            chunk = [pk for pk in pks[start : start + window] if pk in shas]
+            for pk, staged in zip(chunk, self.stage.run_many([shas[pk] for pk in chunk]), strict=True):
+                self.apply(pk, staged, matcher)
+                done += 1
+        return done
+
+    def process(self, pk: int) -> None:
+        self.process_many([pk])
+
+    def apply(self, pk: int, staged: Staged | MessageError, matcher: UnitMatcher) -> None:
+        if isinstance(staged, MessageError):
+            self._fail(pk, str(staged))
+            return
         try:
             with self.sessions.begin() as s:
-                self._file(s, pk, matcher or load_matcher(s, self.office))
+                self._file(s, pk, matcher, staged)
         except SQLAlchemyError:
             raise  # the store itself is failing: not this message's fault; retry next tick
-        except MalformedMessage as e:
-            self._fail(pk, str(e))
         except Exception as e:  # the per-message boundary: set it aside, go on
             log.exception("filing message %d failed", pk)
             self._fail(pk, f"{type(e).__name__}: {e}")
@@ -166,33 +190,12 @@ class Filer:
                 msg.next_attempt_at = now + ledger.backoff(msg.attempts)
                 log.warning("message %d failed (attempt %d): %s", pk, msg.attempts, reason)
 
-    def _attach(
-        self, s: Session, msg: Message, facts: DocumentFacts, data: bytes, ctype: str,
-        parent: Attachment | None,
-    ) -> None:
-        att = Attachment(
-            message=msg,
-            parent_id=parent.id if parent is not None else None,
-            sha256=self.files.put(data),
-            filename=facts.filename,
-            content_type=ctype[:255],
-            kind=facts.kind,
-            fmt=facts.fmt[:16],
-            size=len(data),
-            items=",".join(sorted(facts.items)),
-            photos=sum(1 for p in facts.photos if p.evidence) or (1 if "photo" in facts.items else 0),
-            problem=facts.problem[:2000],
-            facts=facts_json(facts, self.files),
-        )
-        s.add(att)
-        s.flush()
-
-    def _file(self, s: Session, pk: int, matcher: UnitMatcher) -> None:
+    def _file(self, s: Session, pk: int, matcher: UnitMatcher, staged: Staged) -> None:
         now = self.clock.now()
         msg = s.get(Message, pk)
         if msg is None:
             return
-        parsed = parse_message(self.files.get(msg.sha256))
+        parsed = staged.parsed
         old_unit = msg.unit_id
         msg.attachments.clear()
         s.flush()
@@ -203,16 +206,31 @@ class Filer:
         msg.sent_at = parsed.date
         auth = authres.read(parsed.headers, self.authserv_id)
         msg.auth = json.dumps(dataclasses.asdict(auth)) if auth is not None else ""
-        all_facts = []
-        for part in parsed.parts:
-            facts = read_document(part.data, part.filename, part.content_type)
-            all_facts.append(facts)
-            self._attach(s, msg, facts, part.data, part.content_type, None)
+        rows: list[Attachment] = []
+        for part in staged.parts:
+            facts = part.facts
+            att = Attachment(
+                message=msg,
+                parent_id=rows[part.parent].id if part.parent is not None else None,
+                sha256=part.sha256,
+                filename=facts.filename[:255],
+                content_type=part.content_type[:255],
+                kind=facts.kind,
+                fmt=facts.fmt[:16],
+                size=part.size,
+                items=",".join(sorted(facts.items)),
+                photos=sum(1 for p in facts.photos if p.evidence) or (1 if "photo" in facts.items else 0),
+                problem=facts.problem[:2000],
+                facts=facts_json(facts, self.files),
+            )
+            s.add(att)
+            s.flush()
+            rows.append(att)
         if msg.assigned_by and msg.assigned_by != "auto" and msg.unit_id is not None:
             decision = Decision("assigned", unit=None, reason=msg.reason)  # the officer's hand
             unit_id: int | None = msg.unit_id
         else:
-            decision = matcher.identify(evidence(parsed, all_facts))
+            decision = matcher.identify(evidence(parsed, [p.facts for p in staged.parts]))
             unit_id = None
             if decision.unit is not None:
                 unit_id = s.scalar(select(Unit.id).where(Unit.code == decision.unit))
@@ -236,20 +254,13 @@ class Filer:
 
     def reparse(self, pks: Iterable[int]) -> int:
         """Rerun the current parsers over stored raw mail (keeps the officer's assignments)."""
-        n = 0
-        with self.sessions() as s:
-            matcher = load_matcher(s, self.office)
-        for pk in pks:
-            with self.sessions.begin() as s:
-                msg = s.get(Message, pk)
-                if msg is None:
-                    continue
+        ids = list(pks)
+        with self.sessions.begin() as s:
+            for msg in s.scalars(select(Message).where(Message.id.in_(ids))):
                 msg.attempts = 0
                 if msg.state == "quarantined":
                     msg.state = "received"
-            self.process(pk, matcher)
-            n += 1
-        return n
+        return self.process_many(ids)
 
 
 def learn_address(s: Session, unit: Unit, address: str, by: str, now: datetime) -> bool:

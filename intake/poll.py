@@ -106,6 +106,7 @@ class Poller:
         clock: Clock,
         settings: MailboxConfig,
         process: Callable[[], int] | None = None,
+        max_message_bytes: int = 50 * 2**20,
     ) -> None:
         self.mailbox = mailbox
         self.sessions = sessions
@@ -113,6 +114,7 @@ class Poller:
         self.clock = clock
         self.settings = settings
         self.process = process
+        self.max_message_bytes = max_message_bytes
         self.stop_requested = False
 
     def request_stop(self) -> None:
@@ -173,7 +175,7 @@ class Poller:
         for start in range(0, len(pending), size):
             if self.stop_requested:
                 break
-            batch = pending[start : start + size]
+            batch = self._within_size(folder, info.uidvalidity, pending[start : start + size], result)
             fetched = {f.uid: f for f in self.mailbox.fetch(batch)}
             result.fetched += len(fetched)
             for uid in batch:
@@ -185,6 +187,29 @@ class Poller:
                     break
             self._mark(folder, info.uidvalidity, result)
         self._mark(folder, info.uidvalidity, result)
+
+    def _within_size(
+        self, folder: str, uidvalidity: int, batch: list[int], result: PollResult
+    ) -> list[int]:
+        """Check RFC822.SIZE before fetching: a message over the limit is quarantined with its
+        size, never fetched (and stays on the server untouched)."""
+        sizes = self.mailbox.sizes(batch)
+        too_big = [u for u in batch if sizes.get(u, 0) > self.max_message_bytes]
+        if too_big:
+            now = self.clock.now()
+            with self.sessions.begin() as s:
+                for uid in too_big:
+                    entry = self._entry(s, folder, uidvalidity, uid)
+                    entry.size = sizes[uid]
+                    entry.state = "quarantined"
+                    entry.error = (
+                        f"message too large: {sizes[uid]:,} bytes > limit "
+                        f"{self.max_message_bytes:,} (limits.max_message_bytes)"
+                    )
+                    entry.updated_at = now
+                    log.warning("UID %d quarantined: %s", uid, entry.error)
+            result.failed += len(too_big)
+        return [u for u in batch if u not in too_big]
 
     def _entry(self, s: Session, folder: str, uidvalidity: int, uid: int) -> LedgerEntry:
         entry = s.scalar(

@@ -1,0 +1,211 @@
+"""The bounded parse stage: a stored raw message → its parts filed in the file store and the
+facts of each, computed in worker processes with a memory cap (RLIMIT_AS), a CPU cap per
+message (RLIMIT_CPU, re-armed per task) and a wall-clock timeout. A worker that dies or overruns
+costs that one message a `MessageError` with the reason; the pool is rebuilt and work goes on.
+
+`parse_workers = 0` runs the same code in-process (the demo, fast logic tests).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import logging
+import multiprocessing
+import resource
+from collections.abc import Sequence
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field, replace
+
+from intake.errors import MessageError
+from parsers.documents import read_document
+from parsers.facts import DocumentFacts
+from parsers.mime import MalformedMessage, ParsedMessage, Part, parse_message
+from store.files import FileStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_message_bytes: int = 50 * 2**20
+    max_parts: int = 200
+    max_attachments: int = 100
+    parse_workers: int = 2
+    parse_timeout: float = 120.0
+    parse_memory_mb: int = 1536
+    parse_cpu_seconds: int = 90
+
+
+@dataclass(frozen=True)
+class StagedPart:
+    filename: str
+    content_type: str
+    sha256: str
+    size: int
+    facts: DocumentFacts
+    parent: int | None = None  # index of the container part this came out of
+    sender: str = ""  # inner From of a forwarded message's part
+
+
+@dataclass(frozen=True)
+class Staged:
+    parsed: ParsedMessage  # parts' data stripped (the bytes are in the file store)
+    parts: tuple[StagedPart, ...]
+    problems: tuple[str, ...] = field(default=())
+
+
+def _expand(facts: DocumentFacts, data: bytes) -> tuple[list[tuple[str, bytes, str, str]], str]:
+    """Members of a container as (name, data, content_type, sender), and a problem string."""
+    if facts.kind not in ("archive", "email") and facts.fmt != "tnef":
+        return [], ""
+    from parsers import archive  # the container reader (zip, rfc822, tnef)
+    from parsers.facts import Unreadable
+
+    try:
+        out = archive.expand(data, facts.fmt)
+    except Unreadable as e:
+        return [], str(e)
+    members = [(m.name, m.data, m.content_type, m.sender) for m in out.members]
+    return members, "; ".join(out.problems)
+
+
+def stage(sha256: str, files_root: str, limits: Limits) -> Staged:
+    """Parse one stored message and file its parts. Runs in a worker (or in-process)."""
+    files = FileStore(files_root)
+    raw = files.get(sha256)
+    parsed = parse_message(raw)
+    del raw
+    problems: list[str] = []
+    parts = list(parsed.parts)
+    if len(parts) > limits.max_attachments:
+        problems.append(f"{len(parts)} attachments; only the first {limits.max_attachments} were read")
+        parts = parts[: limits.max_attachments]
+    staged: list[StagedPart] = []
+    queue: list[tuple[str, bytes, str, int | None, str]] = [
+        (p.filename, p.data, p.content_type, None, "") for p in parts
+    ]
+    while queue:
+        name, data, ctype, parent, sender = queue.pop(0)
+        if len(staged) >= limits.max_parts:
+            problems.append(f"more than {limits.max_parts} parts; the rest was not read")
+            break
+        facts = read_document(data, name, ctype)
+        members, problem = _expand(facts, data)
+        if problem:
+            facts = replace(facts, problem="; ".join(filter(None, [facts.problem, problem])))
+        staged.append(
+            StagedPart(name, ctype, files.put(data), len(data), facts, parent, sender)
+        )
+        index = len(staged) - 1
+        queue.extend((m_name, m_data, m_ctype, index, m_sender) for m_name, m_data, m_ctype, m_sender in members)
+    light = replace(parsed, parts=tuple(Part(p.filename, p.content_type, b"", p.inline, p.content_id) for p in parsed.parts))
+    return Staged(light, tuple(staged), tuple(problems))
+
+
+def _worker_init(memory_mb: int) -> None:
+    limit = memory_mb * 2**20
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard if hard != resource.RLIM_INFINITY and hard < limit else resource.RLIM_INFINITY))
+
+
+def _guarded(sha256: str, files_root: str, limits: Limits) -> Staged:
+    """The worker's task: re-arm the CPU limit for this message, then stage it."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    used = int(usage.ru_utime + usage.ru_stime) + 1
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    resource.setrlimit(resource.RLIMIT_CPU, (used + limits.parse_cpu_seconds, hard))
+    try:
+        return stage(sha256, files_root, limits)
+    except MemoryError:
+        raise MessageError("memory limit: parsing needed more than "
+                           f"{limits.parse_memory_mb} MB") from None
+
+
+class ParseStage:
+    def __init__(self, files_root: str, limits: Limits | None = None) -> None:
+        self.files_root = files_root
+        self.limits = limits or Limits()
+        self._pool: cf.ProcessPoolExecutor | None = None
+
+    def _executor(self) -> cf.ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = cf.ProcessPoolExecutor(
+                max_workers=self.limits.parse_workers,
+                mp_context=multiprocessing.get_context("forkserver"),
+                initializer=_worker_init,
+                initargs=(self.limits.parse_memory_mb,),
+            )
+        return self._pool
+
+    def _kill_pool(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            proc.kill()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+    def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def run(self, sha256: str) -> Staged:
+        """Stage one message; raises `MessageError` with the reason when it cannot be parsed."""
+        result = self.run_many([sha256])[0]
+        if isinstance(result, MessageError):
+            raise result
+        return result
+
+    def run_many(self, shas: Sequence[str]) -> list[Staged | MessageError]:
+        """Stage several messages using every worker; results in input order. After a timeout
+        or a dead worker, the messages of that window that were not judged run again alone,
+        so only the culprit is charged."""
+        if self.limits.parse_workers <= 0:
+            return [self._inline(sha) for sha in shas]
+        results: list[Staged | MessageError | None] = [None] * len(shas)
+        todo = list(range(len(shas)))
+        alone: set[int] = set()
+        while todo:
+            size = 1 if todo[0] in alone else self.limits.parse_workers
+            window, todo = todo[:size], todo[size:]
+            pool = self._executor()
+            futures = {i: pool.submit(_guarded, shas[i], self.files_root, self.limits) for i in window}
+            broken = False
+            for i, fut in futures.items():
+                try:
+                    results[i] = fut.result(timeout=self.limits.parse_timeout)
+                except cf.TimeoutError:
+                    results[i] = MessageError(f"parse timeout after {self.limits.parse_timeout:.0f} s")
+                    broken = True
+                except BrokenProcessPool:
+                    if len(window) == 1:
+                        results[i] = MessageError(
+                            "parse worker died (memory or CPU limit exceeded, or a crash)"
+                        )
+                    broken = True
+                except MessageError as e:
+                    results[i] = e
+                except MalformedMessage as e:
+                    results[i] = MessageError(str(e))
+                except Exception as e:  # noqa: BLE001 - a parser bug costs one message
+                    results[i] = MessageError(f"{type(e).__name__}: {e}"[:500])
+                if broken:
+                    break
+            if broken:
+                self._kill_pool()
+                unjudged = [i for i in window if results[i] is None]
+                alone.update(unjudged)
+                todo = unjudged + todo
+        return [r if r is not None else MessageError("not parsed") for r in results]
+
+    def _inline(self, sha: str) -> Staged | MessageError:
+        try:
+            return stage(sha, self.files_root, self.limits)
+        except MalformedMessage as e:
+            return MessageError(str(e))
+        except MemoryError:
+            return MessageError("memory limit")
+        except Exception as e:  # a parser bug costs one message, not the daemon
+            log.exception("parsing %s failed", sha[:12])
+            return MessageError(f"{type(e).__name__}: {e}"[:500])
