@@ -228,3 +228,32 @@ class AuditEntry(Base):
     actor: Mapped[str] = mapped_column(String(128))
     action: Mapped[str] = mapped_column(String(64))
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class OutboxMail(Base):
+    """An email to send, created in the same transaction as the decision to send it.
+
+    UNIQUE(campaign_id, kind, unit_code, slot): a receipt per message, a reminder per unit and
+    slot, a digest per day — a second decision for the same key is a no-op, so nothing is sent
+    twice; delivery happens afterwards and is retried with backoff."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "kind", "unit_code", "slot"),
+        Index("ix_outbox_due", "state", "next_attempt_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # receipt | reminder | overdue | digest
+    unit_code: Mapped[str] = mapped_column(String(64), default="")  # "" for the digest
+    slot: Mapped[str] = mapped_column(String(128))  # message id, slot key, or local date
+    recipients: Mapped[str] = mapped_column(Text)  # comma-separated
+    subject: Mapped[str] = mapped_column(Text)
+    message_id: Mapped[str] = mapped_column(String(255))  # our Message-ID
+    blob_sha256: Mapped[str] = mapped_column(String(64))  # the built message in the file store
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sending|sent|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

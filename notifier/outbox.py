@@ -1,0 +1,148 @@
+"""The transactional outbox: every email to send is a row created in the same transaction as
+the decision to send it, unique on (campaign, kind, unit, slot), and delivered afterwards.
+
+Delivery marks a row `sending` (committed) before talking SMTP and `sent` after; SMTP failures
+put it back to `pending` with backoff, and after the last try mark it `failed` with the reason.
+A crash before the send leaves `pending` (sent once after restart); a crash inside the few
+milliseconds between the server's "250 OK" and our commit leaves `sending`, which is retried
+with the same Message-ID so mail clients fold the copy — documented, not hidden.
+"""
+
+from __future__ import annotations
+
+import email.parser
+import email.policy
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from intake.clock import Clock
+from intake.errors import CredentialsError, TransientError
+from notifier.smtp import Mailer, PermanentSendError
+from store.files import FileStore
+from store.models import OutboxMail
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+BACKOFF_BASE = timedelta(minutes=1)
+STALE_SENDING = timedelta(minutes=10)
+
+
+def backoff(attempts: int) -> timedelta:
+    return min(BACKOFF_BASE * 2 ** max(attempts - 1, 0), timedelta(hours=2))
+
+
+def exists(s: Session, campaign_id: str, kind: str, unit_code: str, slot: str) -> bool:
+    return s.scalar(
+        select(OutboxMail.id).where(
+            OutboxMail.campaign_id == campaign_id, OutboxMail.kind == kind,
+            OutboxMail.unit_code == unit_code, OutboxMail.slot == slot,
+        )
+    ) is not None
+
+
+def sent_keys(s: Session, campaign_id: str, kinds: tuple[str, ...]) -> set[tuple[str, str]]:
+    """(unit_code, slot) pairs already queued for these kinds (whatever their state)."""
+    return set(
+        s.execute(
+            select(OutboxMail.unit_code, OutboxMail.slot).where(
+                OutboxMail.campaign_id == campaign_id, OutboxMail.kind.in_(kinds)
+            )
+        ).tuples()
+    )
+
+
+def enqueue(
+    s: Session, files: FileStore, msg: EmailMessage, *, campaign_id: str, kind: str,
+    unit_code: str, slot: str, now: datetime,
+) -> OutboxMail | None:
+    """Queue `msg` unless the same (campaign, kind, unit, slot) is queued already. The caller
+    commits together with whatever decided this."""
+    if exists(s, campaign_id, kind, unit_code, slot):
+        return None
+    blob = msg.as_bytes(policy=email.policy.SMTP)
+    row = OutboxMail(
+        campaign_id=campaign_id, kind=kind, unit_code=unit_code, slot=slot[:128],
+        recipients=", ".join(str(a) for a in msg.get_all("To", [])),
+        subject=str(msg.get("Subject", "")), message_id=str(msg.get("Message-ID", "")),
+        blob_sha256=files.put(blob), state="pending", attempts=0, created_at=now, last_error="",
+    )
+    s.add(row)
+    s.flush()
+    return row
+
+
+@dataclass
+class Delivery:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    error: str = ""
+
+
+def deliver_due(
+    sessions: sessionmaker[Session], files: FileStore, mailer: Mailer, clock: Clock,
+    *, max_attempts: int = MAX_ATTEMPTS,
+) -> Delivery:
+    out = Delivery()
+    now = clock.now()
+    with sessions() as s:
+        ids = list(
+            s.scalars(
+                select(OutboxMail.id)
+                .where(
+                    or_(
+                        (OutboxMail.state == "pending")
+                        & or_(OutboxMail.next_attempt_at.is_(None), OutboxMail.next_attempt_at <= now),
+                        (OutboxMail.state == "sending") & (OutboxMail.next_attempt_at <= now),
+                    )
+                )
+                .order_by(OutboxMail.id)
+            )
+        )
+    parser = email.parser.BytesParser(policy=email.policy.default)
+    for pk in ids:
+        with sessions.begin() as s:
+            row = s.get(OutboxMail, pk)
+            if row is None or row.state not in ("pending", "sending"):
+                continue
+            row.state = "sending"
+            row.attempts += 1
+            row.next_attempt_at = clock.now() + STALE_SENDING
+            blob_sha = row.blob_sha256
+        msg = parser.parsebytes(files.get(blob_sha))
+        try:
+            mailer.send(msg)  # type: ignore[arg-type]
+        except (TransientError, CredentialsError, PermanentSendError) as e:
+            with sessions.begin() as s:
+                row = s.get(OutboxMail, pk)
+                assert row is not None
+                row.last_error = str(e)[:2000]
+                if isinstance(e, PermanentSendError) or row.attempts >= max_attempts:
+                    row.state = "failed"
+                    row.next_attempt_at = None
+                    out.failed += 1
+                    log.error("outbox %d (%s) failed for good: %s", pk, row.kind, e)
+                else:
+                    row.state = "pending"
+                    row.next_attempt_at = clock.now() + backoff(row.attempts)
+                    out.retried += 1
+                    log.warning("outbox %d (%s) will be retried: %s", pk, row.kind, e)
+            if isinstance(e, TransientError | CredentialsError):
+                out.error = str(e)
+                break  # the server is down or refuses us: the rest would fail the same way
+            continue
+        with sessions.begin() as s:
+            row = s.get(OutboxMail, pk)
+            assert row is not None
+            row.state = "sent"
+            row.sent_at = clock.now()
+            row.next_attempt_at = None
+            row.last_error = ""
+        out.sent += 1
+    return out
