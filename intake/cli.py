@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -195,6 +196,96 @@ def units_list(c: Ctx, as_json: bool) -> None:
     for code, name, kind, emails in rows:
         click.echo(f"{code:<24} {kind:<10} {name:<40} {', '.join(emails)}")
     click.echo(f"{len(rows)} unit(s)")
+
+
+@units.command("aliases")
+@pass_ctx
+def units_aliases(c: Ctx) -> None:
+    """Addresses learned from the officer's assignments, with who taught them and when.
+
+    Example: intake units aliases
+    """
+    from intake.officer import learned_addresses
+
+    with c.app() as app, app.sessions() as s:
+        rows = learned_addresses(s)
+    for code, address, by, at in rows:
+        click.echo(f"{code:<24} {address:<40} {by:<16} {at.isoformat() if at else '-'}")
+    click.echo(f"{len(rows)} learned address(es)")
+
+
+@units.command("extend")
+@click.argument("code")
+@click.argument("until")
+@click.option("--by", default=lambda: os.environ.get("USER", "officer"), help="Who decides (audited).")
+@pass_ctx
+def units_extend(c: Ctx, code: str, until: str, by: str) -> None:
+    """Give one unit a later deadline (ISO date-time; a bare date means its end, local time).
+
+    Example: intake units extend thcs-thanh-mai 2021-10-15
+    """
+    from datetime import datetime, time, timedelta
+
+    from intake.officer import extend
+
+    try:
+        with c.app() as app:
+            tz = app.cfg.campaign.tz
+            if len(until) == 10:
+                day = datetime.fromisoformat(until).date() + timedelta(days=1)
+                when = datetime.combine(day, time(0, 0), tzinfo=tz)
+            else:
+                when = datetime.fromisoformat(until)
+                when = when if when.tzinfo else when.replace(tzinfo=tz)
+            with app.sessions.begin() as s:
+                extend(s, code, when, by=by, now=app.clock.now())
+    except (IntakeError, ValueError) as e:
+        _fail(e)
+    click.echo(f"{code}: deadline extended to {when.isoformat()}")
+
+
+@cli.command()
+@click.argument("message")
+@click.argument("unit")
+@click.option("--no-learn", is_flag=True, help="Do not teach the sender address to the unit.")
+@click.option("--by", default=lambda: os.environ.get("USER", "officer"), help="Who decides (audited).")
+@pass_ctx
+def assign(c: Ctx, message: str, unit: str, no_learn: bool, by: str) -> None:
+    """File a message under a unit; its sender address is learned for next time.
+
+    MESSAGE is the number shown by `intake status` (or a Message-ID); UNIT a unit code.
+    Example: intake assign 42 thcs-thanh-mai
+    """
+    from intake.officer import assign as do_assign
+
+    try:
+        with c.app() as app, app.sessions.begin() as s:
+            msg, learned = do_assign(
+                s, app.cfg.campaign, message, unit, by=by, now=app.clock.now(), learn=not no_learn
+            )
+            addr = msg.from_addr
+    except IntakeError as e:
+        _fail(e)
+    click.echo(f"message {message} filed under {unit}" + (f"; learned {addr}" if learned else ""))
+
+
+@cli.command()
+@click.argument("message")
+@click.option("--by", default=lambda: os.environ.get("USER", "officer"), help="Who decides (audited).")
+@pass_ctx
+def unassign(c: Ctx, message: str, by: str) -> None:
+    """Take a message off its unit (it goes back to the unassigned list).
+
+    Example: intake unassign 42
+    """
+    from intake.officer import unassign as do_unassign
+
+    try:
+        with c.app() as app, app.sessions.begin() as s:
+            do_unassign(s, app.cfg.campaign, message, by=by, now=app.clock.now())
+    except IntakeError as e:
+        _fail(e)
+    click.echo(f"message {message} is unassigned")
 
 
 @cli.group()

@@ -48,13 +48,12 @@ def exists(s: Session, campaign_id: str, kind: str, unit_code: str, slot: str) -
 
 def sent_keys(s: Session, campaign_id: str, kinds: tuple[str, ...]) -> set[tuple[str, str]]:
     """(unit_code, slot) pairs already queued for these kinds (whatever their state)."""
-    return set(
-        s.execute(
-            select(OutboxMail.unit_code, OutboxMail.slot).where(
-                OutboxMail.campaign_id == campaign_id, OutboxMail.kind.in_(kinds)
-            )
-        ).tuples()
+    rows = s.execute(
+        select(OutboxMail.unit_code, OutboxMail.slot).where(
+            OutboxMail.campaign_id == campaign_id, OutboxMail.kind.in_(kinds)
+        )
     )
+    return {(r[0], r[1]) for r in rows}
 
 
 def enqueue(

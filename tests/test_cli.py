@@ -102,3 +102,57 @@ def test_db_upgrade(tmp_path: Path) -> None:
     cfg = make_config(tmp_path)
     r = CliRunner().invoke(cli, ["--config", cfg.source, "db", "upgrade"])
     assert r.exit_code == 0 and "revision 0002" in r.output
+
+
+def _personal(tmp_path: Path, n: int) -> Path:
+    m = EmailMessage()
+    m["From"] = "Lan Nguyễn <nguyenthilan1980@gmail.com>"
+    m["To"] = "totrunghoc-thanhoai@thanhoai.example"
+    m["Subject"] = f"gửi báo cáo lần {n}"
+    m["Message-ID"] = f"<personal-{n}@mail.gmail.com>"
+    m["Date"] = f"Thu, 0{n + 6} Oct 2021 20:15:00 +0700"
+    m.set_content("Em gửi báo cáo ạ.\n")
+    m.add_attachment(b"\xff\xd8\xff\xe0" + bytes(300 + n), maintype="image", subtype="jpeg", filename=f"IMG_20211007_{n}.jpg")
+    p = tmp_path / f"p{n}.eml"
+    p.write_bytes(bytes(m))
+    return p
+
+
+def test_assign_teaches_the_address_and_unassign_reverts(tmp_path: Path) -> None:
+    cfg = make_config(tmp_path)
+    runner = CliRunner()
+    base = ["--config", cfg.source]
+    assert runner.invoke(cli, [*base, "units", "import", str(ROSTER)]).exit_code == 0
+    assert runner.invoke(cli, [*base, "import", str(_personal(tmp_path, 1))]).exit_code == 0
+    data = json.loads(runner.invoke(cli, [*base, "status", "--json"]).output)
+    (loose,) = data["unassigned"]
+    assert loose["from"] == "nguyenthilan1980@gmail.com"
+    r = runner.invoke(cli, [*base, "assign", str(loose["id"]), "thcs-thanh-mai", "--by", "co.hoa"])
+    assert r.exit_code == 0 and "learned nguyenthilan1980@gmail.com" in r.output, r.output
+    r = runner.invoke(cli, [*base, "units", "aliases"])
+    assert "thcs-thanh-mai" in r.output and "co.hoa" in r.output
+    # the next email from that address files itself
+    assert runner.invoke(cli, [*base, "import", str(_personal(tmp_path, 2))]).exit_code == 0
+    data = json.loads(runner.invoke(cli, [*base, "status", "--json"]).output)
+    unit = {u["code"]: u for u in data["units"]}["thcs-thanh-mai"]
+    assert data["unassigned"] == [] and unit["messages"] == 2 and unit["items"]["photos"] == 2
+    r = runner.invoke(cli, [*base, "unassign", str(loose["id"])])
+    assert r.exit_code == 0
+    data = json.loads(runner.invoke(cli, [*base, "status", "--json"]).output)
+    unit = {u["code"]: u for u in data["units"]}["thcs-thanh-mai"]
+    assert unit["messages"] == 1 and [m["id"] for m in data["unassigned"]] == [loose["id"]]
+    r = runner.invoke(cli, [*base, "assign", "999", "thcs-thanh-mai"])
+    assert r.exit_code == 2 and "no message" in r.output
+
+
+def test_units_extend(tmp_path: Path) -> None:
+    cfg = make_config(tmp_path)
+    runner = CliRunner()
+    base = ["--config", cfg.source]
+    assert runner.invoke(cli, [*base, "units", "import", str(ROSTER)]).exit_code == 0
+    r = runner.invoke(cli, [*base, "units", "extend", "th-kim-an", "2021-10-15"])
+    assert r.exit_code == 0 and "2021-10-16T00:00:00+07:00" in r.output
+    data = json.loads(runner.invoke(cli, [*base, "status", "--json"]).output)
+    unit = {u["code"]: u for u in data["units"]}["th-kim-an"]
+    assert unit["deadline"] == "2021-10-15T17:00:00+00:00"
+    assert runner.invoke(cli, [*base, "units", "extend", "nope", "2021-10-15"]).exit_code == 2

@@ -1,0 +1,95 @@
+"""The officer's hand: assign a message to a unit (teaching its sender address), unassign it,
+extend a unit's deadline. Every change is audited; both units' submissions are recomputed."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from intake.config import CampaignConfig
+from intake.errors import IntakeError
+from intake.filing import learn_address, requirements
+from store.models import AuditEntry, Message, Unit, UnitAddress
+from store.submissions import recompute
+
+
+class NotFound(IntakeError):
+    """No such message or unit."""
+
+
+def _unit(s: Session, code: str) -> Unit:
+    unit = s.scalar(select(Unit).where(Unit.code == code.strip().lower()))
+    if unit is None:
+        raise NotFound(f"no unit with code {code!r} (see: intake units list)")
+    return unit
+
+
+def _message(s: Session, message: str) -> Message:
+    msg = None
+    if message.isdigit():
+        msg = s.get(Message, int(message))
+    if msg is None:
+        msg = s.scalar(select(Message).where(Message.message_id == message).order_by(Message.id))
+    if msg is None:
+        raise NotFound(f"no message {message!r} (give the number from intake status, or a Message-ID)")
+    return msg
+
+
+def audit(s: Session, actor: str, action: str, now: datetime, **detail: object) -> None:
+    s.add(AuditEntry(at=now, actor=actor, action=action, detail=json.dumps(detail, ensure_ascii=False)))
+
+
+def assign(
+    s: Session, campaign: CampaignConfig, message: str, code: str, *, by: str, now: datetime,
+    learn: bool = True,
+) -> tuple[Message, bool]:
+    """File `message` under unit `code`; returns (message, whether the address was learned)."""
+    msg, unit = _message(s, message), _unit(s, code)
+    old = msg.unit_id
+    msg.unit_id, msg.state, msg.assigned_by = unit.id, "filed", by
+    msg.campaign_id = msg.campaign_id or campaign.id
+    msg.reason = f"assigned by {by}"
+    learned = learn and learn_address(s, unit, msg.from_addr, by, now)
+    audit(s, by, "assign", now, message=msg.id, unit=unit.code, previous=old, learned=learned,
+          address=msg.from_addr)
+    s.flush()
+    req = requirements(campaign)
+    for uid in {old, unit.id} - {None}:
+        assert uid is not None
+        recompute(s, campaign.id, uid, req, now)
+    return msg, learned
+
+
+def unassign(s: Session, campaign: CampaignConfig, message: str, *, by: str, now: datetime) -> Message:
+    msg = _message(s, message)
+    old = msg.unit_id
+    msg.unit_id, msg.state, msg.assigned_by = None, "unassigned", by
+    msg.reason = f"unassigned by {by}"
+    audit(s, by, "unassign", now, message=msg.id, previous=old)
+    s.flush()
+    if old is not None:
+        recompute(s, campaign.id, old, requirements(campaign), now)
+    return msg
+
+
+def extend(s: Session, code: str, until: datetime, *, by: str, now: datetime) -> Unit:
+    if until.tzinfo is None:
+        raise IntakeError("the new deadline needs a time zone (ISO 8601 with offset)")
+    unit = _unit(s, code)
+    audit(s, by, "extend", now, unit=unit.code, until=until.isoformat(),
+          previous=unit.extended_until.isoformat() if unit.extended_until else None)
+    unit.extended_until = until
+    return unit
+
+
+def learned_addresses(s: Session) -> list[tuple[str, str, str, datetime | None]]:
+    rows = s.execute(
+        select(Unit.code, UnitAddress.address, UnitAddress.learned_by, UnitAddress.learned_at)
+        .join(UnitAddress, UnitAddress.unit_id == Unit.id)
+        .where(UnitAddress.source == "learned")
+        .order_by(Unit.code, UnitAddress.address)
+    )
+    return [(r[0], r[1], r[2], r[3]) for r in rows]
