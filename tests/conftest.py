@@ -83,6 +83,7 @@ def make_config(tmp_path: Path, db_url: str | None = None, **sections: dict[str,
     for name, values in data.items():
         lines.append(f"[{name}]")
         lines += [f"{k} = {json.dumps(v, ensure_ascii=False)}" for k, v in values.items()]
+    tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "config.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return config_mod.load(path)
