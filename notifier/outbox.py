@@ -116,7 +116,7 @@ def deliver_due(
             blob_sha = row.blob_sha256
         msg = parser.parsebytes(files.get(blob_sha))
         try:
-            mailer.send(msg)  # type: ignore[arg-type]
+            mailer.send(msg)
         except (TransientError, CredentialsError, PermanentSendError) as e:
             with sessions.begin() as s:
                 row = s.get(OutboxMail, pk)

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from intake.app import App
-from intake.clock import FixedClock
 from intake.cli import cli
+from intake.clock import FixedClock
 from store.db import make_engine
 from store.migrate import MigrationError, checksum, migrate
 from store.models import Base
