@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -22,6 +23,10 @@ from store.db import open_store
 from store.files import FileStore
 from store.models import Message
 from store.queries import CampaignStatus, campaign_status
+
+if TYPE_CHECKING:
+    from notifier.service import Notifier
+    from notifier.smtp import Mailer
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +85,26 @@ class App:
                 q = q.where(Message.id.in_(message_ids))
             ids = list(s.scalars(q))
         return self.filer.reparse(ids)
+
+    # -- notices -----------------------------------------------------------------------------
+    def mailer(self) -> Mailer | None:
+        """The SMTP mailer, or None when [smtp] has no host (notices are queued, not sent)."""
+        from notifier.smtp import SmtpMailer, SmtpSettings
+
+        sm = self.cfg.smtp
+        if not sm.host:
+            return None
+        secret = config_mod.password(sm, "smtp")
+        return SmtpMailer(SmtpSettings(
+            host=sm.host, port=sm.port, security=sm.security, username=sm.username,
+            password=secret.reveal() if secret else None, sender=sm.sender,
+            timeout=sm.timeout, allow_insecure=sm.allow_insecure,
+        ))
+
+    def notifier(self, mailer: Mailer | None = None) -> Notifier:
+        from notifier.service import Notifier
+
+        return Notifier(self.cfg, self.sessions, self.files, self.clock, mailer or self.mailer())
 
     # -- reading -----------------------------------------------------------------------------
     def status(self) -> CampaignStatus:

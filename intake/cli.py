@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -351,12 +352,101 @@ def run(c: Ctx, no_idle: bool) -> None:
     try:
         app = c.app()
         try:
-            code = Daemon(app).run(idle=not no_idle)
+            notifier = app.notifier()
+            code = Daemon(app, notify=notifier.tick).run(idle=not no_idle)
         finally:
             app.close()
     except IntakeError as e:
         _fail(e)
     sys.exit(code)
+
+
+def _at(app: App, at: str | None) -> datetime:
+    if not at:
+        return app.clock.now()
+    when = datetime.fromisoformat(at)
+    return when if when.tzinfo else when.replace(tzinfo=app.cfg.campaign.tz)
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Show what is due; queue and send nothing.")
+@click.option("--at", "at", help="Judge at this instant (ISO 8601; local time if no offset).")
+@pass_ctx
+def remind(c: Ctx, dry_run: bool, at: str | None) -> None:
+    """Send (or show) the reminders and overdue notices due at an instant.
+
+    Each unit and slot is sent once, ever; complete units get nothing.
+    Example: intake remind --dry-run --at 2021-10-07T08:00
+    """
+    try:
+        with c.app() as app:
+            n = app.notifier()
+            now = _at(app, at)
+            if dry_run:
+                _, notices = n.due_reminders(now)
+                for notice in notices:
+                    click.echo(f"{notice.unit:<24} {notice.kind:<9} {notice.slot:<24} "
+                               f"{', '.join(notice.to)}  missing: {', '.join(notice.missing)}")
+                click.echo(f"{len(notices)} notice(s) due")
+                return
+            queued = n.queue_reminders(now)
+            d = n.deliver()
+    except IntakeError as e:
+        _fail(e)
+    click.echo(f"{queued} notice(s) queued; {d.sent} sent, {d.retried} to retry, {d.failed} failed")
+    if d.error:
+        click.echo(f"error: {d.error}", err=True)
+
+
+@cli.command()
+@click.option("--send", is_flag=True, help="Queue the digest now and send it.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the HTML here.")
+@click.option("--at", "at", help="Build it as of this instant (ISO 8601).")
+@pass_ctx
+def digest(c: Ctx, send: bool, out: Path | None, at: str | None) -> None:
+    """Build the daily digest (Vietnamese, with the consolidated workbook); write or send it.
+
+    Example: intake digest --out /tmp/digest.html
+    """
+    if not send and not out:
+        raise click.UsageError("give --send or --out FILE.html")
+    try:
+        with c.app() as app:
+            n = app.notifier()
+            now = _at(app, at)
+            if out:
+                mail, workbook = n.build_digest(now)
+                out.write_text(mail.html or mail.text, encoding="utf-8")
+                out.with_suffix(".xlsx").write_bytes(workbook)
+                click.echo(f"wrote {out} and {out.with_suffix('.xlsx')}")
+            if send:
+                queued = n.queue_digest(now, force=True)
+                d = n.deliver()
+                click.echo(f"{queued} digest queued; {d.sent} sent")
+                if d.error:
+                    click.echo(f"error: {d.error}", err=True)
+                    sys.exit(1)
+    except IntakeError as e:
+        _fail(e)
+
+
+@cli.command()
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Directory to write into (created).")
+@pass_ctx
+def export(c: Ctx, out: Path) -> None:
+    """Write the consolidated workbook and one folder per unit with its files, for the archive.
+
+    Example: intake export --out ~/tuan-le-htsd-2021
+    """
+    from notifier.export import export_all
+
+    try:
+        with c.app() as app:
+            n_units, n_files = export_all(app, out)
+    except IntakeError as e:
+        _fail(e)
+    click.echo(f"wrote {out}: workbook, {n_units} unit folder(s), {n_files} file(s)")
 
 
 @cli.command()

@@ -123,6 +123,20 @@ class DigestConfig:
 
 
 @dataclass(frozen=True)
+class NotifyConfig:
+    receipts: bool = True
+    receipt_max_age_hours: int = 72
+    reminder_days: list[int] = field(default_factory=lambda: [5, 3, 1])
+    reminder_at: str = "08:00"
+    overdue: bool = True
+    templates: str = ""
+
+    @property
+    def reminder_time(self) -> time:
+        return time.fromisoformat(self.reminder_at)
+
+
+@dataclass(frozen=True)
 class LimitsConfig:
     max_message_bytes: int = 50 * 2**20
     max_parts: int = 200
@@ -141,6 +155,7 @@ class Config:
     units: UnitsConfig = field(default_factory=UnitsConfig)
     campaign: CampaignConfig = field(default_factory=CampaignConfig)
     digest: DigestConfig = field(default_factory=DigestConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     source: str = "(defaults)"
     base_dir: str = "."
@@ -172,6 +187,7 @@ SECTIONS: dict[str, type] = {
     "units": UnitsConfig,
     "campaign": CampaignConfig,
     "digest": DigestConfig,
+    "notify": NotifyConfig,
     "limits": LimitsConfig,
 }
 
@@ -227,10 +243,13 @@ def _validate(cfg: Config) -> None:
         cfg.campaign.tz  # noqa: B018
     except (ZoneInfoNotFoundError, ValueError) as e:
         raise ConfigError(f"{src}: campaign.timezone {cfg.campaign.timezone!r} is unknown") from e
-    try:
-        cfg.digest.at_time  # noqa: B018
-    except ValueError as e:
-        raise ConfigError(f"{src}: digest.at must be HH:MM") from e
+    for key, value in (("digest.at", cfg.digest.at), ("notify.reminder_at", cfg.notify.reminder_at)):
+        try:
+            time.fromisoformat(value)
+        except ValueError as e:
+            raise ConfigError(f"{src}: {key} must be HH:MM") from e
+    if any(d < 0 for d in cfg.notify.reminder_days):
+        raise ConfigError(f"{src}: notify.reminder_days must be whole days before the deadline")
     unknown = set(cfg.campaign.required) - {"report", "data_table", "photos", "nominations"}
     if unknown:
         raise ConfigError(f"{src}: campaign.required has unknown items {sorted(unknown)}")

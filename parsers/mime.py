@@ -198,3 +198,18 @@ def envelope(raw: bytes) -> Envelope:
         subject=text("Subject", 4000)[:1000],
         date=date,
     )
+
+
+def kept_headers(raw: bytes) -> tuple[tuple[str, str], ...]:
+    """The KEPT_HEADERS of a raw message, from its header block only (topmost first)."""
+    import email.parser
+    import email.policy
+
+    head, _ = split_raw(raw)
+    try:
+        msg = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(
+            head[:MAX_HEADER_BYTES]
+        )
+    except Exception:  # noqa: BLE001 - hostile header blocks yield no headers, not a crash
+        return ()
+    return _headers(msg)

@@ -224,3 +224,35 @@ def status_json(cs: CampaignStatus) -> dict[str, Any]:
             for h in cs.health
         ],
     }
+
+
+def unit_data(s: Session, campaign_id: str) -> list[UnitData]:
+    """Each unit's latest data-table rows and latest nomination list (by receipt time)."""
+    latest_table: dict[int, dict[str, Any]] = {}
+    latest_noms: dict[int, list[dict[str, Any]]] = {}
+    q = (
+        select(Message.unit_id, Attachment.unit_id, Attachment.items, Attachment.facts)
+        .join(Attachment, Attachment.message_fk == Message.id)
+        .where(Message.campaign_id == campaign_id, Message.state == "filed")
+        .order_by(Message.received_at, Message.id, Attachment.id)
+    )
+    for msg_unit, att_unit, items, facts_json in s.execute(q):
+        uid = att_unit or msg_unit
+        if uid is None or not facts_json:
+            continue
+        item_set = set(items.split(","))
+        if "data_table" not in item_set and "nominations" not in item_set:
+            continue
+        facts = json.loads(facts_json)
+        if "data_table" in item_set and facts.get("data_table"):
+            latest_table[uid] = facts["data_table"]
+        if "nominations" in item_set and facts.get("nominations"):
+            latest_noms[uid] = facts["nominations"]
+    out = []
+    for unit in s.scalars(select(Unit).where(Unit.active.is_(True)).order_by(Unit.code)):
+        table = latest_table.get(unit.id) or {}
+        rows = tuple(TableRow(**r) for r in table.get("rows", []))
+        noms = tuple(Nomination(**n) for n in latest_noms.get(unit.id, []))
+        if rows or noms:
+            out.append(UnitData(unit.code, unit.name, unit.kind, rows, noms))
+    return out
