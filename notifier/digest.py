@@ -1,0 +1,154 @@
+"""The officer's digest: one letter (HTML + text, Vietnamese) with the campaign's progress and the
+consolidated workbook attached.
+
+Contents: counts by state and by unit kind; a progress bar per kind drawn as an HTML table
+(coloured cells with percentage widths: it renders in Gmail, Outlook and phone clients without
+loading an image, and reads as numbers in the text part); what arrived since the previous
+digest; missing units with their contact addresses; incomplete units with what they lack; late
+units; unassigned and quarantined messages with the reasons; the sums of classes/contests and
+participants; the daemon's health per account.
+
+Long lists are cut at `list_limit` entries ("… và N đơn vị khác"): the workbook holds them all,
+and Gmail clips an HTML body beyond ~100 KB.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment
+
+from notifier.message import OutgoingMail
+from notifier.render import KIND_LABELS, kind_label, kind_order, render
+from notifier.workbook import XLSX_TYPE
+from store.queries import CampaignStatus, LooseMessage, UnitStatus
+
+log = logging.getLogger(__name__)
+
+LIST_LIMIT = 100
+COLOURS = {"complete": "#2e8b57", "incomplete": "#e0a030", "missing": "#c8463c"}
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One progress bar: (state, count, percent width) segments with a non-zero count."""
+
+    segments: tuple[tuple[str, int, int], ...]
+
+
+@dataclass(frozen=True)
+class KindRow:
+    kind: str
+    label: str
+    total: int
+    complete: int
+    incomplete: int
+    missing: int
+    late: int
+    classes: int
+    participants: int
+    bar: Bar
+
+
+@dataclass(frozen=True)
+class Cut:
+    """The first `limit` entries of a list, and how many were left out."""
+
+    shown: tuple[object, ...]
+    more: int
+
+
+def _cut(items: Iterable[object], limit: int) -> Cut:
+    items = list(items)
+    return Cut(tuple(items[:limit]), max(len(items) - limit, 0))
+
+
+def _bar(counts: dict[str, int]) -> Bar:
+    """Widths in whole percent that add up to 100 (largest remainder), zero segments dropped."""
+    total = sum(counts.values())
+    if total == 0:
+        return Bar(())
+    exact = {k: v * 100 / total for k, v in counts.items()}
+    widths = {k: int(x) for k, x in exact.items()}
+    rest = 100 - sum(widths.values())
+    for k in sorted(exact, key=lambda k: exact[k] - widths[k], reverse=True)[:rest]:
+        widths[k] += 1
+    return Bar(tuple((k, counts[k], widths[k]) for k in ("complete", "incomplete", "missing")
+                     if counts.get(k)))
+
+
+def _kind_row(kind: str, units: list[UnitStatus]) -> KindRow:
+    counts = {s: sum(1 for u in units if u.state == s) for s in ("complete", "incomplete", "missing")}
+    return KindRow(
+        kind=kind, label=kind_label(kind), total=len(units), complete=counts["complete"],
+        incomplete=counts["incomplete"], missing=counts["missing"],
+        late=sum(1 for u in units if u.late),
+        classes=sum(u.total_classes or 0 for u in units),
+        participants=sum(u.total_participants or 0 for u in units),
+        bar=_bar(counts),
+    )
+
+
+def _by_kind(units: Iterable[UnitStatus]) -> list[KindRow]:
+    groups: dict[str, list[UnitStatus]] = {k: [] for k in KIND_LABELS}
+    for u in units:
+        groups.setdefault(u.kind, []).append(u)
+    return [_kind_row(k, us) for k, us in sorted(groups.items(), key=lambda kv: kind_order(kv[0])) if us]
+
+
+def _arrived(units: Iterable[UnitStatus], since: datetime | None) -> list[UnitStatus]:
+    got = [
+        u for u in units
+        if u.last_message_at is not None and (since is None or u.last_message_at > since)
+    ]
+    return sorted(got, key=lambda u: u.last_message_at or u.deadline, reverse=True)
+
+
+def _ordered(units: Iterable[UnitStatus]) -> list[UnitStatus]:
+    return sorted(units, key=lambda u: (kind_order(u.kind), u.code))
+
+
+def compose_digest(
+    status: CampaignStatus,
+    *,
+    since: datetime | None,
+    now: datetime,
+    workbook: bytes,
+    env: Environment,
+    recipients: tuple[str, ...] | list[str],
+    list_limit: int = LIST_LIMIT,
+) -> OutgoingMail:
+    """The digest letter at `now`; `since` is the previous digest's time (None: the first)."""
+    units = status.units
+    all_row = _kind_row("", list(units))
+    loose: list[LooseMessage] = list(status.unassigned)
+    local_now = now.astimezone(ZoneInfo(status.timezone))
+    ctx = {
+        "title": status.title,
+        "tz": status.timezone,
+        "now": now,
+        "since": since,
+        "deadline": status.deadline,
+        "overall": all_row,
+        "kinds": _by_kind(units),
+        "colours": COLOURS,
+        "arrived": _cut(_arrived(units, since), list_limit),
+        "missing": _cut(_ordered(u for u in units if u.state == "missing"), list_limit),
+        "incomplete": _cut(_ordered(u for u in units if u.state == "incomplete"), list_limit),
+        "late": _cut(_ordered(u for u in units if u.late), list_limit),
+        "unassigned": _cut(loose, list_limit),
+        "quarantined": _cut(status.quarantined, list_limit),
+        "ignored": len(status.ignored),
+        "health": status.health,
+        "past_deadline": now > status.deadline,
+    }
+    subject, text, html = render(env, "digest", **ctx)
+    name = f"tong-hop-{status.campaign_id}-{local_now:%Y%m%d-%H%M}.xlsx"
+    return OutgoingMail(
+        kind="digest", to=tuple(recipients), subject=subject, text=text, html=html,
+        attachments=((name, workbook, XLSX_TYPE),),
+    )

@@ -1,0 +1,228 @@
+"""The SMTP boundary: the only module that imports smtplib.
+
+`Mailer` is the narrow Protocol the outbox delivers through; `SmtpMailer` is the real one
+(one connection per `send`, timeouts always on, a verifying TLS context), `FakeMailer` records
+messages for fast logic tests. Errors, arranged by what the caller should do:
+
+    IntakeError
+    ├── ConfigError          (at construction) plaintext AUTH to a non-loopback host, bad values
+    ├── CredentialsError     alert a human: AUTH refused (535/534/530 ...) or not offered
+    │   └── TlsError         alert a human: certificate not trusted, STARTTLS not offered
+    ├── TransientError       retry later: network, timeout, disconnect, any 4xx reply
+    └── PermanentSendError   give this one message up: a 5xx refusal of the recipients, the
+                             sender or the data (the message will never go through as it is)
+
+Recipients refused while others were accepted are logged (addresses only) and the send counts
+as done: the accepted recipients already have the message.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import smtplib
+import ssl
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import parseaddr
+from typing import Protocol
+
+from intake.errors import ConfigError, CredentialsError, IntakeError, TransientError
+
+log = logging.getLogger(__name__)
+
+SECURITY = ("ssl", "starttls", "none")
+
+
+class PermanentSendError(IntakeError):
+    """The server refused this message for good (5xx); retrying the same message will not help."""
+
+
+class TlsError(CredentialsError):
+    """TLS could not be established safely (untrusted certificate, no STARTTLS); a human must
+    look at the server or the configuration."""
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    security: str = "ssl"  # "ssl" (implicit TLS) | "starttls" | "none"
+    username: str = ""
+    password: str | None = field(default=None, repr=False)
+    sender: str = ""  # "Phòng GDĐT Thanh Oai <totrunghoc@example>" or a bare address
+    timeout: float = 30.0
+    allow_insecure: bool = False  # allow AUTH without TLS to a non-loopback host
+    cafile: str | None = None  # extra CA bundle to trust (a private CA, or a test certificate)
+
+    def __post_init__(self) -> None:
+        if self.security not in SECURITY:
+            raise ConfigError(f"smtp.security must be one of {', '.join(SECURITY)}, not {self.security!r}")
+        if not self.host:
+            raise ConfigError("smtp.host is empty")
+        if not 0 < self.port < 65536:
+            raise ConfigError(f"smtp.port {self.port} is out of range")
+        if self.timeout <= 0:
+            raise ConfigError("smtp.timeout must be positive")
+        if self.username and self.password is None:
+            raise ConfigError("smtp.username is set but no password was given")
+        if not (self.username.isascii() and (self.password or "").isascii()):
+            # smtplib encodes AUTH credentials as ASCII and would fail mid-conversation.
+            raise ConfigError("smtp.username and the SMTP password must be ASCII")
+        if (
+            self.username
+            and self.security == "none"
+            and not (self.allow_insecure or is_loopback(self.host))
+        ):
+            raise ConfigError(
+                f"refusing to send the SMTP password in plaintext to {self.host}; "
+                "use security = \"ssl\" or \"starttls\" (or allow_insecure = true)"
+            )
+
+    @property
+    def envelope_from(self) -> str:
+        return parseaddr(self.sender)[1]
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class Mailer(Protocol):
+    def send(self, msg: EmailMessage) -> None:
+        """Deliver one message or raise one of the errors in this module's docstring."""
+        ...
+
+
+class FakeMailer:
+    """Records what would be sent; `fail_with` makes every send raise that error instead."""
+
+    def __init__(self, fail_with: IntakeError | None = None) -> None:
+        self.sent: list[EmailMessage] = []
+        self.fail_with = fail_with
+
+    def send(self, msg: EmailMessage) -> None:
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.sent.append(msg)
+
+
+def _by_code(code: int, text: str) -> IntakeError:
+    if 400 <= code < 500:
+        return TransientError(text)
+    return PermanentSendError(text)
+
+
+def _reply(e: smtplib.SMTPResponseException) -> str:
+    err = e.smtp_error
+    msg = err.decode("utf-8", "replace") if isinstance(err, bytes) else str(err)
+    return f"{e.smtp_code} {' '.join(msg.split())}"[:300]
+
+
+class SmtpMailer:
+    """Sends through one SMTP server; a fresh connection per `send` (a digest or a few receipts
+    per tick do not justify keeping a session open across idle hours)."""
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+        self._context = ssl.create_default_context(cafile=settings.cafile)
+
+    def _where(self) -> str:
+        return f"{self.settings.host}:{self.settings.port}"
+
+    def _connect(self) -> smtplib.SMTP:
+        st = self.settings
+        smtp: smtplib.SMTP
+        if st.security == "ssl":
+            smtp = smtplib.SMTP_SSL(st.host, st.port, timeout=st.timeout, context=self._context)
+        else:
+            smtp = smtplib.SMTP(st.host, st.port, timeout=st.timeout)
+        try:
+            smtp.ehlo()
+            if st.security == "starttls":
+                smtp.starttls(context=self._context)
+                smtp.ehlo()
+            if st.username:
+                smtp.login(st.username, st.password or "")
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
+
+    def _run(self, action: str, fn: _Action) -> str:
+        where = self._where()
+        try:
+            smtp = self._connect()
+            try:
+                return fn(smtp)
+            finally:
+                try:
+                    smtp.quit()
+                except (smtplib.SMTPException, OSError):
+                    smtp.close()
+        except smtplib.SMTPAuthenticationError as e:
+            if 400 <= e.smtp_code < 500:
+                raise TransientError(f"SMTP {where}: login deferred: {_reply(e)}") from e
+            raise CredentialsError(f"SMTP {where}: login refused: {_reply(e)}") from e
+        except smtplib.SMTPNotSupportedError as e:
+            if "STARTTLS" in str(e):
+                raise TlsError(f"SMTP {where}: {e} (check smtp.security)") from e
+            raise CredentialsError(f"SMTP {where}: {e} (check smtp.username/security)") from e
+        except smtplib.SMTPRecipientsRefused as e:
+            codes = [code for code, _ in e.recipients.values()]
+            text = "; ".join(
+                f"{addr}: {code} {resp.decode('utf-8', 'replace') if isinstance(resp, bytes) else resp}"
+                for addr, (code, resp) in e.recipients.items()
+            )[:500]
+            if any(400 <= c < 500 for c in codes):
+                raise TransientError(f"SMTP {where}: recipients deferred: {text}") from e
+            raise PermanentSendError(f"SMTP {where}: recipients refused: {text}") from e
+        except smtplib.SMTPSenderRefused as e:
+            raise _by_code(e.smtp_code, f"SMTP {where}: sender refused: {_reply(e)}") from e
+        except smtplib.SMTPDataError as e:
+            raise _by_code(e.smtp_code, f"SMTP {where}: message refused: {_reply(e)}") from e
+        except smtplib.SMTPResponseException as e:
+            # HELO refused, unexpected replies on connect: treat by the reply class, but a 5xx
+            # outside the message's own commands is the server's state, not the message's.
+            raise TransientError(f"SMTP {where}: {action}: {_reply(e)}") from e
+        except (smtplib.SMTPServerDisconnected, smtplib.SMTPException) as e:
+            raise TransientError(f"SMTP {where}: {action}: {e}") from e
+        except ssl.SSLCertVerificationError as e:
+            raise TlsError(f"SMTP {where}: certificate not trusted: {e.verify_message}") from e
+        except TimeoutError as e:
+            raise TransientError(f"SMTP {where}: timed out after {self.settings.timeout:g} s") from e
+        except OSError as e:  # refused, reset, unreachable, DNS, other SSL errors
+            raise TransientError(f"SMTP {where}: {action}: {e}") from e
+
+    def send(self, msg: EmailMessage) -> None:
+        def go(smtp: smtplib.SMTP) -> str:
+            refused = smtp.send_message(msg, from_addr=self.settings.envelope_from or None)
+            if refused:
+                log.warning(
+                    "SMTP %s accepted the message but refused %d recipient(s): %s",
+                    self._where(), len(refused), ", ".join(sorted(refused)),
+                )
+            return ""
+
+        self._run("send", go)
+        log.info("sent %s to %d recipient(s)", msg.get("Message-ID", "?"), len(msg.get_all("To", [])))
+
+    def check(self) -> str:
+        """Connect, negotiate TLS, log in and NOOP: for `intake doctor`."""
+
+        def noop(smtp: smtplib.SMTP) -> str:
+            code, _ = smtp.noop()
+            tls = "TLS" if self.settings.security != "none" else "no TLS"
+            auth = "authenticated" if self.settings.username else "no AUTH"
+            return f"{self._where()}: {tls}, {auth}, NOOP {code}"
+
+        return self._run("check", noop)
+
+
+class _Action(Protocol):
+    def __call__(self, smtp: smtplib.SMTP, /) -> str: ...

@@ -1,0 +1,242 @@
+"""The consolidated workbook (openpyxl, write-only for speed) attached to the digest.
+
+Sheets:
+- "Tổng hợp số liệu": the City's form (title rows, a merged two-row header STT | Các hoạt động |
+  Đơn vị tổ chức | Số lượng: Số lớp/số cuộc thi, Người | Ghi chú) with every unit's rows grouped
+  by unit kind, then unit, a subtotal per unit and per kind and a grand total. Totals are plain
+  numbers computed here (no formulas), so previews and `data_only` readers see them.
+- "Tình trạng đơn vị": one row per unit (state, late, times in local time, missing items, totals).
+- "Danh sách khen thưởng": every unit's nominations, collective entries first within a unit.
+
+Sender-derived text can never become a formula: a string starting with = + - @ (or their
+full-width forms, or a tab/CR/LF) is written as an explicit text cell with Excel's quotePrefix
+style, so neither openpyxl nor Excel (even after the cell is edited) evaluates it.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterable
+from copy import copy
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles.cell_style import StyleArray
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+from notifier.render import STATE_LABELS, fmt_datetime, item_label, kind_label, kind_order
+from store.queries import CampaignStatus, UnitData
+
+log = logging.getLogger(__name__)
+
+SUMMARY_SHEET = "Tổng hợp số liệu"
+STATUS_SHEET = "Tình trạng đơn vị"
+NOMINATION_SHEET = "Danh sách khen thưởng"
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+_RISKY_START = frozenset("=+-@\t\r\n＝＋－＠")
+_ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII")
+_THIN = Side(style="thin", color="999999")
+_BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+_BOLD = Font(bold=True)
+_TITLE = Font(bold=True, size=13)
+_ITALIC = Font(italic=True)
+_CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
+_HEAD_FILL = PatternFill("solid", fgColor="DDE6F0")
+_KIND_FILL = PatternFill("solid", fgColor="EFEFEF")
+
+
+class _Sheet:
+    """A write-only sheet with helpers for safe text and styled cells."""
+
+    def __init__(self, ws: WriteOnlyWorksheet) -> None:
+        self.ws = ws
+        self.row = 0
+        self._styles: dict[tuple[Any, ...], StyleArray] = {}
+
+    def text(self, value: str | None) -> Any:
+        """A sender-controlled string, made inert."""
+        if not value:
+            return None
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        if value[:1] in _RISKY_START:
+            cell = WriteOnlyCell(self.ws)
+            cell.value = value
+            cell.data_type = "s"  # never "f"
+            cell.quotePrefix = True
+            return cell
+        return value
+
+    def styled(self, value: Any, *, font: Font | None = None, fill: PatternFill | None = None,
+               align: Alignment | None = None, border: bool = False,
+               number_format: str | None = None) -> WriteOnlyCell:
+        """A cell of ours with a style; the style array is built once per combination and
+        copied (setting font/fill per cell costs a hash lookup each, 4× slower)."""
+        key = (font, fill, align, border, number_format)
+        style = self._styles.get(key)
+        if style is None:
+            proto = WriteOnlyCell(self.ws)
+            if font is not None:
+                proto.font = font
+            if fill is not None:
+                proto.fill = fill
+            if align is not None:
+                proto.alignment = align
+            if border:
+                proto.border = _BOX
+            if number_format is not None:
+                proto.number_format = number_format
+            style = self._styles[key] = proto._style
+        cell = WriteOnlyCell(self.ws, value=value)
+        cell._style = copy(style)
+        if cell.data_type == "f":  # our own labels never start with "=", but be safe
+            cell.data_type = "s"
+            cell.quotePrefix = True
+        return cell
+
+    def append(self, values: Iterable[Any]) -> None:
+        self.ws.append(list(values))
+        self.row += 1
+
+    def widths(self, *widths: float) -> None:
+        for i, w in enumerate(widths):
+            self.ws.column_dimensions[chr(ord("A") + i)].width = w
+
+
+def _sum(values: Iterable[int | None]) -> int | None:
+    present = [v for v in values if v is not None]
+    return sum(present) if present else None
+
+
+def _add(a: int | None, b: int | None) -> int | None:
+    if a is None:
+        return b
+    return a if b is None else a + b
+
+
+def _unit_sort_key(kind: str, code: str, name: str) -> tuple[int, str, str]:
+    return (kind_order(kind), kind, code)
+
+
+def _naive_local(dt: datetime | None, tz: ZoneInfo) -> datetime | None:
+    """Excel has no time zones: the local wall time, without tzinfo."""
+    return dt.astimezone(tz).replace(tzinfo=None) if dt is not None else None
+
+
+def _summary(sh: _Sheet, status: CampaignStatus, data: list[UnitData], now: datetime | None) -> None:
+    ws = sh.ws
+    sh.widths(8, 60, 30, 14, 12, 30)
+    ws.freeze_panes = "A7"
+    ws.print_title_rows = "5:6"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    for ref in ("A1:F1", "A2:F2", "A3:F3", "A5:A6", "B5:B6", "C5:C6", "D5:E5", "F5:F6"):
+        ws.merged_cells.add(ref)
+    sh.append([sh.styled("TỔNG HỢP SỐ LIỆU KẾT QUẢ TỔ CHỨC TUẦN LỄ", font=_TITLE, align=_CENTER)])
+    sh.append([sh.styled(status.title, font=_BOLD, align=_CENTER)])
+    with_rows = [d for d in data if d.rows]
+    when = f"đến {fmt_datetime(now, status.timezone)}, " if now is not None else ""
+    sh.append([sh.styled(
+        f"(Số liệu tổng hợp {when}từ {len(with_rows)}/{len(status.units)} đơn vị đã gửi bảng số liệu)",
+        font=_ITALIC, align=_CENTER,
+    )])
+    sh.append([])
+    head = {"font": _BOLD, "fill": _HEAD_FILL, "align": _CENTER, "border": True}
+    sh.append([sh.styled(v, **head) for v in
+               ("STT", "Các hoạt động", "Đơn vị tổ chức", "Số lượng", None, "Ghi chú")])
+    sh.append([sh.styled(v, **head) for v in
+               (None, None, None, "Số lớp/số cuộc thi", "Người", None)])
+
+    by_kind: dict[str, list[UnitData]] = {}
+    for d in sorted(with_rows, key=lambda d: _unit_sort_key(d.kind, d.code, d.name)):
+        by_kind.setdefault(d.kind, []).append(d)
+    grand_c: int | None = None
+    grand_p: int | None = None
+    for k_idx, (kind, units) in enumerate(by_kind.items()):
+        roman = _ROMAN[k_idx] if k_idx < len(_ROMAN) else str(k_idx + 1)
+        sh.append([sh.styled(roman, font=_BOLD, fill=_KIND_FILL),
+                   sh.styled(kind_label(kind).upper(), font=_BOLD, fill=_KIND_FILL)])
+        kind_c: int | None = None
+        kind_p: int | None = None
+        for u_idx, d in enumerate(units, 1):
+            sh.append([sh.styled(str(u_idx), font=_BOLD), sh.styled(d.name, font=_BOLD)])
+            for r in d.rows:
+                sh.append([sh.text(r.stt), sh.text(r.activity), sh.text(r.organizer),
+                           r.classes_or_contests, r.participants, sh.text(r.note)])
+            uc = _sum(r.classes_or_contests for r in d.rows)
+            up = _sum(r.participants for r in d.rows)
+            sh.append([None, sh.styled(f"Cộng {d.name}", font=_ITALIC), None,
+                       sh.styled(uc, font=_ITALIC), sh.styled(up, font=_ITALIC)])
+            kind_c, kind_p = _add(kind_c, uc), _add(kind_p, up)
+        sh.append([None, sh.styled(f"Cộng {kind_label(kind)}", font=_BOLD), None,
+                   sh.styled(kind_c, font=_BOLD), sh.styled(kind_p, font=_BOLD)])
+        grand_c, grand_p = _add(grand_c, kind_c), _add(grand_p, kind_p)
+    sh.append([None, sh.styled("TỔNG CỘNG", font=_BOLD, fill=_HEAD_FILL), None,
+               sh.styled(grand_c, font=_BOLD, fill=_HEAD_FILL),
+               sh.styled(grand_p, font=_BOLD, fill=_HEAD_FILL)])
+
+
+def _status_sheet(sh: _Sheet, status: CampaignStatus) -> None:
+    tz = ZoneInfo(status.timezone)
+    sh.widths(6, 18, 40, 18, 11, 10, 17, 17, 8, 50, 14, 12, 12, 36)
+    sh.ws.freeze_panes = "A2"
+    sh.append([sh.styled(v, font=_BOLD, fill=_HEAD_FILL, align=_CENTER, border=True) for v in (
+        "STT", "Mã đơn vị", "Tên đơn vị", "Loại đơn vị", "Tình trạng", "Nộp muộn",
+        "Thời điểm gửi", "Lần gửi cuối", "Số thư", "Còn thiếu", "Số lớp/số cuộc thi", "Người",
+        "Hạn nộp", "Địa chỉ thư điện tử",
+    )])
+    when = "dd/mm/yyyy hh:mm"
+    units = sorted(status.units, key=lambda u: _unit_sort_key(u.kind, u.code, u.name))
+    for i, u in enumerate(units, 1):
+        sh.append([
+            i, sh.text(u.code), sh.text(u.name), kind_label(u.kind),
+            STATE_LABELS.get(u.state, u.state), "Có" if u.late else None,
+            sh.styled(_naive_local(u.submitted_at, tz), number_format=when),
+            sh.styled(_naive_local(u.last_message_at, tz), number_format=when),
+            u.messages, "; ".join(item_label(m) for m in u.missing) or None,
+            u.total_classes, u.total_participants,
+            sh.styled(_naive_local(u.deadline, tz), number_format=when),
+            sh.text(", ".join(u.emails)),
+        ])
+
+
+def _nomination_sheet(sh: _Sheet, data: list[UnitData], names: dict[str, str]) -> None:
+    sh.widths(6, 34, 30, 11, 22, 34, 60)
+    sh.ws.freeze_panes = "A2"
+    sh.append([sh.styled(v, font=_BOLD, fill=_HEAD_FILL, align=_CENTER, border=True) for v in (
+        "STT", "Đơn vị đề nghị", "Họ và tên / Tên tập thể", "Hình thức", "Chức vụ",
+        "Đơn vị công tác", "Thành tích",
+    )])
+    n = 0
+    for d in sorted(data, key=lambda d: _unit_sort_key(d.kind, d.code, d.name)):
+        for nom in sorted(d.nominations, key=lambda x: not x.collective):  # stable
+            n += 1
+            sh.append([n, sh.text(names.get(d.code, d.name)), sh.text(nom.name),
+                       "Tập thể" if nom.collective else "Cá nhân", sh.text(nom.position),
+                       sh.text(nom.unit), sh.text(nom.achievement)])
+
+
+def build_workbook(
+    status: CampaignStatus, data: list[UnitData], *, now: datetime | None = None
+) -> bytes:
+    """The consolidated .xlsx of `status` and the units' latest data (see the module docstring)."""
+    wb = Workbook(write_only=True)
+    _summary(_Sheet(wb.create_sheet(SUMMARY_SHEET)), status, data, now)
+    _status_sheet(_Sheet(wb.create_sheet(STATUS_SHEET)), status)
+    names = {u.code: u.name for u in status.units}
+    _nomination_sheet(_Sheet(wb.create_sheet(NOMINATION_SHEET)), data, names)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def unit_totals(data: UnitData) -> tuple[int | None, int | None]:
+    """(classes/contests, participants) of one unit's rows, as the summary sheet shows them."""
+    return _sum(r.classes_or_contests for r in data.rows), _sum(r.participants for r in data.rows)
+
