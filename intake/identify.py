@@ -24,6 +24,8 @@ Decision contract (`Decision.status`):
   (filename, unit code) for every attachment whose own evidence names one unit. Attachments not
   listed (photos without a telling name) belong to no unit; the caller leaves them to the officer.
 - "unassigned": anything else; `candidates` ranks the units seen and `reason` shows the evidence.
+`Candidate.score`: 200 for a known address, 100 × the weighted text score (`WEIGHTS`), 5 for a
+unit whose place alone was named. Learned addresses for codes not on the roster are dropped.
 """
 
 from __future__ import annotations
@@ -177,6 +179,20 @@ class Tally:
 
     def doc_score(self, code: str, scores: dict[tuple[str, str], float]) -> float:
         return sum(scores.get((src, code), 0.0) for src in DOCUMENTARY)
+
+
+def _without(t: Tally, best: dict[tuple[str, str], float], source: str) -> Tally:
+    """`t` as if `source` had said nothing."""
+    out = Tally(places=t.places, localities=t.localities)
+    for (src, code), value in best.items():
+        if src != source:
+            out.score[code] += value
+    for code, srcs in t.primary.items():
+        if srcs - {source}:
+            out.primary[code] = srcs - {source}
+    for code, whys in t.why.items():
+        out.why[code] = [w for w in whys if not w.startswith(LABELS[source])]
+    return out
 
 
 class UnitMatcher:
@@ -377,13 +393,13 @@ class UnitMatcher:
             return Decision("split", reason=f"the attachments name different units: {listing}",
                             candidates=cands, per_attachment=pairs)
 
+        if by_addr:  # the display name belongs to the address: only the rest of the text counts
+            t = _without(t, best, "name")
         choice, why = self._choice(t)
         if len(by_addr) == 1:
             code, how = next(iter(by_addr.items()))
-            # the display name belongs to the address: only the rest of the text can dissent
-            named = {c for c, srcs in t.primary.items() if srcs - {"name"}}
-            others = sorted(named - {code})
-            if others and code not in named:
+            others = sorted(c for c in t.primary if c != code)
+            if others and code not in t.primary:
                 return Decision("unassigned", reason=f"{how}, but the text names "
                                 f"{', '.join(others)}: {why}", candidates=cands)
             rival = max(others, key=lambda c: t.doc_score(c, best), default=None)
