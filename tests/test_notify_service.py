@@ -1,0 +1,223 @@
+"""The notifier wired to the store and a real aiosmtpd server: receipts after filing, reminders
+walked across their slots by an injected clock, the digest with its workbook, and the outbox's
+promises — a crash between commit and send, or SMTP down, still gives exactly one delivery."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import io
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+
+import openpyxl
+import pytest
+import sqlalchemy as sa
+
+from intake.app import App
+from intake.clock import FixedClock
+from intake.config import Config
+from store.models import OutboxMail
+from tests.conftest import ROOT, ROSTER, make_config
+from tests.smtpserver import SmtpServer, free_port
+
+
+def _mail(sender: str, name: str, n: int, *, extra: tuple[tuple[str, str], ...] = ()) -> bytes:
+    m = EmailMessage()
+    m["From"] = f"{name} <{sender}>"
+    m["To"] = "totrunghoc-thanhoai@thanhoai.example"
+    m["Subject"] = f"Báo cáo Tuần lễ HTSĐ 2021 - {name}"
+    m["Message-ID"] = f"<svc-{n}@thanhoai.example>"
+    m["Date"] = "Tue, 05 Oct 2021 08:00:00 +0700"
+    for k, v in extra:
+        m[k] = v
+    m.set_content("Kính gửi Phòng GD&ĐT huyện Thanh Oai,\nĐơn vị gửi ảnh hoạt động.\n")
+    m.add_attachment(bytes([0xFF, 0xD8, 0xFF, 0xE0, n]) + bytes(300), maintype="image",
+                     subtype="jpeg", filename=f"Ảnh hoạt động {n}.jpg")
+    return bytes(m)
+
+
+def _cfg(tmp_path: Path, port: int, **extra: dict[str, object]) -> Config:
+    sections: dict[str, dict[str, object]] = {
+        "smtp": {"host": "127.0.0.1", "port": port, "security": "none",
+                 "sender": "Phòng GD&ĐT huyện Thanh Oai <totrunghoc-thanhoai@thanhoai.example>"},
+        "digest": {"recipients": ["totrunghoc-thanhoai@thanhoai.example"], "at": "07:00"},
+        "limits": {"parse_workers": 0},
+    }
+    for name, values in extra.items():
+        sections.setdefault(name, {}).update(values)
+    return make_config(tmp_path, **sections)
+
+
+def _import(app: App, tmp_path: Path, *mails: bytes) -> None:
+    paths = []
+    for i, raw in enumerate(mails):
+        p = tmp_path / f"in-{len(list(tmp_path.glob('in-*')))}-{i}.eml"
+        p.write_bytes(raw)
+        paths.append(p)
+    app.import_paths(paths)
+
+
+def _parsed(raw: bytes) -> EmailMessage:
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(msg, EmailMessage)
+    return msg
+
+
+def test_receipt_once_per_message_and_never_to_robots(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    clock = FixedClock(datetime(2021, 10, 5, 3, 0, tzinfo=UTC))
+    quiet = {"reminder_days": [], "overdue": False}
+    with App(_cfg(tmp_path, smtp_server.port, notify=quiet, digest={"recipients": []}), clock) as app:
+        app.import_roster(ROSTER)
+        _import(app, tmp_path,
+                _mail("th-kim-an@thanhoai.example", "Trường Tiểu học Kim An", 1),
+                _mail("stranger@gmail.com", "Ai đó", 2),
+                _mail("mn-kim-bai@thanhoai.example", "Trường Mầm non Kim Bài", 3,
+                      extra=(("Auto-Submitted", "auto-replied"),)))
+        n = app.notifier()
+        result = n.tick()
+        assert result.receipts == 1 and result.delivery.sent == 1
+        (got,) = smtp_server.received
+        assert got.rcpt_tos == ["th-kim-an@thanhoai.example"]
+        msg = _parsed(got.data)
+        assert msg["In-Reply-To"] == "<svc-1@thanhoai.example>"
+        assert msg["Auto-Submitted"] == "auto-generated"
+        body = msg.get_body(("plain",))
+        assert body is not None
+        text = body.get_content()
+        assert "Ảnh hoạt động 1.jpg" in text and "10/10/2021" in text
+        # a second tick, and a new notifier (a restart), send nothing more
+        assert n.tick().delivery.sent == 0
+        assert app.notifier().tick().receipts == 0
+        assert len(smtp_server.received) == 1
+
+
+def test_reminders_each_slot_once_complete_units_nothing(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    clock = FixedClock(datetime(2021, 10, 1, 0, 0, tzinfo=UTC))
+    roster = tmp_path / "roster.csv"
+    roster.write_text(
+        "code,name,kind,emails,aliases\n"
+        "th-kim-an,Trường Tiểu học Kim An,th,th-kim-an@thanhoai.example,\n"
+        "mn-kim-bai,Trường Mầm non Kim Bài,mn,mn-kim-bai@thanhoai.example,\n",
+        encoding="utf-8",
+    )
+    cfg = _cfg(tmp_path, smtp_server.port, campaign={"required": ["photos"], "min_photos": 1},
+               notify={"receipts": False}, digest={"recipients": []})
+    with App(cfg, clock) as app:
+        app.import_roster(roster)
+        _import(app, tmp_path, _mail("mn-kim-bai@thanhoai.example", "Trường Mầm non Kim Bài", 7))
+        n = app.notifier()
+        sent_at = []
+        while clock.now() < datetime(2021, 10, 12, tzinfo=UTC):
+            before = len(smtp_server.received)
+            n.tick()
+            sent_at += [clock.now()] * (len(smtp_server.received) - before)
+            clock.advance(timedelta(minutes=30))
+        to = [r.rcpt_tos for r in smtp_server.received]
+        assert to == [["th-kim-an@thanhoai.example"]] * 4  # 5, 3, 1 days before, then overdue
+        hanoi = [t.astimezone(cfg.campaign.tz) for t in sent_at]
+        assert [(t.day, t.hour) for t in hanoi] == [(5, 8), (7, 8), (9, 8), (10, 8)]
+        subjects = [_parsed(r.data)["Subject"] for r in smtp_server.received]
+        assert all("Tuần lễ" in s or "báo cáo" in s.lower() for s in subjects)
+
+
+def test_smtp_down_then_back_delivers_once(tmp_path: Path) -> None:
+    port = free_port()
+    clock = FixedClock(datetime(2021, 10, 5, 3, 0, tzinfo=UTC))
+    quiet = {"reminder_days": [], "overdue": False}
+    with App(_cfg(tmp_path, port, notify=quiet, digest={"recipients": []}), clock) as app:
+        app.import_roster(ROSTER)
+        _import(app, tmp_path, _mail("th-kim-an@thanhoai.example", "Trường Tiểu học Kim An", 1))
+        n = app.notifier()
+        r = n.tick()
+        assert r.receipts == 1 and r.delivery.sent == 0 and r.delivery.retried == 1
+        assert "SMTP" in r.delivery.error
+        from tests.smtpserver import _run
+
+        gen = _run(SmtpServer("127.0.0.1", port))
+        box = next(gen)
+        try:
+            assert n.deliver().sent == 0  # still backing off
+            clock.advance(timedelta(minutes=2))
+            assert n.deliver().sent == 1
+            assert n.deliver().sent == 0
+            assert len(box.received) == 1
+        finally:
+            gen.close()
+
+
+CRASH = textwrap.dedent('''
+    import os, signal, sys
+    from datetime import datetime
+    from intake.app import App
+    from intake.clock import FixedClock
+    from intake import config
+    cfg = config.load(sys.argv[1])
+    app = App(cfg, FixedClock(datetime.fromisoformat(sys.argv[2])))
+    n = app.notifier()
+    if sys.argv[3] == "after-commit":
+        n.queue_reminders(app.clock.now())      # decision + outbox row committed
+        os.kill(os.getpid(), signal.SIGKILL)    # ... and the process dies before any SMTP
+    class Dying:
+        def send(self, msg):
+            os.kill(os.getpid(), signal.SIGKILL)  # 'sending' committed, killed before DATA
+    n.mailer = Dying()
+    n.tick()
+''')
+
+
+@pytest.mark.parametrize("point", ["after-commit", "while-sending"])
+def test_killed_between_commit_and_send_delivers_exactly_once(
+    tmp_path: Path, smtp_server: SmtpServer, point: str
+) -> None:
+    at = datetime(2021, 10, 7, 1, 30, tzinfo=UTC)  # 08:30 in Hà Nội, 3 days before
+    cfg = _cfg(tmp_path, smtp_server.port, notify={"receipts": False}, digest={"recipients": []})
+    with App(cfg, FixedClock(at)) as app:
+        app.import_roster(ROSTER)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-c", CRASH, cfg.source, at.isoformat(), point],
+                          env=env, capture_output=True, timeout=120)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()
+    assert smtp_server.received == []
+    clock = FixedClock(at + timedelta(minutes=11))  # past the stale 'sending' guard
+    with App(cfg, clock) as app:
+        with app.sessions() as s:
+            queued = s.scalar(sa.select(sa.func.count()).select_from(OutboxMail))
+        assert queued == 111  # every unit is missing: one reminder each
+        n = app.notifier()
+        n.tick()
+        n.tick()
+        assert len(smtp_server.received) == 111
+        assert len({_parsed(r.data)["Message-ID"] for r in smtp_server.received}) == 111
+
+
+def test_digest_with_workbook_via_cli(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    from click.testing import CliRunner
+
+    from intake.cli import cli
+
+    cfg = _cfg(tmp_path, smtp_server.port, notify={"receipts": False})
+    clock = FixedClock(datetime(2021, 10, 5, 3, 0, tzinfo=UTC))
+    with App(cfg, clock) as app:
+        app.import_roster(ROSTER)
+        _import(app, tmp_path, _mail("th-kim-an@thanhoai.example", "Trường Tiểu học Kim An", 1))
+    r = CliRunner().invoke(cli, ["--config", cfg.source, "digest", "--send", "--at", "2021-10-05T07:30"])
+    assert r.exit_code == 0, r.output
+    (got,) = smtp_server.received
+    msg = _parsed(got.data)
+    assert msg["To"] == "totrunghoc-thanhoai@thanhoai.example"
+    xlsx = [p for p in msg.iter_attachments() if (p.get_filename() or "").endswith(".xlsx")]
+    assert len(xlsx) == 1
+    wb = openpyxl.load_workbook(io.BytesIO(xlsx[0].get_content()), read_only=True)
+    assert "Tổng hợp số liệu" in wb.sheetnames
+    html = msg.get_body(("html",))
+    assert html is not None and "Tiểu học" in html.get_content()
+    out = tmp_path / "d.html"
+    r = CliRunner().invoke(cli, ["--config", cfg.source, "digest", "--out", str(out)])
+    assert r.exit_code == 0 and out.read_text(encoding="utf-8").count("<") > 10
