@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from intake.clock import Clock
 from intake.config import CampaignConfig
 from intake.errors import MessageError
-from intake.identify import Decision, Evidence, RosterUnit, UnitMatcher
-from intake.parsestage import Limits, ParseStage, Staged
+from intake.identify import AttachmentEvidence, Decision, Evidence, RosterUnit, UnitMatcher
+from intake.parsestage import Limits, ParseStage, Staged, StagedPart
 from parsers import authres
 from parsers.facts import DocumentFacts
 from parsers.mime import ParsedMessage
@@ -75,26 +75,33 @@ def load_matcher(s: Session, office: Iterable[str]) -> UnitMatcher:
     return UnitMatcher(roster, learned=learned, office=tuple(office))
 
 
-def evidence(parsed: ParsedMessage, facts: list[DocumentFacts]) -> Evidence:
+def _doc_lines(facts: DocumentFacts) -> list[str]:
+    if facts.report is None:
+        return []
+    lines = [facts.report.title] if facts.report.title else []
+    return lines + [ln.strip() for ln in facts.report.text.splitlines()[:12] if ln.strip()]
+
+
+def evidence(parsed: ParsedMessage, parts: list[StagedPart]) -> Evidence:
     lines = [ln.strip() for ln in parsed.text.splitlines() if ln.strip()]
     head = "\n".join(lines[:15] + lines[-10:])
-    doc_headers: list[str] = []
-    organizers: list[str] = []
-    for f in facts:
-        if f.report is not None:
-            doc_headers.append(f.report.title)
-            doc_headers.extend(f.report.text.splitlines()[:8])
-        if f.data_table is not None:
-            organizers.extend(r.organizer for r in f.data_table.rows if r.organizer)
+    per_doc = []
+    for p in parts:
+        organizers = tuple(
+            r.organizer for r in (p.facts.data_table.rows if p.facts.data_table else ()) if r.organizer
+        )
+        per_doc.append(AttachmentEvidence(p.facts.filename, tuple(_doc_lines(p.facts)), organizers))
     return Evidence(
         from_addr=parsed.from_addr,
         from_name=parsed.from_name,
         subject=parsed.subject,
         body_head=head,
-        filenames=tuple(f.filename for f in facts),
-        doc_headers=tuple(h for h in doc_headers if h),
-        organizers=tuple(organizers),
+        filenames=tuple(p.facts.filename for p in parts),
+        doc_headers=tuple(h for a in per_doc for h in a.doc_headers),
+        organizers=tuple(o for a in per_doc for o in a.organizers),
         headers=parsed.headers,
+        inner_from=tuple(dict.fromkeys(p.sender for p in parts if p.sender)),
+        attachments=tuple(per_doc),
     )
 
 
@@ -197,6 +204,7 @@ class Filer:
             return
         parsed = staged.parsed
         old_unit = msg.unit_id
+        old_split = {a.unit_id for a in msg.attachments if a.unit_id is not None}
         msg.attachments.clear()
         s.flush()
         msg.from_addr = parsed.from_addr or msg.from_addr
@@ -230,7 +238,7 @@ class Filer:
             decision = Decision("assigned", unit=None, reason=msg.reason)  # the officer's hand
             unit_id: int | None = msg.unit_id
         else:
-            decision = matcher.identify(evidence(parsed, [p.facts for p in staged.parts]))
+            decision = matcher.identify(evidence(parsed, list(staged.parts)))
             unit_id = None
             if decision.unit is not None:
                 unit_id = s.scalar(select(Unit.id).where(Unit.code == decision.unit))
@@ -240,15 +248,27 @@ class Filer:
                 [{"code": c.code, "score": round(c.score, 1), "why": c.why} for c in decision.candidates],
                 ensure_ascii=False,
             )
+        split_units: set[int] = set()
+        if decision.status == "split":
+            # several units' documents in one email: each attachment is filed on its own
+            codes = dict(decision.per_attachment)
+            ids = {c: s.scalar(select(Unit.id).where(Unit.code == c)) for c in set(codes.values())}
+            for att in rows:
+                target = ids.get(codes.get(att.filename, ""))
+                if target is not None:
+                    att.unit_id = target
+                    split_units.add(target)
         msg.state = {"assigned": "filed", "ignored": "ignored"}.get(decision.status, "unassigned")
-        if msg.state == "filed" and unit_id is None:
+        if decision.status == "split" and split_units:
+            msg.state = "filed"
+        elif msg.state == "filed" and unit_id is None:
             msg.state = "unassigned"
         msg.unit_id = unit_id if msg.state == "filed" else None
         msg.campaign_id = self.campaign.id
         msg.processed_at = now
         msg.next_attempt_at = None
         s.flush()
-        for uid in {old_unit, msg.unit_id} - {None}:
+        for uid in ({old_unit, msg.unit_id} | split_units | old_split) - {None}:
             assert uid is not None
             recompute(s, self.campaign.id, uid, self.req, now)
 

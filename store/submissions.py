@@ -97,7 +97,7 @@ def recompute(
     sub.report, sub.data_table, sub.nominations = report, data_table, nominations
     sub.photos = len(photos)
     sub.total_classes, sub.total_participants = totals
-    sub.messages = len(messages)
+    sub.messages = len({m.id for m in messages} | {m.id for m, _ in pairs})
     sub.submitted_at = min(received) if received else None
     sub.last_message_at = max(received) if received else None
     sub.completed_at = completed_at
