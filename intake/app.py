@@ -18,6 +18,7 @@ from intake.imap import ImapMailbox, Mailbox
 from intake.importer import ImportResult, import_paths
 from intake.parsestage import Limits, ParseStage
 from intake.poll import Poller, PollResult
+from intake.progress import NullProgress, Progress
 from intake.roster import import_roster, read_roster
 from store.db import open_store
 from store.files import FileStore
@@ -43,6 +44,12 @@ class App:
             office=cfg.units.office_addresses, max_attempts=cfg.mailbox.max_attempts,
             authserv_id=cfg.mailbox.authserv_id, stage=self.stage,
         )
+        self.progress: Progress = NullProgress()
+
+    def show_progress(self, progress: Progress) -> None:
+        """Report long work (backfill, import, reparse, export) to `progress`."""
+        self.progress = progress
+        self.filer.progress = progress
 
     def close(self) -> None:
         self.stage.close()
@@ -63,13 +70,14 @@ class App:
         return Poller(
             mailbox or self.mailbox(), self.sessions, self.files, self.clock, self.cfg.mailbox,
             process=self.filer.process_pending, max_message_bytes=self.cfg.limits.max_message_bytes,
+            progress=self.progress,
         )
 
     def poll_once(self, mailbox: Mailbox | None = None) -> PollResult:
         return self.poller(mailbox).poll_once()
 
     def import_paths(self, paths: list[Path]) -> ImportResult:
-        result = import_paths(paths, self.sessions, self.files, self.clock)
+        result = import_paths(paths, self.sessions, self.files, self.clock, self.progress)
         self.filer.process_pending()
         return result
 
@@ -89,17 +97,7 @@ class App:
     # -- notices -----------------------------------------------------------------------------
     def mailer(self) -> Mailer | None:
         """The SMTP mailer, or None when [smtp] has no host (notices are queued, not sent)."""
-        from notifier.smtp import SmtpMailer, SmtpSettings
-
-        sm = self.cfg.smtp
-        if not sm.host:
-            return None
-        secret = config_mod.password(sm, "smtp")
-        return SmtpMailer(SmtpSettings(
-            host=sm.host, port=sm.port, security=sm.security, username=sm.username,
-            password=secret.reveal() if secret else None, sender=sm.sender,
-            timeout=sm.timeout, allow_insecure=sm.allow_insecure,
-        ))
+        return build_mailer(self.cfg)
 
     def notifier(self, mailer: Mailer | None = None) -> Notifier:
         from notifier.service import Notifier
@@ -114,3 +112,18 @@ class App:
                 s, campaign_id=c.id, title=c.title, deadline=c.deadline_at, timezone=c.timezone,
                 required=tuple(c.required), min_photos=c.min_photos, now=self.clock.now(),
             )
+
+
+def build_mailer(cfg: Config) -> Mailer | None:
+    """The SMTP mailer for `cfg`, or None when [smtp] has no host."""
+    from notifier.smtp import SmtpMailer, SmtpSettings
+
+    sm = cfg.smtp
+    if not sm.host:
+        return None
+    secret = config_mod.password(sm, "smtp")
+    return SmtpMailer(SmtpSettings(
+        host=sm.host, port=sm.port, security=sm.security, username=sm.username,
+        password=secret.reveal() if secret else None, sender=sm.sender,
+        timeout=sm.timeout, allow_insecure=sm.allow_insecure,
+    ))

@@ -26,8 +26,12 @@ class Ctx:
     def config(self) -> config_mod.Config:
         return config_mod.load(self.config_path)
 
-    def app(self) -> App:
-        return App(self.config())
+    def app(self, *, tty: bool | None = None) -> App:
+        from intake.progress import Reporter
+
+        app = App(self.config())
+        app.show_progress(Reporter(tty=tty))
+        return app
 
 
 pass_ctx = click.make_pass_decorator(Ctx)
@@ -350,7 +354,7 @@ def run(c: Ctx, no_idle: bool) -> None:
     from intake.daemon import Daemon
 
     try:
-        app = c.app()
+        app = c.app(tty=False)
         try:
             notifier = app.notifier()
             code = Daemon(app, notify=notifier.tick).run(idle=not no_idle)

@@ -86,7 +86,8 @@ def run_checks(config_path: str | None, *, smtp_check: Callable[[config_mod.Conf
         box.connect()
         try:
             caps = box.capabilities()
-            missing = [f for f in (cfg.mailbox.folder,) if not box.folder_exists(f)]
+            wanted = [cfg.mailbox.folder] + ([cfg.mailbox.processed_folder] if cfg.mailbox.processed_folder else [])
+            missing = [f for f in wanted if not box.folder_exists(f)]
             if missing:
                 raise ConfigError(f"folder {missing[0]!r} does not exist on the server")
             info = box.select(cfg.mailbox.folder)
@@ -105,9 +106,28 @@ def run_checks(config_path: str | None, *, smtp_check: Callable[[config_mod.Conf
         return "see the error"
 
     checks.append(_run("imap", imap, imap_fix))
-    if smtp_check is not None:
-        checks.append(_run("smtp", lambda: smtp_check(cfg), lambda e: "check the [smtp] section and password"))
+    checks.append(_run("smtp", lambda: (smtp_check or _smtp)(cfg), _smtp_fix))
     return checks
+
+
+def _smtp(cfg: config_mod.Config) -> str:
+    from intake.app import build_mailer
+    from notifier.smtp import SmtpMailer
+
+    mailer = build_mailer(cfg)
+    if mailer is None:
+        return "smtp.host is not set: receipts, reminders and the digest are queued, not sent"
+    if not isinstance(mailer, SmtpMailer):
+        raise ConfigError("unexpected mailer")
+    return mailer.check()
+
+
+def _smtp_fix(e: Exception) -> str:
+    if isinstance(e, CredentialsError):
+        return "check smtp.username and the password in smtp.password_env/password_file"
+    if isinstance(e, ConfigError):
+        return "fix the smtp section"
+    return "check smtp.host/port/security and the network"
 
 
 def render(checks: list[Check]) -> str:

@@ -20,6 +20,7 @@ from intake.config import CampaignConfig
 from intake.errors import MessageError
 from intake.identify import AttachmentEvidence, Decision, Evidence, RosterUnit, UnitMatcher
 from intake.parsestage import Limits, ParseStage, Staged, StagedPart
+from intake.progress import NullProgress, Progress
 from parsers import authres
 from parsers.facts import DocumentFacts
 from parsers.mime import ParsedMessage
@@ -131,6 +132,7 @@ class Filer:
         self.stage = stage or ParseStage(str(files.root), Limits(parse_workers=0))
         self.req = requirements(campaign)
         self.stop_requested = False
+        self.progress: Progress = NullProgress()
 
     def due(self) -> list[int]:
         now = self.clock.now()
@@ -156,6 +158,7 @@ class Filer:
             shas = {pk: sha for pk, sha in s.execute(select(Message.id, Message.sha256).where(Message.id.in_(pks)))}
         done = 0
         window = max(self.stage.limits.parse_workers, 1) * 4
+        self.progress.start("filing", len(pks))
         for start in range(0, len(pks), window):
             if self.stop_requested:
                 break
@@ -163,6 +166,8 @@ class Filer:
             for pk, staged in zip(chunk, self.stage.run_many([shas[pk] for pk in chunk]), strict=True):
                 self.apply(pk, staged, matcher)
                 done += 1
+                self.progress.advance()
+        self.progress.finish()
         return done
 
     def process(self, pk: int) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from intake.clock import Clock
 from intake.poll import store_raw
+from intake.progress import NullProgress, Progress
 from parsers.mime import split_raw
 from store.files import FileStore
 
@@ -71,8 +72,11 @@ def iter_messages(path: Path) -> Iterator[tuple[str, bytes]]:
 
 
 def import_paths(
-    paths: list[Path], sessions: sessionmaker[Session], files: FileStore, clock: Clock
+    paths: list[Path], sessions: sessionmaker[Session], files: FileStore, clock: Clock,
+    progress: Progress | None = None,
 ) -> ImportResult:
+    progress = progress or NullProgress()
+    progress.start("importing", 0)
     result = ImportResult(errors=[])
     assert result.errors is not None
     for path in paths:
@@ -81,6 +85,7 @@ def import_paths(
             continue
         for label, raw in iter_messages(path):
             result.seen += 1
+            progress.advance()
             now = clock.now()
             try:
                 with sessions.begin() as s:
@@ -93,4 +98,5 @@ def import_paths(
                 continue
             result.stored += created
             result.duplicates += not created
+    progress.finish()
     return result

@@ -32,3 +32,5 @@ def setup(level: int, fmt: str = "text") -> None:
     root.setLevel(level)
     # imaplib/imapclient log protocol lines (with message bodies) at DEBUG: keep them quiet
     logging.getLogger("imapclient").setLevel(max(level, logging.INFO))
+    # progress of long work is reported even at the default WARNING level
+    logging.getLogger("intake.progress").setLevel(min(level, logging.INFO))

@@ -20,6 +20,7 @@ from intake.clock import Clock
 from intake.config import MailboxConfig
 from intake.errors import CredentialsError, TransientError
 from intake.imap import Fetched, Mailbox
+from intake.progress import NullProgress, Progress
 from parsers.mime import body_sha256, envelope
 from store import ledger
 from store.files import FileStore
@@ -107,6 +108,7 @@ class Poller:
         settings: MailboxConfig,
         process: Callable[[], int] | None = None,
         max_message_bytes: int = 50 * 2**20,
+        progress: Progress | None = None,
     ) -> None:
         self.mailbox = mailbox
         self.sessions = sessions
@@ -116,6 +118,7 @@ class Poller:
         self.process = process
         self.max_message_bytes = max_message_bytes
         self.stop_requested = False
+        self.progress: Progress = progress or NullProgress()
 
     def request_stop(self) -> None:
         """Finish the message in hand, then return from poll_once."""
@@ -172,6 +175,7 @@ class Poller:
         with self.sessions() as s:
             pending = [e.uid for e in ledger.to_fetch(s, account, folder, info.uidvalidity, now)]
         size = max(self.settings.batch_size, 1)
+        self.progress.start(f"fetching {account}/{folder}", len(pending))
         for start in range(0, len(pending), size):
             if self.stop_requested:
                 break
@@ -183,9 +187,11 @@ class Poller:
                     self._store(folder, info.uidvalidity, fetched.pop(uid), result)
                 else:
                     self._missing(folder, info.uidvalidity, uid, result)
+                self.progress.advance()
                 if self.stop_requested:
                     break
             self._mark(folder, info.uidvalidity, result)
+        self.progress.finish()
         self._mark(folder, info.uidvalidity, result)
 
     def _within_size(

@@ -34,6 +34,7 @@ def export_all(app: App, out: Path) -> tuple[int, int]:
             .order_by(Unit.code, Message.received_at, Attachment.id)
         ).all()
     seen: dict[str, set[str]] = {}
+    app.progress.start("exporting", len(rows))
     for code, name, sha, filename in rows:
         folder = out / clean_filename(f"{code} - {name}")
         if code not in seen:
@@ -49,4 +50,6 @@ def export_all(app: App, out: Path) -> tuple[int, int]:
         seen[code].add(target)
         (folder / target).write_bytes(app.files.get(sha))
         files += 1
+        app.progress.advance()
+    app.progress.finish()
     return units, files

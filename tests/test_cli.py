@@ -156,3 +156,17 @@ def test_units_extend(tmp_path: Path) -> None:
     unit = {u["code"]: u for u in data["units"]}["th-kim-an"]
     assert unit["deadline"] == "2021-10-15T17:00:00+00:00"
     assert runner.invoke(cli, [*base, "units", "extend", "nope", "2021-10-15"]).exit_code == 2
+
+
+def test_long_work_reports_progress_when_not_on_a_terminal(tmp_path: Path) -> None:
+    cfg = make_config(tmp_path)
+    folder = tmp_path / "export"
+    folder.mkdir()
+    src = _eml(tmp_path).read_bytes()
+    for i in range(25):
+        (folder / f"{i:02d}.eml").write_bytes(src.replace(b"<cli-1@", f"<cli-p{i}@".encode()))
+    r = CliRunner().invoke(cli, ["--config", cfg.source, "import", str(folder)])
+    assert r.exit_code == 0 and "25 new" in r.output, r.output
+    progress = [line for line in r.stderr.splitlines() if "intake.progress" in line]
+    assert any("importing: 25 " in line and "(done)" in line for line in progress), r.stderr
+    assert any("filing [" in line and "25/25" in line for line in progress), r.stderr
