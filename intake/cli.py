@@ -344,11 +344,13 @@ def db_migrate_to(c: Ctx, url: str) -> None:
 
 @cli.command()
 @click.option("--no-idle", is_flag=True, help="Poll on the interval only; do not use IMAP IDLE.")
+@click.option("--standby", is_flag=True,
+              help="If another daemon holds this mailbox, wait and take over when it stops.")
 @pass_ctx
-def run(c: Ctx, no_idle: bool) -> None:
+def run(c: Ctx, no_idle: bool, standby: bool) -> None:
     """Run the daemon: poll (and IDLE), send due notices, until SIGTERM/SIGINT.
 
-    Refuses to start when another daemon runs on the same store and mailbox.
+    Refuses to start when another daemon runs on the same store and mailbox (--standby waits).
     Example: intake --config /etc/intake/config.toml run
     """
     from intake.daemon import Daemon
@@ -357,7 +359,7 @@ def run(c: Ctx, no_idle: bool) -> None:
         app = c.app(tty=False)
         try:
             notifier = app.notifier()
-            code = Daemon(app, notify=notifier.tick).run(idle=not no_idle)
+            code = Daemon(app, notify=notifier.tick).run(idle=not no_idle, standby=5.0 if standby else 0.0)
         finally:
             app.close()
     except IntakeError as e:

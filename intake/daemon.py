@@ -40,6 +40,7 @@ class InstanceLock:
         self.digest = hashlib.sha256(key.encode()).digest()
         self._file: FileLock | None = None
         self._conn: Connection | None = None
+        self._key = 0
 
     def acquire(self) -> None:
         url = make_url(self.app.cfg.store_url)
@@ -66,13 +67,18 @@ class InstanceLock:
                 "on this PostgreSQL database (advisory lock held)"
             )
         self._conn = conn
+        self._key = key
 
     def release(self) -> None:
         if self._file is not None:
             self._file.release()
             self._file = None
         if self._conn is not None:
-            self._conn.close()  # ends the session, which releases the advisory lock
+            # the connection goes back to the pool, so the session (and a session-level lock)
+            # would live on: unlock explicitly
+            self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self._key})
+            self._conn.commit()
+            self._conn.close()
             self._conn = None
 
 
@@ -157,9 +163,28 @@ class Daemon:
                 box.close()
 
     # -- the service -------------------------------------------------------------------------
-    def run(self, *, idle: bool = True) -> int:
+    def _acquire(self, lock: InstanceLock, standby: float) -> None:
+        waiting = False
+        while True:
+            try:
+                lock.acquire()
+                if waiting:
+                    log.info("standby: the lock is ours, taking over")
+                return
+            except AlreadyRunning as e:
+                if standby <= 0:
+                    raise
+                if not waiting:
+                    log.info("standby: %s; waiting to take over", e)
+                    waiting = True
+            if self.stop_event.wait(standby):
+                return
+
+    def run(self, *, idle: bool = True, standby: float = 0.0) -> int:
+        """Run until SIGTERM/SIGINT. With `standby` > 0, a second daemon for the same mailbox
+        waits (retrying every `standby` seconds) and takes over when the leader stops or dies,
+        instead of refusing to start."""
         lock = InstanceLock(self.app)
-        lock.acquire()
         previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
 
         def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -168,6 +193,17 @@ class Daemon:
 
         for s in previous:
             signal.signal(s, on_signal)
+        try:
+            self._acquire(lock, standby)
+        except AlreadyRunning:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+            raise
+        if self.stop_event.is_set():
+            lock.release()
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+            return 0
         interval = self.app.cfg.mailbox.poll_interval
         sched = BackgroundScheduler(timezone=self.app.cfg.campaign.timezone)
         self.scheduler = sched

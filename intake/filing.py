@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -204,7 +204,15 @@ class Filer:
 
     def _file(self, s: Session, pk: int, matcher: UnitMatcher, staged: Staged) -> None:
         now = self.clock.now()
-        msg = s.get(Message, pk)
+        # Claim the message with a conditional UPDATE: it takes the row lock (PostgreSQL) or
+        # the write lock (SQLite) and re-reads the state under it, so when another daemon
+        # sharing the store filed it while it was being parsed here, this is a no-op.
+        claim = s.execute(
+            update(Message).where(Message.id == pk, Message.state == "received").values(processed_at=now)
+        )
+        if getattr(claim, "rowcount", 0) != 1:
+            return
+        msg = s.get(Message, pk, populate_existing=True)
         if msg is None:
             return
         parsed = staged.parsed
@@ -283,8 +291,8 @@ class Filer:
         with self.sessions.begin() as s:
             for msg in s.scalars(select(Message).where(Message.id.in_(ids))):
                 msg.attempts = 0
-                if msg.state == "quarantined":
-                    msg.state = "received"
+                msg.next_attempt_at = None
+                msg.state = "received"  # filed again below; a crash leaves it due, not lost
         return self.process_many(ids)
 
 
