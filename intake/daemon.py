@@ -19,6 +19,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from filelock import FileLock, Timeout
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from intake.app import App
 from intake.errors import AlreadyRunning, CredentialsError, IntakeError, TransientError
@@ -204,6 +205,12 @@ class Daemon:
             for s, handler in previous.items():
                 signal.signal(s, handler)
             return 0
+        try:
+            from store.gc import sweep_orphans
+
+            sweep_orphans(self.app.sessions, self.app.files, self.clock.now())
+        except (OSError, SQLAlchemyError) as e:
+            log.warning("orphan sweep skipped: %s", e)
         interval = self.app.cfg.mailbox.poll_interval
         sched = BackgroundScheduler(timezone=self.app.cfg.campaign.timezone)
         self.scheduler = sched

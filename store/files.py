@@ -58,12 +58,20 @@ class FileStore:
     def get(self, digest: str) -> bytes:
         return self.path(digest).read_bytes()
 
-    def sweep(self, keep: Iterable[str] | None = None) -> int:
-        """Remove `.tmp` orphans of interrupted writes, and, given `keep`, blobs no row names."""
+    def sweep(self, keep: Iterable[str] | None = None, *, older_than: float | None = None) -> int:
+        """Remove `.tmp` orphans of interrupted writes, and, given `keep`, blobs no row names.
+        With `older_than` (a POSIX timestamp), only files last modified before it are removed:
+        a blob written by a transaction still in flight (another daemon) is left alone."""
         keep_set = set(keep) if keep is not None else None
         removed = 0
         for p in self.root.glob("*/*/*"):
             if p.name.endswith(".tmp") or (keep_set is not None and p.name not in keep_set):
+                if older_than is not None:
+                    try:
+                        if p.stat().st_mtime >= older_than:
+                            continue
+                    except FileNotFoundError:
+                        continue
                 p.unlink(missing_ok=True)
                 removed += 1
         if removed:

@@ -172,3 +172,37 @@ def test_roster_xlsx(tmp_path: Path) -> None:
     wb.save(tmp_path / "r.xlsx")
     rows = read_roster(tmp_path / "r.xlsx")
     assert len(rows) == 1 and rows[0].emails == ("th-kim-an@x.vn", "hieutruong.kiman@gmail.com")
+
+
+def test_orphan_sweep_keeps_every_referenced_blob(db_url: str, tmp_path: Path) -> None:
+    import json
+    import os
+
+    from store.gc import sweep_orphans
+    from store.models import Attachment
+
+    engine, sessions = open_store(db_url)
+    files = FileStore(tmp_path / "files")
+    thumb = files.put(b"\xff\xd8thumbnail")
+    with sessions.begin() as s:
+        msg, _ = store_raw(s, files, _mail(), source="imap", received_at=NOW, now=NOW)
+        s.add(Attachment(message=msg, sha256=files.put(b"xlsx bytes"), filename="Số liệu.xlsx",
+                         content_type="application/octet-stream", kind="spreadsheet", fmt="xlsx",
+                         size=10, items="data_table", photos=0, problem="",
+                         facts=json.dumps({"photos": [{"thumbnail_sha256": thumb}]})))
+    crashed = files.put(b"written, then the transaction never committed")
+    in_flight = files.put(b"another daemon is committing this one right now")
+    half = files.path(crashed).parent / ".abc.tmp"
+    half.write_bytes(b"half a write")
+    hour_ago = NOW.timestamp() - 7200
+    for p in (files.path(crashed), half):
+        os.utime(p, (hour_ago, hour_ago))
+    for p in files.root.glob("*/*/*"):  # everything but the in-flight blob is old
+        if p.name != in_flight:
+            os.utime(p, (hour_ago, hour_ago))
+    assert sweep_orphans(sessions, files, NOW) == 2
+    assert not files.exists(crashed) and not half.exists()
+    assert files.exists(in_flight) and files.exists(thumb) and files.exists(msg.sha256)
+    with sessions() as s:
+        assert all(files.exists(sha) for sha in s.scalars(sa.select(Attachment.sha256)))
+    engine.dispose()
