@@ -124,6 +124,7 @@ class Daemon:
     def request_stop(self) -> None:
         self.stop_event.set()
         self.poller.request_stop()
+        self.app.filer.stop_requested = True
 
     # -- IDLE --------------------------------------------------------------------------------
     def _trigger_poll(self) -> None:

@@ -143,6 +143,7 @@ def compose_digest(
         "unassigned": _cut(loose, list_limit),
         "quarantined": _cut(status.quarantined, list_limit),
         "ignored": len(status.ignored),
+        "unverified": _cut(status.unverified, list_limit),
         "health": status.health,
         "past_deadline": now > status.deadline,
     }

@@ -79,6 +79,8 @@ class CampaignStatus:
     quarantined: tuple[LooseMessage, ...] = ()
     ignored: tuple[LooseMessage, ...] = ()
     health: tuple[AccountHealth, ...] = ()
+    # filed messages whose sender failed DMARC at our receiving server: flagged, not trusted
+    unverified: tuple[LooseMessage, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,21 @@ def campaign_status(
         )
         for e in s.scalars(select(LedgerEntry).where(LedgerEntry.state == "quarantined"))
     )
+    codes = {u.id: u.code for u in s.scalars(select(Unit))} if s.scalar(
+        select(Message.id).where(Message.state == "filed", Message.auth.like('%"dmarc": "fail"%')).limit(1)
+    ) else {}
+    unverified = tuple(
+        LooseMessage(
+            id=m.id, message_id=m.message_id, from_addr=m.from_addr, subject=m.subject,
+            received_at=m.received_at, reason=_auth_reason(m.auth),
+            candidates=(codes[m.unit_id],) if m.unit_id in codes else (),
+        )
+        for m in s.scalars(
+            select(Message)
+            .where(Message.state == "filed", Message.auth.like('%"dmarc": "fail"%'))
+            .order_by(Message.received_at)
+        )
+    )
     health = tuple(
         AccountHealth(h.account, h.last_success_at, h.failing_since, h.last_error)
         for h in s.scalars(select(Heartbeat).order_by(Heartbeat.account))
@@ -177,7 +194,16 @@ def campaign_status(
         campaign_id=campaign_id, title=title, deadline=deadline, timezone=timezone,
         units=tuple(units), unassigned=loose("unassigned"),
         quarantined=loose("quarantined") + stuck, ignored=loose("ignored"), health=health,
+        unverified=unverified,
     )
+
+
+def _auth_reason(auth: str) -> str:
+    try:
+        data = json.loads(auth or "{}")
+    except ValueError:
+        return "DMARC fail"
+    return f"DMARC {data.get('dmarc') or '?'}, SPF {data.get('spf') or '?'}, DKIM {data.get('dkim') or '?'}"
 
 
 def _iso(dt: datetime | None) -> str | None:
@@ -217,6 +243,11 @@ def status_json(cs: CampaignStatus) -> dict[str, Any]:
             {"id": m.id, "message_id": m.message_id, "from": m.from_addr, "subject": m.subject,
              "reason": m.reason}
             for m in cs.ignored
+        ],
+        "unverified": [
+            {"id": m.id, "message_id": m.message_id, "from": m.from_addr, "subject": m.subject,
+             "received_at": _iso(m.received_at), "reason": m.reason, "unit": m.candidates[0] if m.candidates else None}
+            for m in cs.unverified
         ],
         "health": [
             {"account": h.account, "last_success_at": _iso(h.last_success_at),
