@@ -26,6 +26,8 @@ from jinja2 import (
 )
 from jinja2.runtime import Context
 
+from notifier.reasons import vi as reason_vi
+
 log = logging.getLogger(__name__)
 
 DEFAULT_TZ = "Asia/Ho_Chi_Minh"
@@ -138,6 +140,7 @@ def make_env(override_dir: Path | None = None, *, office: str = DEFAULT_OFFICE) 
     env.filters.update(
         date=_f_date, datetime=_f_datetime, deadline=_f_deadline, number=fmt_number,
         kind=kind_label, item=item_label, state=lambda s: STATE_LABELS.get(s, s),
+        reason=reason_vi,
     )
     return env
 

@@ -1,0 +1,78 @@
+"""Reasons in the officer's language. The store keeps reasons in English (logs, the CLI and
+support read them); the digest shows them in Vietnamese. Known reasons are rewritten by pattern;
+an unknown one is shown as a Vietnamese lead-in with the technical detail in brackets, so nothing
+is hidden and nothing reads as English prose."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+Rule = tuple[re.Pattern[str], Callable[[re.Match[str]], str]]
+
+
+def _r(pattern: str, make: Callable[[re.Match[str]], str]) -> Rule:
+    return re.compile(pattern, re.I | re.S), make
+
+
+def _bytes(text: str) -> str:
+    n = int(text.replace(",", ""))
+    return f"{n / 2**20:.1f} MB".replace(".", ",")
+
+
+_RULES: tuple[Rule, ...] = (
+    # quarantine: the parse stage and the poller
+    _r(r"^parse timeout after (\d+) s", lambda m: f"đọc thư quá thời gian cho phép ({m[1]} giây)"),
+    _r(r"^memory limit", lambda m: "thư cần quá nhiều bộ nhớ để đọc (có thể là tệp độc hại)"),
+    _r(r"^parse worker died", lambda m: "trình đọc thư bị dừng khi đọc thư này "
+       "(vượt giới hạn bộ nhớ hoặc thời gian)"),
+    _r(r"^message too large: ([\d,]+) bytes > limit ([\d,]+)",
+       lambda m: f"thư quá lớn ({_bytes(m[1])}, giới hạn {_bytes(m[2])}); thư vẫn còn trên máy chủ"),
+    _r(r"^cannot parse message", lambda m: "thư bị hỏng, không đọc được cấu trúc thư"),
+    _r(r"server returned no body",
+       lambda m: "máy chủ thư không còn trả về thư này (có thể đã bị xóa hoặc di chuyển)"),
+    # not from a unit
+    _r(r"^bounce", lambda m: "thư báo lỗi gửi thư (thư trả về)"),
+    _r(r"^delivery or read report", lambda m: "thư báo đã nhận/đã đọc tự động"),
+    _r(r"^auto-submitted|^auto-reply", lambda m: "thư trả lời tự động"),
+    _r(r"^precedence: |^mailing list", lambda m: "thư gửi hàng loạt (danh sách thư)"),
+    _r(r"^marked as spam", lambda m: "thư rác"),
+    _r(r"^sent from the office's own address", lambda m: "thư gửi từ địa chỉ của chính Phòng"),
+    # identification
+    _r(r"the attachments name different units: (.*)",
+       lambda m: f"các tệp đính kèm ghi tên nhiều đơn vị khác nhau: {m[1]}"),
+    _r(r"^attachments name different units", lambda m: "các tệp đính kèm ghi tên nhiều đơn vị "
+       "nhưng không tách được rõ ràng"),
+    _r(r"^(?:on the roster|taught by the officer), but the text names ([^:]+):",
+       lambda m: f"địa chỉ gửi thuộc một đơn vị nhưng nội dung thư ghi tên {m[1]}"),
+    _r(r"^(?:on the roster|taught by the officer), but the documents are (\S+)'s",
+       lambda m: f"địa chỉ gửi thuộc một đơn vị nhưng văn bản đính kèm là của {m[1]}"),
+    _r(r"^the sender and the forwarded messages are different units \(([^)]*)\)",
+       lambda m: f"người gửi và thư được chuyển tiếp thuộc các đơn vị khác nhau ({m[1]})"),
+    _r(r"address (?:is )?not in the roster", lambda m: "địa chỉ gửi không có trong danh sách đơn vị"),
+    _r(r"\(sender ([^)]*)\)$", lambda m: "không nhận ra đơn vị gửi từ địa chỉ, tên người gửi, "
+       f"tiêu đề và văn bản (người gửi {m[1]})"),
+    # authenticity
+    _r(r"^DMARC (\w+), SPF (\w+|\?), DKIM (\w+|\?)",
+       lambda m: f"DMARC: {m[1]}, SPF: {m[2]}, DKIM: {m[3]}"),
+)
+
+_FILE_RULES: tuple[Rule, ...] = (
+    _r(r"password-protected", lambda m: "tệp có mật khẩu"),
+    _r(r"archive type not supported", lambda m: "loại tệp nén không hỗ trợ (hãy gửi .zip hoặc gửi trực tiếp)"),
+    _r(r"scanned, no text layer", lambda m: "bản quét (ảnh), không có chữ để đọc"),
+    _r(r"too large|bomb|too many", lambda m: "tệp quá lớn hoặc bất thường, đã từ chối đọc"),
+    _r(r"damaged|not really|cannot be (?:read|parsed)", lambda m: "tệp bị hỏng hoặc sai định dạng"),
+)
+
+
+def vi(reason: str) -> str:
+    """The Vietnamese wording of a stored (English) reason."""
+    text = (reason or "").strip()
+    if not text:
+        return ""
+    for pattern, make in _RULES + _FILE_RULES:
+        m = pattern.search(text)
+        if m:
+            return make(m)
+    return f"lý do kỹ thuật ({text})"

@@ -1,0 +1,31 @@
+"""Stored reasons (English) read in Vietnamese in the officer's digest."""
+
+from __future__ import annotations
+
+import pytest
+
+from notifier.reasons import vi
+
+
+@pytest.mark.parametrize(("reason", "expected"), [
+    ("parse timeout after 120 s", "đọc thư quá thời gian cho phép (120 giây)"),
+    ("memory limit: parsing needed more than 1536 MB", "thư cần quá nhiều bộ nhớ để đọc (có thể là tệp độc hại)"),
+    ("message too large: 73,400,320 bytes > limit 52,428,800 (limits.max_message_bytes)",
+     "thư quá lớn (70,0 MB, giới hạn 50,0 MB); thư vẫn còn trên máy chủ"),
+    ("the server returned no body for this UID (expunged meanwhile?)",
+     "máy chủ thư không còn trả về thư này (có thể đã bị xóa hoặc di chuyển)"),
+    ("bounce from mailer-daemon@googlemail.com", "thư báo lỗi gửi thư (thư trả về)"),
+    ("auto-submitted: auto-replied", "thư trả lời tự động"),
+    ("sent from the office's own address", "thư gửi từ địa chỉ của chính Phòng"),
+    ("on the roster, but the text names th-thanh-mai: subject names TH Thanh Mai",
+     "địa chỉ gửi thuộc một đơn vị nhưng nội dung thư ghi tên th-thanh-mai"),
+    ("no unit named clearly (sender hoanguyen@gmail.com)",
+     "không nhận ra đơn vị gửi từ địa chỉ, tên người gửi, tiêu đề và văn bản (người gửi hoanguyen@gmail.com)"),
+    ("DMARC fail, SPF softfail, DKIM none", "DMARC: fail, SPF: softfail, DKIM: none"),
+    ("file is password-protected", "tệp có mật khẩu"),
+    ("scanned, no text layer", "bản quét (ảnh), không có chữ để đọc"),
+    ("SomethingNew: unexpected", "lý do kỹ thuật (SomethingNew: unexpected)"),
+    ("", ""),
+])
+def test_reason_in_vietnamese(reason: str, expected: str) -> None:
+    assert vi(reason) == expected
