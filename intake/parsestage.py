@@ -97,6 +97,11 @@ def stage(sha256: str, files_root: str, limits: Limits) -> Staged:
             StagedPart(name, ctype, files.put(data), len(data), facts, parent, sender)
         )
         index = len(staged) - 1
+        if facts.kind == "email" and members:
+            # mail-parser also lists a forwarded message's attachments flat beside it: keep the
+            # copies that come out of the message (they carry the inner sender), drop the rest
+            inner = {m_data for _, m_data, _, _ in members}
+            queue = [q for q in queue if not (q[3] == parent and q[1] in inner)]
         queue.extend((m_name, m_data, m_ctype, index, m_sender) for m_name, m_data, m_ctype, m_sender in members)
     light = replace(parsed, parts=tuple(Part(p.filename, p.content_type, b"", p.inline, p.content_id) for p in parsed.parts))
     return Staged(light, tuple(staged), tuple(problems))

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from intake.cli import cli
 from tests.conftest import ROSTER, make_config
+from tests.docgen_media import phone_jpeg
 
 
 def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -53,7 +54,7 @@ def _eml(tmp_path: Path) -> Path:
     m["Message-ID"] = "<cli-1@thanhoai.example>"
     m["Date"] = "Wed, 06 Oct 2021 10:00:00 +0700"
     m.set_content("Kính gửi Phòng GD&ĐT,\nTrường TH Kim An gửi báo cáo.\n")
-    m.add_attachment(b"\xff\xd8\xff\xe0" + bytes(200), maintype="image", subtype="jpeg", filename="Ảnh 1.jpg")
+    m.add_attachment(phone_jpeg(1, size=(320, 240))[0], maintype="image", subtype="jpeg", filename="Ảnh 1.jpg")
     p = tmp_path / "m.eml"
     p.write_bytes(bytes(m))
     return p
@@ -112,7 +113,7 @@ def _personal(tmp_path: Path, n: int) -> Path:
     m["Message-ID"] = f"<personal-{n}@mail.gmail.com>"
     m["Date"] = f"Thu, 0{n + 6} Oct 2021 20:15:00 +0700"
     m.set_content("Em gửi báo cáo ạ.\n")
-    m.add_attachment(b"\xff\xd8\xff\xe0" + bytes(300 + n), maintype="image", subtype="jpeg", filename=f"IMG_20211007_{n}.jpg")
+    m.add_attachment(phone_jpeg(100 + n, size=(320, 240))[0], maintype="image", subtype="jpeg", filename=f"IMG_20211007_{n}.jpg")
     p = tmp_path / f"p{n}.eml"
     p.write_bytes(bytes(m))
     return p

@@ -25,6 +25,7 @@ from intake.clock import FixedClock
 from intake.config import Config
 from store.models import OutboxMail
 from tests.conftest import ROOT, ROSTER, make_config
+from tests.docgen_media import phone_jpeg
 from tests.smtpserver import SmtpServer, free_port
 
 
@@ -38,7 +39,7 @@ def _mail(sender: str, name: str, n: int, *, extra: tuple[tuple[str, str], ...] 
     for k, v in extra:
         m[k] = v
     m.set_content("Kính gửi Phòng GD&ĐT huyện Thanh Oai,\nĐơn vị gửi ảnh hoạt động.\n")
-    m.add_attachment(bytes([0xFF, 0xD8, 0xFF, 0xE0, n]) + bytes(300), maintype="image",
+    m.add_attachment(phone_jpeg(n, size=(320, 240))[0], maintype="image",
                      subtype="jpeg", filename=f"Ảnh hoạt động {n}.jpg")
     return bytes(m)
 
