@@ -22,7 +22,7 @@ from intake.progress import NullProgress, Progress
 from intake.roster import import_roster, read_roster
 from store.db import open_store
 from store.files import FileStore
-from store.models import Message
+from store.models import Message, Unit
 from store.queries import CampaignStatus, campaign_status
 
 if TYPE_CHECKING:
@@ -85,6 +85,18 @@ class App:
         rows = read_roster(path)
         with self.sessions.begin() as s:
             return import_roster(s, rows, self.clock.now())
+
+    def ensure_roster(self) -> int:
+        """Import the configured roster when the store has no units yet (a fresh install);
+        later changes go through `intake units import`. Returns the units added."""
+        if not self.cfg.units.roster:
+            return 0
+        with self.sessions() as s:
+            if s.scalar(select(Unit.id).limit(1)) is not None:
+                return 0
+        added, _ = self.import_roster(self.cfg.path(self.cfg.units.roster))
+        log.info("imported %d unit(s) from %s", added, self.cfg.units.roster)
+        return added
 
     def reparse(self, message_ids: list[int] | None = None) -> int:
         with self.sessions() as s:

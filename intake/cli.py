@@ -75,6 +75,7 @@ def poll(c: Ctx, once: bool) -> None:
     """
     try:
         with c.app() as app:
+            app.ensure_roster()
             r = app.poll_once()
     except IntakeError as e:
         _fail(e)
@@ -97,6 +98,7 @@ def import_cmd(c: Ctx, paths: tuple[Path, ...]) -> None:
     """
     try:
         with c.app() as app:
+            app.ensure_roster()
             r = app.import_paths(list(paths))
     except IntakeError as e:
         _fail(e)

@@ -255,8 +255,8 @@ def _validate(cfg: Config) -> None:
         raise ConfigError(f"{src}: campaign.required has unknown items {sorted(unknown)}")
     if cfg.limits.parse_workers < 0 or cfg.limits.parse_workers > 64:
         raise ConfigError(f"{src}: limits.parse_workers must be between 0 and 64")
-    if cfg.mailbox.poll_interval < 10:
-        raise ConfigError(f"{src}: mailbox.poll_interval must be at least 10 seconds")
+    if cfg.mailbox.poll_interval < 1:
+        raise ConfigError(f"{src}: mailbox.poll_interval must be at least 1 second")
 
 
 def parse(text: str, source: str = "(string)", base_dir: str = ".") -> Config:

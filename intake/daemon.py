@@ -207,6 +207,10 @@ class Daemon:
                 signal.signal(s, handler)
             return 0
         try:
+            self.app.ensure_roster()
+        except IntakeError as e:
+            log.error("roster not imported: %s", e)
+        try:
             from store.gc import sweep_orphans
 
             sweep_orphans(self.app.sessions, self.app.files, self.clock.now())

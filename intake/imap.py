@@ -140,7 +140,12 @@ class ImapMailbox:
 
     # -- operations --------------------------------------------------------------------------
     def _wrap(self, what: str, exc: BaseException) -> TransientError:
-        self._client = None  # the connection is unusable after an abort
+        client, self._client = self._client, None  # the connection is unusable after an abort
+        if client is not None:
+            try:
+                client.shutdown()
+            except (IMAPClientError, OSError):
+                pass
         return TransientError(f"IMAP {what} failed: {type(exc).__name__}: {exc}")
 
     def capabilities(self) -> frozenset[str]:

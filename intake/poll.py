@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from intake.clock import Clock
@@ -231,16 +232,29 @@ class Poller:
 
     def _store(self, folder: str, uidvalidity: int, f: Fetched, result: PollResult) -> None:
         now = self.clock.now()
-        with self.sessions.begin() as s:
-            entry = self._entry(s, folder, uidvalidity, f.uid)
-            msg, created = store_raw(
-                s, self.files, f.raw, source="imap", received_at=f.internaldate or now, now=now
-            )
-            entry.message_fk = msg.id
-            entry.size = f.size
-            entry.state = "stored"
-            entry.error = ""
-            entry.updated_at = now
+        try:
+            with self.sessions.begin() as s:
+                entry = self._entry(s, folder, uidvalidity, f.uid)
+                msg, created = store_raw(
+                    s, self.files, f.raw, source="imap", received_at=f.internaldate or now, now=now
+                )
+                entry.message_fk = msg.id
+                entry.size = f.size
+                entry.state = "stored"
+                entry.error = ""
+                entry.updated_at = now
+        except (SQLAlchemyError, OSError) as e:
+            # not committed: the message stays untouched on the server and is retried later
+            log.error("UID %d could not be stored: %s", f.uid, e)
+            result.failed += 1
+            try:
+                with self.sessions.begin() as s:
+                    entry = self._entry(s, folder, uidvalidity, f.uid)
+                    ledger.fail_entry(entry, f"store failed: {type(e).__name__}: {e}"[:500], now,
+                                      self.settings.max_attempts)
+            except (SQLAlchemyError, OSError) as e2:
+                raise TransientError(f"the store is unavailable: {e2}") from e2
+            return
         result.stored += created
         result.duplicates += not created
 

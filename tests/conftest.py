@@ -17,7 +17,7 @@ from intake import config as config_mod
 from intake.app import App
 from intake.clock import FixedClock
 
-pytest_plugins = ["tests.smtpserver"]
+pytest_plugins = ["tests.smtpserver", "tests.dovecot"]
 
 ROOT = Path(__file__).resolve().parent.parent
 ROSTER = ROOT / "examples" / "units-thanh-oai-2021.csv"

@@ -1,0 +1,266 @@
+"""`intake run` as a subprocess against Dovecot and aiosmtpd: IDLE files new mail within
+seconds; SIGTERM mid-backfill exits 0 and a restart finishes the job with nothing lost or
+doubled; a second daemon is refused (or waits with --standby and takes over); a Dovecot outage
+is backed off, shows in the health, and is recovered from; `intake doctor` names a wrong
+password and a missing folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from intake.config import Config
+from tests.conftest import ROSTER, make_config
+from tests.mailgen import campaign_mailbox
+from tests.smtpserver import SmtpServer
+
+pytestmark = [pytest.mark.dovecot, pytest.mark.slow]
+
+INTAKE = str(Path(sys.executable).with_name("intake"))
+PW_ENV = "INTAKE_TEST_IMAP_PW"
+
+
+def _cfg(tmp_path: Path, dovecot: Any, smtp: SmtpServer, **extra: dict[str, object]) -> Config:
+    sections: dict[str, dict[str, object]] = {
+        "mailbox": {"host": "127.0.0.1", "port": dovecot.port, "security": "none",
+                    "username": dovecot.user, "password_env": PW_ENV, "poll_interval": 2,
+                    "batch_size": 10, "timeout": 5.0},
+        "smtp": {"host": "127.0.0.1", "port": smtp.port, "security": "none",
+                 "sender": "totrunghoc-thanhoai@thanhoai.example"},
+        "digest": {"recipients": ["totrunghoc-thanhoai@thanhoai.example"], "at": "07:00"},
+        "limits": {"parse_workers": 1},
+    }
+    for name, values in extra.items():
+        sections.setdefault(name, {}).update(values)
+    return make_config(tmp_path, **sections)
+
+
+class Daemon:
+    """One `intake run` process, its stderr kept in a file."""
+
+    def __init__(self, cfg: Config, env: dict[str, str], log: Path, *args: str) -> None:
+        self.log = log
+        self._fh = log.open("ab")
+        self.proc = subprocess.Popen(
+            [INTAKE, "--config", cfg.source, "-v", "run", *args],
+            stdout=self._fh, stderr=self._fh, env=env, start_new_session=True,
+        )
+
+    def text(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout)
+        finally:
+            self._fh.close()
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+        self._fh.close()
+
+
+@pytest.fixture
+def run_env(dovecot: Any) -> dict[str, str]:
+    env = dict(os.environ)
+    env[PW_ENV] = dovecot.password
+    env.pop("INTAKE_CONFIG", None)
+    return env
+
+
+@pytest.fixture
+def daemons(tmp_path: Path) -> Iterator[list[Daemon]]:
+    started: list[Daemon] = []
+    yield started
+    for d in started:
+        d.kill()
+
+
+def wait_for(what: str, pred: Callable[[], bool], timeout: float, daemon: Daemon | None = None) -> float:
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if pred():
+            return time.monotonic() - t0
+        if daemon is not None and daemon.proc.poll() is not None:
+            pytest.fail(f"daemon exited ({daemon.proc.returncode}) while waiting for {what}:\n{daemon.text()[-3000:]}")
+        time.sleep(0.1)
+    log = daemon.text()[-3000:] if daemon is not None else ""
+    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}\n{log}")
+
+
+class Store:
+    def __init__(self, cfg: Config) -> None:
+        self.engine = sa.create_engine(cfg.store_url)
+
+    def scalar(self, sql: str) -> Any:
+        try:
+            with self.engine.connect() as c:
+                return c.execute(sa.text(sql)).scalar()
+        except sa.exc.OperationalError:
+            return None  # not created yet, or locked for a moment
+
+    def count(self, table: str, where: str = "1=1") -> int:
+        return int(self.scalar(f"SELECT count(*) FROM {table} WHERE {where}") or 0)
+
+    def done(self) -> int:
+        return self.count("messages", "state <> 'received'")
+
+
+def test_idle_files_new_mail_within_seconds_and_sigterm_exits_0(
+    tmp_path: Path, dovecot: Any, smtp_server: SmtpServer, run_env: dict[str, str], daemons: list[Daemon]
+) -> None:
+    cfg = _cfg(tmp_path, dovecot, smtp_server, mailbox={"poll_interval": 600})
+    store = Store(cfg)
+    d = Daemon(cfg, run_env, tmp_path / "run.log")
+    daemons.append(d)
+    wait_for("the daemon to start", lambda: "IDLE" in d.text() or "intake running" in d.text(), 30, d)
+    wait_for("the first poll", lambda: store.scalar("SELECT last_success_at FROM heartbeats") is not None, 30, d)
+    time.sleep(1.0)  # let the IDLE watcher settle into IDLE
+    mail = campaign_mailbox(ROSTER, n=1, seed=11)
+    t0 = time.monotonic()
+    dovecot.append(mail)
+    wait_for("the new mail to be filed", lambda: store.done() == 1, 15, d)
+    took = time.monotonic() - t0
+    assert took < 10, f"filed after {took:.1f} s, poll_interval is 600 s: IDLE did not work"
+    assert "IDLE: new mail" in d.text()
+    assert d.stop() == 0
+    assert "intake stopped" in d.text()
+
+
+def test_sigterm_mid_backfill_then_restart_finishes_nothing_lost_or_doubled(
+    tmp_path: Path, dovecot: Any, smtp_server: SmtpServer, run_env: dict[str, str], daemons: list[Daemon]
+) -> None:
+    mail = campaign_mailbox(ROSTER, n=160, seed=5)
+    dovecot.append(mail)
+    cfg = _cfg(tmp_path, dovecot, smtp_server, mailbox={"poll_interval": 2, "batch_size": 5})
+    store = Store(cfg)
+    d1 = Daemon(cfg, run_env, tmp_path / "run1.log", "--no-idle")
+    daemons.append(d1)
+    wait_for("the backfill to start", lambda: store.count("messages") >= 15, 60, d1)
+    t0 = time.monotonic()
+    assert d1.stop() == 0, d1.text()[-3000:]
+    assert time.monotonic() - t0 < 15
+    first = store.count("ledger", "message_fk IS NOT NULL")
+    assert 15 <= first < 160, "the backfill was not interrupted: make the mailbox larger"
+
+    d2 = Daemon(cfg, run_env, tmp_path / "run2.log", "--no-idle")
+    daemons.append(d2)
+    wait_for("the backfill to finish", lambda: store.done() == 160, 120, d2)
+    wait_for("every message to be marked on the server",
+             lambda: dovecot.keywords_count("INBOX", "$IntakeFiled") == 160, 30, d2)
+    assert d2.stop() == 0
+    assert store.count("ledger") == 160
+    assert store.count("ledger", "message_fk IS NULL") == 0
+    assert store.count("messages") == 160
+    assert store.scalar("SELECT count(DISTINCT sha256) FROM messages") == 160
+    assert store.scalar(
+        "SELECT count(*) FROM (SELECT message_fk, sha256, filename, count(*) AS n FROM attachments "
+        "GROUP BY message_fk, sha256, filename HAVING count(*) > 1) AS d"
+    ) == 0
+    # one receipt per filed message at most, never two for the same message
+    assert store.scalar(
+        "SELECT count(*) FROM (SELECT slot FROM outbox WHERE kind = 'receipt' "
+        "GROUP BY slot HAVING count(*) > 1) AS d"
+    ) == 0
+
+
+def test_second_daemon_refused_standby_takes_over(
+    tmp_path: Path, dovecot: Any, smtp_server: SmtpServer, run_env: dict[str, str], daemons: list[Daemon]
+) -> None:
+    cfg = _cfg(tmp_path, dovecot, smtp_server)
+    store = Store(cfg)
+    leader = Daemon(cfg, run_env, tmp_path / "leader.log", "--no-idle")
+    daemons.append(leader)
+    wait_for("the leader's first poll",
+             lambda: store.scalar("SELECT last_success_at FROM heartbeats") is not None, 30, leader)
+    second = subprocess.run([INTAKE, "--config", cfg.source, "run"], env=run_env,
+                            capture_output=True, text=True, timeout=60)
+    assert second.returncode != 0
+    assert "already runs" in second.stderr
+    standby = Daemon(cfg, run_env, tmp_path / "standby.log", "--no-idle", "--standby")
+    daemons.append(standby)
+    wait_for("the standby to wait", lambda: "standby:" in standby.text(), 30, standby)
+    assert leader.stop() == 0
+    wait_for("the standby to take over", lambda: "taking over" in standby.text(), 30, standby)
+    dovecot.append(campaign_mailbox(ROSTER, n=2, seed=3))
+    wait_for("the standby to file new mail", lambda: store.done() == 2, 30, standby)
+    assert standby.stop() == 0
+
+
+def test_dovecot_outage_backs_off_shows_in_health_and_recovers(
+    tmp_path: Path, dovecot: Any, smtp_server: SmtpServer, run_env: dict[str, str], daemons: list[Daemon]
+) -> None:
+    cfg = _cfg(tmp_path, dovecot, smtp_server, mailbox={"poll_interval": 1, "timeout": 2.0})
+    store = Store(cfg)
+    d = Daemon(cfg, run_env, tmp_path / "run.log", "--no-idle")
+    daemons.append(d)
+    wait_for("the first poll", lambda: store.scalar("SELECT last_success_at FROM heartbeats") is not None, 30, d)
+    dovecot.stop()
+    wait_for("the failure to be recorded",
+             lambda: store.scalar("SELECT failing_since FROM heartbeats") is not None, 30, d)
+    wait_for("backoff", lambda: "next try in 4 s" in d.text() or "next try in 8 s" in d.text(), 30, d)
+    error = store.scalar("SELECT last_error FROM heartbeats")
+    assert error and f"IMAP connect to 127.0.0.1:{dovecot.port} failed" in error
+    status = subprocess.run([INTAKE, "--config", cfg.source, "status", "--json"], env=run_env,
+                            capture_output=True, text=True, timeout=60)
+    assert status.returncode == 0
+    (health,) = json.loads(status.stdout)["health"]
+    assert health["failing_since"] is not None and "IMAP connect" in health["last_error"]
+    polls_before = d.text().count("poll failed")
+    time.sleep(6)
+    polls_after = d.text().count("poll failed")
+    assert polls_after - polls_before <= 3, "no backoff: it kept polling every second"
+    dovecot.start()
+    dovecot.append(campaign_mailbox(ROSTER, n=1, seed=21))
+    wait_for("recovery", lambda: store.done() == 1, 90, d)
+    wait_for("the health to clear", lambda: store.scalar("SELECT failing_since FROM heartbeats") is None, 30, d)
+    assert "poll recovered" in d.text()
+    assert d.stop() == 0
+
+
+def test_doctor_names_wrong_password_and_missing_folder(
+    tmp_path: Path, dovecot: Any, smtp_server: SmtpServer, run_env: dict[str, str]
+) -> None:
+    cfg = _cfg(tmp_path, dovecot, smtp_server)
+    fresh = subprocess.run([INTAKE, "--config", cfg.source, "doctor"], env=run_env,
+                           capture_output=True, text=True, timeout=60)
+    assert fresh.returncode == 1 and "FAIL database" in fresh.stdout and "intake db upgrade" in fresh.stdout
+    subprocess.run([INTAKE, "--config", cfg.source, "db", "upgrade"], env=run_env, check=True,
+                   capture_output=True, timeout=60)
+    ok = subprocess.run([INTAKE, "--config", cfg.source, "doctor"], env=run_env,
+                        capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    lines = ok.stdout.splitlines()
+    for name in ("config", "timezone", "roster", "database", "disk", "imap", "smtp"):
+        assert any(line.startswith("ok") and f" {name} " in line for line in lines), (name, ok.stdout)
+    assert "IDLE" in ok.stdout and "MOVE" in ok.stdout
+
+    wrong = dict(run_env, **{PW_ENV: "not-the-password"})
+    bad = subprocess.run([INTAKE, "--config", cfg.source, "doctor"], env=wrong,
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 1
+    assert "FAIL imap" in bad.stdout
+    assert "password" in bad.stdout.split("FAIL imap", 1)[1].split("\n", 2)[1]  # the fix line
+    assert "not-the-password" not in bad.stdout + bad.stderr
+
+    cfg2 = _cfg(tmp_path / "2", dovecot, smtp_server, mailbox={"processed_folder": "Da-xu-ly"})
+    subprocess.run([INTAKE, "--config", cfg2.source, "db", "upgrade"], env=run_env, check=True,
+                   capture_output=True, timeout=60)
+    missing = subprocess.run([INTAKE, "--config", cfg2.source, "doctor"], env=run_env,
+                             capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 1
+    assert "FAIL imap" in missing.stdout and "'Da-xu-ly' does not exist" in missing.stdout
