@@ -162,18 +162,28 @@ CRASH = textwrap.dedent('''
     cfg = config.load(sys.argv[1])
     app = App(cfg, FixedClock(datetime.fromisoformat(sys.argv[2])))
     n = app.notifier()
+    if sys.argv[3] == "before-commit":          # decided, the outbox rows not yet committed
+        from sqlalchemy import event
+        from sqlalchemy.orm import Session
+        event.listen(Session, "before_commit", lambda s: os.kill(os.getpid(), signal.SIGKILL))
+        n.queue_reminders(app.clock.now())
     if sys.argv[3] == "after-commit":
         n.queue_reminders(app.clock.now())      # decision + outbox row committed
         os.kill(os.getpid(), signal.SIGKILL)    # ... and the process dies before any SMTP
+    real = n.mailer
     class Dying:
+        sent = 0
         def send(self, msg):
+            if sys.argv[3] == "mid-batch" and Dying.sent < 50:
+                Dying.sent += 1                   # 50 delivered and marked sent ...
+                return real.send(msg)
             os.kill(os.getpid(), signal.SIGKILL)  # 'sending' committed, killed before DATA
     n.mailer = Dying()
     n.tick()
 ''')
 
 
-@pytest.mark.parametrize("point", ["after-commit", "while-sending"])
+@pytest.mark.parametrize("point", ["before-commit", "after-commit", "while-sending", "mid-batch"])
 def test_killed_between_commit_and_send_delivers_exactly_once(
     tmp_path: Path, smtp_server: SmtpServer, point: str
 ) -> None:
@@ -185,12 +195,14 @@ def test_killed_between_commit_and_send_delivers_exactly_once(
     proc = subprocess.run([sys.executable, "-c", CRASH, cfg.source, at.isoformat(), point],
                           env=env, capture_output=True, timeout=120)
     assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()
-    assert smtp_server.received == []
+    assert len(smtp_server.received) == (50 if point == "mid-batch" else 0)
     clock = FixedClock(at + timedelta(minutes=11))  # past the stale 'sending' guard
     with App(cfg, clock) as app:
         with app.sessions() as s:
             queued = s.scalar(sa.select(sa.func.count()).select_from(OutboxMail))
-        assert queued == 111  # every unit is missing: one reminder each
+        # every unit is missing: one reminder each (decided again when the first try died
+        # before its commit)
+        assert queued == (0 if point == "before-commit" else 111)
         n = app.notifier()
         n.tick()
         n.tick()
