@@ -266,6 +266,9 @@ def _docx(data: bytes, max_rows: int, max_cols: int) -> list[Grid]:
     except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile, ParseError,
             DefusedXmlException, XMLSyntaxError, AttributeError, TypeError) as e:
         raise Unreadable("file is damaged or not really a docx document") from e
+    from parsers.report import DocxText  # cell text in legacy fonts (TCVN3, VNI) → Unicode
+
+    reader = DocxText(document)
     out: list[Grid] = []
     for number, table in enumerate(document.tables, start=1):
         rows: list[list[Cell]] = []
@@ -275,7 +278,8 @@ def _docx(data: bytes, max_rows: int, max_cols: int) -> list[Grid]:
             except (ValueError, IndexError, AttributeError) as e:
                 log.info("docx table %d has a broken row: %s", number, e)
                 continue
-            rows.append([cell_value(c.text) if c is not None else None for c in cells[:max_cols]])
+            rows.append([cell_value(reader.cell_text(c)) if c is not None else None
+                         for c in cells[:max_cols]])
         grid = _finish(f"docx table {number}", rows)
         if grid is not None:
             out.append(grid)

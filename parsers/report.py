@@ -116,14 +116,14 @@ def _docx_lines(data: bytes) -> tuple[list[str], str]:
     except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile, ParseError,
             XMLSyntaxError, AttributeError, TypeError) as e:
         raise Unreadable("file is damaged or not really a docx document") from e
-    reader = _DocxText(document)
+    reader = DocxText(document)
     lines = list(reader.blocks(document.element.body))
     used = reader.used
     encoding = "tcvn3" if used & {"tcvn3", "tcvn3-upper"} else "vni" if "vni" in used else "unicode"
     return lines, encoding
 
 
-class _DocxText:
+class DocxText:
     """Text of a docx body in order, each run converted by its font's legacy encoding."""
 
     def __init__(self, document: DocxDocument) -> None:
@@ -144,6 +144,10 @@ class _DocxText:
                 content = child.find(qn("w:sdtContent"))
                 if content is not None:
                     yield from self.blocks(content)
+
+    def cell_text(self, cell) -> str:
+        """A table cell's text (python-docx `_Cell`), converted run by run."""
+        return "\n".join(self.blocks(cell._tc))
 
     def table(self, tbl) -> Iterator[str]:
         for tr in tbl.iterchildren(qn("w:tr")):

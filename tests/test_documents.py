@@ -59,7 +59,7 @@ CASES: list[tuple[Callable[[], Made], set[str], str, str]] = [
     (_named(lambda: tables.make_docx_report(with_nominations=True)),
      {REPORT, DATA_TABLE, NOMINATIONS}, "document", ""),
     (_named(reports.make_docx_report), {REPORT, DATA_TABLE}, "document", ""),
-    (_named(reports.make_tcvn3_docx), {REPORT}, "document", ""),
+    (_named(reports.make_tcvn3_docx), {REPORT, DATA_TABLE}, "document", ""),  # table in .VnTime
     (_named(reports.make_directive_docx), {DIRECTIVE, DATA_TABLE}, "document", ""),
     (_named(reports.make_text_pdf), {REPORT}, "pdf", ""),
     (_named(reports.make_scanned_pdf), {REPORT}, "pdf", "scanned, no text layer"),

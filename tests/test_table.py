@@ -16,6 +16,7 @@ import pytest
 from parsers.facts import Unreadable
 from parsers.grid import grids
 from parsers.table import column_role, read_data_table
+from tests import docgen_reports as reports_gen
 from tests import docgen_tables as gen
 
 GENERATORS: list[Callable[[], tuple[bytes, gen.Expected]]] = [
@@ -195,3 +196,17 @@ def test_damaged_files_raise_only_unreadable(fmt: str, capsys: pytest.CaptureFix
             except Unreadable as e:
                 assert str(e).isascii()
     assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("make", [reports_gen.make_tcvn3_docx, reports_gen.make_vni_docx],
+                         ids=["tcvn3", "vni"])
+def test_table_typed_in_legacy_fonts_inside_a_docx(make) -> None:  # type: ignore[no-untyped-def]
+    """Cells typed in .VnTime / VNI-Times come out in Unicode and the table is found."""
+    data, _ = make()
+    table = read_data_table(data, "docx")
+    assert table is not None
+    assert [(r.activity, r.organizer, r.participants) for r in table.rows] == [
+        ("Lễ khai mạc", "Trường THCS Bích Hòa", 1200),
+        ("Hội thi Đọc sách cùng em", "Liên đội", 650),
+    ]
+    assert (table.total_participants, table.declared_total_participants) == (1850, 1850)
