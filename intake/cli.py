@@ -473,16 +473,25 @@ def doctor(c: Ctx) -> None:
 
 
 @cli.command()
-@click.option("--messages", default=20, show_default=True, help="How many emails to seed.")
-def demo(messages: int) -> None:
+@click.option("--messages", default=20, show_default=True, type=click.IntRange(1, 500),
+              help="How many emails to seed.")
+@click.option("--keep", type=click.Path(file_okay=False, path_type=Path),
+              help="Keep the store, files and config in this directory for inspection.")
+def demo(messages: int, keep: Path | None) -> None:
     """Run the real IMAP path once against an embedded server with sample mail; print status.
 
-    Needs no mail server and no account; leaves no files or processes behind.
-    Example: intake demo
+    Needs no mail server and no account; leaves no files or processes behind (unless --keep).
+    Example: intake demo     (or: intake demo --keep /tmp/intake-demo)
     """
     from intake.demo import run_demo
 
-    click.echo(run_demo(messages))
+    try:
+        result = run_demo(messages, keep=keep)
+    except IntakeError as e:
+        _fail(e)
+    click.echo(result.report)
+    if result.poll.error:
+        sys.exit(1)
 
 
 def main() -> None:

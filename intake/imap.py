@@ -74,6 +74,15 @@ def _aware(value: object) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _shutdown(client: IMAPClient | None) -> None:
+    """Close the socket of a connection that failed half-way (no LOGOUT: it may be unusable)."""
+    if client is not None:
+        try:
+            client.shutdown()
+        except (IMAPClientError, OSError):
+            pass
+
+
 class ImapMailbox:
     """A connection to one account. Use as a context manager or call connect()/close()."""
 
@@ -99,17 +108,21 @@ class ImapMailbox:
                 "use 'ssl' or 'starttls', or set allow_insecure = true"
             )
         ctx = self._ctx or ssl.create_default_context()
+        client: IMAPClient | None = None
         try:
             client = IMAPClient(
                 s.host, port=s.port, ssl=s.security == "ssl", ssl_context=ctx, timeout=s.timeout
             )
             client._imap.debug = 0  # imaplib's debug formatting costs time even when off
+            client.normalise_times = False  # aware INTERNALDATEs, not naive local time
             if s.security == "starttls":
                 client.starttls(ctx)
             client.login(s.username, self._password.reveal() if self._password else "")
         except LoginError as e:
+            _shutdown(client)
             raise CredentialsError(f"IMAP login refused for {s.username}@{s.host}: {e}") from e
         except (IMAPClientError, OSError, ssl.SSLError) as e:
+            _shutdown(client)
             raise TransientError(f"IMAP connect to {s.host}:{s.port} failed: {e}") from e
         self._client = client
 
