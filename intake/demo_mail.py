@@ -3,24 +3,35 @@
 They look like what the district's units send: the report as a `.docx` following the Phụ lục
 outline with the unit's official header, the "Tổng hợp số liệu" table as an `.xlsx` with title
 rows, a two-row merged header, `1.200`-style numbers typed as text and a "Tổng cộng" row, phone
-photos with EXIF, sometimes a nomination list; file names in Vietnamese encoded the Gmail way
-(RFC 2231) or the Outlook way (RFC 2047 in `name=`); some from a teacher's personal Gmail, some
-incomplete, one bounce. Only runtime dependencies (openpyxl, python-docx, Pillow) are used.
-Deterministic for a seed.
+photos with EXIF, sometimes a nomination list; file names in Vietnamese encoded the RFC 2231
+way (`filename*=utf-8''…`, as Thunderbird and Apple Mail do; Apple Mail's in NFD) or the Gmail
+web / Outlook way (RFC 2047 encoded words inside the quotes of `filename=` and `name=`); some
+from a teacher's personal Gmail, some incomplete, one bounce. Only runtime dependencies
+(openpyxl, python-docx, Pillow) are used. Deterministic for a seed: the same seed gives the same
+bytes (the office files' zip and core-property dates are pinned to the campaign, not "now").
 """
 
 from __future__ import annotations
 
 import csv
 import functools
+import hashlib
 import io
 import random
+import re
+import struct
+import unicodedata
+import zipfile
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from email.header import Header
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
 
 ICT = timezone(timedelta(hours=7))
 OFFICE = "totrunghoc-thanhoai@thanhoai.example"
@@ -35,6 +46,8 @@ ACTIVITIES = (
     ("Ngày hội đọc sách, giới thiệu sách theo chủ đề", "Thư viện"),
     ("Chuyên đề sinh hoạt câu lạc bộ kỹ năng sống", "TT HTCĐ, Hội Khuyến học"),
 )
+WRITTEN = datetime(2021, 10, 4, 8, 0, tzinfo=ICT)  # when the offices saved their files
+CREATORS = ("Admin", "Windows User", "HP", "Dell", "vanthu")
 PERSONAL = ("vanthu.{slug}@gmail.com", "{slug}.hieutruong@gmail.com", "ketoan{slug}@yahoo.com.vn")
 
 
@@ -55,6 +68,26 @@ def read_units(roster_csv: Path) -> list[RosterUnit]:
         ]
 
 
+def _pin_zip_dates(data: bytes, when: datetime) -> bytes:
+    """Office files are zips stamped with the time they were saved: pin every entry's DOS date
+    (local header and central directory) so that a seed always gives the same bytes."""
+    stamp = struct.pack(
+        "<HH",
+        (when.hour << 11) | (when.minute << 5) | (when.second // 2),
+        ((when.year - 1980) << 9) | (when.month << 5) | when.day,
+    )
+    buf = bytearray(data)
+    eocd = buf.rfind(b"PK\x05\x06")
+    count, _, pos = struct.unpack_from("<HII", buf, eocd + 10)
+    for _ in range(count):
+        buf[pos + 12 : pos + 16] = stamp  # central directory entry
+        (local,) = struct.unpack_from("<I", buf, pos + 42)
+        buf[local + 10 : local + 14] = stamp  # local file header
+        n, m, k = struct.unpack_from("<HHH", buf, pos + 28)
+        pos += 46 + n + m + k
+    return bytes(buf)
+
+
 def _number(n: int, rng: random.Random) -> object:
     """How offices type numbers: a number, or text like `1.200`, `1 200`, `45 lớp`."""
     style = rng.random()
@@ -71,7 +104,8 @@ def _rows(rng: random.Random) -> list[tuple[str, str, int, int]]:
             for a, o in picks]
 
 
-def make_table(unit: RosterUnit, rows: list[tuple[str, str, int, int]], rng: random.Random) -> bytes:
+def make_table(unit: RosterUnit, rows: list[tuple[str, str, int, int]], rng: random.Random,
+               *, when: datetime = WRITTEN) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
 
@@ -107,15 +141,32 @@ def make_table(unit: RosterUnit, rows: list[tuple[str, str, int, int]], rng: ran
     ws.cell(r, 4, sum(c for _, _, c, _ in rows))
     ws.cell(r, 5, sum(p for _, _, _, p in rows))
     ws.column_dimensions["B"].width = 48
+    return _save_workbook(wb, unit, when)
+
+
+def _save_workbook(wb: Workbook, unit: RosterUnit, when: datetime) -> bytes:
+    """`wb` as .xlsx bytes dated `when` (`Workbook.save` stamps "now" into the properties)."""
+    from openpyxl.writer.excel import ExcelWriter
+
+    props = wb.properties
+    props.creator = props.lastModifiedBy = CREATORS[len(unit.code) % len(CREATORS)]
+    props.created = props.modified = when.astimezone(UTC).replace(tzinfo=None)
     out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        ExcelWriter(wb, archive).save()
+    return _pin_zip_dates(out.getvalue(), when)
 
 
-def make_report(unit: RosterUnit, rows: list[tuple[str, str, int, int]], rng: random.Random) -> bytes:
+def make_report(unit: RosterUnit, rows: list[tuple[str, str, int, int]], rng: random.Random,
+                *, when: datetime = WRITTEN) -> bytes:
     from docx import Document
 
     doc = Document()
+    core = doc.core_properties
+    core.author = core.last_modified_by = CREATORS[len(unit.code) % len(CREATORS)]
+    core.created = core.modified = core.last_printed = when
+    core.revision = 3
+    core.title = core.subject = core.comments = core.keywords = ""
     head = doc.add_table(rows=2, cols=2)
     parent = {"mn": "PHÒNG GD&ĐT HUYỆN THANH OAI", "th": "PHÒNG GD&ĐT HUYỆN THANH OAI",
               "thcs": "PHÒNG GD&ĐT HUYỆN THANH OAI", "thpt": "SỞ GD&ĐT HÀ NỘI"}.get(unit.kind, "UBND HUYỆN THANH OAI")
@@ -145,10 +196,10 @@ def make_report(unit: RosterUnit, rows: list[tuple[str, str, int, int]], rng: ra
     doc.add_paragraph("HIỆU TRƯỞNG" if unit.kind in ("mn", "th", "thcs", "thpt") else "GIÁM ĐỐC")
     out = io.BytesIO()
     doc.save(out)
-    return out.getvalue()
+    return _pin_zip_dates(out.getvalue(), when)
 
 
-def make_nominations(unit: RosterUnit, rng: random.Random) -> bytes:
+def make_nominations(unit: RosterUnit, rng: random.Random, *, when: datetime = WRITTEN) -> bytes:
     from openpyxl import Workbook
 
     wb = Workbook()
@@ -162,9 +213,7 @@ def make_nominations(unit: RosterUnit, rng: random.Random) -> bytes:
     for i, name in enumerate(rng.sample(("Nguyễn Thị Hoa", "Trần Văn Minh", "Lê Thị Thu Hà",
                                          "Phạm Quang Huy"), 2), 2):
         ws.append([i, name, "Giáo viên", unit.name, "Có nhiều đóng góp trong Tuần lễ"])
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    return _save_workbook(wb, unit, when)
 
 
 @functools.lru_cache(maxsize=16)
@@ -188,18 +237,26 @@ def phone_photo(seed: int) -> bytes:
     return out.getvalue()
 
 
-def _attach(m: EmailMessage, data: bytes, filename: str, mime: str, outlook: bool) -> None:
+def _attach(m: EmailMessage, data: bytes, filename: str, mime: str, style: str,
+            raw_names: dict[bytes, bytes]) -> None:
+    """Attach `data` named the way `style` ("rfc2231", "apple" or "rfc2047") mail clients do.
+
+    Python's email package would turn RFC 2047 words inside `filename="…"` into RFC 2231 when
+    it writes the message, so those names are written as a placeholder here and put into the
+    bytes afterwards (`raw_names`, placeholder -> quoted value)."""
     maintype, subtype = mime.split("/")
-    if not outlook:
-        m.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)  # RFC 2231
+    if style != "rfc2047":
+        if style == "apple":  # Apple Mail: RFC 2231, decomposed (NFD) letters
+            filename = unicodedata.normalize("NFD", filename)
+        m.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
         return
-    # Outlook: RFC 2047 encoded words inside the quotes (several, separated by spaces)
-    encoded = Header(filename, "utf-8").encode().replace("\n", "")
-    m.add_attachment(data, maintype=maintype, subtype=subtype)
+    # Gmail web and Outlook: RFC 2047 encoded words inside the quotes, folded over lines
+    placeholder = f"intake-name-{len(raw_names)}"
+    words = Header(filename, "utf-8", maxlinelen=60).encode(linesep="\n")
+    raw_names[f'"{placeholder}"'.encode()] = f'"{words}"'.encode()
+    m.add_attachment(data, maintype=maintype, subtype=subtype, filename=placeholder)
     part = list(m.iter_attachments())[-1]
-    del part["Content-Disposition"]
-    part["Content-Disposition"] = f'attachment; filename="{encoded}"'
-    part.set_param("name", encoded)
+    part.set_param("name", placeholder)
 
 
 def _slug(code: str) -> str:
@@ -230,22 +287,35 @@ def unit_message(unit: RosterUnit, i: int, rng: random.Random, *, photos: int = 
         "ảnh hoạt động.\n\nTrân trọng cảm ơn!\n\n--\n"
         f"Văn thư {unit.name}\nĐT: 024.3387{rng.randint(1000, 9999)}\n"
     )
+    raw_names: dict[bytes, bytes] = {}
+    style = "rfc2047" if outlook else "apple" if personal and i % 2 == 0 else "rfc2231"
+    saved = when - timedelta(minutes=25 + i % 95)  # the files were saved before sending
     with_report = scenario >= 0.1
     with_table = scenario < 0.85
     n_photos = 0 if 0.75 <= scenario < 0.85 else photos + (rng.random() < 0.3)
     if with_report:
-        _attach(m, make_report(unit, rows, rng), f"Báo cáo Tuần lễ HTSĐ 2021 - {unit.name}.docx", DOCX, outlook)
+        _attach(m, make_report(unit, rows, rng, when=saved),
+                f"Báo cáo Tuần lễ HTSĐ 2021 - {unit.name}.docx", DOCX, style, raw_names)
     if with_table:
-        _attach(m, make_table(unit, rows, rng), f"Tổng hợp số liệu {unit.name}.xlsx", XLSX, outlook)
+        _attach(m, make_table(unit, rows, rng, when=saved),
+                f"Tổng hợp số liệu {unit.name}.xlsx", XLSX, style, raw_names)
     if rng.random() < 0.2:
-        _attach(m, make_nominations(unit, rng), "Danh sách đề nghị khen thưởng.xlsx", XLSX, outlook)
+        _attach(m, make_nominations(unit, rng, when=saved),
+                "Danh sách đề nghị khen thưởng.xlsx", XLSX, style, raw_names)
     for k in range(n_photos):
         photo = phone_photo(rng.randrange(16))
         # the same pool photo differs per message: its bytes carry the message number
         photo = photo[:-2] + f"{i:06d}{k}".encode() + photo[-2:]
         _attach(m, photo, f"IMG_202110{rng.randint(1, 9):02d}_{rng.randint(80000, 175959)}.jpg",
-                "image/jpeg", outlook)
-    return bytes(m)
+                "image/jpeg", style, raw_names)
+    if m.is_multipart():  # the generator would pick a random boundary
+        m.set_boundary("000000000000" + hashlib.sha1(m["Message-ID"].encode()).hexdigest()[:16])
+    raw = bytes(m)
+    for placeholder, value in raw_names.items():  # each parameter on its own folded line
+        for param in (b"filename", b"name"):
+            raw = re.sub(rb";\s*" + param + b"=" + re.escape(placeholder),
+                         b";\n " + param + b"=" + value.replace(b"\\", b"\\\\"), raw)
+    return raw
 
 
 def bounce(i: int) -> bytes:
