@@ -33,8 +33,11 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
+# The whole suite twice: SQLite as the default store, then PostgreSQL (127.0.0.1:5432, database
+# `test`, one schema per test). Tests that parametrize the store run on both in each pass.
 test: $(STAMP) system-deps lint
 	$(VENV)/bin/pytest
+	INTAKE_TEST_STORE=postgres $(VENV)/bin/pytest -q
 
 bench: $(STAMP) system-deps
 	$(VENV)/bin/python bench/run.py

@@ -33,23 +33,65 @@ def _pg_reachable() -> bool:
 
 
 PG_AVAILABLE = _pg_reachable()
+# `INTAKE_TEST_STORE=postgres` runs the whole suite with PostgreSQL as the default store
+# (`make test` does a second pass so); tests that parametrize `db_url` run on both anyway.
+STORE_BACKEND = os.environ.get("INTAKE_TEST_STORE", "sqlite")
+_SCHEMAS: dict[Path, str] = {}
+
+
+def _require_pg() -> None:
+    if not PG_AVAILABLE:
+        if os.environ.get("CI") == "true":
+            pytest.fail("PostgreSQL at 127.0.0.1:5432 is required in CI")
+        pytest.skip("PostgreSQL at 127.0.0.1:5432 is not reachable")
+
+
+def _schema_url(schema: str) -> str:
+    return f"{PG_URL}?options=-csearch_path%3D{schema}"
+
+
+def _default_store_url(tmp_path: Path) -> str:
+    if STORE_BACKEND != "postgres":
+        return f"sqlite:///{tmp_path / 'intake.sqlite3'}"
+    _require_pg()
+    if tmp_path not in _SCHEMAS:
+        import sqlalchemy as sa
+
+        schema = f"s_{uuid.uuid4().hex[:12]}"
+        admin = sa.create_engine(PG_URL, poolclass=sa.pool.NullPool)
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        admin.dispose()
+        _SCHEMAS[tmp_path] = schema
+    return _schema_url(_SCHEMAS[tmp_path])
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _drop_default_schemas() -> Iterator[None]:
+    yield
+    if not _SCHEMAS:
+        return
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(PG_URL, poolclass=sa.pool.NullPool)
+    with admin.begin() as conn:
+        for schema in _SCHEMAS.values():
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    admin.dispose()
 
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh PostgreSQL schema for one test; the URL points its search_path there."""
-    if not PG_AVAILABLE:
-        if os.environ.get("CI") == "true":
-            pytest.fail("PostgreSQL at 127.0.0.1:5432 is required in CI")
-        pytest.skip("PostgreSQL at 127.0.0.1:5432 is not reachable")
+    _require_pg()
     import sqlalchemy as sa
 
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(PG_URL)
+    admin = sa.create_engine(PG_URL, poolclass=sa.pool.NullPool)
     with admin.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+        yield _schema_url(schema)
     finally:
         with admin.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
@@ -74,7 +116,7 @@ def make_config(tmp_path: Path, db_url: str | None = None, **sections: dict[str,
     import json
 
     data: dict[str, dict[str, object]] = {
-        "store": {"url": db_url or f"sqlite:///{tmp_path / 'intake.sqlite3'}", "files": str(tmp_path / "files")},
+        "store": {"url": db_url or _default_store_url(tmp_path), "files": str(tmp_path / "files")},
         "units": {"roster": str(ROSTER), "office_addresses": ["totrunghoc-thanhoai@thanhoai.example"]},
     }
     for name, values in sections.items():

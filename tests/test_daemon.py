@@ -103,14 +103,16 @@ def wait_for(what: str, pred: Callable[[], bool], timeout: float, daemon: Daemon
 
 
 class Store:
+    """Reads the daemon's store from the test, with no pooled connection left open."""
+
     def __init__(self, cfg: Config) -> None:
-        self.engine = sa.create_engine(cfg.store_url)
+        self.engine = sa.create_engine(cfg.store_url, poolclass=sa.pool.NullPool)
 
     def scalar(self, sql: str) -> Any:
         try:
             with self.engine.connect() as c:
                 return c.execute(sa.text(sql)).scalar()
-        except sa.exc.OperationalError:
+        except (sa.exc.OperationalError, sa.exc.ProgrammingError):
             return None  # not created yet, or locked for a moment
 
     def count(self, table: str, where: str = "1=1") -> int:

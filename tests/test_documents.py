@@ -8,7 +8,7 @@ import dataclasses
 import hashlib
 import io
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -150,10 +150,13 @@ def test_damaged_files_give_problems_not_exceptions() -> None:
 
 
 @pytest.fixture
-def logic_app(tmp_path: Path, clock: FixedClock) -> App:
+def logic_app(tmp_path: Path, clock: FixedClock) -> Iterator[App]:
     app = App(make_config(tmp_path, limits={"parse_workers": 0}), clock)
     app.import_roster(ROSTER)
-    return app
+    try:
+        yield app
+    finally:
+        app.close()
 
 
 def test_same_photo_attached_and_embedded_counts_once(logic_app: App) -> None:

@@ -3,6 +3,7 @@ real Dovecot in test_intake_imap.py."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -30,10 +31,13 @@ def _mail(i: int, sender: str = "th-kim-an@thanhoai.example") -> bytes:
 
 
 @pytest.fixture
-def logic_app(tmp_path: Path, clock: FixedClock) -> App:
+def logic_app(tmp_path: Path, clock: FixedClock) -> Iterator[App]:
     app = App(make_config(tmp_path, limits={"parse_workers": 0}, mailbox={"batch_size": 4}), clock)
     app.import_roster(ROSTER)
-    return app
+    try:
+        yield app
+    finally:
+        app.close()
 
 
 def _counts(app: App) -> tuple[int, int]:
@@ -96,24 +100,24 @@ def test_uidvalidity_change_creates_no_duplicates(logic_app: App) -> None:
 
 
 def test_move_to_processed_folder(tmp_path: Path, clock: FixedClock) -> None:
-    app = App(make_config(tmp_path, limits={"parse_workers": 0},
-                          mailbox={"processed_folder": "Đã xử lý"}), clock)
-    box = FakeMailbox()
-    for i in range(3):
-        box.append(_mail(i))
-    r = app.poll_once(box)
+    with App(make_config(tmp_path, limits={"parse_workers": 0},
+                         mailbox={"processed_folder": "Đã xử lý"}), clock) as app:
+        box = FakeMailbox()
+        for i in range(3):
+            box.append(_mail(i))
+        r = app.poll_once(box)
     assert r.marked == 3 and box.folders["INBOX"].messages == {}
     assert len(box.folders["Đã xử lý"].messages) == 3
 
 
 def test_oversized_message_is_quarantined_unfetched(tmp_path: Path, clock: FixedClock) -> None:
-    app = App(make_config(tmp_path, limits={"parse_workers": 0, "max_message_bytes": 2000}), clock)
-    box = FakeMailbox()
-    box.append(_mail(1))
-    box.append(_mail(2) + b"\r\n" + b"x" * 5000)
-    r = app.poll_once(box)
+    with App(make_config(tmp_path, limits={"parse_workers": 0, "max_message_bytes": 2000}), clock) as app:
+        box = FakeMailbox()
+        box.append(_mail(1))
+        box.append(_mail(2) + b"\r\n" + b"x" * 5000)
+        r = app.poll_once(box)
+        status = app.status()
     assert r.stored == 1 and r.failed == 1
-    status = app.status()
     (q,) = status.quarantined
     assert "message too large" in q.reason and "UID 2" in q.subject
     assert 2 not in box.folders["INBOX"].keywords  # left untouched on the server
