@@ -29,6 +29,11 @@ _RULES: tuple[Rule, ...] = (
     _r(r"^message too large: ([\d,]+) bytes > limit ([\d,]+)",
        lambda m: f"thư quá lớn ({_bytes(m[1])}, giới hạn {_bytes(m[2])}); thư vẫn còn trên máy chủ"),
     _r(r"^cannot parse message", lambda m: "thư bị hỏng, không đọc được cấu trúc thư"),
+    _r(r"^too many MIME parts: more than (\d+)",
+       lambda m: f"thư có quá nhiều phần (hơn {m[1]}), có thể là thư độc hại"),
+    _r(r"^MIME nesting too deep: more than (\d+)",
+       lambda m: f"thư lồng nhau quá sâu (hơn {m[1]} cấp), có thể là thư độc hại"),
+    _r(r"^store failed", lambda m: "chưa lưu được thư vào kho dữ liệu; sẽ thử lại"),
     _r(r"server returned no body",
        lambda m: "máy chủ thư không còn trả về thư này (có thể đã bị xóa hoặc di chuyển)"),
     # not from a unit
