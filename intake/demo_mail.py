@@ -310,7 +310,9 @@ def unit_message(unit: RosterUnit, i: int, rng: random.Random, *, photos: int = 
                 "image/jpeg", style, raw_names)
     if m.is_multipart():  # the generator would pick a random boundary
         m.set_boundary("000000000000" + hashlib.sha1(m["Message-ID"].encode()).hexdigest()[:16])
-    raw = bytes(m)
+    # long lines unfolded by Python: its folder would turn a long MIME subtype into an
+    # encoded word (`application/=?utf-8?q?vnd=2E…?=`); the names are folded below
+    raw = m.as_bytes(policy=m.policy.clone(max_line_length=998))
     for placeholder, value in raw_names.items():  # each parameter on its own folded line
         for param in (b"filename", b"name"):
             raw = re.sub(rb";\s*" + param + b"=" + re.escape(placeholder),

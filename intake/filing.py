@@ -153,6 +153,8 @@ class Filer:
         return self.process_many(self.due())
 
     def process_many(self, pks: list[int]) -> int:
+        if not pks:
+            return 0  # an idle poll must not pay for building the matcher
         with self.sessions() as s:
             matcher = load_matcher(s, self.office)
             shas = {pk: sha for pk, sha in s.execute(select(Message.id, Message.sha256).where(Message.id.in_(pks)))}
@@ -178,7 +180,7 @@ class Filer:
             self._fail(pk, str(staged))
             return
         try:
-            with self.sessions.begin() as s:
+            with self.sessions.begin() as s, self.files.batch():  # thumbnails durable, then commit
                 self._file(s, pk, matcher, staged)
         except SQLAlchemyError:
             raise  # the store itself is failing: not this message's fault; retry next tick

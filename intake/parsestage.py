@@ -19,7 +19,15 @@ from dataclasses import dataclass, field, replace
 from intake.errors import MessageError
 from parsers.documents import read_document
 from parsers.facts import DocumentFacts
-from parsers.mime import MalformedMessage, ParsedMessage, Part, parse_message
+from parsers.lift import lift, restore
+from parsers.mime import (
+    MAX_MIME_DEPTH,
+    MAX_MIME_PARTS,
+    MalformedMessage,
+    ParsedMessage,
+    Part,
+    parse_message,
+)
 from store.files import FileStore
 
 log = logging.getLogger(__name__)
@@ -34,6 +42,8 @@ class Limits:
     parse_timeout: float = 120.0
     parse_memory_mb: int = 1536
     parse_cpu_seconds: int = 90
+    max_mime_parts: int = MAX_MIME_PARTS  # more, or deeper nesting: the message is set aside
+    max_mime_depth: int = MAX_MIME_DEPTH
 
 
 @dataclass(frozen=True)
@@ -70,15 +80,24 @@ def _expand(facts: DocumentFacts, data: bytes) -> tuple[list[tuple[str, bytes, s
 
 
 def stage(sha256: str, files_root: str, limits: Limits) -> Staged:
-    """Parse one stored message and file its parts. Runs in a worker (or in-process)."""
+    """Parse one stored message and file its parts. Runs in a worker (or in-process). The
+    parts' files are made durable together before it returns (FileStore.batch)."""
     files = FileStore(files_root)
+    with files.batch():
+        return _stage(files, sha256, limits)
+
+
+def _stage(files: FileStore, sha256: str, limits: Limits) -> Staged:
     raw = files.get(sha256)
-    parsed = parse_message(raw)
+    parsed = _parse(raw, limits)
     del raw
     problems: list[str] = []
     parts = list(parsed.parts)
+    cut_attachments = ""
     if len(parts) > limits.max_attachments:
-        problems.append(f"{len(parts)} attachments; only the first {limits.max_attachments} were read")
+        cut_attachments = (f"{len(parts)} attachments; only the first {limits.max_attachments} "
+                           "were read")
+        problems.append(cut_attachments)
         parts = parts[: limits.max_attachments]
     staged: list[StagedPart] = []
     queue: list[tuple[str, bytes, str, int | None, str]] = [
@@ -88,6 +107,14 @@ def stage(sha256: str, files_root: str, limits: Limits) -> Staged:
         name, data, ctype, parent, sender = queue.pop(0)
         if len(staged) >= limits.max_parts:
             problems.append(f"more than {limits.max_parts} parts; the rest was not read")
+            # say so on the container whose files were left out (or the last attachment)
+            left: dict[int, int] = {}
+            for q in [(name, data, ctype, parent, sender), *queue]:
+                target = q[3] if q[3] is not None else len(staged) - 1
+                left[target] = left.get(target, 0) + 1
+            for target, count in left.items():
+                _note(staged, target, f"{count} file(s) not read: more than "
+                                      f"{limits.max_parts} files in one message")
             break
         facts = read_document(data, name, ctype)
         members, problem = _expand(facts, data)
@@ -103,8 +130,36 @@ def stage(sha256: str, files_root: str, limits: Limits) -> Staged:
             inner = {m_data for _, m_data, _, _ in members}
             queue = [q for q in queue if not (q[3] == parent and q[1] in inner)]
         queue.extend((m_name, m_data, m_ctype, index, m_sender) for m_name, m_data, m_ctype, m_sender in members)
+    if cut_attachments and staged:
+        top = max(i for i, p in enumerate(staged) if p.parent is None)
+        _note(staged, top, cut_attachments)
     light = replace(parsed, parts=tuple(Part(p.filename, p.content_type, b"", p.inline, p.content_id) for p in parsed.parts))
     return Staged(light, tuple(staged), tuple(problems))
+
+
+def _parse(raw: bytes, limits: Limits) -> ParsedMessage:
+    """parse_message, with large base64 attachments kept out of the MIME parser (parsers.lift:
+    a 25 MB attachment costs ~25 MB here instead of ~260 MB); the whole message is parsed the
+    ordinary way when lifting does not apply or its result cannot be trusted."""
+    lifted = lift(raw)
+    if lifted is not None:
+        try:
+            skeleton = parse_message(lifted.skeleton, max_parts=limits.max_mime_parts,
+                                     max_depth=limits.max_mime_depth)
+        except MalformedMessage:
+            skeleton = None  # the full parse below gives the reason
+        restored = restore(skeleton, lifted, raw) if skeleton is not None else None
+        if restored is not None:
+            return restored
+        log.info("large parts could not be lifted; parsing the whole message")
+    return parse_message(raw, max_parts=limits.max_mime_parts, max_depth=limits.max_mime_depth)
+
+
+def _note(staged: list[StagedPart], index: int, problem: str) -> None:
+    """Add `problem` to the facts of staged part `index` (where the filing shows problems)."""
+    part = staged[index]
+    text = "; ".join(filter(None, [part.facts.problem, problem]))
+    staged[index] = replace(part, facts=replace(part.facts, problem=text))
 
 
 def _worker_init(memory_mb: int) -> None:
@@ -163,16 +218,18 @@ class ParseStage:
         return result
 
     def run_many(self, shas: Sequence[str]) -> list[Staged | MessageError]:
-        """Stage several messages using every worker; results in input order. After a timeout
-        or a dead worker, the messages of that window that were not judged run again alone,
-        so only the culprit is charged."""
+        """Stage several messages using every worker; results in input order. All of them are
+        submitted at once, so no worker waits for a slower one. After a timeout or a dead
+        worker, the messages of that window that were not judged run again alone, so only the
+        culprit is charged."""
         if self.limits.parse_workers <= 0:
             return [self._inline(sha) for sha in shas]
         results: list[Staged | MessageError | None] = [None] * len(shas)
         todo = list(range(len(shas)))
         alone: set[int] = set()
         while todo:
-            size = 1 if todo[0] in alone else self.limits.parse_workers
+            size = 1 if todo[0] in alone else next(
+                (n for n, i in enumerate(todo) if i in alone), len(todo))
             window, todo = todo[:size], todo[size:]
             pool = self._executor()
             futures = {i: pool.submit(_guarded, shas[i], self.files_root, self.limits) for i in window}

@@ -2,8 +2,11 @@
 the server → process what was stored.
 
 The ledger, not `\\Seen`, is the record of what was read (people read this mailbox too). Each
-message is its own transaction; a crash at any point leaves either a pending ledger row (fetched
-again next time) or a committed row whose server action is redone next time (idempotent).
+fetched batch is one transaction (its raw files made durable together first; a batch that cannot
+be stored at once is stored one message per transaction); a crash at any point leaves either
+pending ledger rows (fetched again next time) or committed rows whose server action is redone
+next time (idempotent). FETCHes are bounded by count (`batch_size`) and by bytes
+(`FETCH_BYTES`): the mailbox is never held in memory.
 """
 
 from __future__ import annotations
@@ -22,12 +25,14 @@ from intake.config import MailboxConfig
 from intake.errors import CredentialsError, TransientError
 from intake.imap import Fetched, Mailbox
 from intake.progress import NullProgress, Progress
-from parsers.mime import body_sha256, envelope
+from parsers.mime import Envelope, body_sha256, envelope
 from store import ledger
 from store.files import FileStore
 from store.models import Heartbeat, LedgerEntry, Message
 
 log = logging.getLogger(__name__)
+
+FETCH_BYTES = 32 * 2**20  # at most this much mail per FETCH (a bigger message alone)
 
 
 @dataclass
@@ -45,6 +50,39 @@ class PollResult:
     notes: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class RawInfo:
+    """What the ledger keeps of a raw message, read from its bytes (the file written)."""
+
+    digest: str
+    body_digest: str
+    env: Envelope
+    size: int
+
+
+def describe(files: FileStore, raw: bytes) -> RawInfo:
+    """Write the raw message to the file store and read what its Message row needs."""
+    return RawInfo(files.put(raw), body_sha256(raw), envelope(raw), len(raw))
+
+
+def new_message(info: RawInfo, *, source: str, received_at: datetime, now: datetime) -> Message:
+    env = info.env
+    return Message(
+        sha256=info.digest,
+        body_sha256=info.body_digest,
+        message_id=env.message_id,
+        size=info.size,
+        source=source,
+        from_addr=env.from_addr,
+        from_name=env.from_name,
+        subject=env.subject,
+        sent_at=env.date,
+        received_at=received_at,
+        state="received",
+        created_at=now,
+    )
+
+
 def store_raw(
     s: Session,
     files: FileStore,
@@ -56,29 +94,28 @@ def store_raw(
 ) -> tuple[Message, bool]:
     """Write the raw message to the file store and return its (possibly existing) Message row.
     The caller commits. Returns (message, created)."""
-    digest = files.put(raw)
-    env = envelope(raw)
-    body_digest = body_sha256(raw)
-    existing = ledger.find_message(s, digest, env.message_id, body_digest)
+    info = describe(files, raw)
+    existing = ledger.find_message(s, info.digest, info.env.message_id, info.body_digest)
     if existing is not None:
         return existing, False
-    msg = Message(
-        sha256=digest,
-        body_sha256=body_digest,
-        message_id=env.message_id,
-        size=len(raw),
-        source=source,
-        from_addr=env.from_addr,
-        from_name=env.from_name,
-        subject=env.subject,
-        sent_at=env.date,
-        received_at=received_at,
-        state="received",
-        created_at=now,
-    )
+    msg = new_message(info, source=source, received_at=received_at, now=now)
     s.add(msg)
     s.flush()
     return msg, True
+
+
+def _by_bytes(sizes: list[tuple[int, int]], limit: int) -> list[list[int]]:
+    """Split (uid, size) into FETCH batches of at most `limit` bytes (a bigger message alone):
+    a batch of fifty 25 MB messages must not be held in memory at once."""
+    out: list[list[int]] = []
+    total = 0
+    for uid, size in sizes:
+        if not out or (total + size > limit and out[-1]):
+            out.append([])
+            total = 0
+        out[-1].append(uid)
+        total += size
+    return out
 
 
 def beat(s: Session, account: str, now: datetime, error: str = "") -> None:
@@ -110,6 +147,7 @@ class Poller:
         process: Callable[[], int] | None = None,
         max_message_bytes: int = 50 * 2**20,
         progress: Progress | None = None,
+        fetch_bytes: int = FETCH_BYTES,
     ) -> None:
         self.mailbox = mailbox
         self.sessions = sessions
@@ -118,11 +156,12 @@ class Poller:
         self.settings = settings
         self.process = process
         self.max_message_bytes = max_message_bytes
+        self.fetch_bytes = fetch_bytes
         self.stop_requested = False
         self.progress: Progress = progress or NullProgress()
 
     def request_stop(self) -> None:
-        """Finish the message in hand, then return from poll_once."""
+        """Finish the batch in hand (stored and committed), then return from poll_once."""
         self.stop_requested = True
 
     def poll_once(self) -> PollResult:
@@ -180,15 +219,17 @@ class Poller:
         for start in range(0, len(pending), size):
             if self.stop_requested:
                 break
-            batch = self._within_size(folder, info.uidvalidity, pending[start : start + size], result)
-            fetched = {f.uid: f for f in self.mailbox.fetch(batch)}
-            result.fetched += len(fetched)
-            for uid in batch:
-                if uid in fetched:
-                    self._store(folder, info.uidvalidity, fetched.pop(uid), result)
-                else:
-                    self._missing(folder, info.uidvalidity, uid, result)
-                self.progress.advance()
+            sizes = self._within_size(folder, info.uidvalidity, pending[start : start + size], result)
+            for batch in _by_bytes(sizes, self.fetch_bytes):
+                fetched = {f.uid: f for f in self.mailbox.fetch(batch)}
+                result.fetched += len(fetched)
+                for uid in batch:
+                    if uid not in fetched:
+                        self._missing(folder, info.uidvalidity, uid, result)
+                self._store_batch(folder, info.uidvalidity, [fetched[u] for u in batch if u in fetched],
+                                  result)
+                del fetched
+                self.progress.advance(len(batch))
                 if self.stop_requested:
                     break
             self._mark(folder, info.uidvalidity, result)
@@ -197,9 +238,10 @@ class Poller:
 
     def _within_size(
         self, folder: str, uidvalidity: int, batch: list[int], result: PollResult
-    ) -> list[int]:
+    ) -> list[tuple[int, int]]:
         """Check RFC822.SIZE before fetching: a message over the limit is quarantined with its
-        size, never fetched (and stays on the server untouched)."""
+        size, never fetched (and stays on the server untouched). Returns (uid, size) of the
+        rest."""
         sizes = self.mailbox.sizes(batch)
         too_big = [u for u in batch if sizes.get(u, 0) > self.max_message_bytes]
         if too_big:
@@ -216,7 +258,7 @@ class Poller:
                     entry.updated_at = now
                     log.warning("UID %d quarantined: %s", uid, entry.error)
             result.failed += len(too_big)
-        return [u for u in batch if u not in too_big]
+        return [(u, sizes.get(u, 0)) for u in batch if u not in too_big]
 
     def _entry(self, s: Session, folder: str, uidvalidity: int, uid: int) -> LedgerEntry:
         entry = s.scalar(
@@ -229,6 +271,59 @@ class Poller:
         )
         assert entry is not None, "ledger row vanished"
         return entry
+
+    def _store_batch(self, folder: str, uidvalidity: int, items: list[Fetched],
+                     result: PollResult) -> None:
+        """Store a fetched batch in one transaction: the raw files made durable together
+        (FileStore.batch), then one commit for all the ledger rows, and only after it may the
+        server be told (_mark). If the batch cannot be stored at once, each message is stored
+        in its own transaction, so one bad message costs only itself."""
+        if not items:
+            return
+        now = self.clock.now()
+        account = self.mailbox.account
+        created = 0
+        try:
+            with self.sessions.begin() as s:
+                entries = {
+                    e.uid: e for e in s.scalars(select(LedgerEntry).where(
+                        LedgerEntry.account == account,
+                        LedgerEntry.folder == folder,
+                        LedgerEntry.uidvalidity == uidvalidity,
+                        LedgerEntry.uid.in_([f.uid for f in items]),
+                    ))
+                }
+                with self.files.batch():  # durable before the commit that names the files
+                    infos = [describe(self.files, f.raw) for f in items]
+                # the dedupe of store_raw for the whole batch in one query (a copy seen before,
+                # then one earlier in this batch); the new rows are inserted at the commit
+                found = ledger.find_messages(
+                    s, [(i.digest, i.env.message_id, i.body_digest) for i in infos])
+                added: list[Message] = []
+                for f, info, msg in zip(items, infos, found, strict=True):
+                    if msg is None:
+                        msg = ledger.match_message(added, info.digest, info.env.message_id,
+                                                   info.body_digest)
+                    if msg is None:
+                        msg = new_message(info, source="imap", received_at=f.internaldate or now,
+                                          now=now)
+                        s.add(msg)
+                        added.append(msg)
+                    entry = entries[f.uid]
+                    entry.message = msg
+                    entry.size = f.size
+                    entry.state = "stored"
+                    entry.error = ""
+                    entry.updated_at = now
+                created = len(added)
+        except (SQLAlchemyError, OSError) as e:
+            log.warning("a batch of %d could not be stored at once (%s: %s); storing one by one",
+                        len(items), type(e).__name__, e)
+            for f in items:
+                self._store(folder, uidvalidity, f, result)
+            return
+        result.stored += created
+        result.duplicates += len(items) - created
 
     def _store(self, folder: str, uidvalidity: int, f: Fetched, result: PollResult) -> None:
         now = self.clock.now()

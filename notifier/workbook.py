@@ -58,7 +58,7 @@ class _Sheet:
     def __init__(self, ws: WriteOnlyWorksheet) -> None:
         self.ws = ws
         self.row = 0
-        self._styles: dict[tuple[Any, ...], StyleArray] = {}
+        self._styles: dict[tuple[Any, ...], tuple[StyleArray, tuple[Any, ...]]] = {}
 
     def text(self, value: str | None) -> Any:
         """A sender-controlled string, made inert."""
@@ -76,11 +76,14 @@ class _Sheet:
     def styled(self, value: Any, *, font: Font | None = None, fill: PatternFill | None = None,
                align: Alignment | None = None, border: bool = False,
                number_format: str | None = None) -> WriteOnlyCell:
-        """A cell of ours with a style; the style array is built once per combination and
-        copied (setting font/fill per cell costs a hash lookup each, 4× slower)."""
-        key = (font, fill, align, border, number_format)
-        style = self._styles.get(key)
-        if style is None:
+        """A cell of ours with a style. The style array is built once per combination and
+        shared by every cell that uses it (nothing mutates it once written): setting font/fill
+        per cell costs a lookup each, 4× slower. The cache is keyed by the identity of the
+        style objects (the module's constants; hashing openpyxl descriptors is slow) and holds
+        them, so an id cannot be reused while cached."""
+        key = (id(font), id(fill), id(align), border, number_format)
+        cached = self._styles.get(key)
+        if cached is None:
             proto = WriteOnlyCell(self.ws)
             if font is not None:
                 proto.font = font
@@ -92,10 +95,11 @@ class _Sheet:
                 proto.border = _BOX
             if number_format is not None:
                 proto.number_format = number_format
-            style = self._styles[key] = proto._style
+            cached = self._styles[key] = (proto._style, (font, fill, align))
         cell = WriteOnlyCell(self.ws, value=value)
-        cell._style = copy(style)
+        cell._style = cached[0]
         if cell.data_type == "f":  # our own labels never start with "=", but be safe
+            cell._style = copy(cached[0])  # quotePrefix below must not reach the shared array
             cell.data_type = "s"
             cell.quotePrefix = True
         return cell

@@ -133,6 +133,8 @@ class DocxText:
         rfonts = None if defaults is None else defaults.find(
             f"{qn('w:rPrDefault')}/{qn('w:rPr')}/{qn('w:rFonts')}")
         self.default_font = _font_of(rfonts)
+        # python-docx resolves a style by scanning every style (~1 ms): once per style id here
+        self._fonts: dict[tuple[str, str | None], str | None] = {}
 
     def blocks(self, parent) -> Iterator[str]:
         for child in parent.iterchildren():
@@ -161,7 +163,10 @@ class DocxText:
                     yield from cell
 
     def paragraph(self, paragraph: Paragraph) -> str:
-        style_font = self._style_font(paragraph.style)
+        key = ("p", paragraph._p.style)
+        if key not in self._fonts:
+            self._fonts[key] = self._style_font(paragraph.style)
+        style_font = self._fonts[key]
         parts = []
         for item in paragraph.iter_inner_content():
             if isinstance(item, Hyperlink):
@@ -175,8 +180,11 @@ class DocxText:
     def run(self, run, style_font: str | None) -> str:
         rpr = run._r.rPr
         font = _font_of(None if rpr is None else rpr.find(qn("w:rFonts")))
-        if font is None and run.style is not None:
-            font = self._style_font(run.style)
+        if font is None:
+            key = ("r", run._r.style)
+            if key not in self._fonts:
+                self._fonts[key] = self._style_font(run.style)
+            font = self._fonts[key]
         font = font or style_font or self.default_font
         encoding = font_encoding(font)
         text = run.text

@@ -62,7 +62,7 @@ def clean_filename(name: str | bytes | None, *, default: str = "attachment") -> 
     """A display-only file name: the last path part, no controls, NFC, bounded length."""
     text = clean_text(name, keep_newlines=False)
     text = text.replace("\\", "/").split("/")[-1]
-    text = " ".join(text.split()).strip(" .")
+    text = " ".join(text.split()).strip(" .\"'")
     if not text:
         return default
     stem, dot, ext = text.rpartition(".")

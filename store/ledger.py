@@ -6,10 +6,10 @@ what one transaction holds (one message, in the poller).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from store.models import FolderState, LedgerEntry, Message
@@ -111,16 +111,16 @@ def mark_server_done(
     uid_list = list(uids)
     for chunk_start in range(0, len(uid_list), 500):
         chunk = uid_list[chunk_start : chunk_start + 500]
-        for entry in s.scalars(
-            select(LedgerEntry).where(
+        s.execute(
+            update(LedgerEntry)
+            .where(
                 LedgerEntry.account == account,
                 LedgerEntry.folder == folder,
                 LedgerEntry.uidvalidity == uidvalidity,
                 LedgerEntry.uid.in_(chunk),
             )
-        ):
-            entry.server_done = True
-            entry.updated_at = now
+            .values(server_done=True, updated_at=now)
+        )
 
 
 def find_message(s: Session, sha256: str, message_id: str, body_sha256: str) -> Message | None:
@@ -129,6 +129,30 @@ def find_message(s: Session, sha256: str, message_id: str, body_sha256: str) -> 
     if message_id:
         cond = or_(cond, and_(Message.message_id == message_id, Message.body_sha256 == body_sha256))
     return s.scalars(select(Message).where(cond).order_by(Message.id).limit(1)).first()
+
+
+def match_message(
+    rows: Iterable[Message], sha256: str, message_id: str, body_sha256: str
+) -> Message | None:
+    """The first of `rows` (in id order) that find_message would have returned."""
+    for m in rows:
+        if m.sha256 == sha256 or (
+            message_id and m.message_id == message_id and m.body_sha256 == body_sha256
+        ):
+            return m
+    return None
+
+
+def find_messages(s: Session, keys: Sequence[tuple[str, str, str]]) -> list[Message | None]:
+    """find_message for several (sha256, message_id, body_sha256) keys with one query."""
+    if not keys:
+        return []
+    cond: ColumnElement[bool] = Message.sha256.in_({k[0] for k in keys})
+    mids = {k[1] for k in keys if k[1]}
+    if mids:
+        cond = or_(cond, Message.message_id.in_(mids))
+    rows = list(s.scalars(select(Message).where(cond).order_by(Message.id)))
+    return [match_message(rows, sha, mid, body) for sha, mid, body in keys]
 
 
 def fail_entry(entry: LedgerEntry, error: str, now: datetime, max_attempts: int) -> None:

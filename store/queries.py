@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
 from parsers.facts import Nomination, TableRow
-from store.models import Attachment, Heartbeat, LedgerEntry, Message, Submission, Unit
+from store.models import Attachment, Heartbeat, LedgerEntry, Message, Submission, Unit, UnitAddress
 from store.submissions import Requirements
 
 STATES = ("missing", "incomplete", "complete")
@@ -111,23 +111,41 @@ def campaign_status(
     req = Requirements(required, min_photos)
     subs = {
         sub.unit_id: sub
-        for sub in s.scalars(select(Submission).where(Submission.campaign_id == campaign_id))
+        for sub in s.execute(
+            select(
+                Submission.unit_id, Submission.state, Submission.report, Submission.data_table,
+                Submission.photos, Submission.nominations, Submission.messages,
+                Submission.total_classes, Submission.total_participants,
+                Submission.submitted_at, Submission.last_message_at, Submission.completed_at,
+            ).where(Submission.campaign_id == campaign_id)
+        )
     }
+    # Plain columns, not ORM entities: a campaign of thousands of units has tens of thousands
+    # of attachments, and their facts JSON is not needed here.
     files_by_unit: dict[int, list[tuple[str, str]]] = {}
-    for msg, att in s.execute(
-        select(Message, Attachment)
+    for msg_unit, att_unit, item_keys, filename in s.execute(
+        select(Message.unit_id, Attachment.unit_id, Attachment.items, Attachment.filename)
         .join(Attachment, Attachment.message_fk == Message.id)
         .where(Message.campaign_id == campaign_id, Message.state == "filed")
         .order_by(Message.received_at, Attachment.id)
-    ).all():
-        uid = att.unit_id or msg.unit_id
-        if uid is None:
+    ):
+        uid = att_unit or msg_unit
+        if uid is None or not item_keys:
             continue
-        for item in filter(None, att.items.split(",")):
-            files_by_unit.setdefault(uid, []).append((item, att.filename))
+        for item in filter(None, item_keys.split(",")):
+            files_by_unit.setdefault(uid, []).append((item, filename))
+    emails: dict[int, list[str]] = {}
+    for unit_id, address in s.execute(
+        select(UnitAddress.unit_id, UnitAddress.address)
+        .where(UnitAddress.source == "roster")
+        .order_by(UnitAddress.id)
+    ):
+        emails.setdefault(unit_id, []).append(address)
     units = []
-    for unit in s.scalars(
-        select(Unit).where(Unit.active.is_(True)).options(selectinload(Unit.addresses)).order_by(Unit.code)
+    for unit in s.execute(
+        select(Unit.id, Unit.code, Unit.name, Unit.kind, Unit.extended_until)
+        .where(Unit.active.is_(True))
+        .order_by(Unit.code)
     ):
         sub = subs.get(unit.id)
         unit_deadline = unit.extended_until or deadline
@@ -145,7 +163,7 @@ def campaign_status(
         units.append(
             UnitStatus(
                 code=unit.code, name=unit.name, kind=unit.kind,
-                emails=tuple(a.address for a in unit.addresses if a.source == "roster"),
+                emails=tuple(emails.get(unit.id, ())),
                 state=state, late=late, submitted_at=submitted, last_message_at=last,
                 messages=n_msgs, items=items, total_classes=classes, total_participants=people,
                 missing=missing, deadline=unit_deadline,
@@ -264,7 +282,12 @@ def unit_data(s: Session, campaign_id: str) -> list[UnitData]:
     q = (
         select(Message.unit_id, Attachment.unit_id, Attachment.items, Attachment.facts)
         .join(Attachment, Attachment.message_fk == Message.id)
-        .where(Message.campaign_id == campaign_id, Message.state == "filed")
+        .where(
+            Message.campaign_id == campaign_id,
+            Message.state == "filed",
+            # only tables and nomination lists: the facts JSON of reports and photos is not read
+            or_(Attachment.items.contains("data_table"), Attachment.items.contains("nominations")),
+        )
         .order_by(Message.received_at, Message.id, Attachment.id)
     )
     for msg_unit, att_unit, items, facts_json in s.execute(q):
@@ -280,7 +303,9 @@ def unit_data(s: Session, campaign_id: str) -> list[UnitData]:
         if "nominations" in item_set and facts.get("nominations"):
             latest_noms[uid] = facts["nominations"]
     out = []
-    for unit in s.scalars(select(Unit).where(Unit.active.is_(True)).order_by(Unit.code)):
+    for unit in s.execute(
+        select(Unit.id, Unit.code, Unit.name, Unit.kind).where(Unit.active.is_(True)).order_by(Unit.code)
+    ):
         table = latest_table.get(unit.id) or {}
         rows = tuple(TableRow(**r) for r in table.get("rows", []))
         noms = tuple(Nomination(**n) for n in latest_noms.get(unit.id, []))

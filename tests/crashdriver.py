@@ -20,7 +20,9 @@ from sqlalchemy.orm import Session
 
 # name -> (module, class or None, attribute)
 TARGETS: dict[str, tuple[str, str | None, str]] = {
-    "store_raw": ("intake.poll", None, "store_raw"),
+    # the per-message step of storing (raw file written, headers read); the poller commits the
+    # rows of a whole fetched batch together afterwards
+    "store_raw": ("intake.poll", None, "describe"),
     "put": ("store.files", "FileStore", "put"),
     "fetch": ("intake.imap", "ImapMailbox", "fetch"),
     "sizes": ("intake.imap", "ImapMailbox", "sizes"),
