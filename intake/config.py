@@ -145,6 +145,8 @@ class LimitsConfig:
     parse_timeout: float = 120.0
     parse_memory_mb: int = 1536
     parse_cpu_seconds: int = 90
+    max_mime_parts: int = 1000
+    max_mime_depth: int = 50
 
 
 @dataclass(frozen=True)
