@@ -1,0 +1,1 @@
+"""The benchmark of issue 7: `python bench/run.py` (or `make bench`)."""
