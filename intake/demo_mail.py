@@ -237,7 +237,7 @@ def phone_photo(seed: int) -> bytes:
     return out.getvalue()
 
 
-def _attach(m: EmailMessage, data: bytes, filename: str, mime: str, style: str,
+def attach(m: EmailMessage, data: bytes, filename: str, mime: str, style: str,
             raw_names: dict[bytes, bytes]) -> None:
     """Attach `data` named the way `style` ("rfc2231", "apple" or "rfc2047") mail clients do.
 
@@ -294,20 +294,26 @@ def unit_message(unit: RosterUnit, i: int, rng: random.Random, *, photos: int = 
     with_table = scenario < 0.85
     n_photos = 0 if 0.75 <= scenario < 0.85 else photos + (rng.random() < 0.3)
     if with_report:
-        _attach(m, make_report(unit, rows, rng, when=saved),
+        attach(m, make_report(unit, rows, rng, when=saved),
                 f"Báo cáo Tuần lễ HTSĐ 2021 - {unit.name}.docx", DOCX, style, raw_names)
     if with_table:
-        _attach(m, make_table(unit, rows, rng, when=saved),
+        attach(m, make_table(unit, rows, rng, when=saved),
                 f"Tổng hợp số liệu {unit.name}.xlsx", XLSX, style, raw_names)
     if rng.random() < 0.2:
-        _attach(m, make_nominations(unit, rng, when=saved),
+        attach(m, make_nominations(unit, rng, when=saved),
                 "Danh sách đề nghị khen thưởng.xlsx", XLSX, style, raw_names)
     for k in range(n_photos):
         photo = phone_photo(rng.randrange(16))
         # the same pool photo differs per message: its bytes carry the message number
         photo = photo[:-2] + f"{i:06d}{k}".encode() + photo[-2:]
-        _attach(m, photo, f"IMG_202110{rng.randint(1, 9):02d}_{rng.randint(80000, 175959)}.jpg",
+        attach(m, photo, f"IMG_202110{rng.randint(1, 9):02d}_{rng.randint(80000, 175959)}.jpg",
                 "image/jpeg", style, raw_names)
+    return as_sent(m, raw_names)
+
+
+def as_sent(m: EmailMessage, raw_names: dict[bytes, bytes]) -> bytes:
+    """The message's bytes as the mail client sent them: a boundary fixed by the Message-ID,
+    and the RFC 2047 names of `attach(..., style="rfc2047")` put in place."""
     if m.is_multipart():  # the generator would pick a random boundary
         m.set_boundary("000000000000" + hashlib.sha1(m["Message-ID"].encode()).hexdigest()[:16])
     # long lines unfolded by Python: its folder would turn a long MIME subtype into an

@@ -20,6 +20,7 @@ from intake.app import App
 from intake.cli import cli
 from intake.clock import FixedClock
 from intake.config import Config
+from intake.demo_mail import XLSX, as_sent, attach
 from tests import docgen_reports, docgen_tables
 from tests.conftest import ROSTER, make_config
 
@@ -59,19 +60,6 @@ def phone_jpeg(seed: int, taken: datetime) -> bytes:
     return out.getvalue()
 
 
-def outlook_attachment(m: EmailMessage, data: bytes, filename: str, mime: str) -> None:
-    """Outlook's way: the Vietnamese name as an RFC 2047 encoded word in `name=`/`filename=`."""
-    from email.header import Header
-
-    encoded = Header(filename, "utf-8").encode().replace("\n", "")
-    maintype, subtype = mime.split("/")
-    m.add_attachment(data, maintype=maintype, subtype=subtype)
-    part = list(m.iter_attachments())[-1]
-    del part["Content-Disposition"]
-    part["Content-Disposition"] = f'attachment; filename="{encoded}"'
-    part.set_param("name", encoded)
-
-
 def unit_mail(sender: str, subject: str, body: str, when: datetime, mid: str) -> EmailMessage:
     m = EmailMessage()
     m["From"] = sender
@@ -97,12 +85,14 @@ def test_unit_email_with_documents_gives_items_totals_and_state(
     first.add_attachment(report, maintype="application",
                          subtype="vnd.openxmlformats-officedocument.wordprocessingml.document",
                          filename="Báo cáo Tuần lễ HTSĐ 2021.docx")  # Gmail: RFC 2231
-    outlook_attachment(first, xlsx, "Tổng hợp số liệu THCS Bích Hòa.xlsx",
-                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    outlook: dict[bytes, bytes] = {}  # Outlook: RFC 2047 encoded words inside the quotes
+    attach(first, xlsx, "Tổng hợp số liệu THCS Bích Hòa.xlsx", XLSX, "rfc2047", outlook)
     for i in range(2):
         first.add_attachment(phone_jpeg(i, when - timedelta(days=3, hours=i)), maintype="image",
                              subtype="jpeg", filename=f"IMG_2021100{3 + i}_0915{i}.jpg")
-    dovecot.append([bytes(first)])
+    sent = as_sent(first, outlook)
+    assert b'filename="=?utf-8?' in sent.replace(b"\n ", b"")
+    dovecot.append([sent])
     cfg = _cfg(tmp_path, dovecot)
     runner = CliRunner()
     with App(cfg, FixedClock(datetime(2021, 10, 7, 2, 0, tzinfo=UTC))) as app:
