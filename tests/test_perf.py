@@ -23,6 +23,7 @@ from sqlalchemy import event
 
 from intake.app import App
 from intake.clock import FixedClock
+from intake.demo_mail import as_sent, attach
 from intake.fakemailbox import FakeMailbox
 from intake.imap import Fetched
 from intake.parsestage import Limits, _parse
@@ -32,7 +33,7 @@ from parsers.mime import ParsedMessage, body_sha256, parse_message, split_raw
 from store.files import FileStore
 from store.models import LedgerEntry
 from tests.conftest import ROSTER, make_config
-from tests.test_pipeline_e2e import ICT, outlook_attachment, phone_jpeg
+from tests.test_pipeline_e2e import ICT, phone_jpeg
 
 
 def _video(size: int, seed: int = 1) -> bytes:
@@ -41,7 +42,10 @@ def _video(size: int, seed: int = 1) -> bytes:
     return head + random.Random(seed).randbytes(size - len(head))
 
 
-def _unit_mail(video_bytes: int, *, outlook: bool = False, seed: int = 1) -> EmailMessage:
+def _unit_mail(video_bytes: int, *, outlook: bool = False, seed: int = 1,
+               names: dict[bytes, bytes] | None = None) -> EmailMessage:
+    """A unit's email with a photo and a video; with `outlook`, named with RFC 2047 words
+    (serialise with `as_sent(m, names)`)."""
     from datetime import datetime
 
     m = EmailMessage()
@@ -55,13 +59,10 @@ def _unit_mail(video_bytes: int, *, outlook: bool = False, seed: int = 1) -> Ema
     taken = datetime(2021, 10, 4, 8, 15, tzinfo=ICT)
     photo = phone_jpeg(seed, taken)
     video = _video(video_bytes, seed)
-    if outlook:
-        outlook_attachment(m, photo, "Ảnh lễ khai mạc.jpg", "image/jpeg")
-        outlook_attachment(m, video, "Video lễ khai mạc Tuần lễ.mp4", "video/mp4")
-    else:
-        m.add_attachment(photo, maintype="image", subtype="jpeg", filename="Ảnh lễ khai mạc.jpg")
-        m.add_attachment(video, maintype="video", subtype="mp4",
-                         filename="Video lễ khai mạc Tuần lễ.mp4")
+    style = "rfc2047" if outlook else "rfc2231"
+    names = {} if names is None else names
+    attach(m, photo, "Ảnh lễ khai mạc.jpg", "image/jpeg", style, names)
+    attach(m, video, "Video lễ khai mạc Tuần lễ.mp4", "video/mp4", style, names)
     return m
 
 
@@ -77,7 +78,8 @@ def _same(a: ParsedMessage, b: ParsedMessage) -> bool:
 
 @pytest.mark.parametrize("outlook", [False, True], ids=["gmail", "outlook"])
 def test_large_attachment_is_lifted_and_parsed_the_same(outlook: bool) -> None:
-    raw = bytes(_unit_mail(6 * 2**20, outlook=outlook))
+    names: dict[bytes, bytes] = {}
+    raw = as_sent(_unit_mail(6 * 2**20, outlook=outlook, names=names), names)
     lifted = lift(raw)
     assert lifted is not None and len(lifted.spans) == 1  # the video; the photo is small
     assert len(lifted.skeleton) < 1_000_000
