@@ -29,6 +29,7 @@ import logging
 import zipfile
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from typing import TypeVar
 
 from parsers.archive import ENTRY_ERRORS, BudgetExceeded, read_member
@@ -46,12 +47,13 @@ from parsers.facts import (
     Report,
     Unreadable,
 )
+from parsers.grid import grids, open_docx
 from parsers.links import extract_links
-from parsers.nominations import read_nominations
+from parsers.nominations import nominations_in
 from parsers.photo import image_format, photos_in_docx, read_photo
 from parsers.report import SCANNED, is_directive, read_report
 from parsers.sniff import sniff
-from parsers.table import read_data_table
+from parsers.table import read_data_table, table_in
 from parsers.vietnamese import fold
 
 log = logging.getLogger(__name__)
@@ -131,8 +133,9 @@ def _spreadsheet(data: bytes, base: DocumentFacts) -> DocumentFacts:
     if base.fmt not in ("xlsx", "xls"):
         return replace(base, problem=f"format not supported ({base.fmt})")
     problems = _Problems()
-    table = problems.attempt(read_data_table, data, base.fmt)
-    nominations = None if problems.reasons else problems.attempt(read_nominations, data, base.fmt)
+    tables = problems.attempt(grids, data, base.fmt)
+    table = table_in(tables) if tables is not None else None
+    nominations = nominations_in(tables) if tables is not None else None
     items = _table_items(table, nominations, problems)
     if not items and not problems.reasons:
         problems.add("no data table or nomination list found")
@@ -163,14 +166,20 @@ def _document(data: bytes, base: DocumentFacts, hints: frozenset[str]) -> Docume
     if fmt not in ("docx", "doc", "txt", "pdf"):
         return replace(base, problem=f"format not supported ({fmt})")
     problems = _Problems()
-    report = problems.attempt(read_report, data, fmt)
+    # a docx is opened once and its tables read once for the report, table and list readers
+    document = problems.attempt(open_docx, data) if fmt == "docx" else None
+    report = None
+    if fmt != "docx" or document is not None:
+        report = problems.attempt(partial(read_report, document=document), data, fmt)
     table: DataTable | None = None
     nominations: tuple[Nomination, ...] | None = None
     photos: tuple[Photo, ...] = ()
     readable = report is not None
     if fmt in ("docx", "pdf") and readable and not (report and report.scanned):
-        table = problems.attempt(read_data_table, data, fmt)
-        nominations = problems.attempt(read_nominations, data, fmt)
+        tables = problems.attempt(partial(grids, document=document), data, fmt)
+        if tables is not None:
+            table = table_in(tables)
+            nominations = nominations_in(tables)
     if fmt == "docx":
         if (table is None or not table.rows) and readable:
             table = _embedded_table(data) or table

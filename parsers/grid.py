@@ -27,6 +27,7 @@ import pdfplumber
 import xlrd
 from defusedxml.common import DefusedXmlException
 from defusedxml.ElementTree import iterparse
+from docx.document import Document as DocxDocument
 from docx.opc.exceptions import PackageNotFoundError
 from lxml.etree import XMLSyntaxError
 from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
@@ -69,14 +70,18 @@ class Grid:
     cells: tuple[tuple[Cell, ...], ...]
 
 
-def grids(data: bytes, fmt: str, *, max_rows: int = 2000, max_cols: int = 40) -> list[Grid]:
-    """All sheets/tables of `data` in document order; `fmt` is one of xlsx, xls, docx, pdf."""
+def grids(data: bytes, fmt: str, *, max_rows: int = 2000, max_cols: int = 40,
+          document: DocxDocument | None = None) -> list[Grid]:
+    """All sheets/tables of `data` in document order; `fmt` is one of xlsx, xls, docx, pdf.
+    A docx already opened with `open_docx` can be passed as `document` (read once, not twice)."""
     readers = {"xlsx": _xlsx, "xls": _xls, "docx": _docx, "pdf": _pdf}
     if fmt not in readers:
         raise Unreadable(f"no table reader for {fmt}")
     if data.startswith(_OLE) and fmt != "xls":
         raise Unreadable(_ole_reason(data, fmt))
     try:
+        if fmt == "docx":
+            return _docx_grids(document or open_docx(data), max_rows, max_cols)
         return readers[fmt](data, max_rows, max_cols)
     except _LIBRARY_ERRORS as e:  # what the libraries raise on damaged input, seen by fuzzing
         log.info("%s reader failed: %s: %s", fmt, type(e).__name__, e)
@@ -265,14 +270,25 @@ def _xls_value(cell: Any, datemode: int) -> Cell:
 # --- docx ---------------------------------------------------------------------------------
 
 
-def _docx(data: bytes, max_rows: int, max_cols: int) -> list[Grid]:
-
+def open_docx(data: bytes) -> DocxDocument:
+    """The python-docx document of `data` (its XML bounded first, see `_check_zip`); the
+    report, table and nomination readers share one. Raises `Unreadable`."""
+    if data.startswith(_OLE):
+        raise Unreadable(_ole_reason(data, "docx"))
     _check_zip(data)
     try:
-        document = docx.Document(io.BytesIO(data))
+        return docx.Document(io.BytesIO(data))
     except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile, ParseError,
-            DefusedXmlException, XMLSyntaxError, AttributeError, TypeError) as e:
+            DefusedXmlException, XMLSyntaxError, AttributeError, TypeError, zlib.error,
+            EOFError, NotImplementedError, OSError) as e:
         raise Unreadable("file is damaged or not really a docx document") from e
+
+
+def _docx(data: bytes, max_rows: int, max_cols: int) -> list[Grid]:
+    return _docx_grids(open_docx(data), max_rows, max_cols)
+
+
+def _docx_grids(document: DocxDocument, max_rows: int, max_cols: int) -> list[Grid]:
     from parsers.report import DocxText  # cell text in legacy fonts (TCVN3, VNI) → Unicode
 
     reader = DocxText(document)

@@ -96,9 +96,14 @@ def read_nominations(data: bytes, fmt: str) -> tuple[Nomination, ...] | None:
     """Nominations of a xlsx/xls/docx (or text pdf) file; None when no nomination list is in
     it, () when the list's header is there but no row is filled in. Raises
     `parsers.facts.Unreadable` when the file itself cannot be read."""
+    return nominations_in(grids(data, fmt))
+
+
+def nominations_in(tables: Sequence[Grid]) -> tuple[Nomination, ...] | None:
+    """The nominations among a file's grids (`parsers.grid.grids`); see `read_nominations`."""
     found: list[Nomination] = []
     any_list = False
-    for grid in grids(data, fmt):
+    for grid in tables:
         header = _find_header(grid.cells)
         if header is None:
             continue

@@ -140,7 +140,7 @@ def _decoded_thumbnail(image: Image.Image, fmt: str,
     """Decode `image` (at reduced scale for JPEG); return a small, upright RGB(A) copy and
     its number of colours. Decoding everything is also what finds a truncated file."""
     if fmt == "jpeg":
-        image.draft("RGB", (THUMBNAIL_SIDE * 2, THUMBNAIL_SIDE * 2))
+        image.draft("RGB", (THUMBNAIL_SIDE, THUMBNAIL_SIDE))  # DCT scaling: 1/2 … 1/8
     image.load()
     if image.mode in ("RGB", "RGBA", "L", "LA"):
         small = image.copy()

@@ -19,25 +19,21 @@ import io
 import logging
 import re
 import unicodedata
-import zipfile
 from collections.abc import Iterator
-from xml.etree.ElementTree import ParseError
 
-import docx
 import pdfplumber
 import unword
 from docx.document import Document as DocxDocument
-from docx.opc.exceptions import PackageNotFoundError
 from docx.oxml.ns import qn
 from docx.text.hyperlink import Hyperlink
 from docx.text.paragraph import Paragraph
-from lxml.etree import XMLSyntaxError
 from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
 from pdfminer.pdfparser import PDFSyntaxError
 from pdfminer.psparser import PSException
 from pdfplumber.utils.exceptions import PdfminerException
 
 from parsers.facts import Report, Unreadable
+from parsers.grid import open_docx
 from parsers.text import clean_text
 from parsers.vietnamese import (
     cp1258_decode,
@@ -57,12 +53,13 @@ SCANNED = "scanned, no text layer"
 # --- readers --------------------------------------------------------------------------------
 
 
-def read_report(data: bytes, fmt: str) -> Report:
-    """Read a written report (fmt: docx, doc, pdf, txt) into a `Report`."""
+def read_report(data: bytes, fmt: str, *, document: DocxDocument | None = None) -> Report:
+    """Read a written report (fmt: docx, doc, pdf, txt) into a `Report`. A docx already
+    opened with `parsers.grid.open_docx` can be passed as `document`."""
     fmt = fmt.lower()
     warnings: list[str] = []
     if fmt == "docx":
-        lines, encoding = _docx_lines(data)
+        lines, encoding = _docx_lines(document or open_docx(data))
     elif fmt == "doc":
         lines, encoding = _doc_lines(data)
     elif fmt == "pdf":
@@ -110,12 +107,7 @@ def _typed_in_caps(text: str, least: int) -> bool:
     return len(letters) >= least and all(c.isupper() for c in letters)
 
 
-def _docx_lines(data: bytes) -> tuple[list[str], str]:
-    try:
-        document = docx.Document(io.BytesIO(data))
-    except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile, ParseError,
-            XMLSyntaxError, AttributeError, TypeError) as e:
-        raise Unreadable("file is damaged or not really a docx document") from e
+def _docx_lines(document: DocxDocument) -> tuple[list[str], str]:
     reader = DocxText(document)
     lines = list(reader.blocks(document.element.body))
     used = reader.used

@@ -120,8 +120,13 @@ def _is_number(value: Cell) -> bool:
 def read_data_table(data: bytes, fmt: str) -> DataTable | None:
     """The data table of a xlsx/xls/docx/pdf file, or None when none resembles it.
     Raises `parsers.facts.Unreadable` when the file itself cannot be read."""
+    return table_in(grids(data, fmt))
+
+
+def table_in(tables: Sequence[Grid]) -> DataTable | None:
+    """The data table among a file's grids (`parsers.grid.grids`), or None."""
     candidates: list[tuple[tuple[int, int, int], Grid, Header]] = []
-    for order, grid in enumerate(grids(data, fmt)):
+    for order, grid in enumerate(tables):
         header = find_header(grid.cells)
         if header is None:
             continue
