@@ -159,16 +159,18 @@ class Filer:
             matcher = load_matcher(s, self.office)
             shas = {pk: sha for pk, sha in s.execute(select(Message.id, Message.sha256).where(Message.id.in_(pks)))}
         done = 0
-        window = max(self.stage.limits.parse_workers, 1) * 4
+        pks = [pk for pk in pks if pk in shas]
         self.progress.start("filing", len(pks))
-        for start in range(0, len(pks), window):
-            if self.stop_requested:
-                break
-            chunk = [pk for pk in pks[start : start + window] if pk in shas]
-            for pk, staged in zip(chunk, self.stage.run_many([shas[pk] for pk in chunk]), strict=True):
+        results = self.stage.stream([shas[pk] for pk in pks])  # workers parse ahead
+        try:
+            for pk, staged in zip(pks, results, strict=True):
                 self.apply(pk, staged, matcher)
                 done += 1
                 self.progress.advance()
+                if self.stop_requested:
+                    break
+        finally:
+            results.close()
         self.progress.finish()
         return done
 

@@ -12,7 +12,8 @@ import concurrent.futures as cf
 import logging
 import multiprocessing
 import resource
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Generator, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 
@@ -218,48 +219,62 @@ class ParseStage:
         return result
 
     def run_many(self, shas: Sequence[str]) -> list[Staged | MessageError]:
-        """Stage several messages using every worker; results in input order. All of them are
-        submitted at once, so no worker waits for a slower one. After a timeout or a dead
-        worker, the messages of that window that were not judged run again alone, so only the
-        culprit is charged."""
+        """Stage several messages using every worker; results in input order."""
+        return list(self.stream(shas))
+
+    def stream(self, shas: Sequence[str], ahead: int = 0) -> Generator[Staged | MessageError]:
+        """Stage messages on the workers and yield the results in input order, keeping up to
+        `ahead` (default: 4 per worker) in flight, so the workers go on parsing while the caller
+        files the result in hand. After a timeout or a dead worker, the messages that were in
+        flight with the culprit run again alone, so only the culprit is charged."""
         if self.limits.parse_workers <= 0:
-            return [self._inline(sha) for sha in shas]
-        results: list[Staged | MessageError | None] = [None] * len(shas)
-        todo = list(range(len(shas)))
+            for sha in shas:
+                yield self._inline(sha)
+            return
+        ahead = ahead or self.limits.parse_workers * 4
+        pending = deque(range(len(shas)))
+        inflight: deque[tuple[int, cf.Future[Staged]]] = deque()
         alone: set[int] = set()
-        while todo:
-            size = 1 if todo[0] in alone else next(
-                (n for n, i in enumerate(todo) if i in alone), len(todo))
-            window, todo = todo[:size], todo[size:]
-            pool = self._executor()
-            futures = {i: pool.submit(_guarded, shas[i], self.files_root, self.limits) for i in window}
-            broken = False
-            for i, fut in futures.items():
-                try:
-                    results[i] = fut.result(timeout=self.limits.parse_timeout)
-                except cf.TimeoutError:
-                    results[i] = MessageError(f"parse timeout after {self.limits.parse_timeout:.0f} s")
-                    broken = True
-                except BrokenProcessPool:
-                    if len(window) == 1:
-                        results[i] = MessageError(
-                            "parse worker died (memory or CPU limit exceeded, or a crash)"
-                        )
-                    broken = True
-                except MessageError as e:
-                    results[i] = e
-                except MalformedMessage as e:
-                    results[i] = MessageError(str(e))
-                except Exception as e:  # noqa: BLE001 - a parser bug costs one message
-                    results[i] = MessageError(f"{type(e).__name__}: {e}"[:500])
+        try:
+            while pending or inflight:
+                while pending and len(inflight) < ahead:
+                    i = pending[0]
+                    if inflight and (i in alone or inflight[-1][0] in alone):
+                        break  # a suspect runs with nothing else in flight
+                    pending.popleft()
+                    inflight.append(
+                        (i, self._executor().submit(_guarded, shas[i], self.files_root, self.limits)))
+                i, fut = inflight.popleft()
+                result, broken = self._judge(fut, solo=i in alone)
                 if broken:
-                    break
-            if broken:
-                self._kill_pool()
-                unjudged = [i for i in window if results[i] is None]
-                alone.update(unjudged)
-                todo = unjudged + todo
-        return [r if r is not None else MessageError("not parsed") for r in results]
+                    self._kill_pool()
+                    redo = ([i] if result is None else []) + [j for j, _ in inflight]
+                    inflight.clear()
+                    alone.update(redo)
+                    pending.extendleft(reversed(redo))
+                if result is not None:
+                    yield result
+        finally:
+            for _, fut in inflight:  # the caller stopped early: drop what has not started
+                fut.cancel()
+
+    def _judge(self, fut: cf.Future[Staged], solo: bool) -> tuple[Staged | MessageError | None, bool]:
+        """The result of one task, and whether the pool is broken. None: not judged (it was
+        in flight when another task broke the pool; it runs again alone)."""
+        try:
+            return fut.result(timeout=self.limits.parse_timeout), False
+        except cf.TimeoutError:
+            return MessageError(f"parse timeout after {self.limits.parse_timeout:.0f} s"), True
+        except BrokenProcessPool:
+            if solo:
+                return MessageError("parse worker died (memory or CPU limit exceeded, or a crash)"), True
+            return None, True
+        except MessageError as e:
+            return e, False
+        except MalformedMessage as e:
+            return MessageError(str(e)), False
+        except Exception as e:  # noqa: BLE001 - a parser bug costs one message
+            return MessageError(f"{type(e).__name__}: {e}"[:500]), False
 
     def _inline(self, sha: str) -> Staged | MessageError:
         try:

@@ -30,7 +30,8 @@ TARGETS: dict[str, tuple[str, str | None, str]] = {
     "mark": ("intake.imap", "ImapMailbox", "mark_processed"),
     "mark_done": ("store.ledger", None, "mark_server_done"),
     "record_uids": ("store.ledger", None, "record_uids"),
-    "run_many": ("intake.parsestage", "ParseStage", "run_many"),
+    # the filer waiting for one message's parse result while the workers parse the next ones
+    "parsed": ("intake.parsestage", "ParseStage", "_judge"),
     "apply": ("intake.filing", "Filer", "apply"),
     "recompute": ("intake.filing", None, "recompute"),
     "beat": ("intake.poll", None, "beat"),

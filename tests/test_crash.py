@@ -42,14 +42,14 @@ CRASHES = [
     ("mark_done", "after", 1),
     ("fetch", "after", 4),
     ("beat", "before", 1),
-    ("run_many", "before", 2),
+    ("parsed", "before", 10),
     ("apply", "before", 7),
     ("apply", "after", 13),
     ("recompute", "before", 5),
     ("recompute", "after", 9),
     ("commit", "before", 31),
     ("commit", "after", 40),
-    ("run_many", "after", 3),
+    ("parsed", "after", 30),
 ]
 
 
