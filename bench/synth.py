@@ -2,7 +2,7 @@
 workbook the way the notifier builds them (campaign_status + unit_data queries included).
 
 Units are the example roster repeated under new codes; each unit's mail is what a filed message
-leaves in the store: attachments with the facts JSON the filer writes (`intake.filing.facts_json`
+leaves in the store: attachments with the facts JSON the filer writes (`intake.parsestage.facts_json`
 over real `DocumentFacts`), and the unit's recomputed submission. About 60 % of units are
 complete, 20 % incomplete, 20 % have sent nothing; a few messages are unassigned or quarantined.
 """
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bench.seed import ROSTER
 from intake import demo_mail
-from intake.filing import facts_json
+from intake.parsestage import facts_json
 from parsers.facts import DataTable, DocumentFacts, Nomination, Photo, Report, TableRow
 from store.files import FileStore
 from store.models import Attachment, Message, Submission, Unit, UnitAddress

@@ -5,11 +5,11 @@ on the message and retried with backoff, then quarantined with its reason."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import logging
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -18,12 +18,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from intake.clock import Clock
 from intake.config import CampaignConfig
 from intake.errors import MessageError
-from intake.identify import AttachmentEvidence, Decision, Evidence, RosterUnit, UnitMatcher
-from intake.parsestage import Limits, ParseStage, Staged, StagedPart
+from intake.identify import Decision, UnitMatcher
+from intake.matching import evidence, matcher_for, roster_spec
+from intake.parsestage import Limits, ParseStage, Staged
 from intake.progress import NullProgress, Progress
 from parsers import authres
-from parsers.facts import DocumentFacts
-from parsers.mime import ParsedMessage
 from store import ledger
 from store.files import FileStore
 from store.models import Attachment, Message, Unit, UnitAddress
@@ -31,79 +30,19 @@ from store.submissions import Requirements, recompute
 
 log = logging.getLogger(__name__)
 
-
-def _jsonable(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, tuple | list | frozenset | set):
-        items = [_jsonable(v) for v in value]
-        return sorted(items) if isinstance(value, frozenset | set) else items
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, bytes):
-        return None  # blobs (thumbnails) go to the file store, not into JSON
-    return value
+CHUNK = 16  # messages filed per transaction
 
 
-def facts_json(facts: DocumentFacts, files: FileStore) -> str:
-    data = _jsonable(dataclasses.replace(facts, members=()))
-    if facts.report is not None:
-        data["report"]["text"] = facts.report.text[:20000]
-    for photo, out in zip(facts.photos, data["photos"], strict=True):
-        out["thumbnail_sha256"] = files.put(photo.thumbnail) if photo.thumbnail else None
-    return json.dumps(data, ensure_ascii=False)
+class _MessageFailed(Exception):
+    """Filing message `pk` failed for a reason of its own (the cause is chained)."""
+
+    def __init__(self, pk: int) -> None:
+        super().__init__(pk)
+        self.pk = pk
 
 
 def requirements(campaign: CampaignConfig) -> Requirements:
     return Requirements(tuple(campaign.required), campaign.min_photos)
-
-
-def load_matcher(s: Session, office: Iterable[str]) -> UnitMatcher:
-    units = list(s.scalars(select(Unit).where(Unit.active.is_(True)).order_by(Unit.code)))
-    roster = [
-        RosterUnit(
-            code=u.code,
-            name=u.name,
-            kind=u.kind,
-            emails=tuple(a.address for a in u.addresses if a.source == "roster"),
-            aliases=tuple(x for x in u.aliases.split(";") if x),
-        )
-        for u in units
-    ]
-    learned = {
-        a.address: a.unit.code for u in units for a in u.addresses if a.source == "learned"
-    }
-    return UnitMatcher(roster, learned=learned, office=tuple(office))
-
-
-def _doc_lines(facts: DocumentFacts) -> list[str]:
-    if facts.report is None:
-        return []
-    lines = [facts.report.title] if facts.report.title else []
-    return lines + [ln.strip() for ln in facts.report.text.splitlines()[:12] if ln.strip()]
-
-
-def evidence(parsed: ParsedMessage, parts: list[StagedPart]) -> Evidence:
-    lines = [ln.strip() for ln in parsed.text.splitlines() if ln.strip()]
-    head = "\n".join(lines[:15] + lines[-10:])
-    per_doc = []
-    for p in parts:
-        organizers = tuple(
-            r.organizer for r in (p.facts.data_table.rows if p.facts.data_table else ()) if r.organizer
-        )
-        per_doc.append(AttachmentEvidence(p.facts.filename, tuple(_doc_lines(p.facts)), organizers))
-    return Evidence(
-        from_addr=parsed.from_addr,
-        from_name=parsed.from_name,
-        subject=parsed.subject,
-        body_head=head,
-        filenames=tuple(p.facts.filename for p in parts),
-        doc_headers=tuple(h for a in per_doc for h in a.doc_headers),
-        organizers=tuple(o for a in per_doc for o in a.organizers),
-        headers=parsed.headers,
-        inner_from=tuple(dict.fromkeys(p.sender for p in parts if p.sender)),
-        attachments=tuple(per_doc),
-    )
 
 
 class Filer:
@@ -156,19 +95,24 @@ class Filer:
         if not pks:
             return 0  # an idle poll must not pay for building the matcher
         with self.sessions() as s:
-            matcher = load_matcher(s, self.office)
+            spec = roster_spec(s, self.office)
+        matcher = matcher_for(spec)
+        with self.sessions() as s:
             shas = {pk: sha for pk, sha in s.execute(select(Message.id, Message.sha256).where(Message.id.in_(pks)))}
         done = 0
         pks = [pk for pk in pks if pk in shas]
         self.progress.start("filing", len(pks))
-        results = self.stage.stream([shas[pk] for pk in pks])  # workers parse ahead
+        # the workers parse ahead while results are filed here, CHUNK messages per transaction
+        results = self.stage.stream([shas[pk] for pk in pks], ahead=2 * CHUNK, spec=spec)
         try:
-            for pk, staged in zip(pks, results, strict=True):
-                self.apply(pk, staged, matcher)
-                done += 1
-                self.progress.advance()
-                if self.stop_requested:
+            pairs = zip(pks, results, strict=True)
+            while not self.stop_requested:
+                chunk = list(itertools.islice(pairs, CHUNK))
+                if not chunk:
                     break
+                self.apply_chunk(chunk, matcher)
+                done += len(chunk)
+                self.progress.advance(len(chunk))
         finally:
             results.close()
         self.progress.finish()
@@ -177,36 +121,69 @@ class Filer:
     def process(self, pk: int) -> None:
         self.process_many([pk])
 
-    def apply(self, pk: int, staged: Staged | MessageError, matcher: UnitMatcher) -> None:
+    def apply_chunk(self, chunk: list[tuple[int, Staged | MessageError]], matcher: UnitMatcher) -> None:
+        """File staged messages in one transaction and recompute the submissions of the units
+        they touched once, before the commit. A crash before the commit leaves all of them
+        due, as if not begun (their files are content-addressed: putting them again is
+        harmless). When one message fails, the chunk is rolled back and its messages are filed
+        one per transaction, so the failure costs only that message."""
+        if len(chunk) > 1:
+            try:
+                self._apply_all(chunk, matcher)
+                return
+            except SQLAlchemyError:
+                raise  # the store itself is failing: not a message's fault; retry next tick
+            except _MessageFailed as e:
+                log.info("message %d failed in a chunk of %d; filing them one by one", e.pk,
+                         len(chunk))
+        for one in chunk:
+            try:
+                self._apply_all([one], matcher)
+            except _MessageFailed as e:  # the per-message boundary: set it aside, go on
+                log.error("filing message %d failed", e.pk, exc_info=e.__cause__)
+                with self.sessions.begin() as s:
+                    self._fail(s, e.pk, f"{type(e.__cause__).__name__}: {e.__cause__}")
+
+    def _apply_all(self, chunk: list[tuple[int, Staged | MessageError]], matcher: UnitMatcher) -> None:
+        touched: set[int] = set()
+        with self.sessions.begin() as s, self.files.batch():  # thumbnails durable, then commit
+            for pk, staged in chunk:
+                self.apply(s, pk, staged, matcher, touched)
+            now = self.clock.now()
+            for uid in sorted(touched):
+                recompute(s, self.campaign.id, uid, self.req, now)
+
+    def apply(self, s: Session, pk: int, staged: Staged | MessageError, matcher: UnitMatcher,
+              touched: set[int]) -> None:
+        """File one staged message in the transaction `s` (a parse failure is charged to it);
+        raises `_MessageFailed` when filing it fails for a reason of its own."""
         if isinstance(staged, MessageError):
-            self._fail(pk, str(staged))
+            self._fail(s, pk, str(staged))
             return
         try:
-            with self.sessions.begin() as s, self.files.batch():  # thumbnails durable, then commit
-                self._file(s, pk, matcher, staged)
+            touched |= self._file(s, pk, matcher, staged)
         except SQLAlchemyError:
-            raise  # the store itself is failing: not this message's fault; retry next tick
-        except Exception as e:  # the per-message boundary: set it aside, go on
-            log.exception("filing message %d failed", pk)
-            self._fail(pk, f"{type(e).__name__}: {e}")
+            raise
+        except Exception as e:
+            raise _MessageFailed(pk) from e
 
-    def _fail(self, pk: int, reason: str) -> None:
+    def _fail(self, s: Session, pk: int, reason: str) -> None:
         now = self.clock.now()
-        with self.sessions.begin() as s:
-            msg = s.get(Message, pk)
-            if msg is None:
-                return
-            msg.attempts += 1
-            msg.reason = reason[:2000]
-            if msg.attempts >= self.max_attempts:
-                msg.state = "quarantined"
-                msg.next_attempt_at = None
-                log.error("message %d quarantined after %d attempts: %s", pk, msg.attempts, reason)
-            else:
-                msg.next_attempt_at = now + ledger.backoff(msg.attempts)
-                log.warning("message %d failed (attempt %d): %s", pk, msg.attempts, reason)
+        msg = s.get(Message, pk)
+        if msg is None:
+            return
+        msg.attempts += 1
+        msg.reason = reason[:2000]
+        if msg.attempts >= self.max_attempts:
+            msg.state = "quarantined"
+            msg.next_attempt_at = None
+            log.error("message %d quarantined after %d attempts: %s", pk, msg.attempts, reason)
+        else:
+            msg.next_attempt_at = now + ledger.backoff(msg.attempts)
+            log.warning("message %d failed (attempt %d): %s", pk, msg.attempts, reason)
 
-    def _file(self, s: Session, pk: int, matcher: UnitMatcher, staged: Staged) -> None:
+    def _file(self, s: Session, pk: int, matcher: UnitMatcher, staged: Staged) -> set[int]:
+        """File one message; returns the units whose submission must be recomputed."""
         now = self.clock.now()
         # Claim the message with a conditional UPDATE: it takes the row lock (PostgreSQL) or
         # the write lock (SQLite) and re-reads the state under it, so when another daemon
@@ -215,15 +192,16 @@ class Filer:
             update(Message).where(Message.id == pk, Message.state == "received").values(processed_at=now)
         )
         if getattr(claim, "rowcount", 0) != 1:
-            return
+            return set()
         msg = s.get(Message, pk, populate_existing=True)
         if msg is None:
-            return
+            return set()
         parsed = staged.parsed
         old_unit = msg.unit_id
         old_split = {a.unit_id for a in msg.attachments if a.unit_id is not None}
-        msg.attachments.clear()
-        s.flush()
+        if msg.attachments:  # a reparse: the old rows go before the new ones come
+            msg.attachments.clear()
+            s.flush()
         msg.from_addr = parsed.from_addr or msg.from_addr
         msg.from_name = parsed.from_name[:255]
         msg.subject = parsed.subject
@@ -232,7 +210,8 @@ class Filer:
         auth = authres.read(parsed.headers, self.authserv_id)
         msg.auth = json.dumps(dataclasses.asdict(auth)) if auth is not None else ""
         rows: list[Attachment] = []
-        for part in staged.parts:
+        parents = {p.parent for p in staged.parts if p.parent is not None}
+        for index, part in enumerate(staged.parts):
             facts = part.facts
             att = Attachment(
                 message=msg,
@@ -246,16 +225,17 @@ class Filer:
                 items=",".join(sorted(facts.items)),
                 photos=sum(1 for p in facts.photos if p.evidence) or (1 if "photo" in facts.items else 0),
                 problem=facts.problem[:2000],
-                facts=facts_json(facts, self.files),
+                facts=part.facts_json,
             )
             s.add(att)
-            s.flush()
+            if index in parents:
+                s.flush()  # its id is the parent_id of parts to come
             rows.append(att)
         if msg.assigned_by and msg.assigned_by != "auto" and msg.unit_id is not None:
             decision = Decision("assigned", unit=None, reason=msg.reason)  # the officer's hand
             unit_id: int | None = msg.unit_id
         else:
-            decision = matcher.identify(evidence(parsed, list(staged.parts)))
+            decision = staged.decision or matcher.identify(evidence(parsed, staged.parts))
             unit_id = None
             if decision.unit is not None:
                 unit_id = s.scalar(select(Unit.id).where(Unit.code == decision.unit))
@@ -285,9 +265,7 @@ class Filer:
         msg.processed_at = now
         msg.next_attempt_at = None
         s.flush()
-        for uid in ({old_unit, msg.unit_id} | split_units | old_split) - {None}:
-            assert uid is not None
-            recompute(s, self.campaign.id, uid, self.req, now)
+        return {uid for uid in ({old_unit, msg.unit_id} | split_units | old_split) if uid is not None}
 
     def reparse(self, pks: Iterable[int]) -> int:
         """Rerun the current parsers over stored raw mail (keeps the officer's assignments)."""

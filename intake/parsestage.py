@@ -9,6 +9,8 @@ costs that one message a `MessageError` with the reason; the pool is rebuilt and
 from __future__ import annotations
 
 import concurrent.futures as cf
+import dataclasses
+import json
 import logging
 import multiprocessing
 import resource
@@ -16,8 +18,12 @@ from collections import deque
 from collections.abc import Generator, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
 
 from intake.errors import MessageError
+from intake.identify import Decision
+from intake.matching import MatcherSpec, evidence, matcher_for
 from parsers.documents import read_document
 from parsers.facts import DocumentFacts
 from parsers.lift import lift, restore
@@ -56,6 +62,7 @@ class StagedPart:
     facts: DocumentFacts
     parent: int | None = None  # index of the container part this came out of
     sender: str = ""  # inner From of a forwarded message's part
+    facts_json: str = ""  # what the store keeps of `facts` (thumbnails put in the file store)
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,7 @@ class Staged:
     parsed: ParsedMessage  # parts' data stripped (the bytes are in the file store)
     parts: tuple[StagedPart, ...]
     problems: tuple[str, ...] = field(default=())
+    decision: Decision | None = None  # the unit, decided beside the parsing (intake.matching)
 
 
 def _expand(facts: DocumentFacts, data: bytes) -> tuple[list[tuple[str, bytes, str, str]], str]:
@@ -80,12 +88,15 @@ def _expand(facts: DocumentFacts, data: bytes) -> tuple[list[tuple[str, bytes, s
     return members, "; ".join(out.problems)
 
 
-def stage(sha256: str, files_root: str, limits: Limits) -> Staged:
+def stage(sha256: str, files_root: str, limits: Limits, spec: MatcherSpec | None = None) -> Staged:
     """Parse one stored message and file its parts. Runs in a worker (or in-process). The
     parts' files are made durable together before it returns (FileStore.batch)."""
     files = FileStore(files_root)
     with files.batch():
-        return _stage(files, sha256, limits)
+        staged = _stage(files, sha256, limits)
+    if spec is None:
+        return staged
+    return replace(staged, decision=matcher_for(spec).identify(evidence(staged.parsed, staged.parts)))
 
 
 def _stage(files: FileStore, sha256: str, limits: Limits) -> Staged:
@@ -121,9 +132,7 @@ def _stage(files: FileStore, sha256: str, limits: Limits) -> Staged:
         members, problem = _expand(facts, data)
         if problem:
             facts = replace(facts, problem="; ".join(filter(None, [facts.problem, problem])))
-        staged.append(
-            StagedPart(name, ctype, files.put(data), len(data), facts, parent, sender)
-        )
+        staged.append(StagedPart(name, ctype, files.put(data), len(data), facts, parent, sender))
         index = len(staged) - 1
         if facts.kind == "email" and members:
             # mail-parser also lists a forwarded message's attachments flat beside it: keep the
@@ -134,8 +143,31 @@ def _stage(files: FileStore, sha256: str, limits: Limits) -> Staged:
     if cut_attachments and staged:
         top = max(i for i, p in enumerate(staged) if p.parent is None)
         _note(staged, top, cut_attachments)
+    staged = [replace(p, facts_json=facts_json(p.facts, files)) for p in staged]
     light = replace(parsed, parts=tuple(Part(p.filename, p.content_type, b"", p.inline, p.content_id) for p in parsed.parts))
     return Staged(light, tuple(staged), tuple(problems))
+
+
+def _jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple | list | frozenset | set):
+        items = [_jsonable(v) for v in value]
+        return sorted(items) if isinstance(value, frozenset | set) else items
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return None  # blobs (thumbnails) go to the file store, not into JSON
+    return value
+
+
+def facts_json(facts: DocumentFacts, files: FileStore) -> str:
+    data = _jsonable(dataclasses.replace(facts, members=()))
+    if facts.report is not None:
+        data["report"]["text"] = facts.report.text[:20000]
+    for photo, out in zip(facts.photos, data["photos"], strict=True):
+        out["thumbnail_sha256"] = files.put(photo.thumbnail) if photo.thumbnail else None
+    return json.dumps(data, ensure_ascii=False)
 
 
 def _parse(raw: bytes, limits: Limits) -> ParsedMessage:
@@ -169,14 +201,14 @@ def _worker_init(memory_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard if hard != resource.RLIM_INFINITY and hard < limit else resource.RLIM_INFINITY))
 
 
-def _guarded(sha256: str, files_root: str, limits: Limits) -> Staged:
+def _guarded(sha256: str, files_root: str, limits: Limits, spec: MatcherSpec | None) -> Staged:
     """The worker's task: re-arm the CPU limit for this message, then stage it."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     used = int(usage.ru_utime + usage.ru_stime) + 1
     _, hard = resource.getrlimit(resource.RLIMIT_CPU)
     resource.setrlimit(resource.RLIMIT_CPU, (used + limits.parse_cpu_seconds, hard))
     try:
-        return stage(sha256, files_root, limits)
+        return stage(sha256, files_root, limits, spec)
     except MemoryError:
         raise MessageError("memory limit: parsing needed more than "
                            f"{limits.parse_memory_mb} MB") from None
@@ -222,14 +254,15 @@ class ParseStage:
         """Stage several messages using every worker; results in input order."""
         return list(self.stream(shas))
 
-    def stream(self, shas: Sequence[str], ahead: int = 0) -> Generator[Staged | MessageError]:
+    def stream(self, shas: Sequence[str], ahead: int = 0,
+               spec: MatcherSpec | None = None) -> Generator[Staged | MessageError]:
         """Stage messages on the workers and yield the results in input order, keeping up to
         `ahead` (default: 4 per worker) in flight, so the workers go on parsing while the caller
-        files the result in hand. After a timeout or a dead worker, the messages that were in
+        files the result in hand. With `spec`, each message's unit is decided there too. After a timeout or a dead worker, the messages that were in
         flight with the culprit run again alone, so only the culprit is charged."""
         if self.limits.parse_workers <= 0:
             for sha in shas:
-                yield self._inline(sha)
+                yield self._inline(sha, spec)
             return
         ahead = ahead or self.limits.parse_workers * 4
         pending = deque(range(len(shas)))
@@ -243,7 +276,7 @@ class ParseStage:
                         break  # a suspect runs with nothing else in flight
                     pending.popleft()
                     inflight.append(
-                        (i, self._executor().submit(_guarded, shas[i], self.files_root, self.limits)))
+                        (i, self._executor().submit(_guarded, shas[i], self.files_root, self.limits, spec)))
                 i, fut = inflight.popleft()
                 result, broken = self._judge(fut, solo=i in alone)
                 if broken:
@@ -276,9 +309,9 @@ class ParseStage:
         except Exception as e:  # noqa: BLE001 - a parser bug costs one message
             return MessageError(f"{type(e).__name__}: {e}"[:500]), False
 
-    def _inline(self, sha: str) -> Staged | MessageError:
+    def _inline(self, sha: str, spec: MatcherSpec | None = None) -> Staged | MessageError:
         try:
-            return stage(sha, self.files_root, self.limits)
+            return stage(sha, self.files_root, self.limits, spec)
         except MalformedMessage as e:
             return MessageError(str(e))
         except MemoryError:

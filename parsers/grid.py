@@ -291,7 +291,7 @@ def _docx(data: bytes, max_rows: int, max_cols: int) -> list[Grid]:
 def _docx_grids(document: DocxDocument, max_rows: int, max_cols: int) -> list[Grid]:
     from parsers.report import DocxText  # cell text in legacy fonts (TCVN3, VNI) → Unicode
 
-    reader = DocxText(document)
+    reader = DocxText.of(document)  # the report reader's, when it read this document
     out: list[Grid] = []
     for number, table in enumerate(document.tables, start=1):
         rows: list[list[Cell]] = []

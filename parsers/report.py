@@ -20,6 +20,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Iterator
+from typing import Any
 
 import pdfplumber
 import unword
@@ -108,7 +109,7 @@ def _typed_in_caps(text: str, least: int) -> bool:
 
 
 def _docx_lines(document: DocxDocument) -> tuple[list[str], str]:
-    reader = DocxText(document)
+    reader = DocxText.of(document)
     lines = list(reader.blocks(document.element.body))
     used = reader.used
     encoding = "tcvn3" if used & {"tcvn3", "tcvn3-upper"} else "vni" if "vni" in used else "unicode"
@@ -125,8 +126,18 @@ class DocxText:
         rfonts = None if defaults is None else defaults.find(
             f"{qn('w:rPrDefault')}/{qn('w:rPr')}/{qn('w:rFonts')}")
         self.default_font = _font_of(rfonts)
-        # python-docx resolves a style by scanning every style (~1 ms): once per style id here
+        # python-docx resolves a style by scanning every style: here one pass maps the ids,
+        # and each (type, id)'s font is resolved once
+        self._styles: dict[str, Any] = {}
+        self._defaults: dict[str, Any] = {}
+        for style in document.styles.element.iterchildren(qn("w:style")):
+            sid, stype = style.get(qn("w:styleId")), style.get(qn("w:type"))
+            if sid is not None:
+                self._styles.setdefault(sid, style)
+            if stype and style.get(qn("w:default")) in ("1", "true", "on"):
+                self._defaults.setdefault(stype, style)
         self._fonts: dict[tuple[str, str | None], str | None] = {}
+        self._cells: dict[Any, list[str]] = {}  # w:tc element → its lines (kept alive here)
 
     def blocks(self, parent) -> Iterator[str]:
         for child in parent.iterchildren():
@@ -139,13 +150,29 @@ class DocxText:
                 if content is not None:
                     yield from self.blocks(content)
 
+    @classmethod
+    def of(cls, document: DocxDocument) -> DocxText:
+        """The reader of `document`, shared by the report and table readers: styles mapped
+        once, and each table cell read once."""
+        kept = vars(document)  # on the document itself: it lives and dies with it
+        reader = kept.get("_intake_docx_text")
+        if not isinstance(reader, cls):
+            reader = kept["_intake_docx_text"] = cls(document)
+        return reader
+
     def cell_text(self, cell) -> str:
         """A table cell's text (python-docx `_Cell`), converted run by run."""
-        return "\n".join(self.blocks(cell._tc))
+        return "\n".join(self._cell_lines(cell._tc))
+
+    def _cell_lines(self, tc) -> list[str]:
+        lines = self._cells.get(tc)
+        if lines is None:
+            lines = self._cells[tc] = list(self.blocks(tc))
+        return lines
 
     def table(self, tbl) -> Iterator[str]:
         for tr in tbl.iterchildren(qn("w:tr")):
-            cells = [list(self.blocks(tc)) for tc in tr.iterchildren(qn("w:tc"))]
+            cells = [self._cell_lines(tc) for tc in tr.iterchildren(qn("w:tc"))]
             cells = [[line for line in c if line.strip()] for c in cells]
             cells = [c for c in cells if c]
             if all(len(c) == 1 for c in cells):
@@ -155,10 +182,7 @@ class DocxText:
                     yield from cell
 
     def paragraph(self, paragraph: Paragraph) -> str:
-        key = ("p", paragraph._p.style)
-        if key not in self._fonts:
-            self._fonts[key] = self._style_font(paragraph.style)
-        style_font = self._fonts[key]
+        style_font = self._style_font("paragraph", paragraph._p.style)
         parts = []
         for item in paragraph.iter_inner_content():
             if isinstance(item, Hyperlink):
@@ -173,10 +197,7 @@ class DocxText:
         rpr = run._r.rPr
         font = _font_of(None if rpr is None else rpr.find(qn("w:rFonts")))
         if font is None:
-            key = ("r", run._r.style)
-            if key not in self._fonts:
-                self._fonts[key] = self._style_font(run.style)
-            font = self._fonts[key]
+            font = self._style_font("character", run._r.style)
         font = font or style_font or self.default_font
         encoding = font_encoding(font)
         text = run.text
@@ -185,15 +206,24 @@ class DocxText:
             return to_unicode(text, encoding)
         return text
 
-    def _style_font(self, style) -> str | None:
-        depth = 0
-        while style is not None and depth < 10:
-            rpr = style.element.rPr
-            font = _font_of(None if rpr is None else rpr.find(qn("w:rFonts")))
-            if font:
-                return font
-            style, depth = style.base_style, depth + 1
-        return None
+    def _style_font(self, kind: str, style_id: str | None) -> str | None:
+        """The font a style of `kind` (paragraph, character) gives, through its w:basedOn
+        chain; an unknown or missing id means the kind's default style, as in Word."""
+        key = (kind, style_id)
+        if key not in self._fonts:
+            style = self._styles.get(style_id) if style_id is not None else None
+            if style is None or style.get(qn("w:type")) != kind:
+                style = self._defaults.get(kind)
+            font, depth = None, 0
+            while style is not None and depth < 10:
+                font = _font_of(style.find(f"{qn('w:rPr')}/{qn('w:rFonts')}"))
+                if font:
+                    break
+                based = style.find(qn("w:basedOn"))
+                style = self._styles.get(based.get(qn("w:val"))) if based is not None else None
+                depth += 1
+            self._fonts[key] = font
+        return self._fonts[key]
 
 
 def _font_of(rfonts) -> str | None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from collections import Counter
 
 log = logging.getLogger(__name__)
 
@@ -217,25 +218,30 @@ def is_syllable(word: str) -> bool:
     return bool(_SYLLABLE.match(bare))
 
 
+DETECT_SAMPLE = 200_000
+
+
 def detect_legacy(text: str) -> str | None:
     """"tcvn3", "vni" or None from character statistics, when no font name is known.
 
     Words holding non-ASCII characters are read as-is, as TCVN3 and as VNI; the reading that
-    yields clearly more well-formed Vietnamese syllables wins.
+    yields clearly more well-formed Vietnamese syllables wins. Each distinct word is judged
+    once, and only the first DETECT_SAMPLE characters are looked at (enough to tell).
     """
-    words = [w.strip(_WORD_EDGE) for w in text.split()]
-    words = [w for w in words if w and not w.isascii()]
-    if not words:
+    words = [w.strip(_WORD_EDGE) for w in text[:DETECT_SAMPLE].split()]
+    counts = Counter(w for w in words if w and not w.isascii())
+    if not counts:
         return None
     scores = {
-        None: sum(is_syllable(w) for w in words),
-        "tcvn3": sum(is_syllable(tcvn3_to_unicode(w)) for w in words),
-        "vni": sum(is_syllable(vni_to_unicode(w)) for w in words),
+        None: sum(n for w, n in counts.items() if is_syllable(w)),
+        "tcvn3": sum(n for w, n in counts.items() if is_syllable(tcvn3_to_unicode(w))),
+        "vni": sum(n for w, n in counts.items() if is_syllable(vni_to_unicode(w))),
     }
+    total = sum(counts.values())
     best = max(("tcvn3", "vni"), key=lambda k: scores[k])
-    margin = max(2, len(words) // 5) if len(words) > 3 else 1
+    margin = max(2, total // 5) if total > 3 else 1
     if scores[best] >= scores[None] + margin:
-        log.debug("legacy encoding %s detected (%s of %s words)", best, scores[best], len(words))
+        log.debug("legacy encoding %s detected (%s of %s words)", best, scores[best], total)
         return best
     return None
 

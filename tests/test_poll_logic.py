@@ -150,3 +150,32 @@ def test_failing_message_retries_with_backoff_then_quarantines(logic_app: App, c
     assert states[0] == ("received", 1) and states[3] == ("received", 4)
     assert states[4] == ("quarantined", 5) and states[5] == ("quarantined", 5)
     assert "FileNotFoundError" in logic_app.status().quarantined[0].reason
+
+
+def test_a_message_failing_in_a_chunk_costs_only_itself(logic_app: App,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Messages are filed CHUNK per transaction; one that fails rolls the chunk back, and the
+    others are filed one per transaction, their unit's submission recomputed."""
+    from intake.filing import CHUNK, Filer
+    from intake.parsestage import Staged
+    from store.models import Submission
+
+    real = Filer._file
+
+    def file(self: Filer, s: object, pk: int, matcher: object, staged: Staged) -> set[int]:
+        if "lần 3" in staged.parsed.subject:
+            raise ValueError("filing bug on this message")
+        return real(self, s, pk, matcher, staged)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Filer, "_file", file)
+    box = FakeMailbox()
+    for i in range(CHUNK + 4):
+        box.append(_mail(i))
+    logic_app.poll_once(box)
+    with logic_app.sessions() as s:
+        states = {m.subject: (m.state, m.attempts, m.reason) for m in s.scalars(sa.select(Message))}
+        subs = list(s.scalars(sa.select(Submission)))
+    bad = states.pop("Báo cáo tuần lễ HTSĐ — lần 3")
+    assert bad[:2] == ("received", 1) and "filing bug on this message" in bad[2]
+    assert {st for st, _, _ in states.values()} == {"filed"} and len(states) == CHUNK + 3
+    assert len(subs) == 1 and subs[0].messages == CHUNK + 3  # recomputed over every filed one

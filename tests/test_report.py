@@ -194,6 +194,28 @@ def test_legacy_font_from_the_paragraph_style_and_unicode_typed_in_a_legacy_font
     assert report.title == "BÁO CÁO kết quả tuần lễ" and report.encoding == "tcvn3"
 
 
+def test_legacy_font_through_a_based_on_chain_and_a_character_style() -> None:
+    """Fonts resolved the way Word does: a paragraph style based on Normal (.VnTime) and a
+    character style in VNI-Times on one run; an unknown style id falls back to the default."""
+    from docx.enum.style import WD_STYLE_TYPE
+
+    document = docx.Document()
+    normal = document.styles["Normal"].element.get_or_add_rPr().get_or_add_rFonts()
+    normal.set(qn("w:hAnsi"), ".VnTime")
+    body = document.styles.add_style("Noi dung VN", WD_STYLE_TYPE.PARAGRAPH)
+    body.base_style = document.styles["Normal"]
+    vni = document.styles.add_style("Chu VNI", WD_STYLE_TYPE.CHARACTER)
+    vni.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:hAnsi"), "VNI-Times")
+    p = document.add_paragraph(unicode_to_tcvn3("Tổ chức tuần lễ học tập"), style=body)
+    p.add_run(" " + unicode_to_vni("Đọc sách")).style = vni
+    ghost = document.add_paragraph(unicode_to_tcvn3("Hưởng ứng"))
+    ghost._p.style = "KhongCo"  # a style id the package does not define
+    buf = io.BytesIO()
+    document.save(buf)
+    report = read_report(buf.getvalue(), "docx")
+    assert report.text.splitlines() == ["Tổ chức tuần lễ học tập Đọc sách", "Hưởng ứng"]
+
+
 def test_header_lines_from_merged_pdf_columns_and_a_commune() -> None:
     report = Report(text=(
         "UBND HUYỆN THANH OAI CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\n"

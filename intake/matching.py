@@ -1,0 +1,93 @@
+"""The unit matcher where it runs: a snapshot of the roster (`MatcherSpec`, read from the
+store once per filing run) is sent with each message to the parse workers, which build the
+`UnitMatcher` once per snapshot and decide the unit there, beside the parsing; the filer only
+records the decision (or overrides it with the officer's assignment)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from intake.identify import AttachmentEvidence, Evidence, RosterUnit, UnitMatcher
+from parsers.facts import DocumentFacts
+from parsers.mime import ParsedMessage
+from store.models import Unit
+
+if TYPE_CHECKING:
+    from intake.parsestage import StagedPart
+
+
+@dataclass(frozen=True)
+class MatcherSpec:
+    """What a `UnitMatcher` is built from: the active units, the learned addresses and the
+    office's own addresses (hashable, picklable)."""
+
+    units: tuple[RosterUnit, ...]
+    learned: tuple[tuple[str, str], ...] = ()
+    office: tuple[str, ...] = ()
+
+
+def roster_spec(s: Session, office: Iterable[str]) -> MatcherSpec:
+    units = list(s.scalars(select(Unit).where(Unit.active.is_(True)).order_by(Unit.code)))
+    roster = tuple(
+        RosterUnit(
+            code=u.code,
+            name=u.name,
+            kind=u.kind,
+            emails=tuple(a.address for a in u.addresses if a.source == "roster"),
+            aliases=tuple(x for x in u.aliases.split(";") if x),
+        )
+        for u in units
+    )
+    learned = tuple(sorted(
+        (a.address, a.unit.code) for u in units for a in u.addresses if a.source == "learned"
+    ))
+    return MatcherSpec(roster, learned, tuple(office))
+
+
+_built: dict[MatcherSpec, UnitMatcher] = {}
+
+
+def matcher_for(spec: MatcherSpec) -> UnitMatcher:
+    """The matcher of `spec`, built once per process (the last two snapshots are kept)."""
+    found = _built.get(spec)
+    if found is None:
+        found = UnitMatcher(list(spec.units), learned=dict(spec.learned), office=spec.office)
+        while len(_built) >= 2:
+            del _built[next(iter(_built))]
+        _built[spec] = found
+    return found
+
+
+def _doc_lines(facts: DocumentFacts) -> list[str]:
+    if facts.report is None:
+        return []
+    lines = [facts.report.title] if facts.report.title else []
+    return lines + [ln.strip() for ln in facts.report.text.splitlines()[:12] if ln.strip()]
+
+
+def evidence(parsed: ParsedMessage, parts: Sequence[StagedPart]) -> Evidence:
+    lines = [ln.strip() for ln in parsed.text.splitlines() if ln.strip()]
+    head = "\n".join(lines[:15] + lines[-10:])
+    per_doc = []
+    for p in parts:
+        organizers = tuple(
+            r.organizer for r in (p.facts.data_table.rows if p.facts.data_table else ()) if r.organizer
+        )
+        per_doc.append(AttachmentEvidence(p.facts.filename, tuple(_doc_lines(p.facts)), organizers))
+    return Evidence(
+        from_addr=parsed.from_addr,
+        from_name=parsed.from_name,
+        subject=parsed.subject,
+        body_head=head,
+        filenames=tuple(p.facts.filename for p in parts),
+        doc_headers=tuple(h for a in per_doc for h in a.doc_headers),
+        organizers=tuple(o for a in per_doc for o in a.organizers),
+        headers=parsed.headers,
+        inner_from=tuple(dict.fromkeys(p.sender for p in parts if p.sender)),
+        attachments=tuple(per_doc),
+    )
