@@ -261,6 +261,14 @@ def section_fetch(work: Path, args: argparse.Namespace) -> list[Figure]:
     t = time.perf_counter()
     messages = seed.unit_messages(n, seed=1)
     say(f"  {n} emails, mean {seed.mean_size(messages) / 1000:.0f} KB, in {time.perf_counter() - t:.1f} s")
+    from bench.floor import parse_floor
+
+    sample = messages[: min(n, 500)]
+    f_wall, f_cpu, f_opened = parse_floor(sample)
+    floor_per_msg, floor_cpu = f_wall / len(sample), f_cpu / len(sample)
+    say(f"parse floor: {len(sample)} emails ({f_opened} attachments) opened in {f_wall:.2f} s, "
+        f"{floor_cpu * 1000:.1f} ms CPU per email")
+    del sample
     with running() as server:
         t = time.perf_counter()
         count, size = seed.write_maildir(inbox_maildir(server), messages)
@@ -289,6 +297,10 @@ def section_fetch(work: Path, args: argparse.Namespace) -> list[Figure]:
                                "msg/s", note=f"{m_bytes / MB / m_sec:.0f} MB/s, {m_sec:.2f} s"))
         shutil.rmtree(work / "mbsync", ignore_errors=True)
 
+        figs.append(Figure("fetch", f"parse floor: libraries only, {os.cpu_count()} processes",
+                           1 / floor_per_msg, "msg/s",
+                           note=f"{floor_cpu * 1000:.1f} ms CPU per email "
+                           "(bench/floor.py)"))
         say("full pipeline backfill (App.poll_once) …")
         os.environ[PW_ENV] = server.password
         cfg = write_config(work, "pipeline", server)
@@ -311,6 +323,8 @@ def section_fetch(work: Path, args: argparse.Namespace) -> list[Figure]:
             Figure("fetch", "ratio intake / baseline (time)", intake_s / b_sec, "×"),
             Figure("fetch", "ratio full pipeline / baseline (time)", total_s / b_sec, "×",
                    target=1.5),
+            Figure("fetch", "ratio parse floor / baseline (time)", floor_per_msg * count / b_sec,
+                   "×", note="any pipeline on these libraries costs at least baseline + floor"),
         ]
         if mb is not None:
             figs.append(Figure("fetch", "ratio full pipeline / mbsync (time)", total_s / mb[2], "×"))

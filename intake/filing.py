@@ -72,6 +72,7 @@ class Filer:
         self.req = requirements(campaign)
         self.stop_requested = False
         self.progress: Progress = NullProgress()
+        self._unit_ids: dict[str, int] = {}  # unit code → id, read once per run
 
     def due(self) -> list[int]:
         now = self.clock.now()
@@ -96,6 +97,7 @@ class Filer:
             return 0  # an idle poll must not pay for building the matcher
         with self.sessions() as s:
             spec = roster_spec(s, self.office)
+            self._unit_ids = {code: uid for code, uid in s.execute(select(Unit.code, Unit.id))}
         matcher = matcher_for(spec)
         with self.sessions() as s:
             shas = {pk: sha for pk, sha in s.execute(select(Message.id, Message.sha256).where(Message.id.in_(pks)))}
@@ -238,7 +240,7 @@ class Filer:
             decision = staged.decision or matcher.identify(evidence(parsed, staged.parts))
             unit_id = None
             if decision.unit is not None:
-                unit_id = s.scalar(select(Unit.id).where(Unit.code == decision.unit))
+                unit_id = self._unit_ids.get(decision.unit)
             msg.assigned_by = "auto" if unit_id is not None else ""
             msg.reason = decision.reason[:2000]
             msg.candidates = json.dumps(
@@ -249,7 +251,7 @@ class Filer:
         if decision.status == "split":
             # several units' documents in one email: each attachment is filed on its own
             codes = dict(decision.per_attachment)
-            ids = {c: s.scalar(select(Unit.id).where(Unit.code == c)) for c in set(codes.values())}
+            ids = {c: self._unit_ids.get(c) for c in set(codes.values())}
             for att in rows:
                 target = ids.get(codes.get(att.filename, ""))
                 if target is not None:

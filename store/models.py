@@ -185,8 +185,8 @@ class Attachment(Base):
     items: Mapped[str] = mapped_column(String(128), default="")  # comma-separated item keys
     photos: Mapped[int] = mapped_column(Integer, default=0)  # evidence photos it provides
     problem: Mapped[str] = mapped_column(Text, default="")
-    unit_id: Mapped[int | None] = mapped_column(
-        ForeignKey("units.id", ondelete="SET NULL"), nullable=True
+    unit_id: Mapped[int | None] = mapped_column(  # set when filed apart from its message
+        ForeignKey("units.id", ondelete="SET NULL"), nullable=True, index=True
     )
     facts: Mapped[str] = mapped_column(Text, default="")  # JSON summary of parsed facts
     message: Mapped[Message] = relationship(back_populates="attachments")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,30 +33,34 @@ class Requirements:
         return tuple(item for item in self.required if not have[item])
 
 
-def _photo_shas(att: Attachment) -> set[str]:
+_AttRow = tuple[int, datetime, str, str, int, str]  # see attachments_for
+
+
+def _photo_shas(sha256: str, photos: int, facts: str) -> set[str]:
     """Evidence photos an attachment provides, by content hash (the same photo attached and
     embedded in a .docx counts once)."""
-    photos = json.loads(att.facts).get("photos", []) if att.facts else []
-    if not photos:
-        return {att.sha256} if att.photos else set()
-    return {p["sha256"] for p in photos if p.get("evidence", True)}
+    found = json.loads(facts).get("photos", []) if facts else []
+    if not found:
+        return {sha256} if photos else set()
+    return {p["sha256"] for p in found if p.get("evidence", True)}
 
 
-def attachments_for(s: Session, campaign_id: str, unit_id: int) -> list[tuple[Message, Attachment]]:
-    """(message, attachment) pairs that count for this unit: attachments of messages filed to
-    it, plus attachments attributed to it one by one inside other messages."""
-    rows = s.execute(
-        select(Message, Attachment)
-        .join(Attachment, Attachment.message_fk == Message.id)
-        .where(
-            Message.campaign_id == campaign_id,
-            Message.state == "filed",
-            ((Message.unit_id == unit_id) & Attachment.unit_id.is_(None))
-            | (Attachment.unit_id == unit_id),
-        )
-        .order_by(Message.received_at, Message.id, Attachment.id)
-    ).all()
-    return [(m, a) for m, a in rows]
+def attachments_for(s: Session, campaign_id: str, unit_id: int) -> list[_AttRow]:
+    """The attachments that count for this unit, as rows (message_id, received_at, items,
+    sha256, photos, facts) in receipt order: attachments of messages filed to it, plus
+    attachments attributed to it one by one inside other messages. Plain columns, not ORM
+    objects: recompute runs for every unit a filing chunk touches."""
+    columns = (Message.id, Message.received_at, Attachment.items, Attachment.sha256,
+               Attachment.photos, Attachment.facts, Attachment.id)
+    filed = Message.campaign_id == campaign_id, Message.state == "filed"
+    # two indexed queries (messages.unit_id, attachments.unit_id) instead of one OR that
+    # makes the database scan every attachment of the campaign
+    own = s.execute(select(*columns).join(Attachment, Attachment.message_fk == Message.id)
+                    .where(*filed, Message.unit_id == unit_id, Attachment.unit_id.is_(None)))
+    apart = s.execute(select(*columns).join(Attachment, Attachment.message_fk == Message.id)
+                      .where(*filed, Attachment.unit_id == unit_id))
+    rows = sorted([*own, *apart], key=lambda r: (r[1], r[0], r[6]))
+    return [cast(_AttRow, tuple(r[:6])) for r in rows]
 
 
 def recompute(
@@ -68,8 +73,8 @@ def recompute(
         sub = Submission(campaign_id=campaign_id, unit_id=unit_id, updated_at=now)
         s.add(sub)
     messages = list(
-        s.scalars(
-            select(Message)
+        s.execute(
+            select(Message.id, Message.received_at)
             .where(Message.campaign_id == campaign_id, Message.state == "filed", Message.unit_id == unit_id)
             .order_by(Message.received_at, Message.id)
         )
@@ -80,24 +85,24 @@ def recompute(
     totals: tuple[int | None, int | None] = (None, None)
     completed_at = None
     received: list[datetime] = [m.received_at for m in messages]
-    for msg, att in pairs:
-        items = set(filter(None, att.items.split(",")))
+    for _msg_id, msg_received, att_items, att_sha, att_photos, att_facts in pairs:
+        items = set(filter(None, att_items.split(",")))
         report |= "report" in items
         nominations |= "nominations" in items
         if "data_table" in items:
             data_table = True
-            facts = json.loads(att.facts) if att.facts else {}
+            facts = json.loads(att_facts) if att_facts else {}
             table = facts.get("data_table") or {}
             totals = (table.get("total_classes"), table.get("total_participants"))
         if "photo" in items:
-            photos |= _photo_shas(att)
-        received.append(msg.received_at)
+            photos |= _photo_shas(att_sha, att_photos, att_facts)
+        received.append(msg_received)
         if completed_at is None and not req.missing(report, data_table, len(photos), nominations):
-            completed_at = msg.received_at
+            completed_at = msg_received
     sub.report, sub.data_table, sub.nominations = report, data_table, nominations
     sub.photos = len(photos)
     sub.total_classes, sub.total_participants = totals
-    sub.messages = len({m.id for m in messages} | {m.id for m, _ in pairs})
+    sub.messages = len({m.id for m in messages} | {row[0] for row in pairs})
     sub.submitted_at = min(received) if received else None
     sub.last_message_at = max(received) if received else None
     sub.completed_at = completed_at
