@@ -28,7 +28,20 @@ class TransientError(IntakeError):
 
 
 class MessageError(IntakeError):
-    """One message cannot be processed; it is quarantined with this reason."""
+    """One message cannot be processed; it is quarantined with this reason. `permanent`: the
+    same bytes will fail the same way (a malformed message), so it is quarantined at once
+    instead of after the retries a timeout or a dead worker gets."""
+
+    def __init__(self, reason: str, *, permanent: bool = False) -> None:
+        super().__init__(reason)
+        self.permanent = permanent
+
+    def __reduce__(self) -> tuple[object, ...]:  # across the worker pipe, `permanent` kept
+        return (_message_error, (str(self), self.permanent))
+
+
+def _message_error(reason: str, permanent: bool) -> MessageError:
+    return MessageError(reason, permanent=permanent)
 
 
 class AlreadyRunning(IntakeError):

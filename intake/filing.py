@@ -160,7 +160,7 @@ class Filer:
         """File one staged message in the transaction `s` (a parse failure is charged to it);
         raises `_MessageFailed` when filing it fails for a reason of its own."""
         if isinstance(staged, MessageError):
-            self._fail(s, pk, str(staged))
+            self._fail(s, pk, str(staged), permanent=staged.permanent)
             return
         try:
             touched |= self._file(s, pk, matcher, staged)
@@ -169,14 +169,18 @@ class Filer:
         except Exception as e:
             raise _MessageFailed(pk) from e
 
-    def _fail(self, s: Session, pk: int, reason: str) -> None:
+    def _fail(self, s: Session, pk: int, reason: str, permanent: bool = False) -> None:
         now = self.clock.now()
         msg = s.get(Message, pk)
         if msg is None:
             return
         msg.attempts += 1
         msg.reason = reason[:2000]
-        if msg.attempts >= self.max_attempts:
+        if permanent:
+            msg.state = "quarantined"
+            msg.next_attempt_at = None
+            log.error("message %d quarantined: %s", pk, reason)
+        elif msg.attempts >= self.max_attempts:
             msg.state = "quarantined"
             msg.next_attempt_at = None
             log.error("message %d quarantined after %d attempts: %s", pk, msg.attempts, reason)

@@ -305,7 +305,7 @@ class ParseStage:
         except MessageError as e:
             return e, False
         except MalformedMessage as e:
-            return MessageError(str(e)), False
+            return MessageError(str(e), permanent=True), False
         except Exception as e:  # noqa: BLE001 - a parser bug costs one message
             return MessageError(f"{type(e).__name__}: {e}"[:500]), False
 
@@ -313,7 +313,7 @@ class ParseStage:
         try:
             return stage(sha, self.files_root, self.limits, spec)
         except MalformedMessage as e:
-            return MessageError(str(e))
+            return MessageError(str(e), permanent=True)
         except MemoryError:
             return MessageError("memory limit")
         except Exception as e:  # a parser bug costs one message, not the daemon

@@ -19,7 +19,7 @@ import io
 import logging
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pdfplumber
@@ -50,6 +50,9 @@ log = logging.getLogger(__name__)
 
 MAX_PDF_PAGES = 60
 SCANNED = "scanned, no text layer"
+# a report is a few pages; 300,000 characters is ~100 pages. More (a pasted database, a
+# generated file) is stored whole but not analysed: the outline reader costs ~1.4 s per MB
+MAX_REPORT_CHARS = 300_000
 
 # --- readers --------------------------------------------------------------------------------
 
@@ -59,8 +62,9 @@ def read_report(data: bytes, fmt: str, *, document: DocxDocument | None = None) 
     opened with `parsers.grid.open_docx` can be passed as `document`."""
     fmt = fmt.lower()
     warnings: list[str] = []
+    cut = False
     if fmt == "docx":
-        lines, encoding = _docx_lines(document or open_docx(data))
+        lines, encoding, cut = _docx_lines(document or open_docx(data))
     elif fmt == "doc":
         lines, encoding = _doc_lines(data)
     elif fmt == "pdf":
@@ -71,12 +75,28 @@ def read_report(data: bytes, fmt: str, *, document: DocxDocument | None = None) 
         lines, encoding = _txt_lines(data)
     else:
         raise Unreadable(f"no report reader for {fmt}")
+    if not cut:
+        lines, cut = _within(lines, MAX_REPORT_CHARS)
+    if cut:
+        warnings.append(f"text too long: only the first {MAX_REPORT_CHARS:,} characters were read")
     if encoding == "unicode":
         guessed = detect_legacy("\n".join(lines))
         if guessed:
             lines, encoding = _convert_guessed(lines, guessed), guessed
             warnings.append(f"legacy encoding {guessed} guessed from the text")
     return report_from_lines(lines, encoding=encoding, warnings=tuple(warnings))
+
+
+def _within(lines: Iterable[str], budget: int) -> tuple[list[str], bool]:
+    """The lines that fit in `budget` characters (taken lazily), and whether more was left."""
+    out: list[str] = []
+    used = 0
+    for line in lines:
+        used += len(line) + 1
+        if used > budget:
+            return out, True
+        out.append(line)
+    return out, False
 
 
 def _convert_guessed(lines: list[str], encoding: str) -> list[str]:
@@ -108,12 +128,14 @@ def _typed_in_caps(text: str, least: int) -> bool:
     return len(letters) >= least and all(c.isupper() for c in letters)
 
 
-def _docx_lines(document: DocxDocument) -> tuple[list[str], str]:
+def _docx_lines(document: DocxDocument) -> tuple[list[str], str, bool]:
+    """The body's lines up to MAX_REPORT_CHARS (the rest is not walked), the legacy encoding
+    its fonts showed, and whether text was left out."""
     reader = DocxText.of(document)
-    lines = list(reader.blocks(document.element.body))
+    lines, cut = _within(reader.blocks(document.element.body), MAX_REPORT_CHARS)
     used = reader.used
     encoding = "tcvn3" if used & {"tcvn3", "tcvn3-upper"} else "vni" if "vni" in used else "unicode"
-    return lines, encoding
+    return lines, encoding, cut
 
 
 class DocxText:

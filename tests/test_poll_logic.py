@@ -179,3 +179,34 @@ def test_a_message_failing_in_a_chunk_costs_only_itself(logic_app: App,
     assert bad[:2] == ("received", 1) and "filing bug on this message" in bad[2]
     assert {st for st, _, _ in states.values()} == {"filed"} and len(states) == CHUNK + 3
     assert len(subs) == 1 and subs[0].messages == CHUNK + 3  # recomputed over every filed one
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_malformed_message_is_quarantined_at_once(tmp_path: Path, clock: FixedClock,
+                                                    workers: int) -> None:
+    """Bytes that break the structure limits fail the same way every time: quarantined on the
+    first attempt with the reason, not retried with backoff like a timeout."""
+    m = EmailMessage()
+    m["From"] = "Trường Tiểu học Kim An <th-kim-an@thanhoai.example>"
+    m["Subject"] = "Báo cáo lồng nhiều tầng"
+    m["Message-ID"] = "<nested@thanhoai.example>"
+    inner = EmailMessage()
+    inner.set_content("Nội dung trong cùng.")
+    for _depth in range(6):
+        outer = EmailMessage()
+        outer.make_mixed()
+        outer.attach(inner)
+        inner = outer
+    m.make_mixed()
+    m.attach(inner)
+    cfg = make_config(tmp_path, limits={"parse_workers": workers, "max_mime_depth": 4})
+    with App(cfg, clock) as app:
+        box = FakeMailbox()
+        box.append(bytes(m))
+        box.append(_mail(1))
+        app.poll_once(box)
+        with app.sessions() as s:
+            got = {x.subject: (x.state, x.attempts, x.reason) for x in s.scalars(sa.select(Message))}
+    state, attempts, reason = got["Báo cáo lồng nhiều tầng"]
+    assert (state, attempts) == ("quarantined", 1) and "MIME nesting too deep" in reason
+    assert got["Báo cáo tuần lễ HTSĐ — lần 1"][0] in ("filed", "unassigned")

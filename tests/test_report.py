@@ -251,3 +251,30 @@ def test_is_directive(text: str, title: str, filename: str, expected: bool) -> N
 def test_unreadable(data: bytes, fmt: str, reason: str) -> None:
     with pytest.raises(Unreadable, match=reason):
         read_report(data, fmt)
+
+
+@pytest.mark.parametrize("fmt", ["docx", "txt"])
+def test_a_very_long_report_is_read_up_to_the_budget_with_a_warning(fmt: str) -> None:
+    """A pasted database or a generated file: the first MAX_REPORT_CHARS are analysed (the
+    outline, the title), the rest is not walked, and the report says so."""
+    from parsers.report import MAX_REPORT_CHARS
+
+    head = ["UBND HUYỆN THANH OAI", "TRƯỜNG THCS BÍCH HÒA", "BÁO CÁO",
+            "Kết quả tổ chức Tuần lễ hưởng ứng học tập suốt đời năm 2021"]
+    row = "Học sinh lớp 8A tham gia đọc sách tại thư viện trường, ghi chép và trao đổi. " * 2
+    body = [f"{i}. {row}" for i in range(MAX_REPORT_CHARS // len(row) + 800)]
+    if fmt == "docx":
+        document = docx.Document()
+        for line in head + body:
+            document.add_paragraph(line)
+        buf = io.BytesIO()
+        document.save(buf)
+        data = buf.getvalue()
+    else:
+        data = "\n".join(head + body).encode("utf-8")
+    report = read_report(data, fmt)
+    assert report.title.startswith("BÁO CÁO Kết quả tổ chức Tuần lễ")
+    assert 0.98 * MAX_REPORT_CHARS < len(report.text) <= MAX_REPORT_CHARS  # lines are trimmed
+    assert any("only the first 300,000 characters were read" in w for w in report.warnings)
+    short = read_report("\n".join(head + body[:50]).encode("utf-8"), "txt")
+    assert not any("characters were read" in w for w in short.warnings)
