@@ -149,7 +149,7 @@ def _decoded_thumbnail(image: Image.Image, fmt: str,
     else:
         small = image.convert("RGB")
     colours = _colours(small)
-    small.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+    small.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.BILINEAR)  # from ≤ 2× the size
     method = _TRANSPOSE.get(orientation)
     return (small.transpose(method) if method is not None else small), colours
 
