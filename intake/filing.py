@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from intake.clock import Clock
 from intake.config import CampaignConfig
 from intake.errors import MessageError
-from intake.identify import Decision, UnitMatcher
-from intake.matching import evidence, matcher_for, roster_spec
+from intake.identify import Decision, RosterUnit, UnitMatcher
+from intake.matching import MatcherSpec, evidence, matcher_for
 from intake.parsestage import Limits, ParseStage, Staged
 from intake.progress import NullProgress, Progress
 from parsers import authres
@@ -39,6 +39,24 @@ class _MessageFailed(Exception):
     def __init__(self, pk: int) -> None:
         super().__init__(pk)
         self.pk = pk
+
+
+def roster_spec(s: Session, office: Iterable[str]) -> MatcherSpec:
+    units = list(s.scalars(select(Unit).where(Unit.active.is_(True)).order_by(Unit.code)))
+    roster = tuple(
+        RosterUnit(
+            code=u.code,
+            name=u.name,
+            kind=u.kind,
+            emails=tuple(a.address for a in u.addresses if a.source == "roster"),
+            aliases=tuple(x for x in u.aliases.split(";") if x),
+        )
+        for u in units
+    )
+    learned = tuple(sorted(
+        (a.address, a.unit.code) for u in units for a in u.addresses if a.source == "learned"
+    ))
+    return MatcherSpec(roster, learned, tuple(office))
 
 
 def requirements(campaign: CampaignConfig) -> Requirements:

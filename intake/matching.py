@@ -1,21 +1,18 @@
 """The unit matcher where it runs: a snapshot of the roster (`MatcherSpec`, read from the
 store once per filing run) is sent with each message to the parse workers, which build the
 `UnitMatcher` once per snapshot and decide the unit there, beside the parsing; the filer only
-records the decision (or overrides it with the officer's assignment)."""
+records the decision (or overrides it with the officer's assignment). No database code here:
+the workers do not import it (the snapshot is read by `intake.filing.roster_spec`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from intake.identify import AttachmentEvidence, Evidence, RosterUnit, UnitMatcher
 from parsers.facts import DocumentFacts
 from parsers.mime import ParsedMessage
-from store.models import Unit
 
 if TYPE_CHECKING:
     from intake.parsestage import StagedPart
@@ -29,24 +26,6 @@ class MatcherSpec:
     units: tuple[RosterUnit, ...]
     learned: tuple[tuple[str, str], ...] = ()
     office: tuple[str, ...] = ()
-
-
-def roster_spec(s: Session, office: Iterable[str]) -> MatcherSpec:
-    units = list(s.scalars(select(Unit).where(Unit.active.is_(True)).order_by(Unit.code)))
-    roster = tuple(
-        RosterUnit(
-            code=u.code,
-            name=u.name,
-            kind=u.kind,
-            emails=tuple(a.address for a in u.addresses if a.source == "roster"),
-            aliases=tuple(x for x in u.aliases.split(";") if x),
-        )
-        for u in units
-    )
-    learned = tuple(sorted(
-        (a.address, a.unit.code) for u in units for a in u.addresses if a.source == "learned"
-    ))
-    return MatcherSpec(roster, learned, tuple(office))
 
 
 _built: dict[MatcherSpec, UnitMatcher] = {}
