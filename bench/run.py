@@ -13,8 +13,10 @@ Sections:
 - fetch: N realistic unit emails (.docx report, .xlsx table, phone JPEGs; ~200 KB) seeded as
   Maildir files. Baselines: an imapclient loop (`debug = 0`) fetching BODY.PEEK[] in batches of
   50 and writing each message to its own file with fsync (median of --repeat runs), and
-  `mbsync` into a Maildir when isync is installed. Then the full pipeline (App.poll_once:
-  fetch, store, mark, parse, file) on the same mailbox into a fresh store, default config.
+  `mbsync` into a Maildir when isync is installed. The parse floor (bench/floor.py): the
+  design's libraries alone opening 500 of the emails on every core. Then the full pipeline
+  (App.poll_once: fetch, store, mark, parse, file) on the same mailbox into a fresh store,
+  default config.
 - repoll: 10,000 small emails; the first poll fills the ledger (the real pipeline, timed too);
   then re-polls with no new mail (median of 5), one with 10 new messages, and the server's
   count of body FETCHes during the idle re-polls.
