@@ -136,6 +136,7 @@ class Vocabulary:
         self.fuzzy_choices = [p for p in self.places.values() if len(p) >= 8]
         self.fuzzy_all = [*self.places.values(), " ".join(DISTRICT)]
         self._tokens = lru_cache(maxsize=4096)(self._tokens_uncached)
+        self._seen: dict[tuple[tuple[str, ...], bool], tuple[Mention, ...]] = {}
 
     # -- normalisation -------------------------------------------------------------------------
 
@@ -225,7 +226,7 @@ class Vocabulary:
             toks = self.tokens(line)
             if toks:
                 firsts[n] = toks[0]
-                found.extend(self._line_mentions(toks, n, line.lstrip().startswith(">")))
+                found.extend(self._mentions_in(toks, n, line.lstrip().startswith(">")))
         # "UBND XÃ X" above "HỘI KHUYẾN HỌC": the issuer is an organisation off the roster
         found = [
             replace(m, leading=False, short=False)
@@ -233,6 +234,17 @@ class Vocabulary:
             for m in found
         ]
         return _parents(found)
+
+    def _mentions_in(self, toks: tuple[str, ...], n: int, quoted: bool) -> list[Mention]:
+        """`_line_mentions`, remembered per line: letterheads, greetings and signatures recur
+        in every email, and each email is read twice (the whole, then per attachment)."""
+        key = (toks, quoted)
+        found = self._seen.get(key)
+        if found is None:
+            if len(self._seen) >= 8192:
+                self._seen.clear()
+            found = self._seen[key] = tuple(self._line_mentions(toks, 0, quoted))
+        return [replace(m, line=n) for m in found] if n else list(found)
 
     def _line_mentions(self, toks: tuple[str, ...], n: int, quoted: bool) -> list[Mention]:
         out: list[Mention] = []
