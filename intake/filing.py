@@ -1,6 +1,7 @@
 """Filing: a stored raw message → parsed parts, attachments in the file store, the unit
-decision, the unit's submission recomputed. One transaction per message; a failure is counted
-on the message and retried with backoff, then quarantined with its reason."""
+decision, the unit's submission recomputed. CHUNK messages per transaction (one per message
+when one of them fails); a failure is counted on the message and retried with backoff, then
+quarantined with its reason (at once when the message is malformed)."""
 
 from __future__ import annotations
 
@@ -65,8 +66,9 @@ def requirements(campaign: CampaignConfig) -> Requirements:
 
 class Filer:
     """Processes messages in state "received" (and reprocesses on `reparse`): the parse stage
-    (worker processes) turns each into staged parts, then one transaction per message records
-    the attachments, the unit decision and the unit's recomputed submission."""
+    (worker processes) turns each into staged parts and decides its unit, then a transaction
+    per chunk records the attachments and the decisions, and recomputes the submissions of
+    the units touched."""
 
     def __init__(
         self,

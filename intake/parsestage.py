@@ -258,8 +258,9 @@ class ParseStage:
                spec: MatcherSpec | None = None) -> Generator[Staged | MessageError]:
         """Stage messages on the workers and yield the results in input order, keeping up to
         `ahead` (default: 4 per worker) in flight, so the workers go on parsing while the caller
-        files the result in hand. With `spec`, each message's unit is decided there too. After a timeout or a dead worker, the messages that were in
-        flight with the culprit run again alone, so only the culprit is charged."""
+        files the result in hand. With `spec`, each message's unit is decided there too. After
+        a timeout or a dead worker, the messages that were in flight with the culprit run again
+        alone, so only the culprit is charged."""
         if self.limits.parse_workers <= 0:
             for sha in shas:
                 yield self._inline(sha, spec)
