@@ -47,9 +47,10 @@ from parsers.facts import (
     Report,
     Unreadable,
 )
-from parsers.grid import grids, open_docx
+from parsers.grid import grids
 from parsers.links import extract_links
 from parsers.nominations import nominations_in
+from parsers.office import ENCRYPTED_MARK, open_docx
 from parsers.photo import image_format, photos_in_docx, read_photo
 from parsers.report import SCANNED, is_directive, read_report
 from parsers.sniff import sniff
@@ -63,7 +64,6 @@ REPORT_PROSE_WORDS = 150  # a page of prose makes a report even without title or
 HINTED_PROSE_WORDS = 20  # …or this much when the file name says "báo cáo"
 MIN_SECTIONS = 2  # of the Phụ lục outline (one heading-like line alone is not an outline)
 MAX_EMBEDDED_WORKBOOK = 20 * 2**20
-_ENCRYPTED_OLE = "EncryptedPackage".encode("utf-16-le")
 _NOT_REPORT_TITLES = ("danh sach", "tong hop so lieu", "bang tong hop", "bieu tong hop",
                       "to trinh", "bang thong ke", "hinh anh", "mot so hinh anh")
 _OFFICE_ZIPS = {"docx": ("document", "docx"), "xlsx": ("spreadsheet", "xlsx"),
@@ -160,7 +160,7 @@ def _table_items(table: DataTable | None, nominations: tuple[Nomination, ...] | 
 def _document(data: bytes, base: DocumentFacts, hints: frozenset[str]) -> DocumentFacts:
     fmt = base.fmt
     if fmt == "ole":
-        reason = ("file is password-protected" if _ENCRYPTED_OLE in data
+        reason = ("file is password-protected" if ENCRYPTED_MARK in data
                   else "old Office file of an unknown kind")
         return replace(base, problem=reason)
     if fmt not in ("docx", "doc", "txt", "pdf"):

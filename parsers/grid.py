@@ -21,35 +21,33 @@ from datetime import date, datetime, time
 from typing import Any
 from xml.etree.ElementTree import ParseError
 
-import docx
 import openpyxl
-import pdfplumber
 import xlrd
 from defusedxml.common import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 from docx.document import Document as DocxDocument
-from docx.opc.exceptions import PackageNotFoundError
 from lxml.etree import XMLSyntaxError
-from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
 from pdfminer.pdfparser import PDFSyntaxError
 from pdfminer.psparser import PSException
 from pdfplumber.utils.exceptions import PdfminerException
 from xlrd.compdoc import CompDocError
 
 from parsers.facts import Unreadable
+from parsers.office import (
+    ENCRYPTED_MARK,
+    OLE_MAGIC,
+    DocxText,
+    check_zip,
+    ole_reason,
+    open_docx,
+    pdf_pages,
+)
 from parsers.text import clean_text
 
 log = logging.getLogger(__name__)
 
 Cell = str | int | float | None
-_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
-MAX_XML_BYTES = 64 * 1024 * 1024  # uncompressed XML in one xlsx/docx: more is a zip bomb
-# xlsx parts openpyxl loads whole (shared strings, styles…; sheets are streamed): 60 MB of
-# shared strings in a 220 KB file took 17 s and 300 MB to load
-MAX_LOADED_XML_BYTES = 16 * 1024 * 1024
 MAX_MERGES = 5000
-MAX_PDF_PAGES = 40
 _REF = re.compile(r"^\$?([A-Z]{1,3})\$?(\d{1,7})$")
 
 
@@ -77,8 +75,8 @@ def grids(data: bytes, fmt: str, *, max_rows: int = 2000, max_cols: int = 40,
     readers = {"xlsx": _xlsx, "xls": _xls, "docx": _docx, "pdf": _pdf}
     if fmt not in readers:
         raise Unreadable(f"no table reader for {fmt}")
-    if data.startswith(_OLE) and fmt != "xls":
-        raise Unreadable(_ole_reason(data, fmt))
+    if data.startswith(OLE_MAGIC) and fmt != "xls":
+        raise Unreadable(ole_reason(data, fmt))
     try:
         if fmt == "docx":
             return _docx_grids(document or open_docx(data), max_rows, max_cols)
@@ -86,12 +84,6 @@ def grids(data: bytes, fmt: str, *, max_rows: int = 2000, max_cols: int = 40,
     except _LIBRARY_ERRORS as e:  # what the libraries raise on damaged input, seen by fuzzing
         log.info("%s reader failed: %s: %s", fmt, type(e).__name__, e)
         raise Unreadable(f"file is damaged ({fmt} cannot be parsed)") from e
-
-
-def _ole_reason(data: bytes, fmt: str) -> str:
-    if _ENCRYPTED in data:
-        return "file is password-protected"
-    return f"not really a {fmt} file (old binary Office format)"
 
 
 def cell_value(value: Any) -> Cell:
@@ -161,24 +153,9 @@ def _xlsx_merges(archive: zipfile.ZipFile, path: str) -> list[tuple[int, int, in
     return out
 
 
-def _check_zip(data: bytes, streamed: str = "") -> zipfile.ZipFile:
-    """The package as a zip, refused when its XML (declared sizes: zipfile stops at them) is
-    over MAX_XML_BYTES, or the XML outside `streamed` parts is over MAX_LOADED_XML_BYTES."""
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        xml = [i for i in archive.infolist() if i.filename.endswith((".xml", ".rels"))]
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
-        raise Unreadable("file is damaged (not a valid zip container)") from e
-    total = sum(i.file_size for i in xml)
-    loaded = sum(i.file_size for i in xml if not (streamed and i.filename.startswith(streamed)))
-    if total > MAX_XML_BYTES or (streamed and loaded > MAX_LOADED_XML_BYTES):
-        raise Unreadable("file is too large to read (uncompressed content)")
-    return archive
-
-
 def _xlsx(data: bytes, max_rows: int, max_cols: int) -> list[Grid]:
 
-    archive = _check_zip(data, streamed="xl/worksheets/")
+    archive = check_zip(data, streamed="xl/worksheets/")
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, ParseError,
@@ -212,9 +189,9 @@ def _xlsx(data: bytes, max_rows: int, max_cols: int) -> list[Grid]:
 
 def _xls(data: bytes, max_rows: int, max_cols: int) -> list[Grid]:
 
-    if not data.startswith(_OLE):
+    if not data.startswith(OLE_MAGIC):
         raise Unreadable("not really an xls workbook")
-    if _ENCRYPTED in data:
+    if ENCRYPTED_MARK in data:
         raise Unreadable("file is password-protected")
     chatter = io.StringIO()  # xlrd prints its complaints to stdout unless given a log file
     try:
@@ -270,27 +247,11 @@ def _xls_value(cell: Any, datemode: int) -> Cell:
 # --- docx ---------------------------------------------------------------------------------
 
 
-def open_docx(data: bytes) -> DocxDocument:
-    """The python-docx document of `data` (its XML bounded first, see `_check_zip`); the
-    report, table and nomination readers share one. Raises `Unreadable`."""
-    if data.startswith(_OLE):
-        raise Unreadable(_ole_reason(data, "docx"))
-    _check_zip(data)
-    try:
-        return docx.Document(io.BytesIO(data))
-    except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile, ParseError,
-            DefusedXmlException, XMLSyntaxError, AttributeError, TypeError, zlib.error,
-            EOFError, NotImplementedError, OSError) as e:
-        raise Unreadable("file is damaged or not really a docx document") from e
-
-
 def _docx(data: bytes, max_rows: int, max_cols: int) -> list[Grid]:
     return _docx_grids(open_docx(data), max_rows, max_cols)
 
 
 def _docx_grids(document: DocxDocument, max_rows: int, max_cols: int) -> list[Grid]:
-    from parsers.report import DocxText  # cell text in legacy fonts (TCVN3, VNI) → Unicode
-
     reader = DocxText.of(document)  # the report reader's, when it read this document
     out: list[Grid] = []
     for number, table in enumerate(document.tables, start=1):
@@ -314,25 +275,14 @@ def _docx_grids(document: DocxDocument, max_rows: int, max_cols: int) -> list[Gr
 
 def _pdf(data: bytes, max_rows: int, max_cols: int) -> list[Grid]:
 
-    if not data.lstrip()[:5].startswith(b"%PDF"):
-        raise Unreadable("not really a pdf file")
     out: list[Grid] = []
-    try:
-        with pdfplumber.open(io.BytesIO(data)) as pdf:
-            for page_no, page in enumerate(pdf.pages[:MAX_PDF_PAGES], start=1):
-                for t_no, table in enumerate(page.extract_tables(), start=1):
-                    rows = [[cell_value(v) for v in row[:max_cols]] for row in table[:max_rows]]
-                    grid = _finish(f"pdf page {page_no} table {t_no}", rows)
-                    if grid is not None:
-                        out.append(grid)
-    except (PDFPasswordIncorrect, PDFEncryptionError) as e:
-        raise Unreadable("file is password-protected") from e
-    except PdfminerException as e:
-        if isinstance(e.args[0] if e.args else None, PDFPasswordIncorrect | PDFEncryptionError):
-            raise Unreadable("file is password-protected") from e
-        raise Unreadable("file is damaged (pdf cannot be parsed)") from e
-    except (PDFSyntaxError, PSException, ValueError, KeyError, TypeError, IndexError) as e:
-        raise Unreadable("file is damaged (pdf cannot be parsed)") from e
+    with pdf_pages(data) as pages:
+        for page_no, page in enumerate(pages, start=1):
+            for t_no, table in enumerate(page.extract_tables(), start=1):
+                rows = [[cell_value(v) for v in row[:max_cols]] for row in table[:max_rows]]
+                grid = _finish(f"pdf page {page_no} table {t_no}", rows)
+                if grid is not None:
+                    out.append(grid)
     return out
 
 

@@ -15,26 +15,16 @@ own plan or công văn from its report. Damaged files raise `Unreadable`.
 
 from __future__ import annotations
 
-import io
 import logging
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Iterable
 
-import pdfplumber
 import unword
 from docx.document import Document as DocxDocument
-from docx.oxml.ns import qn
-from docx.text.hyperlink import Hyperlink
-from docx.text.paragraph import Paragraph
-from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
-from pdfminer.pdfparser import PDFSyntaxError
-from pdfminer.psparser import PSException
-from pdfplumber.utils.exceptions import PdfminerException
 
 from parsers.facts import Report, Unreadable
-from parsers.grid import open_docx
+from parsers.office import DocxText, open_docx, pdf_pages
 from parsers.text import clean_text
 from parsers.vietnamese import (
     cp1258_decode,
@@ -48,7 +38,6 @@ from parsers.vietnamese import (
 
 log = logging.getLogger(__name__)
 
-MAX_PDF_PAGES = 60
 SCANNED = "scanned, no text layer"
 # a report is a few pages; 300,000 characters is ~100 pages. More (a pasted database, a
 # generated file) is stored whole but not analysed: the outline reader costs ~1.4 s per MB
@@ -138,126 +127,6 @@ def _docx_lines(document: DocxDocument) -> tuple[list[str], str, bool]:
     return lines, encoding, cut
 
 
-class DocxText:
-    """Text of a docx body in order, each run converted by its font's legacy encoding."""
-
-    def __init__(self, document: DocxDocument) -> None:
-        self.document = document
-        self.used: set[str] = set()
-        defaults = document.styles.element.find(qn("w:docDefaults"))
-        rfonts = None if defaults is None else defaults.find(
-            f"{qn('w:rPrDefault')}/{qn('w:rPr')}/{qn('w:rFonts')}")
-        self.default_font = _font_of(rfonts)
-        # python-docx resolves a style by scanning every style: here one pass maps the ids,
-        # and each (type, id)'s font is resolved once
-        self._styles: dict[str, Any] = {}
-        self._defaults: dict[str, Any] = {}
-        for style in document.styles.element.iterchildren(qn("w:style")):
-            sid, stype = style.get(qn("w:styleId")), style.get(qn("w:type"))
-            if sid is not None:
-                self._styles.setdefault(sid, style)
-            if stype and style.get(qn("w:default")) in ("1", "true", "on"):
-                self._defaults.setdefault(stype, style)
-        self._fonts: dict[tuple[str, str | None], str | None] = {}
-        self._cells: dict[Any, list[str]] = {}  # w:tc element → its lines (kept alive here)
-
-    def blocks(self, parent) -> Iterator[str]:
-        for child in parent.iterchildren():
-            if child.tag == qn("w:p"):
-                yield from self.paragraph(Paragraph(child, self.document._body)).split("\n")
-            elif child.tag == qn("w:tbl"):
-                yield from self.table(child)
-            elif child.tag == qn("w:sdt"):
-                content = child.find(qn("w:sdtContent"))
-                if content is not None:
-                    yield from self.blocks(content)
-
-    @classmethod
-    def of(cls, document: DocxDocument) -> DocxText:
-        """The reader of `document`, shared by the report and table readers: styles mapped
-        once, and each table cell read once."""
-        kept = vars(document)  # on the document itself: it lives and dies with it
-        reader = kept.get("_intake_docx_text")
-        if not isinstance(reader, cls):
-            reader = kept["_intake_docx_text"] = cls(document)
-        return reader
-
-    def cell_text(self, cell) -> str:
-        """A table cell's text (python-docx `_Cell`), converted run by run."""
-        return "\n".join(self._cell_lines(cell._tc))
-
-    def _cell_lines(self, tc) -> list[str]:
-        lines = self._cells.get(tc)
-        if lines is None:
-            lines = self._cells[tc] = list(self.blocks(tc))
-        return lines
-
-    def table(self, tbl) -> Iterator[str]:
-        for tr in tbl.iterchildren(qn("w:tr")):
-            cells = [self._cell_lines(tc) for tc in tr.iterchildren(qn("w:tc"))]
-            cells = [[line for line in c if line.strip()] for c in cells]
-            cells = [c for c in cells if c]
-            if all(len(c) == 1 for c in cells):
-                yield " | ".join(c[0] for c in cells)
-            else:
-                for cell in cells:
-                    yield from cell
-
-    def paragraph(self, paragraph: Paragraph) -> str:
-        style_font = self._style_font("paragraph", paragraph._p.style)
-        parts = []
-        for item in paragraph.iter_inner_content():
-            if isinstance(item, Hyperlink):
-                text = "".join(self.run(r, style_font) for r in item.runs)
-                address = item.address
-                parts.append(text if not address or address in text else f"{text} ({address})")
-            else:
-                parts.append(self.run(item, style_font))
-        return "".join(parts)
-
-    def run(self, run, style_font: str | None) -> str:
-        rpr = run._r.rPr
-        font = _font_of(None if rpr is None else rpr.find(qn("w:rFonts")))
-        if font is None:
-            font = self._style_font("character", run._r.style)
-        font = font or style_font or self.default_font
-        encoding = font_encoding(font)
-        text = run.text
-        if encoding and text and not has_unicode_vietnamese(text):
-            self.used.add(encoding)
-            return to_unicode(text, encoding)
-        return text
-
-    def _style_font(self, kind: str, style_id: str | None) -> str | None:
-        """The font a style of `kind` (paragraph, character) gives, through its w:basedOn
-        chain; an unknown or missing id means the kind's default style, as in Word."""
-        key = (kind, style_id)
-        if key not in self._fonts:
-            style = self._styles.get(style_id) if style_id is not None else None
-            if style is None or style.get(qn("w:type")) != kind:
-                style = self._defaults.get(kind)
-            font, depth = None, 0
-            while style is not None and depth < 10:
-                font = _font_of(style.find(f"{qn('w:rPr')}/{qn('w:rFonts')}"))
-                if font:
-                    break
-                based = style.find(qn("w:basedOn"))
-                style = self._styles.get(based.get(qn("w:val"))) if based is not None else None
-                depth += 1
-            self._fonts[key] = font
-        return self._fonts[key]
-
-
-def _font_of(rfonts) -> str | None:
-    """The font that draws Vietnamese letters: w:hAnsi (bytes 0x80–0xFF) before w:ascii."""
-    if rfonts is None:
-        return None
-    names = [rfonts.get(qn(f"w:{a}")) for a in ("hAnsi", "ascii")]
-    names = [n for n in names if n]
-    legacy = [n for n in names if font_encoding(n)]
-    return (legacy or names or [None])[0]
-
-
 def _doc_lines(data: bytes) -> tuple[list[str], str]:
     if not data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
         raise Unreadable("not really a Word 97-2003 document")
@@ -273,26 +142,15 @@ def _doc_lines(data: bytes) -> tuple[list[str], str]:
 
 
 def _pdf_lines(data: bytes) -> tuple[list[str], str]:
-    if not data.lstrip()[:5].startswith(b"%PDF"):
-        raise Unreadable("not really a pdf file")
     lines: list[str] = []
     used: set[str] = set()
-    try:
-        with pdfplumber.open(io.BytesIO(data)) as pdf:
-            for page in pdf.pages[:MAX_PDF_PAGES]:
-                fonts = {_pdf_font(c.get("fontname", "")) for c in page.chars}
-                if any(font_encoding(f) for f in fonts):
-                    lines.extend(_pdf_legacy_lines(page, used))
-                else:
-                    lines.extend((page.extract_text() or "").splitlines())
-    except (PDFPasswordIncorrect, PDFEncryptionError) as e:
-        raise Unreadable("file is password-protected") from e
-    except PdfminerException as e:
-        if isinstance(e.args[0] if e.args else None, PDFPasswordIncorrect | PDFEncryptionError):
-            raise Unreadable("file is password-protected") from e
-        raise Unreadable("file is damaged (pdf cannot be parsed)") from e
-    except (PDFSyntaxError, PSException, ValueError, KeyError, TypeError, IndexError) as e:
-        raise Unreadable("file is damaged (pdf cannot be parsed)") from e
+    with pdf_pages(data) as pages:
+        for page in pages:
+            fonts = {_pdf_font(c.get("fontname", "")) for c in page.chars}
+            if any(font_encoding(f) for f in fonts):
+                lines.extend(_pdf_legacy_lines(page, used))
+            else:
+                lines.extend((page.extract_text() or "").splitlines())
     encoding = "tcvn3" if used & {"tcvn3", "tcvn3-upper"} else "vni" if "vni" in used else "unicode"
     return lines, encoding
 
