@@ -1,7 +1,10 @@
 """Receipts (thư xác nhận): whether a message deserves one, and the letter itself.
 
-A receipt goes only to a known unit's address whose message was filed (decision "assigned"),
-and never to an automatic sender: bounces (null Return-Path, MAILER-DAEMON, multipart/report,
+A receipt goes only to a message filed to a unit (decision "assigned") whose sender address is
+one of THAT unit's addresses: on its roster, or taught by the officer (`intake assign`). A
+message filed because its text names a unit, from any other address, gets none: the receipt
+quotes the sender's subject and file names, so answering an outsider would let anyone make the
+office mail their text to an address of their choosing. Never to an automatic sender either: bounces (null Return-Path, MAILER-DAEMON, multipart/report,
 X-Failed-Recipients), auto-replies (Auto-Submitted other than "no", X-Autoreply,
 Precedence bulk/junk/list/auto_reply), mailing lists and no-reply addresses. Replying to those
 is backscatter, or the start of a mail loop with another robot.
@@ -11,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 
 from jinja2 import Environment
@@ -39,9 +42,11 @@ def _header_map(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[
 
 
 def receipt_block_reason(
-    sender: str, decision_status: str, headers: Mapping[str, str] | Iterable[tuple[str, str]]
+    sender: str, decision_status: str, headers: Mapping[str, str] | Iterable[tuple[str, str]],
+    *, unit_addresses: Collection[str],
 ) -> str:
-    """Why no receipt may be sent for this message ("" when one may)."""
+    """Why no receipt may be sent for this message ("" when one may). `unit_addresses` are the
+    roster and officer-taught addresses of the unit the message was filed to (lower-case)."""
     if decision_status != "assigned":
         return f"sender not identified as a unit ({decision_status})"
     local, at, domain = sender.strip().rpartition("@")
@@ -68,13 +73,16 @@ def receipt_block_reason(
         return "mailing-list message"
     if any(v.upper().startswith("YES") for v in h.get("x-spam-flag", [])):
         return "marked as spam"
+    if sender.strip().lower() not in {a.strip().lower() for a in unit_addresses}:
+        return "sender address is not on the unit's roster nor taught by the officer"
     return ""
 
 
 def should_receipt(
-    sender: str, decision_status: str, headers: Mapping[str, str] | Iterable[tuple[str, str]]
+    sender: str, decision_status: str, headers: Mapping[str, str] | Iterable[tuple[str, str]],
+    *, unit_addresses: Collection[str],
 ) -> bool:
-    reason = receipt_block_reason(sender, decision_status, headers)
+    reason = receipt_block_reason(sender, decision_status, headers, unit_addresses=unit_addresses)
     if reason:
         log.info("no receipt: %s", reason)
     return not reason

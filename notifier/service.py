@@ -26,7 +26,7 @@ from notifier.smtp import Mailer
 from notifier.workbook import build_workbook
 from parsers.mime import kept_headers
 from store.files import FileStore
-from store.models import Attachment, Message, OutboxMail, Unit
+from store.models import Attachment, Message, OutboxMail, Unit, UnitAddress
 from store.queries import CampaignStatus, campaign_status, unit_data
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,8 @@ class Notifier:
         unit = s.get(Unit, msg.unit_id)
         assert unit is not None
         headers = kept_headers(self.files.get(msg.sha256))
-        reason = receipt_block_reason(msg.from_addr, "assigned", headers)
+        addresses = set(s.scalars(select(UnitAddress.address).where(UnitAddress.unit_id == unit.id)))
+        reason = receipt_block_reason(msg.from_addr, "assigned", headers, unit_addresses=addresses)
         if reason:
             log.info("no receipt for message %d: %s", pk, reason)
             return 0

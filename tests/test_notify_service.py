@@ -23,17 +23,19 @@ import sqlalchemy as sa
 from intake.app import App
 from intake.clock import FixedClock
 from intake.config import Config
-from store.models import OutboxMail
+from intake.officer import assign
+from store.models import Message, OutboxMail
 from tests.conftest import ROOT, ROSTER, make_config
 from tests.docgen_media import phone_jpeg
 from tests.smtpserver import SmtpServer, free_port
 
 
-def _mail(sender: str, name: str, n: int, *, extra: tuple[tuple[str, str], ...] = ()) -> bytes:
+def _mail(sender: str, name: str, n: int, *, extra: tuple[tuple[str, str], ...] = (),
+          subject: str = "") -> bytes:
     m = EmailMessage()
     m["From"] = f"{name} <{sender}>"
     m["To"] = "totrunghoc-thanhoai@thanhoai.example"
-    m["Subject"] = f"Báo cáo Tuần lễ HTSĐ 2021 - {name}"
+    m["Subject"] = subject or f"Báo cáo Tuần lễ HTSĐ 2021 - {name}"
     m["Message-ID"] = f"<svc-{n}@thanhoai.example>"
     m["Date"] = "Tue, 05 Oct 2021 08:00:00 +0700"
     for k, v in extra:
@@ -97,6 +99,37 @@ def test_receipt_once_per_message_and_never_to_robots(tmp_path: Path, smtp_serve
         assert n.tick().delivery.sent == 0
         assert app.notifier().tick().receipts == 0
         assert len(smtp_server.received) == 1
+
+
+def test_receipt_only_to_the_units_own_or_taught_address(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    """A stranger whose subject names a unit gets the message filed, but no receipt quoting
+    their subject back; a teacher's personal address gets one once the officer taught it."""
+    clock = FixedClock(datetime(2021, 10, 5, 3, 0, tzinfo=UTC))
+    quiet = {"reminder_days": [], "overdue": False}
+    with App(_cfg(tmp_path, smtp_server.port, notify=quiet, digest={"recipients": []}), clock) as app:
+        app.import_roster(ROSTER)
+        _import(app, tmp_path,
+                _mail("lure@evil.example", "Trường Tiểu học Kim An", 31,
+                      subject="Trường Tiểu học Kim An - xác minh tài khoản: http://phish.example/login"),
+                _mail("hieutruong.kiman@gmail.com", "Trường Tiểu học Kim An", 32))
+        with app.sessions() as s:
+            filed = {m.from_addr: (m.id, m.state, m.unit.code if m.unit else None)
+                     for m in s.scalars(sa.select(Message))}
+        assert {a: f[1:] for a, f in filed.items()} == {
+            "lure@evil.example": ("filed", "th-kim-an"),
+            "hieutruong.kiman@gmail.com": ("filed", "th-kim-an"),
+        }
+        n = app.notifier()
+        assert n.tick().receipts == 0
+        assert smtp_server.received == []
+        # the officer confirms the teacher's message (intake assign teaches the address)
+        with app.sessions.begin() as s:
+            assign(s, app.cfg.campaign, str(filed["hieutruong.kiman@gmail.com"][0]), "th-kim-an",
+                   by="officer", now=clock.now())
+        assert n.tick().receipts == 1
+        (got,) = smtp_server.received
+        assert got.rcpt_tos == ["hieutruong.kiman@gmail.com"]
+        assert n.tick().receipts == 0  # the stranger stays unanswered
 
 
 def test_reminders_each_slot_once_complete_units_nothing(tmp_path: Path, smtp_server: SmtpServer) -> None:

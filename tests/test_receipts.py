@@ -21,6 +21,7 @@ from tests.smtpserver import SmtpServer
 DEADLINE = datetime(2021, 10, 9, 17, 0, tzinfo=UTC)  # 10/10/2021 00:00 in Hà Nội
 TITLE = "Tuần lễ hưởng ứng học tập suốt đời năm 2021"
 SENDER = "Phòng GDĐT Thanh Oai <totrunghoc-thanhoai@thanhoai.example>"
+KIM_BAI = ("thcs-kim-bai@thanhoai.example",)  # the unit's roster address
 
 
 def _raw(from_: str, subject: str = "Báo cáo Tuần lễ HTSĐ", extra: str = "",
@@ -58,18 +59,32 @@ NORMAL = _raw("Trường THCS Kim Bài <thcs-kim-bai@thanhoai.example>",
 ])
 def test_who_gets_a_receipt(raw: bytes, status: str, expected: str) -> None:
     pm = parse_message(raw)
-    assert receipt_block_reason(pm.from_addr, status, pm.headers) == expected
-    assert should_receipt(pm.from_addr, status, pm.headers) is (expected == "")
+    assert receipt_block_reason(pm.from_addr, status, pm.headers, unit_addresses=KIM_BAI) == expected
+    assert should_receipt(pm.from_addr, status, pm.headers, unit_addresses=KIM_BAI) is (expected == "")
+
 
 
 def test_bounce_signals_each_block_on_their_own() -> None:
     ok = "thcs-kim-bai@thanhoai.example"
-    assert not should_receipt(ok, "assigned", {"Return-Path": "<>"})
-    assert not should_receipt(ok, "assigned", [("Content-Type", "multipart/report; x=y")])
-    assert not should_receipt(ok, "assigned", [("X-Autoreply", "yes")])
-    assert not should_receipt("no-reply@moet.gov.vn", "assigned", [])
-    assert not should_receipt("", "assigned", [])
-    assert should_receipt(ok, "assigned", [("Precedence", "normal")])
+    assert not should_receipt(ok, "assigned", {"Return-Path": "<>"}, unit_addresses=KIM_BAI)
+    assert not should_receipt(ok, "assigned", [("Content-Type", "multipart/report; x=y")],
+                              unit_addresses=KIM_BAI)
+    assert not should_receipt(ok, "assigned", [("X-Autoreply", "yes")], unit_addresses=KIM_BAI)
+    assert not should_receipt("no-reply@moet.gov.vn", "assigned", [], unit_addresses=KIM_BAI)
+    assert not should_receipt("", "assigned", [], unit_addresses=KIM_BAI)
+    assert should_receipt(ok, "assigned", [("Precedence", "normal")], unit_addresses=KIM_BAI)
+
+
+@pytest.mark.parametrize("sender", [
+    "phisher@evil.example",                 # names the unit in its subject: filed, not answered
+    "thcs-thanh-mai@thanhoai.example",      # another unit's roster address
+    "thcs-kim-bai@thanhoai.example.evil",   # look-alike
+])
+def test_no_receipt_to_an_address_the_unit_does_not_own(sender: str) -> None:
+    reason = receipt_block_reason(sender, "assigned", [], unit_addresses=KIM_BAI)
+    assert reason == "sender address is not on the unit's roster nor taught by the officer"
+    # the unit's own addresses, in any case, pass
+    assert should_receipt("THCS-Kim-Bai@thanhoai.example", "assigned", [], unit_addresses=KIM_BAI)
 
 
 def _unit(state: str = "incomplete", **kw: object) -> UnitStatus:
