@@ -333,15 +333,19 @@ def db_migrate_to(c: Ctx, url: str) -> None:
     source = make_engine(c.config().store_url)
     target = make_engine(url)
     try:
-        reports = migrate(source, target)
+        done = migrate(source, target)
     except (MigrationError, IntakeError) as e:
         _fail(e)
     finally:
         source.dispose()
         target.dispose()
-    for r in reports:
+    for r in done.tables:
         click.echo(f"{r.name:<16} {r.rows:>8} rows  sha256 {r.checksum[:16]}  ok")
-    click.echo("verified: every table has the same rows and checksum in the target")
+    if done.already_copied:
+        click.echo("already copied and verified: the target holds every table with the same rows "
+                   "and checksum (an earlier run committed the copy); nothing was written")
+    else:
+        click.echo("verified: every table has the same rows and checksum in the target")
 
 
 @cli.command()

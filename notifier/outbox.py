@@ -3,9 +3,11 @@ the decision to send it, unique on (campaign, kind, unit, slot), and delivered a
 
 Delivery marks a row `sending` (committed) before talking SMTP and `sent` after; SMTP failures
 put it back to `pending` with backoff, and after the last try mark it `failed` with the reason.
-A crash before the send leaves `pending` (sent once after restart); a crash inside the few
-milliseconds between the server's "250 OK" and our commit leaves `sending`, which is retried
-with the same Message-ID so mail clients fold the copy — documented, not hidden.
+A crash before the send leaves `pending` (sent once after restart); a crash between the end of
+our DATA and our commit of `sent` — up to the SMTP timeout, while the server is slow to say
+"250 OK" — leaves `sending`, and a timeout there puts the row back to `pending`: either way it
+is retried with the same Message-ID, so mail clients fold the copy if the server had in fact
+accepted the first — documented, not hidden.
 """
 
 from __future__ import annotations

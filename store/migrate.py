@@ -1,7 +1,12 @@
 """Move a store to another database (`intake db migrate-to URL`): SQLite → PostgreSQL, for
 example. The target is migrated to the same schema, must be empty, receives every table in
 foreign-key order, gets its sequences reset, and is then verified: row counts and a checksum
-of every table's content must equal the source's."""
+of every table's content must equal the source's.
+
+The copy is one transaction, so a run killed before its commit leaves the target empty, and a
+run killed after it leaves a complete copy unverified: a rerun into that target checks every
+table's count and checksum against the source and, when they all match, reports the copy as
+already done and verified (`Migration.already_copied`) instead of refusing a non-empty target."""
 
 from __future__ import annotations
 
@@ -32,6 +37,12 @@ class TableReport:
     checksum: str
 
 
+@dataclass(frozen=True)
+class Migration:
+    tables: list[TableReport]
+    already_copied: bool = False  # the target held a verified copy already (a rerun)
+
+
 def _norm(value: Any) -> str:
     if isinstance(value, datetime):
         value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -53,13 +64,30 @@ def checksum(engine: Engine, table: Table) -> TableReport:
     return TableReport(table.name, n, h.hexdigest())
 
 
-def migrate(source: Engine, target: Engine) -> list[TableReport]:
+def _differences(source: Engine, target: Engine, tables: list[Table]) -> tuple[list[TableReport], list[str]]:
+    reports, diffs = [], []
+    for t in tables:
+        a, b = checksum(source, t), checksum(target, t)
+        if a != b:
+            diffs.append(f"{t.name}: source {a.rows} rows {a.checksum[:12]}, target {b.rows} rows {b.checksum[:12]}")
+        reports.append(a)
+    return reports, diffs
+
+
+def migrate(source: Engine, target: Engine) -> Migration:
     upgrade(target)
     tables = [t for t in Base.metadata.sorted_tables]
     with target.connect() as conn:
-        for t in tables:
-            if conn.execute(select(func.count()).select_from(t)).scalar():
-                raise MigrationError(f"target table {t.name} is not empty; migrate into a fresh database")
+        filled = [t.name for t in tables if conn.execute(select(func.count()).select_from(t)).scalar()]
+    if filled:
+        reports, diffs = _differences(source, target, tables)
+        if not diffs:
+            log.info("the target already holds a verified copy of every table")
+            return Migration(reports, already_copied=True)
+        raise MigrationError(
+            f"target table {filled[0]} is not empty and the target differs from the source "
+            f"({'; '.join(diffs[:3])}); migrate into a fresh database"
+        )
     with source.connect() as src, target.begin() as dst:
         for t in tables:
             result = src.execute(select(t).order_by(*t.primary_key.columns)).mappings()
@@ -77,10 +105,7 @@ def migrate(source: Engine, target: Engine) -> list[TableReport]:
                             f"SELECT setval(pg_get_serial_sequence('{t.name}', '{col.name}'), "
                             f"COALESCE((SELECT MAX({col.name}) FROM {t.name}), 0) + 1, false)"
                         ))
-    reports = []
-    for t in tables:
-        a, b = checksum(source, t), checksum(target, t)
-        if a != b:
-            raise MigrationError(f"{t.name}: source {a.rows} rows {a.checksum[:12]}, target {b.rows} rows {b.checksum[:12]}")
-        reports.append(a)
-    return reports
+    reports, diffs = _differences(source, target, tables)
+    if diffs:
+        raise MigrationError(diffs[0])
+    return Migration(reports)
