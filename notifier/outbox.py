@@ -116,7 +116,12 @@ def deliver_due(
             row.attempts += 1
             row.next_attempt_at = clock.now() + STALE_SENDING
             blob_sha = row.blob_sha256
-        msg = parser.parsebytes(files.get(blob_sha))
+        try:
+            raw = files.get(blob_sha)
+        except OSError as e:  # this row's file is gone or unreadable: it alone fails
+            _unreadable(sessions, pk, blob_sha, e, clock, max_attempts, out)
+            continue
+        msg = parser.parsebytes(raw)
         try:
             mailer.send(msg)
         except (TransientError, CredentialsError, PermanentSendError) as e:
@@ -147,3 +152,29 @@ def deliver_due(
             row.last_error = ""
         out.sent += 1
     return out
+
+
+def _unreadable(sessions: sessionmaker[Session], pk: int, blob_sha: str, e: OSError, clock: Clock,
+                max_attempts: int, out: Delivery) -> None:
+    """The built message of row `pk` cannot be read from the file store. A missing file will
+    not come back: the row fails at once, with the reason. Another read error (EIO) is retried
+    with backoff like a send. Either way the other rows go on."""
+    with sessions.begin() as s:
+        row = s.get(OutboxMail, pk)
+        assert row is not None
+        missing = isinstance(e, FileNotFoundError)
+        if missing:
+            row.last_error = (f"the built message is missing from the file store "
+                              f"(blob {blob_sha[:12]}): it cannot be sent")
+        else:
+            row.last_error = f"the built message cannot be read from the file store: {e}"[:2000]
+        if missing or row.attempts >= max_attempts:
+            row.state = "failed"
+            row.next_attempt_at = None
+            out.failed += 1
+            log.error("outbox %d (%s) failed for good: %s", pk, row.kind, row.last_error)
+        else:
+            row.state = "pending"
+            row.next_attempt_at = clock.now() + backoff(row.attempts)
+            out.retried += 1
+            log.warning("outbox %d (%s) will be retried: %s", pk, row.kind, row.last_error)

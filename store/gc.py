@@ -1,6 +1,8 @@
 """Orphan files: blobs a crash left in the file store with no row naming them (written, then
 the transaction never committed) and `.tmp` halves of interrupted writes. Swept when the daemon
-starts; only files older than `min_age` go, so another daemon's write in flight is safe."""
+starts; only files older than `min_age` go, so another daemon's write in flight is safe. What a
+row names is read from the one list of blob columns beside the models (store.models
+BLOB_COLUMNS, BLOB_JSON_KEYS): raw messages, attachments, thumbnails and queued outgoing mail."""
 
 from __future__ import annotations
 
@@ -11,18 +13,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from store.files import FileStore
-from store.models import Attachment, Message
-
-_THUMB = re.compile(r'"thumbnail_sha256": "([0-9a-f]{64})"')
+from store.models import BLOB_COLUMNS, BLOB_JSON_KEYS
 
 
 def live_blobs(s: Session) -> set[str]:
-    """Every sha256 a row refers to: raw messages, attachments, photo thumbnails."""
-    keep = set(s.scalars(select(Message.sha256)))
-    for sha, facts in s.execute(select(Attachment.sha256, Attachment.facts)):
-        keep.add(sha)
-        if facts and "thumbnail_sha256" in facts:
-            keep.update(_THUMB.findall(facts))
+    """Every sha256 a row refers to."""
+    keep: set[str] = set()
+    for column in BLOB_COLUMNS:
+        keep.update(sha for sha in s.scalars(select(column).distinct()) if sha)
+    for column, key in BLOB_JSON_KEYS:
+        named = re.compile(rf'"{re.escape(key)}"\s*:\s*"([0-9a-f]{{64}})"')
+        for text in s.scalars(select(column).where(column.contains(f'"{key}"'))):
+            keep.update(named.findall(text or ""))
     return keep
 
 

@@ -257,3 +257,15 @@ class OutboxMail(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+# --- blobs in the file store ----------------------------------------------------------------
+# Every column that names a blob in the file store (store.files). The orphan sweep (store.gc)
+# keeps exactly what these name, so a new blob column must be listed here: tests/test_blobs.py
+# fails for any column of any model whose name looks like a hash or a blob and is in neither
+# list below.
+BLOB_COLUMNS = (Message.sha256, Attachment.sha256, OutboxMail.blob_sha256)
+# JSON text columns that name blobs under a key: the photo thumbnails in an attachment's facts.
+BLOB_JSON_KEYS = ((Attachment.facts, "thumbnail_sha256"),)
+# Hashes that name no file: a message's body hash (the dedupe of a second copy).
+NOT_BLOBS = (Message.body_sha256,)
