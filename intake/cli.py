@@ -428,8 +428,7 @@ def digest(c: Ctx, send: bool, out: Path | None, at: str | None) -> None:
             now = _at(app, at)
             if out:
                 mail, workbook = n.build_digest(now)
-                out.write_text(mail.html or mail.text, encoding="utf-8")
-                out.with_suffix(".xlsx").write_bytes(workbook)
+                _write_digest(out, (mail.html or mail.text).encode("utf-8"), workbook)
                 click.echo(f"wrote {out} and {out.with_suffix('.xlsx')}")
             if send:
                 queued = n.queue_digest(now, force=True)
@@ -440,6 +439,24 @@ def digest(c: Ctx, send: bool, out: Path | None, at: str | None) -> None:
                     sys.exit(1)
     except IntakeError as e:
         _fail(e)
+
+
+def _write_digest(out: Path, html: bytes, workbook: bytes) -> None:
+    """The HTML and its workbook beside it, never through a link (store.safefs)."""
+    from store.safefs import LinkRefused, SafeDir
+
+    try:
+        with SafeDir.open(out.parent) as folder:
+            names = (out.name, out.with_suffix(".xlsx").name)
+            for name in names:
+                folder.refuse_link(name)
+            folder.write(names[0], html)
+            folder.write(names[1], workbook)
+    except LinkRefused as e:
+        raise IntakeError(f"cannot write the digest: {e}; remove the link or choose another --out") from e
+    except OSError as e:
+        raise IntakeError(f"cannot write the digest to {out}: {e.strerror or e}; "
+                          "give --out a file in an existing folder you can write to") from e
 
 
 @cli.command()
@@ -455,10 +472,15 @@ def export(c: Ctx, out: Path) -> None:
 
     try:
         with c.app() as app:
-            n_units, n_files = export_all(app, out)
+            r = export_all(app, out)
     except IntakeError as e:
         _fail(e)
-    click.echo(f"wrote {out}: workbook, {n_units} unit folder(s), {n_files} file(s)")
+    click.echo(f"wrote {out}: workbook, {r.units} unit folder(s), {r.files} file(s)"
+               + (f", {len(r.failures)} not written" if r.failures else ""))
+    for line in r.failures:
+        click.echo(f"error: {out / line}", err=True)
+    if r.failures:
+        sys.exit(1)
 
 
 @cli.command()

@@ -1,55 +1,157 @@
 """`intake export`: the consolidated workbook and one folder per unit with the files it sent
-(report, table, photos, nominations), named by their original (cleaned) names, for archiving."""
+(report, table, photos, nominations), named by their original (cleaned) names, for archiving.
+
+Names are made to fit: at most 255 bytes of UTF-8 (`store.safefs.fit_name`, extension kept),
+no `/`, `\\` or characters Windows refuses, and unique per folder and across unit folders even
+when two cleaned names only differ in case (the archive is often copied to a USB stick). Each
+unit's folder starts with its code, so two units never share one. Nothing below `--out` is
+followed through a symbolic link (`store.safefs.SafeDir`). A file that cannot be written is a
+line in `ExportResult.failures` and the export goes on; only a full or read-only disk, or an
+output folder that cannot be opened, stops it (`ExportError`).
+"""
 
 from __future__ import annotations
 
+import errno
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
+from intake.errors import IntakeError
 from notifier.workbook import build_workbook
-from parsers.text import clean_filename
+from parsers.text import clean_filename, clean_text
 from store.models import Attachment, Message, Unit
 from store.queries import unit_data
+from store.safefs import LinkRefused, SafeDir, fit_name
 
 if TYPE_CHECKING:
     from intake.app import App
 
+_SLASHES = re.compile(r"[/\\]+")
+_WINDOWS_BAD = re.compile(r'[<>:"|?*]')
+_FATAL = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
 
-def export_all(app: App, out: Path) -> tuple[int, int]:
-    out.mkdir(parents=True, exist_ok=True)
+
+class ExportError(IntakeError):
+    """The export cannot go on: the output folder cannot be opened, or the disk is full or
+    read-only."""
+
+
+@dataclass
+class ExportResult:
+    out: Path
+    workbook: str = ""
+    units: int = 0
+    files: int = 0
+    failures: list[str] = field(default_factory=list)  # "<path under out>: <reason>", one each
+
+
+def _safe(text: str) -> str:
+    text = clean_text(text, keep_newlines=False)
+    text = _WINDOWS_BAD.sub("_", _SLASHES.sub("-", text))
+    return " ".join(text.split()).strip(" .")
+
+
+class _Names:
+    """Unique names within one folder, compared case-insensitively."""
+
+    def __init__(self) -> None:
+        self.used: set[str] = set()
+
+    def take(self, name: str) -> str:
+        n = 1
+        candidate = fit_name(name)
+        while candidate.casefold() in self.used:
+            n += 1
+            candidate = fit_name(name, suffix=f" ({n})")
+        self.used.add(candidate.casefold())
+        return candidate
+
+
+def _why(e: OSError) -> str:
+    if isinstance(e, LinkRefused):
+        return "is a symbolic link; not followed, nothing written"
+    return e.strerror or str(e)
+
+
+def _stop(out: Path, e: OSError) -> ExportError:
+    return ExportError(f"export to {out} stopped: {e.strerror or e}; free space or choose another --out")
+
+
+def export_all(app: App, out: Path) -> ExportResult:
+    result = ExportResult(out)
+    try:
+        root = SafeDir.open(out, create=True)
+    except OSError as e:
+        raise ExportError(
+            f"cannot write the export to {out}: {e.strerror or e}; give --out a folder you can write to"
+        ) from e
+    with root:
+        _export(app, root, result)
+    return result
+
+
+def _export(app: App, root: SafeDir, result: ExportResult) -> None:
     now = app.clock.now()
     status = app.status()
     with app.sessions() as s:
         data = unit_data(s, app.cfg.campaign.id)
-        (out / f"tong-hop-{app.cfg.campaign.id}.xlsx").write_bytes(build_workbook(status, data, now=now))
-        units = 0
-        files = 0
+        workbook = build_workbook(status, data, now=now)
         rows = s.execute(
-            select(Unit.code, Unit.name, Attachment.sha256, Attachment.filename)
+            select(Unit.id, Unit.code, Unit.name, Attachment.sha256, Attachment.filename)
             .join(Message, Message.unit_id == Unit.id)
             .join(Attachment, Attachment.message_fk == Message.id)
             .where(Message.state == "filed", Message.campaign_id == app.cfg.campaign.id)
-            .order_by(Unit.code, Message.received_at, Attachment.id)
+            .order_by(Unit.code, Unit.id, Message.received_at, Attachment.id)
         ).all()
-    seen: dict[str, set[str]] = {}
+    folders = _Names()
+    result.workbook = folders.take(_safe(f"tong-hop-{app.cfg.campaign.id}") + ".xlsx")
+    try:
+        root.write(result.workbook, workbook)
+    except OSError as e:
+        if e.errno in _FATAL and not isinstance(e, LinkRefused):
+            raise _stop(result.out, e) from e
+        result.failures.append(f"{result.workbook}: {_why(e)}")
     app.progress.start("exporting", len(rows))
-    for code, name, sha, filename in rows:
-        folder = out / clean_filename(f"{code} - {name}")
-        if code not in seen:
-            folder.mkdir(exist_ok=True)
-            seen[code] = set()
-            units += 1
-        target = clean_filename(filename)
-        stem, dot, ext = target.rpartition(".")
-        n = 1
-        while target in seen[code]:
-            n += 1
-            target = f"{stem} ({n}).{ext}" if dot else f"{filename} ({n})"
-        seen[code].add(target)
-        (folder / target).write_bytes(app.files.get(sha))
-        files += 1
-        app.progress.advance()
-    app.progress.finish()
-    return units, files
+    current: tuple[int, SafeDir | None, str, _Names] | None = None
+    try:
+        for unit_id, code, name, sha, filename in rows:
+            if current is None or current[0] != unit_id:
+                if current is not None and current[1] is not None:
+                    current[1].close()
+                folder_name = folders.take(_safe(f"{code} - {name}") or "don-vi")
+                try:
+                    folder: SafeDir | None = root.subdir(folder_name)
+                    result.units += 1
+                except OSError as e:
+                    if e.errno in _FATAL and not isinstance(e, LinkRefused):
+                        raise _stop(result.out, e) from e
+                    folder = None
+                    result.failures.append(f"{folder_name}/: {_why(e)}")
+                current = (unit_id, folder, folder_name, _Names())
+            _, folder, folder_name, names = current
+            app.progress.advance()
+            if folder is None:
+                continue  # the folder's one line says why
+            target = names.take(_safe(clean_filename(filename, default="tep-dinh-kem")) or "tep-dinh-kem")
+            try:
+                blob = app.files.get(sha)
+            except OSError as e:
+                result.failures.append(f"{folder_name}/{target}: its stored copy {sha[:12]}… "
+                                       f"cannot be read ({e.strerror or e})")
+                continue
+            try:
+                folder.write(target, blob)
+            except OSError as e:
+                if e.errno in _FATAL and not isinstance(e, LinkRefused):
+                    raise _stop(result.out, e) from e
+                result.failures.append(f"{folder_name}/{target}: {_why(e)}")
+                continue
+            result.files += 1
+    finally:
+        if current is not None and current[1] is not None:
+            current[1].close()
+        app.progress.finish()

@@ -17,6 +17,7 @@ import hashlib
 import itertools
 import logging
 import os
+import stat
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator
@@ -131,22 +132,54 @@ class FileStore:
     def sweep(self, keep: Iterable[str] | None = None, *, older_than: float | None = None) -> int:
         """Remove `.tmp` orphans of interrupted writes, and, given `keep`, blobs no row names.
         With `older_than` (a POSIX timestamp), only files last modified before it are removed:
-        a blob written by a transaction still in flight (another daemon) is left alone."""
+        a blob written by a transaction still in flight (another daemon) is left alone.
+
+        The walk follows no symbolic link: folders are opened relative to their parent's
+        descriptor (`os.fwalk`), files are judged by `lstat` and unlinked by name in their
+        folder, so a link planted in the store (to a folder or a file outside it) is reported
+        and left alone, and nothing outside the store is ever deleted."""
         keep_set = set(keep) if keep is not None else None
         removed = 0
-        for p in self.root.glob("*/*/*"):
-            if p.name.endswith(".tmp") or (keep_set is not None and p.name not in keep_set):
-                if older_than is not None:
-                    try:
-                        if p.stat().st_mtime >= older_than:
-                            continue
-                    except FileNotFoundError:
-                        continue
-                p.unlink(missing_ok=True)
+        top = self.root.resolve()  # the configured root may itself be a link: the admin's choice
+        for dirpath, dirnames, filenames, dir_fd in os.fwalk(top, follow_symlinks=False):
+            depth = len(Path(dirpath).relative_to(top).parts)
+            for name in list(dirnames):  # fwalk lists a link to a folder here, unentered
+                if _is_link(name, dir_fd):
+                    log.warning("file store: %s is a symbolic link; not following it",
+                                Path(dirpath, name))
+                    dirnames.remove(name)
+            if depth >= 2:
+                dirnames.clear()  # blobs live at ab/cd/<sha256>; nothing deeper is ours
+            for name in filenames:
+                try:
+                    st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+                except FileNotFoundError:
+                    continue
+                if stat.S_ISLNK(st.st_mode):
+                    log.warning("file store: %s is a symbolic link; not following it, not removing it",
+                                Path(dirpath, name))
+                    continue
+                if depth != 2 or not stat.S_ISREG(st.st_mode):
+                    continue
+                if not (name.endswith(".tmp") or (keep_set is not None and name not in keep_set)):
+                    continue
+                if older_than is not None and st.st_mtime >= older_than:
+                    continue
+                try:
+                    os.unlink(name, dir_fd=dir_fd)
+                except FileNotFoundError:
+                    continue
                 removed += 1
         if removed:
             log.info("swept %d orphan file(s) from %s", removed, self.root)
         return removed
+
+
+def _is_link(name: str, dir_fd: int) -> bool:
+    try:
+        return stat.S_ISLNK(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
+    except FileNotFoundError:
+        return False
 
 
 def _fsync_path(path: Path) -> None:
