@@ -36,7 +36,7 @@ class App:
     def __init__(self, cfg: Config, clock: Clock | None = None, *, migrate: bool = True) -> None:
         self.cfg = cfg
         self.clock = clock or SystemClock()
-        self.engine, self.sessions = open_store(cfg.store_url, migrate=migrate)
+        self.engine, self.sessions = open_store(cfg.store_url, migrate=migrate, files_root=cfg.files_dir)
         self.files = FileStore(cfg.files_dir)
         self.stage = ParseStage(str(self.files.root), Limits(**dataclasses.asdict(cfg.limits)))
         self.filer = Filer(

@@ -88,11 +88,15 @@ def poll(c: Ctx, once: bool) -> None:
         sys.exit(1)
 
 
+SKIPPED_SHOWN = 100  # files not imported listed by `intake import` (all are logged with -v)
+
+
 @cli.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @pass_ctx
 def import_cmd(c: Ctx, paths: tuple[Path, ...]) -> None:
-    """Import .eml files, an mbox or a Maildir through the same pipeline and dedupe.
+    """Import message files (any name), mbox files, Maildirs or folders of those through the
+    same pipeline and dedupe; files that are not mail are listed with the reason.
 
     Example: intake import ~/Takeout/Mail/All\\ mail.mbox
     """
@@ -102,8 +106,13 @@ def import_cmd(c: Ctx, paths: tuple[Path, ...]) -> None:
             r = app.import_paths(list(paths))
     except IntakeError as e:
         _fail(e)
-    click.echo(f"{r.seen} message(s) read, {r.stored} new, {r.duplicates} already in the store")
-    for err in r.errors or []:
+    skipped = f", {len(r.skipped)} skipped" if r.skipped else ""
+    click.echo(f"{r.seen} message(s) read, {r.stored} new, {r.duplicates} already in the store{skipped}")
+    for item in r.skipped[:SKIPPED_SHOWN]:
+        click.echo(f"skipped: {item}")
+    if len(r.skipped) > SKIPPED_SHOWN:
+        click.echo(f"skipped: … and {len(r.skipped) - SKIPPED_SHOWN} more (run with -v to log them all)")
+    for err in r.errors:
         click.echo(f"error: {err}", err=True)
     if r.errors:
         sys.exit(1)
@@ -310,8 +319,9 @@ def db_upgrade(c: Ctx) -> None:
     from store.db import current_revision, make_engine, upgrade
 
     try:
-        engine = make_engine(c.config().store_url)
-        upgrade(engine)
+        cfg = c.config()
+        engine = make_engine(cfg.store_url)
+        upgrade(engine, files_root=cfg.files_dir)
         click.echo(f"database at revision {current_revision(engine)}")
         engine.dispose()
     except IntakeError as e:

@@ -99,19 +99,35 @@ def header_block(raw: bytes) -> bytes:
 
 
 def body_sha256(raw: bytes) -> str:
-    """Hash of the body with line endings normalised: the same message exported as mbox or
+    """Hash of the body with line endings normalised and trailing blank lines ignored: the same
+    message saved as .eml, exported as mbox (which adds or loses a blank line at the end) or
     re-appended under new headers hashes the same. Hashed 256 KiB at a time: a 35 MB message
     costs no copy of its body."""
     m = _HEAD_END.search(raw)
     h = hashlib.sha256()
     carry = b""
+    newlines = 0  # \n seen at the end so far: hashed only once more text follows them
+
+    def flush_newlines() -> None:
+        for n in range(newlines, 0, -_HASH_CHUNK):
+            h.update(b"\n" * min(n, _HASH_CHUNK))
+
     for i in range(m.end() if m else len(raw), len(raw), _HASH_CHUNK):
         chunk = raw[i : i + _HASH_CHUNK]
         if carry:
             chunk = carry + chunk
         carry = b"\r" if chunk.endswith(b"\r") else b""  # its \n may start the next chunk
-        h.update((chunk[:-1] if carry else chunk).replace(b"\r\n", b"\n"))
-    h.update(carry)
+        text = (chunk[:-1] if carry else chunk).replace(b"\r\n", b"\n")
+        kept = text.rstrip(b"\n")
+        if kept:
+            flush_newlines()
+            h.update(kept)
+            newlines = len(text) - len(kept)
+        else:
+            newlines += len(text)
+    if carry:  # a lone \r at the very end is text
+        flush_newlines()
+        h.update(carry)
     return h.hexdigest()
 
 

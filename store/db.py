@@ -43,16 +43,21 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def alembic_config(engine: Engine) -> AlembicConfig:
+def alembic_config(engine: Engine, files_root: str | Path | None = None) -> AlembicConfig:
+    """Migrations run on `engine`; those that read stored mail (0004 recomputes body hashes
+    from the raw files) find the file store at `config.attributes["files_root"]`."""
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = engine
+    if files_root is not None:
+        cfg.attributes["files_root"] = str(files_root)
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to `revision` (idempotent)."""
-    command.upgrade(alembic_config(engine), revision)
+def upgrade(engine: Engine, revision: str = "head", *, files_root: str | Path | None = None) -> None:
+    """Bring the schema to `revision` (idempotent). A store holding messages needs `files_root`
+    for the migrations that read their raw files."""
+    command.upgrade(alembic_config(engine, files_root), revision)
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -68,8 +73,10 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def open_store(url: str, *, migrate: bool = True) -> tuple[Engine, sessionmaker[Session]]:
+def open_store(
+    url: str, *, migrate: bool = True, files_root: str | Path | None = None
+) -> tuple[Engine, sessionmaker[Session]]:
     engine = make_engine(url)
     if migrate:
-        upgrade(engine)
+        upgrade(engine, files_root=files_root)
     return engine, session_factory(engine)
