@@ -33,7 +33,7 @@ def render(cs: CampaignStatus, *, only: str | None = None) -> str:
         f"units: {len(cs.units)}  complete: {counts['complete']}  incomplete: "
         f"{counts['incomplete']}  missing: {counts['missing']}  late: "
         f"{sum(1 for u in cs.units if u.late)}  unassigned: {len(cs.unassigned)}  "
-        f"quarantined: {len(cs.quarantined)}",
+        f"quarantined: {len(cs.quarantined)}  retrying: {len(cs.retrying)}",
         "",
         f"{_pad('CODE', 22)} {_pad('NAME', 34)} {_pad('STATE', 10)} LATE  MSGS "
         f"RPT TBL PHOTOS NOM  {_pad('FIRST', 11)} {'CLASSES':>7} {'PEOPLE':>7}",
@@ -58,4 +58,13 @@ def render(cs: CampaignStatus, *, only: str | None = None) -> str:
                     f"  #{m.id} {_local(m.received_at, tz)} {_pad(m.from_addr or '-', 32)} "
                     f"{_pad(m.subject or '-', 40)} — {m.reason}"
                 )
+    if cs.retrying:
+        lines += ["", "Waiting for a retry:"]
+        for r in cs.retrying:
+            what = r.from_addr or ("-" if r.fetched else "(not fetched yet)")
+            lines.append(
+                f"  #{r.id} {_local(r.received_at, tz)} {_pad(what, 32)} "
+                f"{_pad(r.subject or '-', 40)} — attempt {r.attempts} failed, next "
+                f"{_local(r.next_attempt_at, tz)}: {r.last_error or '-'}"
+            )
     return "\n".join(lines)

@@ -5,7 +5,8 @@ Contents: counts by state and by unit kind; a progress bar per kind drawn as an 
 (coloured cells with percentage widths: it renders in Gmail, Outlook and phone clients without
 loading an image, and reads as numbers in the text part); what arrived since the previous
 digest; missing units with their contact addresses; incomplete units with what they lack; late
-units; unassigned and quarantined messages with the reasons; the sums of classes/contests and
+units; unassigned and quarantined messages with the reasons, and mail waiting for a retry (next
+attempt, last error); the sums of classes/contests and
 participants; the daemon's health per account.
 
 Long lists are cut at `list_limit` entries ("… và N đơn vị khác"): the workbook holds them all,
@@ -142,6 +143,7 @@ def compose_digest(
         "late": _cut(_ordered(u for u in units if u.late), list_limit),
         "unassigned": _cut(loose, list_limit),
         "quarantined": _cut(status.quarantined, list_limit),
+        "retrying": _cut(status.retrying, list_limit),
         "ignored": len(status.ignored),
         "unverified": _cut(status.unverified, list_limit),
         "health": status.health,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -18,6 +18,7 @@ from store.models import Attachment, Heartbeat, LedgerEntry, Message, Submission
 from store.submissions import Requirements
 
 STATES = ("missing", "incomplete", "complete")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,23 @@ class LooseMessage:
 
 
 @dataclass(frozen=True)
+class RetryingMessage:
+    """Mail waiting for another attempt: a stored message whose filing failed (`id` > 0), or a
+    message on the server whose fetch or store failed (`fetched` False, `id` = -ledger row; no
+    sender or subject known yet, `subject` says where it is)."""
+
+    id: int
+    message_id: str
+    from_addr: str
+    subject: str
+    received_at: datetime | None
+    attempts: int
+    next_attempt_at: datetime | None
+    last_error: str
+    fetched: bool = True
+
+
+@dataclass(frozen=True)
 class AccountHealth:
     account: str
     last_success_at: datetime | None
@@ -81,6 +99,8 @@ class CampaignStatus:
     health: tuple[AccountHealth, ...] = ()
     # filed messages whose sender failed DMARC at our receiving server: flagged, not trusted
     unverified: tuple[LooseMessage, ...] = ()
+    # failed, waiting for the next attempt (quarantined after the last one), soonest first
+    retrying: tuple[RetryingMessage, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -212,8 +232,34 @@ def campaign_status(
         campaign_id=campaign_id, title=title, deadline=deadline, timezone=timezone,
         units=tuple(units), unassigned=loose("unassigned"),
         quarantined=loose("quarantined") + stuck, ignored=loose("ignored"), health=health,
-        unverified=unverified,
+        unverified=unverified, retrying=retrying(s),
     )
+
+
+def retrying(s: Session) -> tuple[RetryingMessage, ...]:
+    """Mail that failed and waits for its next attempt: messages whose filing failed (state
+    "received" with attempts counted) and server messages whose fetch or store failed (ledger
+    rows still "pending" with attempts counted), the soonest next attempt first."""
+    filing = [
+        RetryingMessage(
+            id=m.id, message_id=m.message_id, from_addr=m.from_addr, subject=m.subject,
+            received_at=m.received_at, attempts=m.attempts, next_attempt_at=m.next_attempt_at,
+            last_error=m.reason,
+        )
+        for m in s.scalars(select(Message).where(Message.state == "received", Message.attempts > 0))
+    ]
+    fetching = [
+        RetryingMessage(
+            id=-e.id, message_id="", from_addr="", subject=f"{e.folder} UID {e.uid}",
+            received_at=e.first_seen_at, attempts=e.attempts, next_attempt_at=e.next_attempt_at,
+            last_error=e.error, fetched=False,
+        )
+        for e in s.scalars(
+            select(LedgerEntry).where(LedgerEntry.state == "pending", LedgerEntry.attempts > 0)
+        )
+    ]
+    return tuple(sorted(filing + fetching, key=lambda r: (
+        r.next_attempt_at is None, r.next_attempt_at or r.received_at or _EPOCH, r.id)))
 
 
 def _auth_reason(auth: str) -> str:
@@ -266,6 +312,12 @@ def status_json(cs: CampaignStatus) -> dict[str, Any]:
             {"id": m.id, "message_id": m.message_id, "from": m.from_addr, "subject": m.subject,
              "received_at": _iso(m.received_at), "reason": m.reason, "unit": m.candidates[0] if m.candidates else None}
             for m in cs.unverified
+        ],
+        "retrying": [
+            {"id": m.id, "message_id": m.message_id, "from": m.from_addr, "subject": m.subject,
+             "received_at": _iso(m.received_at), "fetched": m.fetched, "attempts": m.attempts,
+             "next_attempt_at": _iso(m.next_attempt_at), "last_error": m.last_error}
+            for m in cs.retrying
         ],
         "health": [
             {"account": h.account, "last_success_at": _iso(h.last_success_at),
