@@ -14,6 +14,7 @@ import click
 
 from intake import config as config_mod
 from intake.app import App
+from intake.clierrors import Instant, IntakeGroup, parse_instant
 from intake.errors import IntakeError
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ def _fail(e: Exception) -> None:
     sys.exit(2)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=IntakeGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config", "config_path", envvar="INTAKE_CONFIG", type=click.Path(dir_okay=False),
     help="Config file (TOML). Default: $INTAKE_CONFIG, else built-in defaults.",
@@ -244,18 +245,18 @@ def units_extend(c: Ctx, code: str, until: str, by: str) -> None:
 
     from intake.officer import extend
 
+    parsed = parse_instant(until, "UNTIL")
     try:
         with c.app() as app:
             tz = app.cfg.campaign.tz
-            if len(until) == 10:
-                day = datetime.fromisoformat(until).date() + timedelta(days=1)
+            if len(until.strip()) == 10:
+                day = parsed.date() + timedelta(days=1)
                 when = datetime.combine(day, time(0, 0), tzinfo=tz)
             else:
-                when = datetime.fromisoformat(until)
-                when = when if when.tzinfo else when.replace(tzinfo=tz)
+                when = parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
             with app.sessions.begin() as s:
                 extend(s, code, when, by=by, now=app.clock.now())
-    except (IntakeError, ValueError) as e:
+    except IntakeError as e:
         _fail(e)
     click.echo(f"{code}: deadline extended to {when.isoformat()}")
 
@@ -383,18 +384,17 @@ def run(c: Ctx, no_idle: bool, standby: bool) -> None:
     sys.exit(code)
 
 
-def _at(app: App, at: str | None) -> datetime:
-    if not at:
+def _at(app: App, at: datetime | None) -> datetime:
+    if at is None:
         return app.clock.now()
-    when = datetime.fromisoformat(at)
-    return when if when.tzinfo else when.replace(tzinfo=app.cfg.campaign.tz)
+    return at if at.tzinfo else at.replace(tzinfo=app.cfg.campaign.tz)
 
 
 @cli.command()
 @click.option("--dry-run", is_flag=True, help="Show what is due; queue and send nothing.")
-@click.option("--at", "at", help="Judge at this instant (ISO 8601; local time if no offset).")
+@click.option("--at", "at", type=Instant(), help="Judge at this instant (ISO 8601; local time if no offset).")
 @pass_ctx
-def remind(c: Ctx, dry_run: bool, at: str | None) -> None:
+def remind(c: Ctx, dry_run: bool, at: datetime | None) -> None:
     """Send (or show) the reminders and overdue notices due at an instant.
 
     Each unit and slot is sent once, ever; complete units get nothing.
@@ -423,9 +423,9 @@ def remind(c: Ctx, dry_run: bool, at: str | None) -> None:
 @cli.command()
 @click.option("--send", is_flag=True, help="Queue the digest now and send it.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the HTML here.")
-@click.option("--at", "at", help="Build it as of this instant (ISO 8601).")
+@click.option("--at", "at", type=Instant(), help="Build it as of this instant (ISO 8601).")
 @pass_ctx
-def digest(c: Ctx, send: bool, out: Path | None, at: str | None) -> None:
+def digest(c: Ctx, send: bool, out: Path | None, at: datetime | None) -> None:
     """Build the daily digest (Vietnamese, with the consolidated workbook); write or send it.
 
     Example: intake digest --out /tmp/digest.html

@@ -194,6 +194,42 @@ SECTIONS: dict[str, type] = {
 }
 
 
+# The allowed values of every numeric key (inclusive), checked at start-up: a value outside is
+# refused with this range. A test checks that every int/float key is listed here.
+RANGES: dict[str, tuple[int, int, str]] = {
+    "mailbox.port": (1, 65535, ""),
+    "mailbox.poll_interval": (1, 86400, " seconds"),
+    "mailbox.timeout": (1, 3600, " seconds"),
+    "mailbox.batch_size": (1, 1000, " messages"),
+    "mailbox.max_attempts": (1, 100, " attempts"),
+    "smtp.port": (1, 65535, ""),
+    "smtp.timeout": (1, 3600, " seconds"),
+    "campaign.min_photos": (0, 100, " photos"),
+    "notify.receipt_max_age_hours": (1, 8760, " hours"),
+    "notify.reminder_days": (0, 365, " days"),  # each item
+    "limits.max_message_bytes": (1024, 2**30, " bytes"),
+    "limits.max_parts": (1, 100_000, " parts"),
+    "limits.max_attachments": (1, 10_000, " attachments"),
+    "limits.parse_workers": (0, 64, " workers"),
+    "limits.parse_timeout": (1, 3600, " seconds"),
+    "limits.parse_memory_mb": (256, 65536, " MiB"),  # a worker's address space is ~110 MiB at rest
+    "limits.parse_cpu_seconds": (1, 3600, " seconds"),
+    "limits.max_mime_parts": (1, 1_000_000, " parts"),
+    "limits.max_mime_depth": (2, 1000, " levels"),
+}
+
+
+def _check_ranges(cfg: Config) -> None:
+    for key, (low, high, unit) in RANGES.items():
+        section, name = key.split(".")
+        value = getattr(getattr(cfg, section), name)
+        for v in value if isinstance(value, list) else [value]:
+            if not low <= v <= high:
+                raise ConfigError(
+                    f"{cfg.source}: {key} = {v!r} is out of range: allowed {low:,} to {high:,}{unit}"
+                )
+
+
 def _check_type(value: Any, hint: Any) -> bool:
     origin = typing.get_origin(hint)
     if origin is list:
@@ -250,15 +286,15 @@ def _validate(cfg: Config) -> None:
             time.fromisoformat(value)
         except ValueError as e:
             raise ConfigError(f"{src}: {key} must be HH:MM") from e
-    if any(d < 0 for d in cfg.notify.reminder_days):
-        raise ConfigError(f"{src}: notify.reminder_days must be whole days before the deadline")
     unknown = set(cfg.campaign.required) - {"report", "data_table", "photos", "nominations"}
     if unknown:
         raise ConfigError(f"{src}: campaign.required has unknown items {sorted(unknown)}")
-    if cfg.limits.parse_workers < 0 or cfg.limits.parse_workers > 64:
-        raise ConfigError(f"{src}: limits.parse_workers must be between 0 and 64")
-    if cfg.mailbox.poll_interval < 1:
-        raise ConfigError(f"{src}: mailbox.poll_interval must be at least 1 second")
+    _check_ranges(cfg)
+    if cfg.notify.templates and not cfg.path(cfg.notify.templates).is_dir():
+        raise ConfigError(
+            f"{src}: notify.templates: folder {cfg.path(cfg.notify.templates)} does not exist; "
+            "create it (copy the files of notifier/templates to reword them) or set templates = \"\""
+        )
 
 
 def parse(text: str, source: str = "(string)", base_dir: str = ".") -> Config:

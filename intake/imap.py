@@ -91,6 +91,25 @@ def _shutdown(client: IMAPClient | None) -> None:
             pass
 
 
+def _login(client: IMAPClient, s: MailboxConfig, password: str) -> None:
+    """LOGIN sends ASCII only; a non-ASCII password (or user name) goes as UTF-8 through
+    AUTHENTICATE PLAIN (RFC 4616) when the server offers it, else it is refused naming where
+    it came from."""
+    if s.username.isascii() and password.isascii():
+        client.login(s.username, password)
+        return
+    if b"AUTH=PLAIN" in client.capabilities():
+        client.plain_login(s.username, password)
+        return
+    _shutdown(client)
+    where = (f"environment variable {s.password_env}" if s.password_env
+             else f"file {s.password_file}" if s.password_file else "mailbox.username")
+    raise ConfigError(
+        f"the IMAP password or user name (from {where}) has non-ASCII characters and {s.host} "
+        "offers no AUTHENTICATE PLAIN to send them; use an ASCII password"
+    )
+
+
 class ImapMailbox:
     """A connection to one account. Use as a context manager or call connect()/close()."""
 
@@ -125,7 +144,7 @@ class ImapMailbox:
             client.normalise_times = False  # aware INTERNALDATEs, not naive local time
             if s.security == "starttls":
                 client.starttls(ctx)
-            client.login(s.username, self._password.reveal() if self._password else "")
+            _login(client, s, self._password.reveal() if self._password else "")
         except LoginError as e:
             _shutdown(client)
             raise CredentialsError(f"IMAP login refused for {s.username}@{s.host}: {e}") from e

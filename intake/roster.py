@@ -4,8 +4,11 @@ each import; addresses the officer taught (`learned`) are kept."""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import logging
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -14,8 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from intake.errors import ConfigError
+from parsers.office import OLE_MAGIC
 from parsers.text import clean_text
+from parsers.vietnamese import detect_legacy, to_unicode
 from store.models import Unit, UnitAddress
+
+log = logging.getLogger(__name__)
 
 KINDS = ("ubnd", "htcd", "mn", "th", "thcs", "thpt", "gdnn-gdtx")
 COLUMNS = ("code", "name", "kind", "emails", "aliases")
@@ -73,26 +80,100 @@ def _rows_from_table(table: list[list[str]], source: str) -> list[RosterRow]:
     return rows
 
 
+_BOMS = (  # longest first: the UTF-32 LE mark starts with the UTF-16 LE one
+    (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_SAVE_AS = "save it from Excel as 'CSV UTF-8' or .xlsx"
+
+
+def decode_text(data: bytes, source: str) -> tuple[str, str]:
+    """(text, encoding) of a CSV roster: by its BOM, else UTF-16 told by its NUL bytes, else
+    UTF-8, else Windows-1258 (Excel's "CSV" on Vietnamese Windows; TCVN3 or VNI text saved
+    through it is recognised and converted)."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding), encoding
+            except UnicodeDecodeError as e:
+                raise ConfigError(f"{source}: starts as {encoding} but byte {e.start} is not; {_SAVE_AS}") from e
+    head = data[:4096]
+    if head.count(0) > len(head) // 4:  # UTF-16 without a BOM: every other byte is 0 in ASCII text
+        encoding = "utf-16-le" if head[1::2].count(0) > head[0::2].count(0) else "utf-16-be"
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError as e:
+            raise ConfigError(f"{source}: holds NUL bytes but is not UTF-16 text; {_SAVE_AS}") from e
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = data.decode("cp1258")
+    except UnicodeDecodeError as e:
+        raise ConfigError(
+            f"{source}: not UTF-8, UTF-16 or Windows-1258 text (byte 0x{data[e.start]:02x} at {e.start}); {_SAVE_AS}"
+        ) from e
+    legacy = detect_legacy(data.decode("cp1252", errors="replace"))
+    if legacy is not None:
+        return to_unicode(data.decode("cp1252", errors="replace"), legacy), legacy
+    return unicodedata.normalize("NFC", text), "cp1258"
+
+
+def _csv_table(text: str, source: str) -> list[list[str]]:
+    first = text.lstrip("\ufeff").split("\n", 1)[0]
+    delimiter = ","
+    for candidate in (",", "\t", ";"):  # Excel's "Unicode Text" is tab-separated
+        header = {h.strip().lower() for h in next(csv.reader([first], delimiter=candidate), [])}
+        if {"code", "name", "kind"} <= header:
+            delimiter = candidate
+            break
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    try:
+        return [row for row in reader]
+    except csv.Error as e:
+        raise ConfigError(f"{source}: line {reader.line_num}: {e}; {_SAVE_AS}") from e
+
+
+def _sheet_table(data: bytes, fmt: str, source: str) -> list[list[str]]:
+    from parsers.facts import Unreadable
+    from parsers.grid import grids
+
+    try:
+        sheets = grids(data, fmt, max_rows=10001, max_cols=10)
+    except Unreadable as e:
+        raise ConfigError(f"{source}: cannot read this {fmt} workbook ({e}); open it in Excel and "
+                          "save it again, or save it as 'CSV UTF-8'") from e
+    if not sheets:
+        return []
+    return [["" if v is None else _cell_text(v) for v in row] for row in sheets[0].cells]
+
+
+def _cell_text(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def read_roster(path: str | Path) -> list[RosterRow]:
+    """The roster rows of a CSV (any of the encodings `decode_text` knows; comma, tab or
+    semicolon separated), XLSX or XLS file, told apart by content, not by name."""
     p = Path(path)
     try:
         data = p.read_bytes()
     except OSError as e:
         raise ConfigError(f"cannot read roster {p}: {e.strerror}") from e
-    if p.suffix.lower() in (".xlsx", ".xlsm"):
-        from openpyxl import load_workbook
-
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        ws = wb.worksheets[0]
-        table = [
-            ["" if v is None else str(v) for v in row]
-            for row in ws.iter_rows(max_row=10000, max_col=10, values_only=True)
-        ]
-        wb.close()
+    source = str(p)
+    if data.startswith(b"PK\x03\x04") or p.suffix.lower() in (".xlsx", ".xlsm"):
+        table = _sheet_table(data, "xlsx", source)
+    elif data.startswith(OLE_MAGIC) or p.suffix.lower() == ".xls":
+        table = _sheet_table(data, "xls", source)
     else:
-        text = data.decode("utf-8-sig")
-        table = [row for row in csv.reader(io.StringIO(text))]
-    return _rows_from_table(table, str(p))
+        text, encoding = decode_text(data, source)
+        if encoding != "utf-8":
+            log.info("roster %s read as %s", source, encoding)
+        table = _csv_table(text, source)
+    return _rows_from_table(table, source)
 
 
 def import_roster(s: Session, rows: list[RosterRow], now: datetime) -> tuple[int, int]:

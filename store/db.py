@@ -5,6 +5,7 @@ loss must not undo a commit after the server was already told), or PostgreSQL vi
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
@@ -30,17 +32,66 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+class StoreUnavailable(RuntimeError):
+    """The database URL cannot be parsed, names a driver that is not installed, or its server
+    cannot be reached: fix the URL (or start the server) and try again."""
+
+
+_EXAMPLES = "e.g. sqlite:////var/lib/intake/intake.sqlite3 or postgresql+psycopg://intake@127.0.0.1/intake"
+
+
+def shown_url(url: str) -> str:
+    """`url` fit for a message: its password hidden, even when it does not parse."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)[:200]
+
+
+def _reason(e: BaseException) -> str:
+    orig = getattr(e, "orig", None) or e
+    lines = [line.strip() for line in str(orig).splitlines() if line.strip()]
+    return lines[0] if lines else type(orig).__name__
+
+
 def make_engine(url: str) -> Engine:
-    u = make_url(url)
-    if u.get_backend_name() == "sqlite":
-        if u.database and u.database != ":memory:":
-            Path(u.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    if u.get_backend_name() == "postgresql" and u.drivername == "postgresql":
-        url = str(u.set(drivername="postgresql+psycopg").render_as_string(hide_password=False))
-    return create_engine(url, pool_pre_ping=True)
+    """An engine for `url`; `StoreUnavailable` names the URL when it cannot be parsed, its driver
+    is missing, or (PostgreSQL) the server cannot be reached."""
+    try:
+        u = make_url(url)
+    except ArgumentError as e:
+        raise StoreUnavailable(f"database URL {shown_url(url)!r} cannot be parsed ({_EXAMPLES})") from e
+    try:
+        if u.get_backend_name() == "sqlite":
+            if u.database and u.database != ":memory:":
+                Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(url, connect_args={"timeout": 30})
+            event.listen(engine, "connect", _sqlite_pragmas)
+            return engine
+        if u.get_backend_name() == "postgresql" and u.drivername == "postgresql":
+            u = u.set(drivername="postgresql+psycopg")
+            url = str(u.render_as_string(hide_password=False))
+        args: dict[str, Any] = {}
+        if u.drivername == "postgresql+psycopg" and "connect_timeout" not in u.query:
+            args["connect_timeout"] = 10  # libpq waits forever on a host that drops packets
+        engine = create_engine(url, pool_pre_ping=True, connect_args=args)
+    except (ArgumentError, ImportError) as e:
+        raise StoreUnavailable(
+            f"database URL {shown_url(url)}: {_reason(e)} (installed: sqlite, postgresql+psycopg; {_EXAMPLES})"
+        ) from e
+    except OSError as e:
+        raise StoreUnavailable(f"database {shown_url(url)}: cannot make its folder: {e.strerror}") from e
+    try:  # a server that cannot be reached is named now, not as a traceback at the first query
+        with engine.connect():
+            pass
+    except DBAPIError as e:
+        raise StoreUnavailable(
+            f"cannot connect to the database {shown_url(url)}: {_reason(e)}; "
+            "check the URL and that the server is running and lets this user in"
+        ) from e
+    finally:
+        engine.dispose()  # the probe's connection is not kept: an engine never used holds none
+    return engine
 
 
 def alembic_config(engine: Engine, files_root: str | Path | None = None) -> AlembicConfig:
