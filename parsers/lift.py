@@ -8,6 +8,10 @@ by scanning the bytes (no line splitting), and returns a skeleton of the message
 the skeleton is parsed as usual, and `restore()` puts the decoded bytes (one `a2b_base64` over a
 view of the raw message, no intermediate copies) in place of each marker.
 
+A single-part message (a scanner's bare base64 PDF) has no delimiter lines: its one body is
+lifted when the top header names a non-text type and base64; plain-text and HTML-only mail is
+not lifted (its body is the text, which the parser must see).
+
 Conservative by design: a body is lifted only when the part's own header says
 `Content-Transfer-Encoding: base64` and the body is nothing but base64 (and line breaks, padding
 at the end). `restore()` returns None unless every marker came back as an attachment's data
@@ -35,6 +39,11 @@ _CTE_BASE64 = re.compile(
     rb"^content-transfer-encoding[ \t]*:[ \t]*(?:\r?\n[ \t]+)?\"?base64\"?[ \t]*\r?$", re.I | re.M
 )
 _BASE64_BODY = re.compile(rb"[A-Za-z0-9+/\r\n]*(?:={1,2}[\r\n]*)?")
+MAX_TOP_HEADER = 256 * 1024  # a top header block longer than this: the message is not lifted
+# The type of the message itself (the first Content-Type of the top header).
+_TOP_TYPE = re.compile(
+    rb"^content-type[ \t]*:[ \t]*(?:\r?\n[ \t]+)?\"?([A-Za-z0-9!#$&^_.+-]+)/", re.I | re.M
+)
 _MARKER = b"intake-lifted-part "
 
 
@@ -76,17 +85,43 @@ def _body_span(raw: bytes, start: int, end: int, min_bytes: int) -> tuple[int, i
     return body_start, body_end
 
 
+def _single_part_span(raw: bytes, head_end: re.Match[bytes], top: re.Match[bytes] | None,
+                      min_bytes: int) -> list[tuple[int, int]]:
+    """The body of a single-part message, when its type is not text (nor message/…), its
+    top header says base64 and the body is nothing but base64; else nothing."""
+    if top is None or top.group(1).lower() in (b"text", b"message"):
+        return []  # no Content-Type means text/plain: the parser reads it as the body
+    if not _CTE_BASE64.search(raw, 0, head_end.start() + 1):
+        return []
+    body_start, body_end = head_end.end(), len(raw)
+    while body_end > body_start and raw[body_end - 1] in b"\r\n \t":
+        body_end -= 1
+    if body_end - body_start < min_bytes:
+        return []
+    if _BASE64_BODY.fullmatch(memoryview(raw)[body_start:body_end]) is None:
+        return []
+    return [(body_start, body_end)]
+
+
 def lift(raw: bytes, min_bytes: int = LIFT_MIN_BYTES) -> Lifted | None:
     """The skeleton of `raw` without its large base64 bodies; None when there is none."""
     if len(raw) < min_bytes:
         return None
-    starts = _delimiter_lines(raw)
-    spans = []
-    for start, end in zip(starts, [*starts[1:], len(raw)], strict=True):
-        if end - start >= min_bytes:
-            span = _body_span(raw, start, end, min_bytes)
-            if span is not None:
-                spans.append(span)
+    head_end = _BLANK.search(raw, 0, MAX_TOP_HEADER)
+    if head_end is None:
+        return None
+    top = _TOP_TYPE.search(raw, 0, head_end.start() + 1)
+    if top is None or top.group(1).lower() != b"multipart":
+        spans = _single_part_span(raw, head_end, top, min_bytes)
+    else:
+        starts = _delimiter_lines(raw)
+        spans = []
+        ends = [*starts[1:], len(raw)] if starts else []  # no delimiter line: nothing to lift
+        for start, end in zip(starts, ends, strict=True):
+            if end - start >= min_bytes:
+                span = _body_span(raw, start, end, min_bytes)
+                if span is not None:
+                    spans.append(span)
     if not spans:
         return None
     nonce = secrets.token_hex(12).encode()
