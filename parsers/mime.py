@@ -9,16 +9,20 @@ fields we need wherever they are, every header field of every part to `MAX_FIELD
 message with more than `MAX_MIME_PARTS` parts or nested deeper than `MAX_MIME_DEPTH` is refused
 (`MalformedMessage`). Raw 8-bit bytes in From/Subject are read as UTF-8 (undecodable bytes
 replaced), base64 leniently (a cut-off attachment keeps what arrived).
+
+Real-world shapes mail-parser alone gets wrong: a boundary parameter folded inside its quotes
+(Outlook 2000) is unfolded and the message parsed again; non-text leaves mail-parser does not
+report (no file name, no Content-ID) are kept all the same (`parsers.leaves`); files uuencoded
+in the text body come out as parts (`parsers.uuencode`).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import email
 import email.utils
 import hashlib
 import logging
+import mimetypes
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +32,8 @@ from email.message import Message as StdMessage
 
 import mailparser
 
+from parsers import leaves, uuencode
+from parsers.leaves import lenient_b64decode
 from parsers.text import clean_filename, clean_text
 
 log = logging.getLogger(__name__)
@@ -43,7 +49,6 @@ _ESSENTIAL = frozenset({
     b"content-transfer-encoding", b"content-disposition",
 })
 _FIELD_START = re.compile(rb"\r?\n(?![ \t])")
-_B64_JUNK = re.compile(rb"[^A-Za-z0-9+/]")
 _CHARSET = re.compile(r"[A-Za-z0-9._:+-]{1,40}")
 _ENCODED_WORD = re.compile(r"=\?[^?\s]*\?[bBqQ]\?[^?\s]*\?=")
 _ADDRESS_HEADERS = frozenset({"from", "to", "cc", "bcc", "reply-to", "sender", "delivered-to"})
@@ -172,25 +177,10 @@ def _bounded(raw: bytes) -> bytes:
     return bounded + b"\r\n\r\n" + body
 
 
-def _b64decode(payload: str) -> bytes:
-    """Base64 as mail clients read it: stray characters skipped, missing padding tolerated, a
-    payload cut off in transit decoded as far as it goes."""
-    data = _B64_JUNK.sub(b"", payload.encode("ascii", errors="ignore"))
-    rest = len(data) % 4
-    if rest == 1:
-        data = data[:-1]
-    elif rest:
-        data += b"=" * (4 - rest)
-    try:
-        return base64.b64decode(data)
-    except (binascii.Error, ValueError):
-        return b""
-
-
 def _payload(att: dict[str, object]) -> bytes:
     payload = att.get("payload") or ""
     if att.get("binary"):
-        return _b64decode(str(payload))
+        return lenient_b64decode(str(payload))
     charset = str(att.get("charset") or "utf-8")
     try:
         return str(payload).encode(charset, errors="replace")
@@ -218,6 +208,42 @@ def _check_structure(msg: StdMessage, max_parts: int, max_depth: int) -> list[St
         if isinstance(payload, list):
             stack.extend((p, depth + 1) for p in payload if isinstance(p, StdMessage))
     return seen
+
+
+# A boundary parameter whose quoted value was folded across lines (Outlook 2000).
+_FOLDED_BOUNDARY = re.compile(
+    rb'(boundary[ \t]*=[ \t]*")([^"\r\n]{0,200}(?:\r?\n[ \t]+[^"\r\n]{0,200}){1,8})(")', re.I
+)
+
+
+def _folded_boundary(parts: list[StdMessage]) -> bool:
+    """Whether a multipart part of the parsed message has a boundary with a line break in it
+    (the stdlib keeps the fold, never finds the delimiter and reads the whole as one part)."""
+    for part in parts:
+        if part.get_content_maintype() != "multipart" or part.is_multipart():
+            continue
+        try:
+            boundary = part.get_boundary() or ""
+        except Exception:  # noqa: BLE001 - a malformed parameter is not this defect
+            continue
+        if "\n" in boundary or "\r" in boundary:
+            return True
+    return False
+
+
+def unfold_boundaries(raw: bytes) -> bytes:
+    """`raw` with every quoted boundary parameter folded across lines written on one line, as
+    mail clients read it: the line breaks and the indentation that follows them removed, or
+    only the line breaks when the delimiter lines of the body keep the indentation."""
+
+    def fix(m: re.Match[bytes]) -> bytes:
+        value = m.group(2)
+        joined = re.sub(rb"\r?\n[ \t]+", b"", value)
+        kept = re.sub(rb"\r?\n", b"", value)
+        chosen = kept if b"\n--" + kept in raw and b"\n--" + joined not in raw else joined
+        return m.group(1) + chosen + m.group(3)
+
+    return _FOLDED_BOUNDARY.sub(fix, raw)
 
 
 def _mailparser(msg: StdMessage, parts: list[StdMessage]) -> mailparser.MailParser:
@@ -341,7 +367,12 @@ def parse_message(raw: bytes, *, max_parts: int = MAX_MIME_PARTS,
         raise MalformedMessage(f"too many MIME parts: more than {max_parts}")
     try:
         msg = email.message_from_bytes(_bounded(raw))
-        mp = _mailparser(msg, _check_structure(msg, max_parts, max_depth))
+        structure = _check_structure(msg, max_parts, max_depth)
+        if _folded_boundary(structure):
+            log.info("boundary folded inside its quotes; parsing the message unfolded")
+            msg = email.message_from_bytes(_bounded(unfold_boundaries(raw)))
+            structure = _check_structure(msg, max_parts, max_depth)
+        mp = _mailparser(msg, structure)
         from_name, from_addr = _sender(mp)
         raw_from = _eight_bit(msg, "from")
         if raw_from is not None or not from_addr or "@" not in from_addr:
@@ -362,7 +393,22 @@ def parse_message(raw: bytes, *, max_parts: int = MAX_MIME_PARTS,
                     content_id=_one_line(str(att.get("content-id") or ""), 255),
                 )
             )
+        for leaf in leaves.unreported(msg, [p.data for p in parts]):
+            parts.append(Part(
+                filename=clean_filename(leaf.filename, default=leaves.DEFAULT_STEM),
+                content_type=_one_line(leaf.content_type, 255),
+                data=leaf.data,
+                inline=leaf.inline,
+                content_id=_one_line(leaf.content_id, 255),
+            ))
         text = "\n".join(mp.text_plain) if mp.text_plain else ""
+        text, uu_files = uuencode.extract(text)
+        for uu in uu_files:
+            name = clean_filename(uu.name, default=leaves.DEFAULT_STEM)
+            parts.append(Part(name, mimetypes.guess_type(name)[0] or "application/octet-stream",
+                              uu.data))
+            if uu.bad_lines:
+                log.warning("uuencoded file: %d undecodable line(s) skipped", uu.bad_lines)
         if not text and mp.text_html:
             text = re.sub(r"<[^>]+>", " ", "\n".join(mp.text_html))
         return ParsedMessage(
