@@ -266,6 +266,7 @@ class Filer:
             if decision.unit is not None:
                 unit_id = self._unit_ids.get(decision.unit)
             msg.assigned_by = "auto" if unit_id is not None else ""
+            msg.forwarded_by = decision.forwarded_by[:320] if unit_id is not None else ""
             msg.reason = decision.reason[:2000]
             msg.candidates = json.dumps(
                 [{"code": c.code, "score": round(c.score, 1), "why": c.why} for c in decision.candidates],

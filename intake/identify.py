@@ -18,7 +18,11 @@ Decision contract (`Decision.status`):
 - "assigned": `unit` is set. Without a known address exactly one unit has primary mentions,
   scoring at least `THRESHOLD`, with every incidental rival at most `MARGIN` of it. With a known
   address, that unit, unless the text names another unit and not it, or the documents name
-  another unit more strongly than it.
+  another unit more strongly than it. A roster unit forwarding, as an attachment and with no
+  files of its own (`Evidence.own_files` empty), mail whose senders are all one other unit's
+  roster address is that other unit's (same text and document checks, the forwarder's own name
+  not counted against it). `forwarded_by` is the outer sender whenever the unit was found by a
+  forwarded message's sender rather than by the sender's own address.
 - "split": the attachments clearly name two or more different units (a commune office sending
   for its schools, a forward of several units' mail); `unit` is None and `per_attachment` holds
   (filename, unit code) for every attachment whose own evidence names one unit. Attachments not
@@ -95,6 +99,8 @@ class Evidence:
     organizers: tuple[str, ...] = ()  # "Đơn vị tổ chức" cells of data tables
     headers: tuple[tuple[str, str], ...] = ()  # (name, value) for IDENTITY_HEADERS, topmost first
     inner_from: tuple[str, ...] = ()  # senders of forwarded (message/rfc822) parts
+    # files the sender attached itself, outside forwarded messages; None: not known (caution)
+    own_files: tuple[str, ...] | None = None
     attachments: tuple[AttachmentEvidence, ...] = ()  # per attachment, for "split" decisions
 
 
@@ -113,6 +119,7 @@ class Decision:
     candidates: tuple[Candidate, ...] = ()
     # per attachment (filename → unit code) when one email carries several units' documents
     per_attachment: tuple[tuple[str, str], ...] = field(default=())
+    forwarded_by: str = ""  # the outer sender, when `unit` was found by a forwarded sender
 
 
 def _snippet(line: str) -> str:
@@ -364,6 +371,38 @@ class UnitMatcher:
                 contested.append(att.filename)
         return named, contested
 
+    def _relayed(self, ev: Evidence, addr: str) -> tuple[str, str] | None:
+        """(unit, its address) when a roster unit forwards, as an attachment and adding no files
+        of its own, mail whose every sender is the roster address of one other unit."""
+        if not ev.inner_from or ev.own_files is None or ev.own_files:
+            return None
+        sender = self.by_address.get(addr)
+        if sender is None or addr in self.learned or addr in self.office:
+            return None
+        inner = sorted({a.strip().lower() for a in ev.inner_from})
+        if any(a not in self.by_address or a in self.learned for a in inner):
+            return None
+        codes = {self.by_address[a] for a in inner}
+        if len(codes) != 1 or sender in codes:
+            return None
+        return codes.pop(), inner[0]
+
+    def _by_address(self, code: str, how: str, t: Tally, best: dict[tuple[str, str], float],
+                    why: str, cands: tuple[Candidate, ...], *, forwarded_by: str = "",
+                    besides: str | None = None) -> Decision:
+        """`code`, found by an address, unless the text names only other units or the documents
+        are another unit's; `besides` (a forwarder naming itself) does not count against it."""
+        others = sorted(c for c in t.primary if c not in (code, besides))
+        if others and code not in t.primary:
+            return Decision("unassigned", reason=f"{how}, but the text names "
+                            f"{', '.join(others)}: {why}", candidates=cands)
+        rival = max(others, key=lambda c: t.doc_score(c, best), default=None)
+        if rival is not None and t.doc_score(rival, best) > t.doc_score(code, best):
+            return Decision("unassigned", reason=f"{how}, but the documents are {rival}'s: "
+                            + "; ".join(t.why[rival]), candidates=cands)
+        return Decision("assigned", unit=code, reason=how, candidates=cands,
+                        forwarded_by=forwarded_by)
+
     def identify(self, ev: Evidence) -> Decision:
         addr = ev.from_addr.strip().lower()
         why_ignored = ignore_reason(ev)
@@ -372,13 +411,19 @@ class UnitMatcher:
         if addr in self.office and not ev.inner_from:
             return Decision("ignored", reason="sent from the office's own address")
         by_addr: dict[str, str] = {}
+        sender_code: str | None = None
         if addr in self.by_address and addr not in self.office:
             how = "taught by the officer" if addr in self.learned else "on the roster"
-            by_addr[self.by_address[addr]] = f"sender address {addr} is {how}"
+            sender_code = self.by_address[addr]
+            by_addr[sender_code] = f"sender address {addr} is {how}"
         for inner in ev.inner_from:
             code = self.by_address.get(inner.strip().lower())
             if code is not None:
                 by_addr.setdefault(code, f"forwarded message from {inner.strip().lower()}")
+
+        def forwarder(code: str) -> str:  # who forwarded it, when `code` came from inside
+            return addr if code in by_addr and code != sender_code else ""
+
         t, best = self.tally(ev)
         extra = {c: (200.0, w) for c, w in by_addr.items()}
         cands = self._candidates(t, extra)
@@ -396,23 +441,24 @@ class UnitMatcher:
         if by_addr:  # the display name belongs to the address: only the rest of the text counts
             t = _without(t, best, "name")
         choice, why = self._choice(t)
+        relayed = self._relayed(ev, addr)
+        if relayed is not None and sender_code is not None:
+            code, inner = relayed
+            how = (f"forwarded message from {inner} is on the roster (forwarded by {addr}, "
+                   f"{sender_code}, with no files of its own)")
+            return self._by_address(code, how, t, best, why, cands, forwarded_by=addr,
+                                    besides=sender_code)
         if len(by_addr) == 1:
             code, how = next(iter(by_addr.items()))
-            others = sorted(c for c in t.primary if c != code)
-            if others and code not in t.primary:
-                return Decision("unassigned", reason=f"{how}, but the text names "
-                                f"{', '.join(others)}: {why}", candidates=cands)
-            rival = max(others, key=lambda c: t.doc_score(c, best), default=None)
-            if rival is not None and t.doc_score(rival, best) > t.doc_score(code, best):
-                return Decision("unassigned", reason=f"{how}, but the documents are {rival}'s: "
-                                + "; ".join(t.why[rival]), candidates=cands)
-            return Decision("assigned", unit=code, reason=how, candidates=cands)
+            return self._by_address(code, how, t, best, why, cands, forwarded_by=forwarder(code))
         if len(by_addr) > 1:
             if choice in by_addr:
                 return Decision("assigned", unit=choice, reason=f"{by_addr[choice]}; {why}",
-                                candidates=cands)
+                                candidates=cands, forwarded_by=forwarder(choice))
+            own = (f"; the forward adds files of its own: {', '.join(ev.own_files[:5])}"
+                   if ev.own_files else "")
             return Decision("unassigned", reason="the sender and the forwarded messages are "
-                            f"different units ({', '.join(by_addr)}); {why}", candidates=cands)
+                            f"different units ({', '.join(by_addr)}); {why}{own}", candidates=cands)
         if choice is not None:
             return Decision("assigned", unit=choice, reason=why, candidates=cands)
         return Decision("unassigned", reason=f"{why} (sender {addr or 'unknown'})",

@@ -68,5 +68,8 @@ def evidence(parsed: ParsedMessage, parts: Sequence[StagedPart]) -> Evidence:
         organizers=tuple(o for a in per_doc for o in a.organizers),
         headers=parsed.headers,
         inner_from=tuple(dict.fromkeys(p.sender for p in parts if p.sender)),
+        # what the sender attached itself: top-level parts other than forwarded messages (a
+        # forwarded message's own attachments come out of it with a parent)
+        own_files=tuple(p.filename for p in parts if p.parent is None and p.facts.kind != "email"),
         attachments=tuple(per_doc),
     )

@@ -53,7 +53,19 @@ _RULES: tuple[Rule, ...] = (
     _r(r"^(?:on the roster|taught by the officer), but the documents are (\S+)'s",
        lambda m: f"địa chỉ gửi thuộc một đơn vị nhưng văn bản đính kèm là của {m[1]}"),
     _r(r"^the sender and the forwarded messages are different units \(([^)]*)\)",
-       lambda m: f"người gửi và thư được chuyển tiếp thuộc các đơn vị khác nhau ({m[1]})"),
+       lambda m: f"người gửi và thư được chuyển tiếp thuộc các đơn vị khác nhau ({m[1]})"
+       + ("; thư chuyển tiếp có kèm tệp của chính người gửi"
+          if "adds files of its own" in m.string else "")),
+    _r(r"^forwarded message from (\S+) is on the roster \(forwarded by ([^,]+),[^)]*\), "
+       r"but the text names ([^:]+):",
+       lambda m: f"thư do {m[2]} chuyển tiếp, thư gốc gửi từ địa chỉ {m[1]} của một đơn vị, "
+       f"nhưng nội dung thư ghi tên {m[3]}"),
+    _r(r"^forwarded message from (\S+) is on the roster \(forwarded by ([^,]+),[^)]*\), "
+       r"but the documents are (\S+)'s",
+       lambda m: f"thư do {m[2]} chuyển tiếp, thư gốc gửi từ địa chỉ {m[1]} của một đơn vị, "
+       f"nhưng văn bản đính kèm là của {m[3]}"),
+    _r(r"^forwarded message from (\S+) is on the roster \(forwarded by ([^,]+),",
+       lambda m: f"thư do {m[2]} chuyển tiếp, thư gốc gửi từ địa chỉ {m[1]} của đơn vị"),
     _r(r"address (?:is )?not in the roster", lambda m: "địa chỉ gửi không có trong danh sách đơn vị"),
     _r(r"\(sender ([^)]*)\)$", lambda m: "không nhận ra đơn vị gửi từ địa chỉ, tên người gửi, "
        f"tiêu đề và văn bản (người gửi {m[1]})"),

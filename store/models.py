@@ -132,6 +132,8 @@ class Message(Base):
         ForeignKey("units.id", ondelete="SET NULL"), nullable=True
     )
     assigned_by: Mapped[str] = mapped_column(String(128), default="")  # "auto" | officer name
+    # who forwarded it, when it was filed by the sender of a message forwarded inside it
+    forwarded_by: Mapped[str] = mapped_column(String(320), default="")
     candidates: Mapped[str] = mapped_column(Text, default="")  # JSON list
     auth: Mapped[str] = mapped_column(Text, default="")  # JSON: spf/dkim/dmarc
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

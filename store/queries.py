@@ -30,6 +30,15 @@ class Items:
 
 
 @dataclass(frozen=True)
+class Forward:
+    """A message filed to a unit because it forwards that unit's own email: who forwarded it."""
+
+    message: int  # Message.id
+    by: str  # the forwarder's address
+    by_unit: str | None  # the forwarder's unit code, when its address is known
+
+
+@dataclass(frozen=True)
 class UnitStatus:
     code: str
     name: str
@@ -46,6 +55,7 @@ class UnitStatus:
     missing: tuple[str, ...]  # required item keys still missing: "report", "data_table", "photos"
     deadline: datetime  # effective deadline (per-unit extension applied), aware
     files: tuple[tuple[str, str], ...] = ()  # (item, original filename) of what was received
+    forwarded: tuple[Forward, ...] = ()  # its messages that another sender forwarded
 
 
 @dataclass(frozen=True)
@@ -154,6 +164,21 @@ def campaign_status(
             continue
         for item in filter(None, item_keys.split(",")):
             files_by_unit.setdefault(uid, []).append((item, filename))
+    forwards: dict[int, list[Forward]] = {}
+    fwd_rows = s.execute(
+        select(Message.id, Message.unit_id, Message.forwarded_by)
+        .where(Message.campaign_id == campaign_id, Message.state == "filed",
+               Message.forwarded_by != "")
+        .order_by(Message.received_at, Message.id)
+    ).all()
+    if fwd_rows:
+        owner = {address: code for address, code in s.execute(
+            select(UnitAddress.address, Unit.code).join(Unit, Unit.id == UnitAddress.unit_id)
+            .where(UnitAddress.address.in_({r.forwarded_by for r in fwd_rows}))
+        )}
+        for pk, unit_id, by in fwd_rows:
+            if unit_id is not None:
+                forwards.setdefault(unit_id, []).append(Forward(pk, by, owner.get(by)))
     emails: dict[int, list[str]] = {}
     for unit_id, address in s.execute(
         select(UnitAddress.unit_id, UnitAddress.address)
@@ -188,6 +213,7 @@ def campaign_status(
                 messages=n_msgs, items=items, total_classes=classes, total_participants=people,
                 missing=missing, deadline=unit_deadline,
                 files=tuple(files_by_unit.get(unit.id, ())),
+                forwarded=tuple(forwards.get(unit.id, ())),
             )
         )
 
@@ -289,6 +315,8 @@ def status_json(cs: CampaignStatus) -> dict[str, Any]:
                 "totals": {"classes": u.total_classes, "participants": u.total_participants},
                 "missing": list(u.missing),
                 "deadline": _iso(u.deadline),
+                "forwarded": [{"id": f.message, "by": f.by, "by_unit": f.by_unit}
+                              for f in u.forwarded],
             }
             for u in cs.units
         ],

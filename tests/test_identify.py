@@ -85,6 +85,8 @@ def gmail(addr: str = "nguyenthilan1980@gmail.com", name: str = "Lan Nguyễn", 
     return Evidence(addr, name, **kw)  # type: ignore[arg-type]
 
 
+RELAY_LINE = "UBND xã Tam Hưng chuyển tiếp thư của nhà trường (thư gốc đính kèm)."
+
 CASES: list[Case] = [
     # -- addresses -----------------------------------------------------------------------------
     Case("roster address, any case", "thcs-thanh-mai",
@@ -304,6 +306,39 @@ CASES: list[Case] = [
     Case("commune forwards a school, no documents", "unassigned",
          Evidence("ubnd-tam-hung@thanhoai.example", "UBND xã Tam Hưng", "Fwd:",
                   inner_from=("th-tam-hung@thanhoai.example",))),
+    # a roster unit forwarding another roster unit's own email as an attachment, adding no files
+    Case("commune forwards a school's email as an attachment, no files of its own", "th-tam-hung",
+         Evidence("ubnd-tam-hung@thanhoai.example", "UBND xã Tam Hưng", "Fwd:",
+                  body(RELAY_LINE, "Phạm Văn Hùng", "Văn phòng UBND xã Tam Hưng"),
+                  inner_from=("th-tam-hung@thanhoai.example",), own_files=())),
+    Case("commune forwards a school's report as an attachment", "th-tam-hung",
+         Evidence("ubnd-tam-hung@thanhoai.example", "UBND xã Tam Hưng",
+                  "Fwd: Báo cáo Tuần lễ HTSĐ - UBND xã Tam Hưng chuyển tiếp",
+                  body(RELAY_LINE, "Phạm Văn Hùng", "Văn phòng UBND xã Tam Hưng"),
+                  inner_from=("th-tam-hung@thanhoai.example",), own_files=(),
+                  attachments=(AttachmentEvidence("Báo cáo tuần lễ.eml"),
+                               AttachmentEvidence("BC HTSD.docx", official(
+                                   "PHÒNG GD&ĐT THANH OAI", "TRƯỜNG TIỂU HỌC TAM HƯNG",
+                                   "11/BC-TH", "Tam Hưng"))))),
+    Case("commune forward of a school, documents of a third unit", "unassigned",
+         Evidence("ubnd-tam-hung@thanhoai.example", "UBND xã Tam Hưng", "Fwd:",
+                  inner_from=("th-tam-hung@thanhoai.example",), own_files=(),
+                  attachments=(AttachmentEvidence("BC.docx", official(
+                      "PHÒNG GD&ĐT THANH OAI", "TRƯỜNG THCS TAM HƯNG", "7/BC-THCS",
+                      "Tam Hưng")),))),
+    Case("commune forwards a school but adds a file of its own", "unassigned",
+         Evidence("ubnd-tam-hung@thanhoai.example", "UBND xã Tam Hưng", "Fwd:",
+                  inner_from=("th-tam-hung@thanhoai.example",),
+                  own_files=("IMG_20211005_081512.jpg",))),
+    Case("commune forwards an unknown sender's report", "unassigned",
+         Evidence("ubnd-tam-hung@thanhoai.example", "UBND xã Tam Hưng", "Fwd:",
+                  inner_from=("c1tamhung@gmail.com",), own_files=(),
+                  attachments=(AttachmentEvidence("BC.docx", official(
+                      "PHÒNG GD&ĐT THANH OAI", "TRƯỜNG TIỂU HỌC TAM HƯNG", "11/BC-TH",
+                      "Tam Hưng")),))),
+    Case("commune forwards a school's learned (not roster) address", "unassigned",
+         Evidence("ubnd-binh-minh@thanhoai.example", "UBND xã Bình Minh", "Fwd:",
+                  inner_from=("hieutruong.c2binhminh@gmail.com",), own_files=())),
     # -- several units in one email --------------------------------------------------------------
     Case("commune sends for its schools", "split",
          Evidence("ubnd-binh-minh@thanhoai.example", "UBND xã Bình Minh",
@@ -386,6 +421,21 @@ def test_case(case: Case) -> None:
     assert set(case.candidates) <= listed, d.candidates
     if d.status == "unassigned":
         assert d.reason and d.unit is None
+
+
+def test_a_forward_filed_by_its_inner_sender_names_who_forwarded_it() -> None:
+    relay = next(c for c in CASES if c.id.startswith("commune forwards a school's report"))
+    d = MATCHER.identify(relay.ev)
+    assert (d.status, d.unit, d.forwarded_by) == ("assigned", "th-tam-hung",
+                                                   "ubnd-tam-hung@thanhoai.example")
+    assert "forwarded by ubnd-tam-hung@thanhoai.example, xa-tam-hung" in d.reason
+    office = next(c for c in CASES if c.id == "the office forwards a unit's message")
+    assert MATCHER.identify(office.ev).forwarded_by == OFFICE
+    own = MATCHER.identify(Evidence("mn-thanh-van@thanhoai.example", "MN Thanh Văn", "Báo cáo"))
+    assert own.status == "assigned" and own.forwarded_by == ""
+    # the same forward without knowing the files it carries: not the school's on the address
+    unknown = MATCHER.identify(replace(relay.ev, own_files=None, attachments=()))
+    assert unknown.unit != "th-tam-hung" and unknown.forwarded_by == ""
 
 
 def test_table_size_and_coverage() -> None:

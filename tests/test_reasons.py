@@ -22,6 +22,19 @@ from notifier.reasons import vi
     ("no unit named clearly (sender hoanguyen@gmail.com)",
      "không nhận ra đơn vị gửi từ địa chỉ, tên người gửi, tiêu đề và văn bản (người gửi hoanguyen@gmail.com)"),
     ("DMARC fail, SPF softfail, DKIM none", "DMARC: fail, SPF: softfail, DKIM: none"),
+    ("forwarded message from th-tam-hung@thanhoai.example is on the roster (forwarded by "
+     "ubnd-tam-hung@thanhoai.example, xa-tam-hung, with no files of its own), but the text names "
+     "thcs-tam-hung: subject “THCS Tam Hưng”",
+     "thư do ubnd-tam-hung@thanhoai.example chuyển tiếp, thư gốc gửi từ địa chỉ "
+     "th-tam-hung@thanhoai.example của một đơn vị, nhưng nội dung thư ghi tên thcs-tam-hung"),
+    ("forwarded message from th-tam-hung@thanhoai.example is on the roster (forwarded by "
+     "ubnd-tam-hung@thanhoai.example, xa-tam-hung, with no files of its own)",
+     "thư do ubnd-tam-hung@thanhoai.example chuyển tiếp, thư gốc gửi từ địa chỉ "
+     "th-tam-hung@thanhoai.example của đơn vị"),
+    ("the sender and the forwarded messages are different units (xa-tam-hung, th-tam-hung); no "
+     "unit is named clearly; the forward adds files of its own: BC UBND.docx",
+     "người gửi và thư được chuyển tiếp thuộc các đơn vị khác nhau (xa-tam-hung, th-tam-hung); "
+     "thư chuyển tiếp có kèm tệp của chính người gửi"),
     ("file is password-protected", "tệp có mật khẩu"),
     ("too many MIME parts: more than 1000", "thư có quá nhiều phần (hơn 1000), có thể là thư độc hại"),
     ("MIME nesting too deep: more than 50 levels",
