@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from intake.app import App
 from intake.cli import cli
-from parsers.mbox import BOM, is_from_line, sniff, split_mbox
+from parsers.mbox import BOM, is_from_line, message_bytes, sniff, split_mbox
 from parsers.mime import body_sha256
 from store.db import make_engine, upgrade
 from store.files import FileStore
@@ -115,6 +115,19 @@ def test_python_mailbox_writes_mboxo_and_reads_back_the_same_bytes(tmp_path: Pat
     assert b"\n>From the school office" in data  # mboxo escaping, undone by the reader
     assert list(split_mbox(data.splitlines(keepends=True))) == messages
     assert list(split_mbox(_mboxrd(messages, rd=False).splitlines(keepends=True))) == messages
+
+
+def test_leading_blank_lines_and_a_dateless_envelope_line_are_not_part_of_the_message() -> None:
+    # as some exports save a single message: a line of spaces first, or `From <addr>` alone
+    assert sniff(b" " * 255 + b"\r\n" + _crlf(OBSOLETE)).kind == "message"
+    assert message_bytes(BOM + b" " * 255 + b"\r\n\r\n" + _crlf(OBSOLETE)) == _crlf(OBSOLETE)
+    bare = b"From email_test@me.nowhere\r\n" + _crlf(OBSOLETE)
+    assert sniff(bare).kind == "mbox"
+    assert list(split_mbox(bare.splitlines(keepends=True))) == [_crlf(OBSOLETE)]
+    # later separators need their date: a dateless one inside a message is a body line
+    assert list(split_mbox((bare + b"From x@y\r\n").splitlines(keepends=True))) == [
+        _crlf(OBSOLETE) + b"From x@y\r\n"]
+    assert sniff(b"From here on we report weekly\nSubject: x\n\n").kind == "not-mail"
 
 
 def test_not_mail_is_named_with_a_reason() -> None:
