@@ -305,6 +305,72 @@ def unassign(c: Ctx, message: str, by: str) -> None:
     click.echo(f"message {message} is unassigned")
 
 
+@cli.command()
+@click.argument("message", required=False)
+@click.option("--quarantined", "all_quarantined", is_flag=True,
+              help="Requeue every quarantined message and mailbox entry.")
+@click.option("--by", default=lambda: os.environ.get("USER", "officer"), help="Who decides (audited).")
+@pass_ctx
+def requeue(c: Ctx, message: str | None, all_quarantined: bool, by: str) -> None:
+    """Put quarantined mail back to be filed again, attempts reset, once the cause is fixed.
+
+    MESSAGE is the number shown by `intake status` (or a Message-ID); '#-7' names a mailbox
+    entry that was never fetched (it is fetched at the next poll). Stored messages are filed now.
+    Example: intake requeue 42     (or: intake requeue --quarantined)
+    """
+    from sqlalchemy import select
+
+    from intake.officer import requeue as do_requeue
+    from store.models import Message
+
+    if (message is None) == (not all_quarantined):
+        raise click.UsageError("give MESSAGE or --quarantined (not both)")
+    try:
+        with c.app() as app:
+            with app.sessions.begin() as s:
+                r = do_requeue(s, message, by=by, now=app.clock.now())
+            app.filer.process_many(r.messages)
+            with app.sessions() as s:
+                states = [m.state for m in s.scalars(select(Message).where(Message.id.in_(r.messages)))]
+    except IntakeError as e:
+        _fail(e)
+    counts = ", ".join(f"{states.count(st)} {st}" for st in sorted(set(states))) or "none"
+    click.echo(f"{len(r.messages)} message(s) requeued and filed again ({counts}); "
+               f"{len(r.entries)} mailbox entr{'y' if len(r.entries) == 1 else 'ies'} to fetch at the next poll")
+
+
+@cli.group()
+def outbox() -> None:
+    """The outbox of receipts, reminders and digests: send again what failed."""
+
+
+@outbox.command("retry")
+@click.option("--failed", is_flag=True,
+              help="Also requeue mail given up on (refused for good, e.g. 550, or out of tries).")
+@click.option("--by", default=lambda: os.environ.get("USER", "officer"), help="Who decides (audited).")
+@pass_ctx
+def outbox_retry(c: Ctx, failed: bool, by: str) -> None:
+    """Send queued mail now instead of after its backoff; --failed requeues failed mail too.
+
+    Mail already sent is never sent again. Fix the cause first (an address, the SMTP account).
+    Example: intake outbox retry --failed
+    """
+    from notifier.outbox import requeue as do_requeue
+
+    try:
+        with c.app() as app:
+            with app.sessions.begin() as s:
+                waiting, again = do_requeue(s, app.clock.now(), failed=failed, by=by)
+            d = app.notifier().deliver()
+    except IntakeError as e:
+        _fail(e)
+    click.echo(f"{len(again)} failed mail requeued, {len(waiting)} made due now; "
+               f"{d.sent} sent, {d.retried} to retry, {d.failed} failed")
+    if d.error:
+        click.echo(f"error: {d.error}", err=True)
+        sys.exit(1)
+
+
 @cli.group()
 def db() -> None:
     """The database schema: apply migrations (SQLite or PostgreSQL)."""

@@ -1,9 +1,11 @@
 """The officer's hand: assign a message to a unit (teaching its sender address), unassign it,
-extend a unit's deadline. Every change is audited; both units' submissions are recomputed."""
+extend a unit's deadline, requeue quarantined mail once its cause is fixed. Every change is
+audited; both units' submissions are recomputed."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
@@ -12,7 +14,7 @@ from sqlalchemy.orm import Session
 from intake.config import CampaignConfig
 from intake.errors import IntakeError
 from intake.filing import learn_address, requirements
-from store.models import AuditEntry, Message, Unit, UnitAddress
+from store.models import AuditEntry, LedgerEntry, Message, Unit, UnitAddress
 from store.submissions import recompute
 
 
@@ -93,3 +95,48 @@ def learned_addresses(s: Session) -> list[tuple[str, str, str, datetime | None]]
         .order_by(Unit.code, UnitAddress.address)
     )
     return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+@dataclass
+class Requeued:
+    messages: list[int] = field(default_factory=list)  # stored messages, to be filed again
+    entries: list[int] = field(default_factory=list)  # mailbox UIDs never fetched, fetched again
+
+
+def requeue(s: Session, message: str | None, *, by: str, now: datetime) -> Requeued:
+    """Put quarantined mail back in the queue with its attempts reset: one message (`message`,
+    as `intake status` numbers it: `42`, or `#-7` for a mailbox entry that was never fetched),
+    or every quarantined message and entry (`message` None). A stored message is filed again
+    (state `received`); an entry is fetched again at the next poll (state `pending`). Audited."""
+    out = Requeued()
+    if message is None:
+        msgs = list(s.scalars(select(Message).where(Message.state == "quarantined").order_by(Message.id)))
+        entries = list(s.scalars(
+            select(LedgerEntry).where(LedgerEntry.state == "quarantined").order_by(LedgerEntry.id)
+        ))
+    else:
+        ref = message.strip().lstrip("#")
+        if ref.startswith("-") and ref[1:].isdigit():
+            entry = s.get(LedgerEntry, int(ref[1:]))
+            if entry is None:
+                raise NotFound(f"no mailbox entry #{ref} (see: intake status)")
+            if entry.state != "quarantined":
+                raise IntakeError(f"mailbox entry #{ref} is {entry.state}, not quarantined")
+            msgs, entries = [], [entry]
+        else:
+            msg = _message(s, ref)
+            if msg.state != "quarantined":
+                raise IntakeError(f"message {message} is {msg.state}, not quarantined "
+                                  "(intake reparse reads a message again)")
+            msgs, entries = [msg], []
+    for msg in msgs:
+        out.messages.append(msg.id)
+        msg.state, msg.attempts, msg.next_attempt_at = "received", 0, None
+        msg.reason = f"requeued by {by} (was: {msg.reason})"[:2000]
+    for entry in entries:
+        out.entries.append(entry.id)
+        entry.state, entry.attempts, entry.next_attempt_at = "pending", 0, None
+        entry.error, entry.updated_at = f"requeued by {by} (was: {entry.error})"[:2000], now
+    if out.messages or out.entries:
+        audit(s, by, "requeue", now, messages=out.messages, entries=out.entries)
+    return out

@@ -14,19 +14,20 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from intake.clock import Clock
 from intake.errors import CredentialsError, TransientError
 from notifier.smtp import Mailer, PermanentSendError
 from store.files import FileStore
-from store.models import OutboxMail
+from store.models import AuditEntry, OutboxMail
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,33 @@ def enqueue(
     return row
 
 
+def requeue(s: Session, now: datetime, *, failed: bool, by: str) -> tuple[list[int], list[int]]:
+    """Make queued mail due again (`intake outbox retry`): rows waiting out a backoff are due
+    now, and with `failed` the rows given up on (a 550, or the last try) go back to `pending`
+    with their attempts reset. Only `pending` and `failed` rows are touched: a `sent` row is
+    never sent again, and a `sending` one (the server may have it) is left to the stale guard.
+    Returns (ids made due now, failed ids requeued); the requeue is audited."""
+    waiting = list(s.scalars(
+        select(OutboxMail.id).where(OutboxMail.state == "pending", OutboxMail.next_attempt_at > now)
+        .order_by(OutboxMail.id)
+    ))
+    if waiting:
+        s.execute(update(OutboxMail).where(OutboxMail.id.in_(waiting), OutboxMail.state == "pending")
+                  .values(next_attempt_at=None))
+    again: list[int] = []
+    if failed:
+        again = list(s.scalars(
+            select(OutboxMail.id).where(OutboxMail.state == "failed").order_by(OutboxMail.id)
+        ))
+        if again:
+            s.execute(update(OutboxMail).where(OutboxMail.id.in_(again), OutboxMail.state == "failed")
+                      .values(state="pending", attempts=0, next_attempt_at=None))
+    if waiting or again:
+        s.add(AuditEntry(at=now, actor=by, action="outbox-retry",
+                         detail=json.dumps({"due_now": waiting, "requeued_failed": again})))
+    return waiting, again
+
+
 @dataclass
 class Delivery:
     sent: int = 0
@@ -92,30 +120,32 @@ def deliver_due(
 ) -> Delivery:
     out = Delivery()
     now = clock.now()
-    with sessions() as s:
-        ids = list(
-            s.scalars(
-                select(OutboxMail.id)
-                .where(
-                    or_(
-                        (OutboxMail.state == "pending")
-                        & or_(OutboxMail.next_attempt_at.is_(None), OutboxMail.next_attempt_at <= now),
-                        (OutboxMail.state == "sending") & (OutboxMail.next_attempt_at <= now),
-                    )
-                )
-                .order_by(OutboxMail.id)
-            )
+
+    def is_due(at: datetime) -> ColumnElement[bool]:
+        return or_(
+            (OutboxMail.state == "pending")
+            & or_(OutboxMail.next_attempt_at.is_(None), OutboxMail.next_attempt_at <= at),
+            (OutboxMail.state == "sending") & (OutboxMail.next_attempt_at <= at),
         )
+
+    with sessions() as s:
+        ids = list(s.scalars(select(OutboxMail.id).where(is_due(now)).order_by(OutboxMail.id)))
     parser = email.parser.BytesParser(policy=email.policy.default)
     for pk in ids:
         with sessions.begin() as s:
-            row = s.get(OutboxMail, pk)
-            if row is None or row.state not in ("pending", "sending"):
+            # claimed with a conditional UPDATE: of two deliverers (the daemon, and `intake
+            # remind` or `intake outbox retry`), only one sends a row
+            at = clock.now()
+            claim = s.execute(
+                update(OutboxMail).where(OutboxMail.id == pk, is_due(at))
+                .values(state="sending", attempts=OutboxMail.attempts + 1,
+                        next_attempt_at=at + STALE_SENDING)
+                .execution_options(synchronize_session=False)
+            )
+            if getattr(claim, "rowcount", 0) != 1:
                 continue
-            row.state = "sending"
-            row.attempts += 1
-            row.next_attempt_at = clock.now() + STALE_SENDING
-            blob_sha = row.blob_sha256
+            blob_sha = s.scalar(select(OutboxMail.blob_sha256).where(OutboxMail.id == pk))
+            assert blob_sha is not None
         try:
             raw = files.get(blob_sha)
         except OSError as e:  # this row's file is gone or unreadable: it alone fails
