@@ -1,5 +1,6 @@
 """SQLAlchemy models: units and their addresses, the mailbox ledger, messages, attachments,
-submissions, heartbeats and the audit log. Every datetime column is stored in UTC.
+submissions, heartbeats, the audit log, and the web console's accounts and sessions. Every
+datetime column is stored in UTC.
 
 The ledger has two levels:
 - `ledger` is one row per place a message was seen on a server:
@@ -261,6 +262,31 @@ class OutboxMail(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
+
+class WebUser(Base):
+    """An account of the officer's web console: `officer` may act, `viewer` only reads."""
+
+    __tablename__ = "web_users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))  # officer | viewer
+    password_hash: Mapped[str] = mapped_column(String(255))  # argon2id, PHC string
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WebSession(Base):
+    """A console login: the cookie carries a random token (signed), only its sha256 is kept;
+    `csrf` is the token every form of this session must send back."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("web_users.id", ondelete="CASCADE"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
 # --- blobs in the file store ----------------------------------------------------------------
 # Every column that names a blob in the file store (store.files). The orphan sweep (store.gc)
 # keeps exactly what these name, so a new blob column must be listed here: tests/test_blobs.py
@@ -270,4 +296,4 @@ BLOB_COLUMNS = (Message.sha256, Attachment.sha256, OutboxMail.blob_sha256)
 # JSON text columns that name blobs under a key: the photo thumbnails in an attachment's facts.
 BLOB_JSON_KEYS = ((Attachment.facts, "thumbnail_sha256"),)
 # Hashes that name no file: a message's body hash (the dedupe of a second copy).
-NOT_BLOBS = (Message.body_sha256,)
+NOT_BLOBS = (Message.body_sha256, WebUser.password_hash, WebSession.token_hash)
