@@ -107,6 +107,9 @@ def _read_folder(root: Path) -> Iterator[Found | Skipped | Unreadable]:
             yield Unreadable(str(e.filename or dirpath), e.strerror or str(e))
         here = Path(dirpath)
         dirnames.sort()
+        for name in [d for d in dirnames if (here / d).is_symlink()]:
+            yield Skipped(str(here / name), "a link to a folder, not followed")
+            dirnames.remove(name)
         if here.name == "tmp" and _is_maildir(here.parent):
             for name in sorted(filenames):
                 yield Skipped(str(here / name), "a Maildir delivery still in progress (tmp/), not read")

@@ -206,9 +206,10 @@ def test_folder_import_reads_every_file_and_reports_what_it_skipped(tmp_path: Pa
     md = mailbox.Maildir(str(export / "Maildir"))
     md.add(OBSOLETE)
     (export / "Maildir" / "tmp" / "1633311300.P1.host").write_bytes(messages[0][:500])
+    (export / "elsewhere").symlink_to(tmp_path / "cfg", target_is_directory=True)
     r = CliRunner().invoke(cli, ["--config", cfg.source, "import", str(export)])
     assert r.exit_code == 0, r.output
-    assert "5 message(s) read, 4 new, 1 already in the store, 5 skipped" in r.output
+    assert "5 message(s) read, 4 new, 1 already in the store, 6 skipped" in r.output
     skipped = sorted(line for line in r.output.splitlines() if line.startswith("skipped: "))
     assert skipped == sorted([
         f"skipped: {export / 'anh.jpg'}: not mail: binary data",
@@ -217,6 +218,7 @@ def test_folder_import_reads_every_file_and_reports_what_it_skipped(tmp_path: Pa
         f"skipped: {export / 'Inbox.msf'}: not mail: it does not start with a header line (Name: value)",
         f"skipped: {export / 'Maildir' / 'tmp' / '1633311300.P1.host'}: "
         "a Maildir delivery still in progress (tmp/), not read",
+        f"skipped: {export / 'elsewhere'}: a link to a folder, not followed",
     ])
 
 
