@@ -3,7 +3,7 @@
 This is the dispatcher; the readers live in their own modules. Content decides first, the file
 name (`parsers.classify.hint_items`) only where the content leaves it open:
 
-- spreadsheets (xlsx, xls): the data table and/or the nomination list;
+- spreadsheets (xlsx, xls, ods): the data table and/or the nomination list;
 - docx: the written report (or the unit's directive), a data table inside it (or in an
   embedded Excel object), a nomination table, and its embedded photos — one file can be
   report + data table + photos at once;
@@ -130,7 +130,7 @@ def _image(data: bytes, base: DocumentFacts) -> DocumentFacts:
 
 
 def _spreadsheet(data: bytes, base: DocumentFacts) -> DocumentFacts:
-    if base.fmt not in ("xlsx", "xls"):
+    if base.fmt not in ("xlsx", "xls", "ods"):
         return replace(base, problem=f"format not supported ({base.fmt})")
     problems = _Problems()
     tables = problems.attempt(grids, data, base.fmt)

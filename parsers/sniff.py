@@ -34,6 +34,13 @@ def _zip_flavour(data: bytes) -> tuple[str, str]:
         if any(n.startswith("word/") for n in names):
             return ("document", "docx")
     if "mimetype" in names:
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                mimetype = zf.open("mimetype").read(100)
+        except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, NotImplementedError):
+            mimetype = b""
+        if mimetype.strip() == b"application/vnd.oasis.opendocument.spreadsheet":
+            return ("spreadsheet", "ods")
         return ("document", "odt")
     return ("archive", "zip")
 
