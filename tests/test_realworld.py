@@ -229,8 +229,6 @@ def test_importing_the_corpus_accounts_for_every_message_once(
         assert (again.seen, again.stored, again.duplicates) == (result.seen, 0, result.seen)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 item 5 (importer): a file whose first line is "
-                   "blank or a From_ line without a date is skipped as 'not mail'")
 def test_importing_the_corpus_skips_no_file_with_a_sender(tmp_path: Path, clock: FixedClock) -> None:
     """Only files without any sender (parser fixtures made of MIME headers alone) may be
     skipped; real mail is imported whatever its first line."""
