@@ -1,12 +1,23 @@
-"""The parse floor: what the design's libraries alone cost to open a unit's email, with none of
-our reading on top. For each message: the MIME parse as the parse stage does it (mail-parser
-over the stdlib parser, base64 bodies lifted out: `intake.parsestage._parse`), then each
-attachment opened the cheapest way its library allows —
-python-docx `Document()`, openpyxl `load_workbook(read_only=True)` with its cells iterated,
-Pillow decoding a JPEG at reduced scale (`draft`). Run on every core, like the parse workers.
+"""The parse floor: what the libraries the product reads with cost to open a unit's email, with
+none of our reading on top; and what the product's readers cost on top of that.
 
-The pipeline cannot be faster than this floor plus the fetch; the ratio floor / bare fetch
-says how far the bare fetch is out of reach for any parser built on these libraries."""
+`open_all`: for each message, the MIME parse as the parse stage does it (mail-parser over the
+stdlib parser, base64 bodies lifted out: `intake.parsestage._parse`), then each attachment
+opened the cheapest way the product's library for it allows — the readers the product uses
+(`parsers.grid`, `parsers.office`, `parsers.photo`):
+
+- .xlsx/.xls/.ods: python-calamine, every sheet's values and merged ranges
+  (`spreadsheets="openpyxl"` measures the reader used before: openpyxl read-only, cells
+  iterated, for a before/after in one run);
+- .docx: python-docx `Document()`;
+- JPEG: Pillow decoding at reduced scale (`draft`).
+
+Run on every core, like the parse workers. The pipeline cannot be faster than this floor plus
+the fetch; the ratio floor / bare fetch says how far the bare fetch is out of reach for any
+parser built on these libraries.
+
+`reader_cpu`: CPU per email of `parsers.documents.read_document` on every attachment (the
+product's readers, our code included), by format, in one process."""
 
 from __future__ import annotations
 
@@ -14,17 +25,42 @@ import concurrent.futures as cf
 import io
 import os
 import time
+from collections import Counter
 from collections.abc import Sequence
+from functools import partial
 
 
-def open_all(raw: bytes) -> int:
+def _open_calamine(data: bytes) -> None:
+    import python_calamine
+
+    with python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)) as book:
+        for index in range(len(book.sheet_names)):
+            sheet = book.get_sheet_by_index(index)
+            sheet.to_python(skip_empty_area=False)
+            _ = sheet.merged_cell_ranges
+
+
+def _open_openpyxl(data: bytes) -> None:
+    import openpyxl
+
+    wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    for ws in wb.worksheets:
+        for _row in ws.iter_rows(values_only=True):
+            pass
+    wb.close()
+
+
+SPREADSHEET_OPENERS = {"calamine": _open_calamine, "openpyxl": _open_openpyxl}
+
+
+def open_all(raw: bytes, spreadsheets: str = "calamine") -> int:
     """Open every attachment of one message with its library; returns how many were opened."""
     import docx
-    import openpyxl
     from PIL import Image
 
     from intake.parsestage import Limits, _parse
 
+    open_sheet = SPREADSHEET_OPENERS[spreadsheets]
     opened = 0
     for part in _parse(raw, Limits()).parts:
         data, ctype = part.data, part.content_type
@@ -36,30 +72,49 @@ def open_all(raw: bytes) -> int:
         elif data[:2] == b"PK" and "word" in ctype:
             docx.Document(io.BytesIO(data))
             opened += 1
-        elif data[:2] == b"PK" and ("sheet" in ctype or "excel" in ctype):
-            wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-            for ws in wb.worksheets:
-                for _row in ws.iter_rows(values_only=True):
-                    pass
-            wb.close()
+        elif ("sheet" in ctype or "excel" in ctype) and data[:2] in (b"PK", b"\xd0\xcf"):
+            open_sheet(data)
             opened += 1
     return opened
 
 
-def _chunk(messages: Sequence[bytes]) -> tuple[int, float]:
+def _chunk(messages: Sequence[bytes], spreadsheets: str = "calamine") -> tuple[int, float]:
     t = time.process_time()
-    opened = sum(open_all(m) for m in messages)
+    opened = sum(open_all(m, spreadsheets) for m in messages)
     return opened, time.process_time() - t
 
 
-def parse_floor(messages: Sequence[bytes], workers: int | None = None) -> tuple[float, float, int]:
+def parse_floor(messages: Sequence[bytes], workers: int | None = None,
+                spreadsheets: str = "calamine") -> tuple[float, float, int]:
     """(wall seconds on `workers` processes, CPU seconds in all, attachments opened)."""
     workers = workers or os.cpu_count() or 1
     size = max(1, len(messages) // (workers * 4))
     chunks = [messages[i : i + size] for i in range(0, len(messages), size)]
+    work = partial(_chunk, spreadsheets=spreadsheets)
     with cf.ProcessPoolExecutor(workers) as pool:
-        list(pool.map(_chunk, [messages[:1]] * workers))  # start workers, import libraries
+        list(pool.map(work, [messages[:1]] * workers))  # start workers, import libraries
         t = time.perf_counter()
-        results = list(pool.map(_chunk, chunks))
+        results = list(pool.map(work, chunks))
         wall = time.perf_counter() - t
     return wall, sum(cpu for _, cpu in results), sum(n for n, _ in results)
+
+
+def reader_cpu(messages: Sequence[bytes]) -> tuple[float, dict[str, float]]:
+    """(CPU seconds per email of the product's readers, the same by sniffed format), measured
+    in this process on every attachment of `messages` (the MIME parse not counted)."""
+    from intake.parsestage import Limits, _parse
+    from parsers.documents import read_document
+    from parsers.sniff import sniff
+
+    parts = [(p.data, p.filename or "", p.content_type)
+             for m in messages for p in _parse(m, Limits()).parts]
+    for data, name, ctype in parts[:20]:  # warm up: imports, caches
+        read_document(data, name, ctype)
+    cost: Counter[str] = Counter()
+    for data, name, ctype in parts:
+        fmt = sniff(data, name, ctype)[1]
+        t = time.process_time()
+        read_document(data, name, ctype)
+        cost[fmt] += time.process_time() - t
+    n = max(1, len(messages))
+    return sum(cost.values()) / n, {k: v / n for k, v in cost.most_common()}

@@ -14,7 +14,10 @@ Sections:
   Maildir files. Baselines: an imapclient loop (`debug = 0`) fetching BODY.PEEK[] in batches of
   50 and writing each message to its own file with fsync (median of --repeat runs), and
   `mbsync` into a Maildir when isync is installed. The parse floor (bench/floor.py): the
-  design's libraries alone opening 500 of the emails on every core. Then the full pipeline
+  libraries the product reads with (calamine, python-docx, Pillow) alone opening 500 of the
+  emails on every core, and again with openpyxl for the spreadsheets (the reader before);
+  the readers' CPU per email (parsers.documents on 200 emails, one process, by format).
+  Then the full pipeline
   (App.poll_once: fetch, store, mark, parse, file) on the same mailbox into a fresh store,
   default config.
 - repoll: 10,000 small emails; the first poll fills the ledger (the real pipeline, timed too);
@@ -263,13 +266,20 @@ def section_fetch(work: Path, args: argparse.Namespace) -> list[Figure]:
     t = time.perf_counter()
     messages = seed.unit_messages(n, seed=1)
     say(f"  {n} emails, mean {seed.mean_size(messages) / 1000:.0f} KB, in {time.perf_counter() - t:.1f} s")
-    from bench.floor import parse_floor
+    from bench.floor import parse_floor, reader_cpu
 
     sample = messages[: min(n, 500)]
     f_wall, f_cpu, f_opened = parse_floor(sample)
     floor_per_msg, floor_cpu = f_wall / len(sample), f_cpu / len(sample)
     say(f"parse floor: {len(sample)} emails ({f_opened} attachments) opened in {f_wall:.2f} s, "
         f"{floor_cpu * 1000:.1f} ms CPU per email")
+    o_wall, o_cpu, _ = parse_floor(sample, spreadsheets="openpyxl")
+    say(f"  with openpyxl for the spreadsheets (the reader before): {o_wall:.2f} s, "
+        f"{o_cpu / len(sample) * 1000:.1f} ms CPU per email")
+    readers_cpu, by_format = reader_cpu(sample[:200])
+    say(f"readers (parsers.documents on every attachment): {readers_cpu * 1000:.1f} ms CPU per "
+        "email: " + ", ".join(f"{k} {v * 1000:.1f}" for k, v in by_format.items()))
+    floor_n = len(sample)
     del sample
     with running() as server:
         t = time.perf_counter()
@@ -303,6 +313,12 @@ def section_fetch(work: Path, args: argparse.Namespace) -> list[Figure]:
                            1 / floor_per_msg, "msg/s",
                            note=f"{floor_cpu * 1000:.1f} ms CPU per email "
                            "(bench/floor.py)"))
+        figs.append(Figure("fetch", "parse floor with openpyxl for spreadsheets (before)",
+                           floor_n / o_wall, "msg/s",
+                           note=f"{o_cpu / floor_n * 1000:.1f} ms CPU per email"))
+        figs.append(Figure("fetch", "readers: CPU per email, one process", readers_cpu * 1000,
+                           "ms", note=", ".join(f"{k} {v * 1000:.1f}"
+                                                for k, v in by_format.items())))
         say("full pipeline backfill (App.poll_once) …")
         os.environ[PW_ENV] = server.password
         cfg = write_config(work, "pipeline", server)
