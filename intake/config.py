@@ -150,6 +150,19 @@ class LimitsConfig:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    base_url: str = ""  # the console's address as users reach it (https://… behind a proxy)
+    secret_file: str = ""  # the session-signing key; "" = var/web-secret beside the store
+    trusted_proxy: str = ""  # the reverse proxy's address, whose X-Forwarded-* are believed
+
+    @property
+    def secure(self) -> bool:
+        return self.base_url.startswith("https://")
+
+
+@dataclass(frozen=True)
 class Config:
     mailbox: MailboxConfig = field(default_factory=MailboxConfig)
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
@@ -159,6 +172,7 @@ class Config:
     digest: DigestConfig = field(default_factory=DigestConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
+    web: WebConfig = field(default_factory=WebConfig)
     source: str = "(defaults)"
     base_dir: str = "."
 
@@ -191,6 +205,7 @@ SECTIONS: dict[str, type] = {
     "digest": DigestConfig,
     "notify": NotifyConfig,
     "limits": LimitsConfig,
+    "web": WebConfig,
 }
 
 
@@ -216,6 +231,7 @@ RANGES: dict[str, tuple[int, int, str]] = {
     "limits.parse_cpu_seconds": (1, 3600, " seconds"),
     "limits.max_mime_parts": (1, 1_000_000, " parts"),
     "limits.max_mime_depth": (2, 1000, " levels"),
+    "web.port": (1, 65535, ""),
 }
 
 
@@ -290,6 +306,9 @@ def _validate(cfg: Config) -> None:
     if unknown:
         raise ConfigError(f"{src}: campaign.required has unknown items {sorted(unknown)}")
     _check_ranges(cfg)
+    if cfg.web.base_url and not cfg.web.base_url.startswith(("http://", "https://")):
+        raise ConfigError(f"{src}: web.base_url must start with https:// (or http://), "
+                          f"e.g. https://intake.thanhoai.example")
     if cfg.notify.templates and not cfg.path(cfg.notify.templates).is_dir():
         raise ConfigError(
             f"{src}: notify.templates: folder {cfg.path(cfg.notify.templates)} does not exist; "
