@@ -13,12 +13,20 @@ import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import time
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from intake.campaignconfig import (
+    CampaignConfig,
+    ColumnConfig,
+    TableConfig,
+    read_campaign,
+    read_campaigns,
+)
 from intake.errors import ConfigError
+
+__all__ = ["CampaignConfig", "ColumnConfig", "TableConfig"]  # from intake.campaignconfig
 
 SECURITY = ("ssl", "starttls", "none")
 
@@ -95,24 +103,6 @@ class UnitsConfig:
 
 
 @dataclass(frozen=True)
-class CampaignConfig:
-    id: str = "tuan-le-htsd-2021"
-    title: str = "Tuần lễ hưởng ứng học tập suốt đời năm 2021"
-    deadline: str = "2021-10-10T00:00:00+07:00"
-    timezone: str = "Asia/Ho_Chi_Minh"
-    required: list[str] = field(default_factory=lambda: ["report", "data_table", "photos"])
-    min_photos: int = 2
-
-    @property
-    def deadline_at(self) -> datetime:
-        return datetime.fromisoformat(self.deadline)
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
-
-
-@dataclass(frozen=True)
 class DigestConfig:
     recipients: list[str] = field(default_factory=list)
     at: str = "07:00"
@@ -175,6 +165,14 @@ class Config:
     web: WebConfig = field(default_factory=WebConfig)
     source: str = "(defaults)"
     base_dir: str = "."
+    # every campaign of the mailbox ([[campaigns]]); a single [campaign] is the one of them
+    campaigns: tuple[CampaignConfig, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.campaigns:
+            object.__setattr__(self, "campaigns", (self.campaign,))
+        elif self.campaign is not self.campaigns[0]:
+            object.__setattr__(self, "campaign", self.campaigns[0])
 
     def path(self, value: str) -> Path:
         """A path from the config, relative to the config file's directory."""
@@ -287,24 +285,11 @@ def _validate(cfg: Config) -> None:
             raise ConfigError(f"{src}: {name}.security must be one of {', '.join(SECURITY)}")
         if sec.password_env and sec.password_file:
             raise ConfigError(f"{src}: {name}: give password_env or password_file, not both")
-    try:
-        deadline = cfg.campaign.deadline_at
-    except ValueError as e:
-        raise ConfigError(f"{src}: campaign.deadline is not ISO 8601: {e}") from e
-    if deadline.tzinfo is None:
-        raise ConfigError(f"{src}: campaign.deadline needs an offset, e.g. 2021-10-10T00:00:00+07:00")
-    try:
-        cfg.campaign.tz  # noqa: B018
-    except (ZoneInfoNotFoundError, ValueError) as e:
-        raise ConfigError(f"{src}: campaign.timezone {cfg.campaign.timezone!r} is unknown") from e
     for key, value in (("digest.at", cfg.digest.at), ("notify.reminder_at", cfg.notify.reminder_at)):
         try:
             time.fromisoformat(value)
         except ValueError as e:
             raise ConfigError(f"{src}: {key} must be HH:MM") from e
-    unknown = set(cfg.campaign.required) - {"report", "data_table", "photos", "nominations"}
-    if unknown:
-        raise ConfigError(f"{src}: campaign.required has unknown items {sorted(unknown)}")
     _check_ranges(cfg)
     if cfg.web.base_url and not cfg.web.base_url.startswith(("http://", "https://")):
         raise ConfigError(f"{src}: web.base_url must start with https:// (or http://), "
@@ -322,10 +307,18 @@ def parse(text: str, source: str = "(string)", base_dir: str = ".") -> Config:
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{source}: not valid TOML: {e}") from e
     sections: dict[str, Any] = {}
+    if "campaign" in raw and "campaigns" in raw:
+        raise ConfigError(f"{source}: give [campaign] (one) or [[campaigns]] (several), not both")
     for name, value in raw.items():
+        if name == "campaigns":
+            sections[name] = read_campaigns(value, source, _section)
+            continue
+        if name == "campaign":
+            sections[name] = read_campaign(name, value, source, _section, several=False)
+            continue
         if name not in SECTIONS:
             raise ConfigError(
-                f"{source}: unknown section [{name}] (known: {', '.join(SECTIONS)})"
+                f"{source}: unknown section [{name}] (known: {', '.join(SECTIONS)}, campaigns)"
             )
         sections[name] = _section(name, SECTIONS[name], value, source)
     cfg = Config(**sections, source=source, base_dir=base_dir)

@@ -136,6 +136,12 @@ class Message(Base):
     # who forwarded it, when it was filed by the sender of a message forwarded inside it
     forwarded_by: Mapped[str] = mapped_column(String(320), default="")
     candidates: Mapped[str] = mapped_column(Text, default="")  # JSON list
+    # the campaign decision (intake.campaigns): campaign_id is a campaign's id, "other" (mail of
+    # no campaign) or "" (undecided); who decided ("auto" | the officer), why, and the ranked
+    # campaigns when it waits for the officer (JSON list)
+    campaign_by: Mapped[str] = mapped_column(String(128), default="")
+    campaign_reason: Mapped[str] = mapped_column(Text, default="")
+    campaign_candidates: Mapped[str] = mapped_column(Text, default="")
     auth: Mapped[str] = mapped_column(Text, default="")  # JSON: spf/dkim/dmarc
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -192,6 +198,9 @@ class Attachment(Base):
         ForeignKey("units.id", ondelete="SET NULL"), nullable=True, index=True
     )
     facts: Mapped[str] = mapped_column(Text, default="")  # JSON summary of parsed facts
+    # set when one email carries several campaigns' files: the campaign this file counts in
+    # ("" = its message's campaign, "other" = none)
+    campaign_id: Mapped[str] = mapped_column(String(64), default="", index=True)
     message: Mapped[Message] = relationship(back_populates="attachments")
 
 
@@ -212,6 +221,18 @@ class Submission(Base):
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Campaign(Base):
+    """A campaign the store has filed mail for (from the config; a store made before campaigns
+    were data gets its one campaign from migration 0007)."""
+
+    __tablename__ = "campaigns"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(Text, default="")
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    opens: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

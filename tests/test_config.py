@@ -22,6 +22,12 @@ def test_example_documents_every_key_and_loads() -> None:
     raw = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
     for name, cls in config_mod.SECTIONS.items():
         keys = {f.name for f in dataclasses.fields(cls)}
+        if name == "campaign":  # the example shows several: [[campaigns]], each with every key
+            for entry in raw["campaigns"]:
+                assert set(entry) == keys, f"[[campaigns]] {entry['id']}: keys differ"
+                for column in entry["table"]["columns"]:
+                    assert set(column) == {f.name for f in dataclasses.fields(config_mod.ColumnConfig)}
+            continue
         assert set(raw[name]) == keys, f"[{name}] keys in config.example.toml differ"
     text = EXAMPLE.read_text(encoding="utf-8")
     # every key has a comment line somewhere in its section (documented, not just listed)
