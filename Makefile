@@ -3,7 +3,7 @@
 VENV ?= .venv
 PYTHON ?= python3
 STAMP := $(VENV)/.installed
-APT_PACKAGES := dovecot-imapd isync libreoffice-writer-nogui fonts-dejavu-core
+APT_PACKAGES := dovecot-imapd isync libreoffice-writer-nogui fonts-dejavu-core chromium chromium-driver
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test lint system-deps bench clean
@@ -24,6 +24,8 @@ system-deps:
 	command -v mbsync >/dev/null 2>&1 || missing="$$missing isync"; \
 	command -v soffice >/dev/null 2>&1 || missing="$$missing libreoffice-writer-nogui"; \
 	[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$$missing fonts-dejavu-core"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v chromedriver >/dev/null 2>&1 || missing="$$missing chromium-driver"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \

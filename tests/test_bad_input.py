@@ -15,9 +15,9 @@ import pytest
 from click.testing import CliRunner
 
 from intake import config as config_mod
-from intake.cli import cli
 from intake.errors import ConfigError
 from tests.conftest import ROOT, ROSTER, make_config
+from web.cli import cli  # intake.cli's group with the web console's commands
 
 INTAKE = str(ROOT / ".venv" / "bin" / "intake")
 
@@ -90,7 +90,8 @@ NO_CONFIG = {("demo",), ("doctor",)}  # demo makes its own; doctor reports a bad
 
 # commands that need more than their required parameters (checked before the config is read)
 EXTRA: dict[tuple[str, ...], list[str]] = {("reparse",): ["--all"], ("digest",): ["--send"],
-                                          ("units", "extend"): ["th-kim-an", "2021-10-15"]}
+                                          ("units", "extend"): ["th-kim-an", "2021-10-15"],
+                                          ("users", "add"): ["co.hoa", "--role", "officer"]}
 
 
 def _required(cmd: click.Command, tmp_path: Path, path: tuple[str, ...]) -> list[str]:
@@ -174,6 +175,13 @@ CASES: list[Case] = [
      lambda t: ["digest", "--out", str(t / "d.html")], "notify.templates"),
     ("export: unwritable --out", {}, lambda t: ["export", "--out", str(_file_in_the_way(t) / "x")], "a-file/x"),
     ("demo: too few messages", {}, lambda t: ["demo", "--messages", "0"], "'--messages'"),
+    ("web: host not of this machine", {"web": {"host": "256.0.0.1"}}, lambda t: ["web"], "256.0.0.1:8080"),
+    ("users add: bad role", {}, lambda t: ["users", "add", "co.hoa", "--role", "boss"], "'boss'"),
+    ("users add: bad name", {}, lambda t: ["users", "add", "Cô Hoa", "--role", "viewer"], "'Cô Hoa'"),
+    ("users passwd: no such account", {}, lambda t: ["users", "passwd", "nobody"], "'nobody'"),
+    ("users list: unreachable store", {"store": {"url": UNREACHABLE}}, lambda t: ["users", "list"],
+     "127.0.0.1:9"),
+    ("users remove: no such account", {}, lambda t: ["users", "remove", "nobody"], "'nobody'"),
     ("top level: bad --log-format", {}, lambda t: ["--log-format", "xml", "status"], "'xml'"),
 ]
 

@@ -50,10 +50,10 @@ def web_cmd(c: Ctx) -> None:
     try:
         try:
             server = make_server(console)
-        except OSError as e:
-            raise IntakeError(f"cannot listen on {cfg.web.host}:{cfg.web.port}: "
-                              f"{e.strerror or e}; set [web] host/port to a free address "
-                              "of this machine") from e
+        except (OSError, ValueError) as e:  # waitress: ValueError for a host it cannot resolve
+            why = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+            raise IntakeError(f"cannot listen on {cfg.web.host}:{cfg.web.port}: {why}; set "
+                              "[web] host/port to a free address of this machine") from e
         with console.sessions() as s:
             if s.scalar(select(WebUser.id).limit(1)) is None:
                 click.echo("warning: no accounts yet: intake users add NAME --role officer", err=True)

@@ -32,15 +32,23 @@ def make_server(console: Console, *, host: str | None = None, port: int | None =
 
 
 class Running:
-    """A server serving in a background thread (tests, benchmarks); `stop()` ends it."""
+    """A server serving in a background thread (tests, benchmarks); `stop()` ends it: the loop
+    stops first, then the worker threads finish their requests, then the sockets close."""
 
     def __init__(self, console: Console, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self.server = make_server(console, host=host, port=port)
         self.url = f"http://{host}:{self.server.effective_port}"
-        self._thread = threading.Thread(target=self.server.run, name="intake-web", daemon=True)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="intake-web", daemon=True)
         self._thread.start()
 
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.server.asyncore.loop(timeout=0.05, map=self.server._map, count=1)
+
     def stop(self) -> None:
-        self.server.close()
-        self.server.task_dispatcher.shutdown()
+        self._stop.set()
         self._thread.join(timeout=10)
+        self.server.task_dispatcher.shutdown()
+        for channel in list(self.server._map.values()):
+            channel.close()

@@ -177,8 +177,10 @@ def system() -> Any:
 
 
 def _disposition(filename: str, inline: bool) -> str:
-    clean = "".join(ch for ch in filename if ch.isprintable() and ch not in '"\\/;') or "tep"
-    ascii_name = clean.encode("ascii", "replace").decode().replace("?", "_")
+    """`filename` for the header: a plain-ASCII fallback (anything else becomes `_`) and the
+    exact name percent-encoded (RFC 6266 / 5987), so no sender text can break out of it."""
+    clean = "".join(ch for ch in filename if ch.isprintable()) or "tep"
+    ascii_name = re.sub(r"[^A-Za-z0-9._ -]", "_", clean)
     kind = "inline" if inline else "attachment"
     return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(clean, safe='')}"
 
