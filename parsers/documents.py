@@ -9,7 +9,9 @@ name (`parsers.classify.hint_items`) only where the content leaves it open:
   report + data table + photos at once;
 - doc, txt: the report; pdf: the report, a table in it, a nomination list; a scanned PDF is a
   report (or directive) only when its name says so or says nothing else;
-- images: a `Photo`; only evidence photos give the photo item (not logos or signatures);
+- images: a `Photo`; only evidence photos give the photo item (not logos or signatures); an
+  image of a document page (`parsers.scan.read_page_photo`) is never an evidence photo: it is
+  read by OCR like a scan;
 - containers (zip, forwarded mail, winmail.dat) are expanded by the caller (`parsers.archive`).
 
 A document is a report when its title says "Báo cáo", the Phụ lục outline is found (two
@@ -45,14 +47,17 @@ from parsers.facts import (
     Nomination,
     Photo,
     Report,
+    Scan,
     Unreadable,
 )
-from parsers.grid import grids
+from parsers.grid import Grid, grids
+from parsers.headings import headings
 from parsers.links import extract_links
 from parsers.nominations import nominations_in
 from parsers.office import ENCRYPTED_MARK, open_docx
 from parsers.photo import image_format, photos_in_docx, read_photo
 from parsers.report import SCANNED, is_directive, read_report
+from parsers.scan import MIN_PAGE_SIDE, PAGE_PHOTO, ScanResult, read_page_photo, read_scanned_pdf
 from parsers.sniff import sniff
 from parsers.table import read_data_table, table_in
 from parsers.vietnamese import fold
@@ -105,7 +110,7 @@ def read_document(data: bytes, filename: str, content_type: str = "") -> Documen
     base = DocumentFacts(filename=filename, kind=kind, fmt=fmt)
     try:
         if kind == "image":
-            return _image(data, base)
+            return _image(data, base, hint_items(filename))
         if kind == "spreadsheet":
             return _spreadsheet(data, base)
         if kind in ("document", "pdf"):
@@ -124,9 +129,28 @@ def read_document(data: bytes, filename: str, content_type: str = "") -> Documen
         return replace(base, problem=f"file could not be read ({fmt}: {type(e).__name__})")
 
 
-def _image(data: bytes, base: DocumentFacts) -> DocumentFacts:
+def _image(data: bytes, base: DocumentFacts, hints: frozenset[str]) -> DocumentFacts:
     photo = read_photo(data, base.fmt, hashlib.sha256(data).hexdigest())
-    return replace(base, photos=(photo,), items=frozenset({PHOTO} if photo.evidence else ()))
+    page: ScanResult | None = None
+    problems = _Problems()
+    if min(photo.width, photo.height) >= MIN_PAGE_SIDE:
+        page = problems.attempt(partial(read_page_photo, hinted=bool(hints - {PHOTO})), data,
+                                base.fmt)
+    if page is None:
+        return replace(base, photos=(photo,), items=frozenset({PHOTO} if photo.evidence else ()),
+                       problem=problems.text())
+    photo = replace(photo, evidence=False, reason=PAGE_PHOTO)  # a page is never evidence
+    for reason in page.problems:
+        problems.add(reason)
+    table = page.table
+    items = _table_items(table, None, problems)
+    if page.report is not None:
+        kind = _report_item(page.report, base.filename, hints, "image", bool(items))
+        if kind:
+            items.add(kind)
+    return replace(base, photos=(photo,), items=frozenset(items), report=page.report,
+                   data_table=table, links=_links(page.report, table), scan=page.scan,
+                   problem=problems.text())
 
 
 def _spreadsheet(data: bytes, base: DocumentFacts) -> DocumentFacts:
@@ -141,7 +165,7 @@ def _spreadsheet(data: bytes, base: DocumentFacts) -> DocumentFacts:
         problems.add("no data table or nomination list found")
     return replace(base, items=frozenset(items), data_table=table,
                    nominations=nominations or (), links=_links(None, table),
-                   problem=problems.text())
+                   problem=problems.text(), headings=headings(tables))
 
 
 def _table_items(table: DataTable | None, nominations: tuple[Nomination, ...] | None,
@@ -174,6 +198,14 @@ def _document(data: bytes, base: DocumentFacts, hints: frozenset[str]) -> Docume
     table: DataTable | None = None
     nominations: tuple[Nomination, ...] | None = None
     photos: tuple[Photo, ...] = ()
+    tables: list[Grid] | None = None
+    scan: Scan | None = None
+    if fmt == "pdf" and report is not None and report.scanned:
+        read = problems.attempt(read_scanned_pdf, data)
+        if read is not None:
+            report, table, scan = read.report or report, read.table, read.scan
+            for reason in read.problems:
+                problems.add(reason)
     readable = report is not None
     if fmt in ("docx", "pdf") and readable and not (report and report.scanned):
         tables = problems.attempt(partial(grids, document=document), data, fmt)
@@ -188,20 +220,20 @@ def _document(data: bytes, base: DocumentFacts, hints: frozenset[str]) -> Docume
     if any(p.evidence for p in photos):
         items.add(PHOTO)
     if report is not None:
-        if report.scanned:
+        if report.scanned and not report.text.strip():
             problems.add(SCANNED)
         kind = _report_item(report, base.filename, hints, fmt, bool(items - {PHOTO}))
         if kind:
             items.add(kind)
     return replace(base, items=frozenset(items), report=report, data_table=table,
                    nominations=nominations or (), photos=photos, links=_links(report, table),
-                   problem=problems.text())
+                   scan=scan, problem=problems.text(), headings=headings(tables))
 
 
 def _report_item(report: Report, filename: str, hints: frozenset[str], fmt: str,
                  has_table: bool) -> str | None:
     """REPORT, DIRECTIVE or None for a document's text (see the module docstring)."""
-    if report.scanned:
+    if report.scanned and not report.text.strip():
         if DIRECTIVE in hints and REPORT not in hints:
             return DIRECTIVE
         if REPORT in hints or not hints & {DATA_TABLE, NOMINATIONS, PHOTO}:

@@ -64,6 +64,18 @@ class Photo:
 
 
 @dataclass(frozen=True)
+class Scan:
+    """How a scanned PDF or a photographed page was read by OCR (parsers.scan)."""
+
+    source: str  # "pdf" (a scan without a text layer) | "photo" (a photographed page)
+    pages: int  # pages read by OCR
+    pages_total: int  # pages the file has
+    confidence: float  # Tesseract's mean word confidence over those pages, 0–100
+    seal: bool = False  # a red round seal (con dấu) was seen on a page
+    table: str = ""  # "verified" | "needs typing" | "" (no data table seen)
+
+
+@dataclass(frozen=True)
 class Nomination:
     stt: str
     name: str
@@ -97,7 +109,9 @@ class DocumentFacts:
     nominations: tuple[Nomination, ...] = ()
     links: tuple[str, ...] = ()
     problem: str = ""  # why (part of) it could not be read; empty when fine
+    scan: Scan | None = None  # set when the text was read by OCR
     members: tuple[DocumentFacts, ...] = field(default=())
+    headings: tuple[str, ...] = ()  # its tables' title and header rows (parsers.headings)
 
 
 @dataclass(frozen=True)

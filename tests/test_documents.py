@@ -62,9 +62,11 @@ CASES: list[tuple[Callable[[], Made], set[str], str, str]] = [
     (_named(reports.make_tcvn3_docx), {REPORT, DATA_TABLE}, "document", ""),  # table in .VnTime
     (_named(reports.make_directive_docx), {DIRECTIVE, DATA_TABLE}, "document", ""),
     (_named(reports.make_text_pdf), {REPORT}, "pdf", ""),
-    (_named(reports.make_scanned_pdf), {REPORT}, "pdf", "scanned, no text layer"),
-    (_named(reports.make_scanned_pdf, "so lieu.pdf"), set(), "pdf", "scanned, no text layer"),
-    (_named(reports.make_scanned_pdf, "KH tuan le.pdf"), {DIRECTIVE}, "pdf", "scanned"),
+    # a scan is read by OCR (issue 20): its "BÁO CÁO" title decides, whatever its name; its
+    # table lost its totals row below the scanned lines, so it is flagged, not read
+    (_named(reports.make_scanned_pdf), {REPORT}, "pdf", "table on paper not read"),
+    (_named(reports.make_scanned_pdf, "so lieu.pdf"), {REPORT}, "pdf", "needs typing in"),
+    (_named(reports.make_scanned_pdf, "KH tuan le.pdf"), {REPORT}, "pdf", "needs typing in"),
     (_txt, {REPORT}, "document", ""),
     (_named(media.phone_jpeg, "IMG_20211005_081530.jpg"), {PHOTO}, "image", ""),
     (_named(media.iphone_heic, "IMG_0412.HEIC"), {PHOTO}, "image", ""),

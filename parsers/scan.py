@@ -1,0 +1,171 @@
+"""Scanned PDFs and photographed pages: bytes → the report text, a verified paper table, and
+how they were read (`parsers.facts.Scan`), through OCR.
+
+- `read_scanned_pdf`: a PDF without a text layer, each page rendered at `DPI` (pypdfium2),
+  checked for a red seal, straightened and read by Tesseract (`parsers.ocr`); the lines go
+  through the same report reader as a .docx (`parsers.report.report_from_lines`).
+- `read_page_photo`: an image that shows a document page (`parsers.pageimage.inspect`) is read
+  the same way after its page is cut out of the frame and straightened; an image that is not a
+  page gives None (it stays a photo).
+
+Every page takes one from the message's OCR budget (`parsers.ocr.ocr_budget`,
+`limits.max_ocr_pages`); pages past it are not read and a note says so. A "Tổng hợp số liệu"
+table on a page is kept only when its totals row checks out (`parsers.papertable`).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import warnings
+from dataclasses import dataclass, replace
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from parsers.facts import DataTable, Report, Scan, Unreadable
+from parsers.ocr import OcrPage, current_budget, recognise
+from parsers.office import MAX_PDF_PAGES
+from parsers.pageimage import INSPECT_SIDE, find_seal, inspect, rgb_array, straighten
+from parsers.papertable import read_paper_table
+from parsers.report import report_from_lines
+
+log = logging.getLogger(__name__)
+
+DPI = 300
+MAX_OCR_SIDE = 3600  # px: a page is read at about 300 dpi, never more (a 64 Mpx photo is shrunk)
+MIN_PAGE_SIDE = 600  # px on the shorter side: smaller images are not read as pages
+PAGE_PHOTO = "photographed document page"
+READ_BY_OCR = "read by OCR"
+_FORMATS = {"jpeg": ["JPEG"], "png": ["PNG"], "webp": ["WEBP"], "heic": ["HEIF"]}
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    report: Report | None  # None when no page could be read
+    table: DataTable | None  # a verified paper table
+    scan: Scan
+    problems: tuple[str, ...] = ()
+
+
+class _Reader:
+    """Pages read one by one into lines, words and a seal; then the facts."""
+
+    def __init__(self, source: str, total: int) -> None:
+        self.source = source
+        self.total = total
+        self.lines: list[str] = []
+        self.confidences: list[float] = []
+        self.seal = False
+        self.table: DataTable | None = None
+        self.table_state = ""
+        self.problems: list[str] = []
+        self.read = 0
+
+    def page(self, image: Image.Image, where: str) -> bool:
+        """Read one page; False when the budget is spent (the caller stops)."""
+        budget = current_budget()
+        if not budget.take_page():
+            left = self.total - self.read
+            self.problems.append(f"{left} page(s) not read by OCR: over the message's limit "
+                                 f"of {budget.limit} pages (limits.max_ocr_pages)")
+            return False
+        self.seal = self.seal or find_seal(rgb_array(image, 1000))
+        upright = straighten(_bounded(image))
+        try:
+            result: OcrPage = recognise(upright)
+        except Unreadable as e:  # no OCR on this machine: the page is still a page
+            self.problems.append(str(e))
+            return False
+        self.read += 1
+        self.confidences.append(result.confidence)
+        self.lines.extend(result.text.splitlines())
+        self.lines.append("")
+        if self.table is None:
+            paper = read_paper_table(result.words, f"{where} (OCR)")
+            if paper.table is not None:
+                self.table, self.table_state = paper.table, "verified"
+            elif paper.reason and not self.table_state:
+                self.table_state = "needs typing"
+                self.problems.append(paper.reason)
+        return True
+
+    def result(self) -> ScanResult:
+        confidence = (round(sum(self.confidences) / len(self.confidences), 1)
+                      if self.confidences else 0.0)
+        scan = Scan(self.source, self.read, self.total, confidence, self.seal, self.table_state)
+        report = None
+        if self.read:
+            report = replace(report_from_lines(self.lines, warnings=(READ_BY_OCR,)),
+                             scanned=True)
+        return ScanResult(report, self.table, scan, tuple(self.problems))
+
+
+def read_scanned_pdf(data: bytes) -> ScanResult:
+    """OCR a PDF without a text layer (see the module docstring). Raises `Unreadable`."""
+    import pypdfium2 as pdfium
+
+    try:
+        pdf = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as e:
+        raise Unreadable("file is damaged (pdf cannot be rendered)") from e
+    try:
+        total = len(pdf)
+        reader = _Reader("pdf", total)
+        for number in range(min(total, MAX_PDF_PAGES)):
+            page = pdf[number]
+            try:
+                width, height = page.get_size()
+                scale = min(DPI / 72, MAX_OCR_SIDE / max(width, height, 1))
+                image = page.render(scale=scale).to_pil()
+            except pdfium.PdfiumError as e:
+                reader.problems.append(f"page {number + 1} could not be rendered ({e})")
+                continue
+            finally:
+                page.close()
+            if not reader.page(image, f"pdf page {number + 1}"):
+                break
+        return reader.result()
+    finally:
+        pdf.close()
+
+
+def read_page_photo(data: bytes, fmt: str, *, hinted: bool = False) -> ScanResult | None:
+    """OCR an image when it shows a document page; None when it does not (a photo)."""
+    small = _open(data, fmt, draft=INSPECT_SIDE)  # a JPEG is decoded at 1/2…1/8 scale
+    if min(small.size) < MIN_PAGE_SIDE * min(1.0, INSPECT_SIDE / max(small.size)):
+        return None
+    look = inspect(small, hinted=hinted)
+    log.debug("image look: %s", look)
+    if not look.document:
+        return None
+    reader = _Reader("photo", 1)
+    reader.seal = look.seal
+    reader.page(_open(data, fmt), "photographed page")
+    return reader.result()
+
+
+def _open(data: bytes, fmt: str, draft: int | None = None) -> Image.Image:
+    """The image decoded and upright (EXIF orientation applied), as RGB; a JPEG at the
+    smallest DCT scale still at least `draft` px when given."""
+    if fmt not in _FORMATS:
+        raise Unreadable(f"image format not supported ({fmt})")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=_FORMATS[fmt]) as image:
+                if draft is not None and fmt == "jpeg":
+                    image.draft("RGB", (draft, draft))
+                upright = ImageOps.exif_transpose(image)
+                return (upright or image).convert("RGB")
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError,
+            Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise Unreadable("image is damaged or truncated") from e
+
+
+def _bounded(image: Image.Image) -> Image.Image:
+    if max(image.size) <= MAX_OCR_SIDE:
+        return image
+    scale = MAX_OCR_SIDE / max(image.size)
+    return image.resize((round(image.width * scale), round(image.height * scale)),
+                        Image.Resampling.LANCZOS)
