@@ -14,7 +14,7 @@ import click
 
 from intake import config as config_mod
 from intake.app import App
-from intake.clierrors import Instant, IntakeGroup, parse_instant
+from intake.clierrors import Instant, IntakeGroup, parse_day_or_instant
 from intake.errors import IntakeError
 
 log = logging.getLogger(__name__)
@@ -237,28 +237,32 @@ def units_aliases(c: Ctx) -> None:
 @click.option("--by", default=lambda: os.environ.get("USER", "officer"), help="Who decides (audited).")
 @pass_ctx
 def units_extend(c: Ctx, code: str, until: str, by: str) -> None:
-    """Give one unit a later deadline (ISO date-time; a bare date means its end, local time).
+    """Give one unit a later deadline: a date as Vietnamese write it (15/10/2021: the end of that
+    day, local time), a date and time (15/10/2021 17:00), or ISO 8601.
 
-    Example: intake units extend thcs-thanh-mai 2021-10-15
+    Example: intake units extend thcs-thanh-mai 15/10/2021
     """
     from datetime import datetime, time, timedelta
 
     from intake.officer import extend
+    from notifier.render import fmt_until
 
-    parsed = parse_instant(until, "UNTIL")
+    parsed, bare_date = parse_day_or_instant(until, "UNTIL")
     try:
         with c.app() as app:
             tz = app.cfg.campaign.tz
-            if len(until.strip()) == 10:
+            if bare_date:
                 day = parsed.date() + timedelta(days=1)
                 when = datetime.combine(day, time(0, 0), tzinfo=tz)
             else:
                 when = parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
             with app.sessions.begin() as s:
-                extend(s, code, when, by=by, now=app.clock.now())
+                unit = extend(s, code, when, by=by, now=app.clock.now())
+                name = unit.name
+            shown = fmt_until(when, app.cfg.campaign.timezone)
     except IntakeError as e:
         _fail(e)
-    click.echo(f"{code}: deadline extended to {when.isoformat()}")
+    click.echo(f"{code} ({name}): hạn nộp mới {shown}")
 
 
 @cli.command()

@@ -14,6 +14,7 @@ and top-level option errors pass through its `make_context`.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime
 from typing import Any
 
@@ -106,6 +107,31 @@ def parse_instant(value: str, what: str) -> datetime:
             f"{value!r} is not an ISO 8601 date-time, e.g. 2021-10-07T08:00 or 2021-10-07T08:00+07:00",
             param_hint=what,
         ) from None
+
+
+_VN_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:[ T]+(\d{1,2})[:h](\d{2}))?$")
+
+
+def parse_day_or_instant(value: str, what: str) -> tuple[datetime, bool]:
+    """A date as Vietnamese write it (`15/10/2021`, `15/10/2021 17:00`) or ISO 8601
+    (`2021-10-15`, `2021-10-15T17:00+07:00`); naive unless an offset was given. The flag is True
+    for a bare date (the caller takes the end of that day)."""
+    text = value.strip()
+    m = _VN_DATE.match(text)
+    try:
+        if m:
+            day, month, year, hour, minute = m.groups()
+            if hour is None:
+                return datetime(int(year), int(month), int(day)), True  # noqa: DTZ001 - naive by design
+            return datetime(int(year), int(month), int(day), int(hour), int(minute)), False  # noqa: DTZ001
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a date: write 15/10/2021 (the end of that day), "
+            "15/10/2021 17:00, or ISO 8601 like 2021-10-15T17:00+07:00",
+            param_hint=what,
+        ) from None
+    return parsed, len(text) == 10
 
 
 class Instant(click.ParamType):

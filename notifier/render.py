@@ -10,7 +10,7 @@ of an empty hole. Dates are shown in the campaign's time zone as dd/mm/yyyy (HH:
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -95,6 +95,16 @@ def fmt_deadline(dt: datetime, tz: str = DEFAULT_TZ) -> str:
     return f"trước {d:%H:%M} ngày {d:%d/%m/%Y}"
 
 
+def fmt_until(dt: datetime, tz: str = DEFAULT_TZ) -> str:
+    """A deadline as the last moment it allows: `hết ngày 15/10/2021` for a midnight one (the
+    end of the day before: what `intake units extend CODE 15/10/2021` sets), otherwise
+    `17:00 ngày 15/10/2021`."""
+    d = local(dt, tz)
+    if (d.hour, d.minute) == (0, 0):
+        return f"hết ngày {d - timedelta(days=1):%d/%m/%Y}"
+    return f"{d:%H:%M} ngày {d:%d/%m/%Y}"
+
+
 def fmt_number(n: int | None) -> str:
     """1200 → "1.200" (Vietnamese grouping); None → "–"."""
     return f"{n:,}".replace(",", ".") if n is not None else "–"
@@ -113,6 +123,11 @@ def _f_date(ctx: Context, dt: datetime | None) -> str:
 @pass_context
 def _f_datetime(ctx: Context, dt: datetime | None) -> str:
     return fmt_datetime(dt, _tz(ctx))
+
+
+@pass_context
+def _f_until(ctx: Context, dt: datetime) -> str:
+    return fmt_until(dt, _tz(ctx))
 
 
 @pass_context
@@ -138,7 +153,7 @@ def make_env(override_dir: Path | None = None, *, office: str = DEFAULT_OFFICE) 
     )
     env.globals["office"] = office
     env.filters.update(
-        date=_f_date, datetime=_f_datetime, deadline=_f_deadline, number=fmt_number,
+        date=_f_date, datetime=_f_datetime, deadline=_f_deadline, until=_f_until, number=fmt_number,
         kind=kind_label, item=item_label, state=lambda s: STATE_LABELS.get(s, s),
         reason=reason_vi,
     )

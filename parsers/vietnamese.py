@@ -275,3 +275,59 @@ def _cp1252_bytes(text: str) -> bytes:
 def cp1258_decode(data: bytes) -> str:
     """Decode Windows-1258 bytes (tone marks are combining characters there), then NFC."""
     return unicodedata.normalize("NFC", data.decode("cp1258", errors="replace"))
+
+
+# --- collation -------------------------------------------------------------------------------
+# The Vietnamese alphabet (ă â đ ê ô ơ ư are letters of their own, after a a ă e o o u and d),
+# with f j w z at their Latin places; tones are secondary, in dictionary order: none, huyền,
+# hỏi, ngã, sắc, nặng (as ICU's `vi` collation orders a à ả ã á ạ).
+_ALPHABET = "aăâbcdđeêfghijklmnoôơpqrstuưvwxyz"
+_RANK = {ch: i for i, ch in enumerate(_ALPHABET)}
+_SHAPE = {"\u0306": "ă", "\u0302": "â", "\u031b": "ơ"}  # breve, circumflex, horn
+_TONE_RANK = {"\u0300": 1, "\u0309": 2, "\u0303": 3, "\u0301": 4, "\u0323": 5}
+
+
+def _letter(base: str, marks: str) -> str:
+    """The Vietnamese letter of `base` with its shape marks (`a` + breve → `ă`)."""
+    if base == "d" and "đ" in marks:
+        return "đ"
+    for mark in marks:
+        if mark in _SHAPE:
+            shaped = unicodedata.normalize("NFC", base + mark)
+            if shaped in _RANK:
+                return shaped
+    return base
+
+
+def collation_key(text: str) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """A sort key that orders Vietnamese names as a Vietnamese reader does: letters first
+    (`Bích` < `Bình`, every `D…` before `Đ…`, `U…` before `Ư…`), then the tone of each word
+    (`Hoa` < `Hòa` < `Hóa`), then case. Spaces and digits sort before letters; old and new
+    tone placement (`Hoà`/`Hòa`) give the same key."""
+    primary: list[int] = []
+    tones: list[int] = []  # one per word: old/new placement puts the mark on another vowel
+    case: list[int] = []
+    tone = 0
+    for ch in unicodedata.normalize("NFC", text.strip()):
+        low = ch.lower()
+        if low == "đ":
+            base, marks = "d", "đ"
+        else:
+            parts = unicodedata.normalize("NFD", low)
+            base, marks = parts[0], parts[1:]
+        letter = _letter(base, marks)
+        if letter in _RANK:
+            primary.append(100 + _RANK[letter])
+            tone = max([tone] + [_TONE_RANK.get(m, 0) for m in marks])
+            case.append(int(ch != low))
+        elif ch.isspace():
+            if primary and primary[-1] != 1:
+                primary.append(1)  # runs of spaces count once
+                tones.append(tone)
+                tone = 0
+        elif ch.isdigit():
+            primary.append(10 + int(unicodedata.digit(ch, 0)))
+        else:
+            primary.append(200 + ord(ch))
+    tones.append(tone)
+    return tuple(primary), tuple(tones), tuple(case)

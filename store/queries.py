@@ -14,10 +14,13 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from parsers.facts import Nomination, TableRow
+from parsers.vietnamese import collation_key
 from store.models import Attachment, Heartbeat, LedgerEntry, Message, Submission, Unit, UnitAddress
 from store.submissions import Requirements
 
 STATES = ("missing", "incomplete", "complete")
+# Unit kinds in the order the district lists them (status, digest, workbook all follow it).
+KIND_ORDER = ("ubnd", "htcd", "mn", "th", "thcs", "thpt", "gdnn-gdtx")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -56,6 +59,14 @@ class UnitStatus:
     deadline: datetime  # effective deadline (per-unit extension applied), aware
     files: tuple[tuple[str, str], ...] = ()  # (item, original filename) of what was received
     forwarded: tuple[Forward, ...] = ()  # its messages that another sender forwarded
+    # past its deadline and still missing or incomplete ("quá hạn"); `late` also covers a unit
+    # that completed after it ("nộp muộn": late and complete)
+    overdue: bool = False
+
+    @property
+    def submitted_late(self) -> bool:
+        """Completed, but after its deadline ("nộp muộn")."""
+        return self.late and self.state == "complete"
 
 
 @dataclass(frozen=True)
@@ -122,6 +133,13 @@ class UnitData:
     kind: str
     rows: tuple[TableRow, ...] = ()
     nominations: tuple[Nomination, ...] = field(default=())
+
+
+def unit_order(kind: str, name: str) -> tuple[object, ...]:
+    """The one order of units everywhere: by kind (the district's order), then by name in
+    Vietnamese collation (`Bích Hòa` < `Bình Minh` < `Cao Dương`, `Đ` after `D`)."""
+    rank = KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
+    return (rank, kind, collation_key(name))
 
 
 # -- queries ----------------------------------------------------------------------------------
@@ -214,8 +232,10 @@ def campaign_status(
                 missing=missing, deadline=unit_deadline,
                 files=tuple(files_by_unit.get(unit.id, ())),
                 forwarded=tuple(forwards.get(unit.id, ())),
+                overdue=state != "complete" and now > unit_deadline,
             )
         )
+    units.sort(key=lambda u: unit_order(u.kind, u.name))
 
     def loose(state: str) -> tuple[LooseMessage, ...]:
         rows = s.scalars(select(Message).where(Message.state == state).order_by(Message.received_at))
@@ -307,6 +327,7 @@ def status_json(cs: CampaignStatus) -> dict[str, Any]:
         "units": [
             {
                 "code": u.code, "name": u.name, "kind": u.kind, "state": u.state, "late": u.late,
+                "overdue": u.overdue,
                 "submitted_at": _iso(u.submitted_at), "messages": u.messages,
                 "items": {
                     "report": u.items.report, "data_table": u.items.data_table,
@@ -391,4 +412,5 @@ def unit_data(s: Session, campaign_id: str) -> list[UnitData]:
         noms = tuple(Nomination(**n) for n in latest_noms.get(unit.id, []))
         if rows or noms:
             out.append(UnitData(unit.code, unit.name, unit.kind, rows, noms))
+    out.sort(key=lambda d: unit_order(d.kind, d.name))
     return out

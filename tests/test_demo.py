@@ -33,7 +33,7 @@ from tests.conftest import ROOT, ROSTER
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 ROW = re.compile(
-    r"^(?P<code>\S+)\s.*?\s(?P<state>missing|incomplete|complete)\s+(?P<late>yes|-)\s+"
+    r"^(?P<code>\S+)\s.*?\s(?P<state>chưa gửi|chưa đủ|đã đủ)\s+(?P<late>quá hạn|nộp muộn|-)\s+"
     r"(?P<msgs>\d+)\s+(?P<rpt>[x-])\s+(?P<tbl>[x-])\s+(?P<photos>\d+)\s+(?P<nom>[x-])\s+"
     r"(?P<first>\d\d/\d\d \d\d:\d\d|-)"
 )
@@ -131,11 +131,11 @@ def test_demo_command_files_the_seeded_mail_and_leaves_nothing_behind(tmp_path: 
     expected, automatic = expected_units(20)
     rows = {m["code"]: m for m in map(ROW.match, out.splitlines()) if m}
     assert len(rows) == 111  # the whole roster, one line each
-    sent = {code: r for code, r in rows.items() if r["state"] != "missing"}
+    sent = {code: r for code, r in rows.items() if r["state"] != "chưa gửi"}
     assert set(sent) == set(expected)
     for code, exp in expected.items():
         r = rows[code]
-        assert r["state"] == exp.state, code
+        assert r["state"] == {"complete": "đã đủ", "incomplete": "chưa đủ"}[exp.state], code
         assert int(r["msgs"]) == exp.messages, code
         assert (r["rpt"] == "x", r["tbl"] == "x", r["nom"] == "x") == (
             exp.report, exp.data_table, exp.nominations), code

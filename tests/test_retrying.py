@@ -54,10 +54,10 @@ def test_a_failed_filing_is_listed_with_its_next_attempt_until_the_retry_succeed
 
     r = CliRunner().invoke(cli, ["--config", app.cfg.source, "status"])
     assert r.exit_code == 0, r.output
-    assert "retrying: 1" in r.output
-    line = r.output.split("Waiting for a retry:\n", 1)[1].splitlines()[0]
+    assert "chờ xử lý lại: 1" in r.output
+    line = r.output.split("Thư đang chờ xử lý lại:\n", 1)[1].splitlines()[0]
     assert line.startswith(f"  #{pk} 05/10 09:00 {entry['from']}")
-    assert "attempt 1 failed, next 05/10 09:02: FileNotFoundError" in line
+    assert "lần thử 1 lỗi, thử lại 05/10 09:02: lý do kỹ thuật (FileNotFoundError" in line
     r = CliRunner().invoke(cli, ["--config", app.cfg.source, "status", "--json"])
     assert json.loads(r.output)["retrying"] == data["retrying"]
 
