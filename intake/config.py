@@ -137,6 +137,7 @@ class LimitsConfig:
     parse_cpu_seconds: int = 90
     max_mime_parts: int = 1000
     max_mime_depth: int = 50
+    max_ocr_pages: int = 20  # pages one message may have read by OCR (parsers.ocr)
 
 
 @dataclass(frozen=True)
@@ -229,6 +230,7 @@ RANGES: dict[str, tuple[int, int, str]] = {
     "limits.parse_cpu_seconds": (1, 3600, " seconds"),
     "limits.max_mime_parts": (1, 1_000_000, " parts"),
     "limits.max_mime_depth": (2, 1000, " levels"),
+    "limits.max_ocr_pages": (0, 500, " pages"),
     "web.port": (1, 65535, ""),
 }
 

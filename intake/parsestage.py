@@ -35,6 +35,7 @@ from parsers.mime import (
     Part,
     parse_message,
 )
+from parsers.ocr import MAX_OCR_PAGES, ocr_budget
 from store.files import FileStore
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ class Limits:
     parse_cpu_seconds: int = 90
     max_mime_parts: int = MAX_MIME_PARTS  # more, or deeper nesting: the message is set aside
     max_mime_depth: int = MAX_MIME_DEPTH
+    max_ocr_pages: int = MAX_OCR_PAGES  # pages read by OCR per message (parsers.ocr)
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,8 @@ def stage(sha256: str, files_root: str, limits: Limits, spec: MatcherSpec | None
     parts' files are made durable together before it returns (FileStore.batch)."""
     files = FileStore(files_root)
     with files.batch():
-        staged = _stage(files, sha256, limits)
+        with ocr_budget(limits.max_ocr_pages):  # OCR pages one message may cost
+            staged = _stage(files, sha256, limits)
     if spec is None:
         return staged
     return replace(staged, decision=matcher_for(spec).identify(evidence(staged.parsed, staged.parts)))
