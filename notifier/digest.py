@@ -4,10 +4,17 @@ consolidated workbook attached.
 Contents: counts by state and by unit kind; a progress bar per kind drawn as an HTML table
 (coloured cells with percentage widths: it renders in Gmail, Outlook and phone clients without
 loading an image, and reads as numbers in the text part); what arrived since the previous
-digest; missing units with their contact addresses; incomplete units with what they lack; late
-units; unassigned and quarantined messages with the reasons, and mail waiting for a retry (next
-attempt, last error); the sums of classes/contests and
-participants; the daemon's health per account.
+digest; missing units with their contact addresses; incomplete units with what they lack; units
+past their deadline ("quá hạn": still missing or incomplete) apart from units that completed
+after it ("nộp muộn"); units given a later deadline; unassigned messages with their number (what
+`intake assign` takes) and the candidate units by name and code; quarantined messages with the
+reasons, and mail waiting for a retry (next attempt, last error); the sums of classes/contests
+and participants; the daemon's health per account.
+
+The HTML reads on a phone (360–414 px) without sideways scrolling and on a desktop: every list
+is one column of entries (a name, then a small line of facts) instead of a wide table, long
+addresses and subjects may break anywhere, and only tables and inline styles are used (Gmail and
+Outlook drop `<style>`).
 
 Long lists are cut at `list_limit` entries ("… và N đơn vị khác"): the workbook holds them all,
 and Gmail clips an HTML body beyond ~100 KB.
@@ -26,7 +33,7 @@ from jinja2 import Environment
 from notifier.message import OutgoingMail
 from notifier.render import KIND_LABELS, kind_label, kind_order, render
 from notifier.workbook import XLSX_TYPE
-from store.queries import CampaignStatus, LooseMessage, UnitStatus
+from store.queries import CampaignStatus, LooseMessage, UnitStatus, unit_order
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +56,8 @@ class KindRow:
     complete: int
     incomplete: int
     missing: int
-    late: int
+    overdue: int  # past the deadline, still missing or incomplete ("quá hạn")
+    late: int  # completed after the deadline ("nộp muộn")
     classes: int
     participants: int
     bar: Bar
@@ -87,7 +95,8 @@ def _kind_row(kind: str, units: list[UnitStatus]) -> KindRow:
     return KindRow(
         kind=kind, label=kind_label(kind), total=len(units), complete=counts["complete"],
         incomplete=counts["incomplete"], missing=counts["missing"],
-        late=sum(1 for u in units if u.late),
+        overdue=sum(1 for u in units if u.overdue),
+        late=sum(1 for u in units if u.submitted_late),
         classes=sum(u.total_classes or 0 for u in units),
         participants=sum(u.total_participants or 0 for u in units),
         bar=_bar(counts),
@@ -110,7 +119,20 @@ def _arrived(units: Iterable[UnitStatus], since: datetime | None) -> list[UnitSt
 
 
 def _ordered(units: Iterable[UnitStatus]) -> list[UnitStatus]:
-    return sorted(units, key=lambda u: (kind_order(u.kind), u.code))
+    return sorted(units, key=lambda u: unit_order(u.kind, u.name))
+
+
+@dataclass(frozen=True)
+class Loose:
+    """An unassigned message as the officer acts on it: its number and the candidate units as
+    (name, code) pairs."""
+
+    msg: LooseMessage
+    candidates: tuple[tuple[str, str], ...]
+
+
+def _loose(messages: Iterable[LooseMessage], names: dict[str, str]) -> list[Loose]:
+    return [Loose(m, tuple((names.get(c, c), c) for c in m.candidates)) for m in messages]
 
 
 def compose_digest(
@@ -126,7 +148,7 @@ def compose_digest(
     """The digest letter at `now`; `since` is the previous digest's time (None: the first)."""
     units = status.units
     all_row = _kind_row("", list(units))
-    loose: list[LooseMessage] = list(status.unassigned)
+    names = {u.code: u.name for u in units}
     local_now = now.astimezone(ZoneInfo(status.timezone))
     ctx = {
         "title": status.title,
@@ -140,12 +162,13 @@ def compose_digest(
         "arrived": _cut(_arrived(units, since), list_limit),
         "missing": _cut(_ordered(u for u in units if u.state == "missing"), list_limit),
         "incomplete": _cut(_ordered(u for u in units if u.state == "incomplete"), list_limit),
-        "late": _cut(_ordered(u for u in units if u.late), list_limit),
-        "unassigned": _cut(loose, list_limit),
+        "late": _cut(_ordered(u for u in units if u.submitted_late), list_limit),
+        "extended": _cut(_ordered(u for u in units if u.deadline != status.deadline), list_limit),
+        "unassigned": _cut(_loose(status.unassigned, names), list_limit),
         "quarantined": _cut(status.quarantined, list_limit),
         "retrying": _cut(status.retrying, list_limit),
         "ignored": len(status.ignored),
-        "unverified": _cut(status.unverified, list_limit),
+        "unverified": _cut(_loose(status.unverified, names), list_limit),
         "health": status.health,
         "past_deadline": now > status.deadline,
     }

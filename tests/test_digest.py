@@ -63,7 +63,9 @@ def test_digest_counts_lists_and_health() -> None:
     assert f"  - {incomplete[0].name}: còn thiếu " in t
     arrived = [u for u in units if u.last_message_at and u.last_message_at > SINCE]
     assert f"TỪ 00:00 ngày 09/10/2021 ({len(arrived)})" in t
-    assert "lý do: địa chỉ gửi không có trong danh sách đơn vị | có thể là: thcs-kim-bai" in t
+    assert ("Thư số 11 | 00:00 ngày 10/10/2021 | hieupho.thcs@gmail.com | "
+            '"<script>alert(1)</script> Báo cáo tuần lễ" | lý do: địa chỉ gửi không có trong danh '
+            "sách đơn vị | có thể là: Trường THCS Kim Bài (thcs-kim-bai)") in t
     assert '"BC HTSD.rar" | lý do: loại tệp nén không hỗ trợ (hãy gửi .zip hoặc gửi trực tiếp)' in t
     assert ("CẢNH BÁO: hộp thư totrunghoc@imap.example:993 không đọc được từ "
             "22:00 ngày 09/10/2021 (IMAP imap.example:993: timed out after 60 s).") in t

@@ -1,0 +1,72 @@
+"""A real headless Chromium (Debian's `chromium`, driven by Playwright) for checking what people
+see: one browser per test session, pages rendered at a given width, the document's scroll width
+measured and a full-page screenshot kept under the artifacts folder
+(`INTAKE_TEST_ARTIFACTS`, default `$TMPDIR/intake-test-artifacts`)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = Path(os.environ.get("INTAKE_TEST_ARTIFACTS")
+                 or Path(tempfile.gettempdir()) / "intake-test-artifacts")
+
+
+def artifacts_dir(*parts: str) -> Path:
+    path = ARTIFACTS.joinpath(*parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def require(tool: str | None, name: str) -> str:
+    """The tool's path; a skip when missing (a failure in CI: `make test` installs it)."""
+    if tool is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{name} is required in CI (make system-deps installs it)")
+        pytest.skip(f"{name} is not installed (make system-deps installs it)")
+    return tool
+
+
+@dataclass(frozen=True)
+class Rendered:
+    width: int
+    scroll_width: int
+    screenshot: Path
+
+
+class Browser:
+    def __init__(self, browser: Any) -> None:
+        self._browser = browser
+
+    def render(self, html: str, width: int, name: str) -> Rendered:
+        page = self._browser.new_page(viewport={"width": width, "height": 900})
+        try:
+            page.set_content(html, wait_until="load")
+            scroll = int(page.evaluate(
+                "Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)"))
+            shot = artifacts_dir("screens") / f"{name}-{width}.png"
+            page.screenshot(path=str(shot), full_page=True)
+        finally:
+            page.close()
+        return Rendered(width, scroll, shot)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    exe = require(CHROMIUM, "chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            yield Browser(b)
+        finally:
+            b.close()
