@@ -24,7 +24,7 @@ from web.console import Console, build_console
 from web.server import Running
 
 PASSWORD = "mat-khau-thu-nghiem"
-HOSTILE_SUBJECT = "<script>alert('tieu-de')</script> Báo cáo"
+HOSTILE_SUBJECT = "<script>alert('tieu-de')</script> Báo cáo Tuần lễ học tập suốt đời"
 HOSTILE_NAME = "<script>alert('ten')</script> Lan"
 HOSTILE_FILE = "<script>alert('tep')<script>.jpg"  # a '/' would be cut as a path by the store
 HOSTILE_BODY_FILE = "<img src=x onerror=alert(1)>.html"
@@ -37,7 +37,7 @@ def _mail(frm: str, subject: str, n: int, files: list[tuple[bytes, str, str, str
     m["Subject"] = subject
     m["Message-ID"] = f"<web-{n}@thanhoai.example>"
     m["Date"] = f"Wed, 06 Oct 2021 1{n}:00:00 +0700"
-    m.set_content("Em gửi báo cáo ạ.\n")
+    m.set_content("Em gửi báo cáo Tuần lễ hưởng ứng học tập suốt đời năm 2021 ạ.\n")
     for data, maintype, subtype, filename in files:
         m.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
     return bytes(m)
@@ -54,7 +54,7 @@ def seed(app: App, tmp_path: Path) -> None:
         _mail(f'"{HOSTILE_NAME}" <nguyenthilan1980@gmail.com>', HOSTILE_SUBJECT, 2,
               [(phone_jpeg(4, size=(320, 240))[0], "image", "jpeg", HOSTILE_FILE),
                (b"<html><script>alert(2)</script></html>", "text", "html", HOSTILE_BODY_FILE)]),
-        _mail("Minh <minh.tran1979@yahoo.com>", "gửi báo cáo", 3,
+        _mail("Minh <minh.tran1979@yahoo.com>", "gửi báo cáo Tuần lễ học tập suốt đời", 3,
               [(phone_jpeg(5, size=(320, 240))[0], "image", "jpeg", "IMG_20211006_3.jpg")]),
     ]
     paths = []

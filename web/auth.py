@@ -13,7 +13,7 @@ from flask import Blueprint, g, make_response, redirect, render_template, reques
 
 from intake.officer import audit
 from web.accounts import SESSION_LIFETIME, authenticate, close_session, open_session
-from web.console import LOGIN_COOKIE, console, session_cookie, who
+from web.console import LOGIN_COOKIE, console, login_token, session_cookie, who
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
@@ -28,7 +28,9 @@ def _safe_next(target: str | None) -> str:
 
 def _form(error: str = "", name: str = "", status: int = 200) -> Any:
     c = console()
-    token = secrets.token_urlsafe(32)
+    # the token of a login cookie still valid is kept: another tab (or the favicon request the
+    # browser sends, redirected here too) must not invalidate the form already shown
+    token = login_token(c) or secrets.token_urlsafe(32)
     resp = make_response(render_template(
         "login.html", csrf=token, error=error, name=name, next=request.args.get("next", "")), status)
     resp.set_cookie(LOGIN_COOKIE, c.signer.sign(token).decode(), max_age=3600, httponly=True,

@@ -117,15 +117,20 @@ def _cookie_token(c: Console) -> str | None:
         return None
 
 
-def _login_csrf_ok(c: Console) -> bool:
-    raw, sent = request.cookies.get(LOGIN_COOKIE), request.form.get("csrf")
-    if not raw or not sent:
-        return False
+def login_token(c: Console) -> str | None:
+    """The token of the signed login cookie (double submit), when it is there and valid."""
+    raw = request.cookies.get(LOGIN_COOKIE)
+    if not raw:
+        return None
     try:
-        token = c.signer.unsign(raw, max_age=3600).decode()
+        return c.signer.unsign(raw, max_age=3600).decode()
     except BadSignature:
-        return False
-    return secrets.compare_digest(token.encode(), sent.encode())
+        return None
+
+
+def _login_csrf_ok(c: Console) -> bool:
+    token, sent = login_token(c), request.form.get("csrf")
+    return bool(token and sent) and secrets.compare_digest(str(token).encode(), str(sent).encode())
 
 
 def guard() -> Any:
