@@ -3,7 +3,7 @@
 VENV ?= .venv
 PYTHON ?= python3
 STAMP := $(VENV)/.installed
-APT_PACKAGES := dovecot-imapd isync libreoffice-writer-nogui fonts-dejavu-core chromium chromium-driver \
+APT_PACKAGES := dovecot-imapd isync libreoffice-writer-nogui libreoffice-calc-nogui fonts-dejavu-core chromium chromium-driver \
 	tesseract-ocr tesseract-ocr-vie poppler-utils
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -24,6 +24,7 @@ system-deps:
 	command -v dovecot >/dev/null 2>&1 || missing="$$missing dovecot-imapd"; \
 	command -v mbsync >/dev/null 2>&1 || missing="$$missing isync"; \
 	command -v soffice >/dev/null 2>&1 || missing="$$missing libreoffice-writer-nogui"; \
+	[ -f /usr/lib/libreoffice/program/libsclo.so ] || missing="$$missing libreoffice-calc-nogui"; \
 	[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$$missing fonts-dejavu-core"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v chromedriver >/dev/null 2>&1 || missing="$$missing chromium-driver"; \

@@ -5,8 +5,19 @@ Sheets:
   Đơn vị tổ chức | Số lượng: Số lớp/số cuộc thi, Người | Ghi chú) with every unit's rows grouped
   by unit kind, then unit, a subtotal per unit and per kind and a grand total. Totals are plain
   numbers computed here (no formulas), so previews and `data_only` readers see them.
-- "Tình trạng đơn vị": one row per unit (state, late, times in local time, missing items, totals).
+- "Tình trạng đơn vị": one row per unit (state, "Quá hạn" / "Nộp muộn", times in local time,
+  missing items, totals, its own deadline).
 - "Danh sách khen thưởng": every unit's nominations, collective entries first within a unit.
+
+Units are in one order everywhere: kind (the district's order), then name in Vietnamese
+collation (`store.queries.unit_order`).
+
+Every sheet prints: A4 landscape, fitted to the page width (`fitToPage` with `fitToWidth = 1`,
+`fitToHeight = 0`: without `fitToPage` Excel and LibreOffice ignore both and split the columns
+over pages), header rows repeated on each page, wide text wrapped. Numbers stay numbers (to
+sum) with the format `[$-42A]#,##0`: grouped the Vietnamese way, 1.200 (LibreOffice follows the
+format's locale; Excel groups by the reader's Windows settings, 1.200 on a Vietnamese one).
+`tests/test_workbook_print.py` converts the workbook with LibreOffice and checks the pages.
 
 Sender-derived text can never become a formula: a string starting with = + - @ (or their
 full-width forms, or a tab/CR/LF) is written as an explicit text cell with Excel's quotePrefix
@@ -17,6 +28,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 from collections.abc import Iterable
 from copy import copy
 from datetime import datetime
@@ -29,9 +41,11 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.styles.cell_style import StyleArray
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from openpyxl.worksheet.page import PageMargins
+from openpyxl.worksheet.properties import PageSetupProperties
 
-from notifier.render import STATE_LABELS, fmt_datetime, item_label, kind_label, kind_order
-from store.queries import CampaignStatus, UnitData
+from notifier.render import STATE_LABELS, fmt_datetime, item_label, kind_label
+from store.queries import CampaignStatus, UnitData, unit_order
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +64,10 @@ _ITALIC = Font(italic=True)
 _CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 _HEAD_FILL = PatternFill("solid", fgColor="DDE6F0")
 _KIND_FILL = PatternFill("solid", fgColor="EFEFEF")
+_WRAP = Alignment(wrap_text=True, vertical="top")
+_TOP = Alignment(vertical="top")  # a row's numbers on the first line of its wrapped text
+NUMBER = "[$-42A]#,##0"  # grouping in Vietnamese (locale 0x042A): 1.200
+WHEN = "dd/mm/yyyy hh:mm"
 
 
 class _Sheet:
@@ -104,13 +122,27 @@ class _Sheet:
             cell.quotePrefix = True
         return cell
 
-    def append(self, values: Iterable[Any]) -> None:
+    def append(self, values: Iterable[Any], *, height: float | None = None) -> None:
+        if height is not None:  # LibreOffice does not grow a row for its wrapped text
+            self.ws.row_dimensions[self.row + 1].height = height
         self.ws.append(list(values))
         self.row += 1
 
     def widths(self, *widths: float) -> None:
         for i, w in enumerate(widths):
             self.ws.column_dimensions[chr(ord("A") + i)].width = w
+
+    def print_setup(self, title_rows: str) -> None:
+        """A4 landscape, as wide as the page, `title_rows` repeated on every page."""
+        ws = self.ws
+        ws.page_setup.paperSize = "9"  # A4
+        ws.page_setup.orientation = "landscape"
+        ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0  # as many pages down as it takes
+        ws.page_margins = PageMargins(left=0.6, right=0.6, top=0.6, bottom=0.6)
+        ws.print_title_rows = title_rows
+        ws.print_options.horizontalCentered = True
 
 
 def _sum(values: Iterable[int | None]) -> int | None:
@@ -124,8 +156,8 @@ def _add(a: int | None, b: int | None) -> int | None:
     return a if b is None else a + b
 
 
-def _unit_sort_key(kind: str, code: str, name: str) -> tuple[int, str, str]:
-    return (kind_order(kind), kind, code)
+def _unit_sort_key(kind: str, code: str, name: str) -> tuple[object, ...]:
+    return (*unit_order(kind, name), code)
 
 
 def _naive_local(dt: datetime | None, tz: ZoneInfo) -> datetime | None:
@@ -137,9 +169,9 @@ def _summary(sh: _Sheet, status: CampaignStatus, data: list[UnitData], now: date
     ws = sh.ws
     sh.widths(8, 60, 30, 14, 12, 30)
     ws.freeze_panes = "A7"
-    ws.print_title_rows = "5:6"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth = 1
+    sh.print_setup("5:6")
+    ws.row_dimensions[1].height = 22
+    ws.row_dimensions[2].height = 20
     for ref in ("A1:F1", "A2:F2", "A3:F3", "A5:A6", "B5:B6", "C5:C6", "D5:E5", "F5:F6"):
         ws.merged_cells.add(ref)
     sh.append([sh.styled("TỔNG HỢP SỐ LIỆU KẾT QUẢ TỔ CHỨC TUẦN LỄ", font=_TITLE, align=_CENTER)])
@@ -155,7 +187,7 @@ def _summary(sh: _Sheet, status: CampaignStatus, data: list[UnitData], now: date
     sh.append([sh.styled(v, **head) for v in
                ("STT", "Các hoạt động", "Đơn vị tổ chức", "Số lượng", None, "Ghi chú")])
     sh.append([sh.styled(v, **head) for v in
-               (None, None, None, "Số lớp/số cuộc thi", "Người", None)])
+               (None, None, None, "Số lớp/số cuộc thi", "Người", None)], height=30)
 
     by_kind: dict[str, list[UnitData]] = {}
     for d in sorted(with_rows, key=lambda d: _unit_sort_key(d.kind, d.code, d.name)):
@@ -171,48 +203,58 @@ def _summary(sh: _Sheet, status: CampaignStatus, data: list[UnitData], now: date
         for u_idx, d in enumerate(units, 1):
             sh.append([sh.styled(str(u_idx), font=_BOLD), sh.styled(d.name, font=_BOLD)])
             for r in d.rows:
-                sh.append([sh.text(r.stt), sh.text(r.activity), sh.text(r.organizer),
-                           r.classes_or_contests, r.participants, sh.text(r.note)])
+                sh.append([_wrapped(sh, r.stt), _wrapped(sh, r.activity), _wrapped(sh, r.organizer),
+                           sh.styled(r.classes_or_contests, number_format=NUMBER, align=_TOP),
+                           sh.styled(r.participants, number_format=NUMBER, align=_TOP),
+                           _wrapped(sh, r.note)],
+                          height=_height((r.activity, 60), (r.organizer, 30), (r.note, 30)))
             uc = _sum(r.classes_or_contests for r in d.rows)
             up = _sum(r.participants for r in d.rows)
             sh.append([None, sh.styled(f"Cộng {d.name}", font=_ITALIC), None,
-                       sh.styled(uc, font=_ITALIC), sh.styled(up, font=_ITALIC)])
+                       sh.styled(uc, font=_ITALIC, number_format=NUMBER),
+                       sh.styled(up, font=_ITALIC, number_format=NUMBER)])
             kind_c, kind_p = _add(kind_c, uc), _add(kind_p, up)
         sh.append([None, sh.styled(f"Cộng {kind_label(kind)}", font=_BOLD), None,
-                   sh.styled(kind_c, font=_BOLD), sh.styled(kind_p, font=_BOLD)])
+                   sh.styled(kind_c, font=_BOLD, number_format=NUMBER),
+                   sh.styled(kind_p, font=_BOLD, number_format=NUMBER)])
         grand_c, grand_p = _add(grand_c, kind_c), _add(grand_p, kind_p)
     sh.append([None, sh.styled("TỔNG CỘNG", font=_BOLD, fill=_HEAD_FILL), None,
-               sh.styled(grand_c, font=_BOLD, fill=_HEAD_FILL),
-               sh.styled(grand_p, font=_BOLD, fill=_HEAD_FILL)])
+               sh.styled(grand_c, font=_BOLD, fill=_HEAD_FILL, number_format=NUMBER),
+               sh.styled(grand_p, font=_BOLD, fill=_HEAD_FILL, number_format=NUMBER)])
 
 
 def _status_sheet(sh: _Sheet, status: CampaignStatus) -> None:
     tz = ZoneInfo(status.timezone)
-    sh.widths(6, 18, 40, 18, 11, 10, 17, 17, 8, 50, 14, 12, 12, 36)
+    sh.widths(5, 17, 34, 14, 10, 11, 16.5, 16.5, 6, 30, 10, 10, 16.5, 30)
     sh.ws.freeze_panes = "A2"
+    sh.print_setup("1:1")
     sh.append([sh.styled(v, font=_BOLD, fill=_HEAD_FILL, align=_CENTER, border=True) for v in (
-        "STT", "Mã đơn vị", "Tên đơn vị", "Loại đơn vị", "Tình trạng", "Nộp muộn",
+        "STT", "Mã đơn vị", "Tên đơn vị", "Loại đơn vị", "Tình trạng", "Quá hạn / nộp muộn",
         "Thời điểm gửi", "Lần gửi cuối", "Số thư", "Còn thiếu", "Số lớp/số cuộc thi", "Người",
         "Hạn nộp", "Địa chỉ thư điện tử",
-    )])
-    when = "dd/mm/yyyy hh:mm"
+    )], height=30)
     units = sorted(status.units, key=lambda u: _unit_sort_key(u.kind, u.code, u.name))
     for i, u in enumerate(units, 1):
         sh.append([
             i, sh.text(u.code), sh.text(u.name), kind_label(u.kind),
-            STATE_LABELS.get(u.state, u.state), "Có" if u.late else None,
-            sh.styled(_naive_local(u.submitted_at, tz), number_format=when),
-            sh.styled(_naive_local(u.last_message_at, tz), number_format=when),
-            u.messages, "; ".join(item_label(m) for m in u.missing) or None,
-            u.total_classes, u.total_participants,
-            sh.styled(_naive_local(u.deadline, tz), number_format=when),
-            sh.text(", ".join(u.emails)),
-        ])
+            STATE_LABELS.get(u.state, u.state),
+            "Quá hạn" if u.overdue else "Nộp muộn" if u.submitted_late else None,
+            sh.styled(_naive_local(u.submitted_at, tz), number_format=WHEN),
+            sh.styled(_naive_local(u.last_message_at, tz), number_format=WHEN),
+            u.messages,
+            sh.styled("; ".join(item_label(m) for m in u.missing) or None, align=_WRAP),
+            sh.styled(u.total_classes, number_format=NUMBER),
+            sh.styled(u.total_participants, number_format=NUMBER),
+            sh.styled(_naive_local(u.deadline, tz), number_format=WHEN),
+            _wrapped(sh, ", ".join(u.emails)),
+        ], height=_height(("; ".join(item_label(m) for m in u.missing), 30),
+                          (", ".join(u.emails), 30)))
 
 
 def _nomination_sheet(sh: _Sheet, data: list[UnitData], names: dict[str, str]) -> None:
-    sh.widths(6, 34, 30, 11, 22, 34, 60)
+    sh.widths(6, 30, 28, 10, 18, 30, 50)
     sh.ws.freeze_panes = "A2"
+    sh.print_setup("1:1")
     sh.append([sh.styled(v, font=_BOLD, fill=_HEAD_FILL, align=_CENTER, border=True) for v in (
         "STT", "Đơn vị đề nghị", "Họ và tên / Tên tập thể", "Hình thức", "Chức vụ",
         "Đơn vị công tác", "Thành tích",
@@ -224,6 +266,23 @@ def _nomination_sheet(sh: _Sheet, data: list[UnitData], names: dict[str, str]) -
             sh.append([n, sh.text(names.get(d.code, d.name)), sh.text(nom.name),
                        "Tập thể" if nom.collective else "Cá nhân", sh.text(nom.position),
                        sh.text(nom.unit), sh.text(nom.achievement)])
+
+
+def _height(*cells: tuple[str | None, float]) -> float | None:
+    """The row height (points) for wrapped `(text, column width)` cells: 15 a line, None for
+    one line (the default). A column width counts zeros; Vietnamese text runs ~1.15 letters to
+    a zero in Calibri/Arial 11."""
+    lines = max((math.ceil(len(text) / (width * 1.15)) for text, width in cells if text),
+                default=1)
+    return 15.0 * lines if lines > 1 else None
+
+
+def _wrapped(sh: _Sheet, value: str | None) -> Any:
+    """Sender-derived text, made inert, wrapped in its cell."""
+    cell = sh.text(value)
+    if not isinstance(cell, str):
+        return cell  # None, or an inert text cell of its own
+    return sh.styled(cell, align=_WRAP)
 
 
 def build_workbook(

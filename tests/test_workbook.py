@@ -158,7 +158,7 @@ def test_status_and_nomination_sheets() -> None:
         r = by_code[u.code]
         assert r[2] == u.name
         assert r[4] == {"complete": "Đã đủ", "incomplete": "Chưa đủ", "missing": "Chưa gửi"}[u.state]
-        assert r[5] == ("Có" if u.late else None)
+        assert r[5] == ("Quá hạn" if u.overdue else "Nộp muộn" if u.submitted_late else None)
         if u.submitted_at is not None:  # local wall time (UTC+7), naive in Excel
             assert r[6] == (u.submitted_at + timedelta(hours=7)).replace(tzinfo=None)
         if "photos" in u.missing:
