@@ -145,7 +145,7 @@ class WebConfig:
     host: str = "127.0.0.1"
     port: int = 8080
     base_url: str = ""  # the console's address as users reach it (https://… behind a proxy)
-    secret_file: str = ""  # the session-signing key; "" = var/web-secret beside the store
+    secret_file: str = ""  # the session-signing key; "" = web-secret beside [store] files
     trusted_proxy: str = ""  # the reverse proxy's address, whose X-Forwarded-* are believed
 
     @property

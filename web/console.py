@@ -63,8 +63,9 @@ class Console:
 
 
 def secret_key(cfg: Config) -> bytes:
-    """The cookie-signing key from `[web] secret_file`, made (0600) on first start."""
-    path = cfg.path(cfg.web.secret_file or "var/web-secret")
+    """The cookie-signing key from `[web] secret_file` (default: `web-secret` beside the file
+    store folder, which the service may write), made (0600) on first start."""
+    path = cfg.path(cfg.web.secret_file) if cfg.web.secret_file else cfg.files_dir.parent / "web-secret"
     try:
         return path.read_bytes().strip()
     except FileNotFoundError:
