@@ -63,6 +63,11 @@ class App:
 
     # -- intake ------------------------------------------------------------------------------
     def mailbox(self) -> Mailbox:
+        if self.cfg.mailbox.auth == "oauth2":
+            from intake.oauth import OAuth2Tokens, settings_for
+
+            tokens = OAuth2Tokens(settings_for(self.cfg, "mailbox"), self.clock)
+            return ImapMailbox(self.cfg.mailbox, None, tokens=tokens)
         password = config_mod.password(self.cfg.mailbox, "mailbox")
         return ImapMailbox(self.cfg.mailbox, password)
 
@@ -134,8 +139,14 @@ def build_mailer(cfg: Config) -> Mailer | None:
     if not sm.host:
         return None
     secret = config_mod.password(sm, "smtp")
+    tokens, username = None, sm.username
+    if sm.auth == "oauth2":
+        from intake.oauth import OAuth2Tokens, settings_for
+
+        oauth = settings_for(cfg, "smtp")
+        tokens, username = OAuth2Tokens(oauth), sm.username or oauth.username
     return SmtpMailer(SmtpSettings(
-        host=sm.host, port=sm.port, security=sm.security, username=sm.username,
+        host=sm.host, port=sm.port, security=sm.security, username=username,
         password=secret.reveal() if secret else None, sender=sm.sender,
-        timeout=sm.timeout, allow_insecure=sm.allow_insecure,
+        timeout=sm.timeout, allow_insecure=sm.allow_insecure, tokens=tokens,
     ))

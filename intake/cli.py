@@ -376,6 +376,63 @@ def outbox_retry(c: Ctx, failed: bool, by: str) -> None:
 
 
 @cli.group()
+def auth() -> None:
+    """OAuth2 (XOAUTH2) for Google and Microsoft 365 mailboxes: log in once, see the token."""
+
+
+_WHICH = [click.option("--mailbox", "which", flag_value="mailbox", default=True,
+                       help="The [mailbox] login (default; covers SMTP too when [smtp] shares it)."),
+          click.option("--smtp", "which", flag_value="smtp", help="The [smtp] login of its own.")]
+
+
+@auth.command("login")
+@_WHICH[0]
+@_WHICH[1]
+@click.option("--method", type=click.Choice(["auto", "device", "browser"]), default="auto",
+              show_default=True, help="auto: device code for Microsoft/custom, browser for Google.")
+@click.option("--no-browser", is_flag=True, help="Do not open a browser here; paste the address instead.")
+@pass_ctx
+def auth_login(c: Ctx, which: str, method: str, no_browser: bool) -> None:
+    """Obtain the refresh token once (device code or browser sign-in); kept 0600 in token_file.
+
+    Example: intake --config config.toml auth login
+    """
+    import webbrowser
+
+    from intake.authlogin import login, render_status
+    from intake.oauth import OAuth2Tokens, settings_for
+
+    cfg = c.config()
+    st = settings_for(cfg, which)
+    status = login(st, OAuth2Tokens(st), out=click.echo, method=method,
+                   open_browser=None if no_browser else webbrowser.open,
+                   read_line=lambda: input("address> "))
+    click.echo(render_status(status, status.obtained_at or status.expires_at or _now()))
+
+
+@auth.command("status")
+@_WHICH[0]
+@_WHICH[1]
+@pass_ctx
+def auth_status(c: Ctx, which: str) -> None:
+    """Show the OAuth2 login: account, scopes, expiry, token file (never a token).
+
+    Example: intake --config config.toml auth status --smtp
+    """
+    from intake.authlogin import render_status
+    from intake.oauth import OAuth2Tokens, settings_for
+
+    st = settings_for(c.config(), which)
+    click.echo(render_status(OAuth2Tokens(st).status(), _now()))
+
+
+def _now() -> datetime:
+    from intake.clock import SystemClock
+
+    return SystemClock().now()
+
+
+@cli.group()
 def db() -> None:
     """The database schema: apply migrations (SQLite or PostgreSQL)."""
 

@@ -54,8 +54,30 @@ class Secret:
         return hash(self._value)
 
 
+AUTH = ("password", "oauth2")
+PROVIDERS = ("google", "microsoft", "custom")
+
+
 @dataclass(frozen=True)
-class MailboxConfig:
+class OAuth2Keys:
+    """The keys of `auth = "oauth2"` (in [mailbox] and [smtp]); intake/oauth.py uses them. The
+    tokens live in `token_file` (0600), never here."""
+
+    auth: str = "password"
+    provider: str = ""
+    client_id: str = ""
+    client_secret_env: str = ""
+    client_secret_file: str = ""
+    tenant: str = "organizations"
+    scopes: list[str] = field(default_factory=list)
+    authorization_endpoint: str = ""
+    token_endpoint: str = ""
+    device_authorization_endpoint: str = ""
+    token_file: str = ""
+
+
+@dataclass(frozen=True)
+class MailboxConfig(OAuth2Keys):
     host: str = ""
     port: int = 993
     security: str = "ssl"
@@ -78,7 +100,7 @@ class MailboxConfig:
 
 
 @dataclass(frozen=True)
-class SmtpConfig:
+class SmtpConfig(OAuth2Keys):
     host: str = ""
     port: int = 465
     security: str = "ssl"
@@ -266,11 +288,11 @@ def _section(name: str, cls: type, raw: Any, source: str) -> Any:
     hints = typing.get_type_hints(cls)
     known = {f.name for f in dataclasses.fields(cls)}
     for key, value in raw.items():
+        if key in ("password", "secret", "client_secret", "access_token", "refresh_token"):
+            raise ConfigError(f"{source}: {name}.{key}: secrets do not belong in the TOML")
         if key not in known:
             hint = ", ".join(sorted(known))
             raise ConfigError(f"{source}: unknown key {name}.{key} (known keys: {hint})")
-        if key in ("password", "secret"):
-            raise ConfigError(f"{source}: {name}.{key}: secrets do not belong in the TOML")
         if not _check_type(value, hints[key]):
             want = getattr(hints[key], "__name__", str(hints[key]))
             raise ConfigError(
@@ -287,6 +309,9 @@ def _validate(cfg: Config) -> None:
             raise ConfigError(f"{src}: {name}.security must be one of {', '.join(SECURITY)}")
         if sec.password_env and sec.password_file:
             raise ConfigError(f"{src}: {name}: give password_env or password_file, not both")
+        _validate_oauth2(src, name, sec)
+    if cfg.smtp.auth == "oauth2" and not cfg.smtp.provider and cfg.mailbox.auth != "oauth2":
+        raise ConfigError(f"{src}: smtp.provider is required unless [mailbox] uses auth = \"oauth2\"")
     for key, value in (("digest.at", cfg.digest.at), ("notify.reminder_at", cfg.notify.reminder_at)):
         try:
             time.fromisoformat(value)
@@ -300,6 +325,30 @@ def _validate(cfg: Config) -> None:
         raise ConfigError(
             f"{src}: notify.templates: folder {cfg.path(cfg.notify.templates)} does not exist; "
             "create it (copy the files of notifier/templates to reword them) or set templates = \"\""
+        )
+
+
+def _validate_oauth2(src: str, name: str, sec: MailboxConfig | SmtpConfig) -> None:
+    if sec.auth not in AUTH:
+        raise ConfigError(f"{src}: {name}.auth must be one of {', '.join(AUTH)}")
+    if sec.client_secret_env and sec.client_secret_file:
+        raise ConfigError(f"{src}: {name}: give client_secret_env or client_secret_file, not both")
+    if sec.auth != "oauth2":
+        return
+    if sec.password_env or sec.password_file:
+        raise ConfigError(f"{src}: {name}: auth = \"oauth2\" takes no password_env/password_file")
+    if name == "smtp" and not sec.provider:
+        return  # [smtp] shares the mailbox's OAuth2 client and token (intake/oauth.py)
+    if sec.provider not in PROVIDERS:
+        raise ConfigError(f"{src}: {name}.provider must be one of {', '.join(PROVIDERS)}")
+    if not sec.client_id:
+        raise ConfigError(f"{src}: {name}.client_id is required with auth = \"oauth2\"")
+    if sec.provider == "custom" and not (
+        sec.token_endpoint and (sec.device_authorization_endpoint or sec.authorization_endpoint)
+    ):
+        raise ConfigError(
+            f"{src}: {name}: provider = \"custom\" needs token_endpoint and "
+            "device_authorization_endpoint or authorization_endpoint"
         )
 
 

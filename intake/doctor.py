@@ -82,7 +82,13 @@ def run_checks(config_path: str | None, *, smtp_check: Callable[[config_mod.Conf
 
         if not cfg.mailbox.host:
             raise ConfigError("mailbox.host is not set")
-        box = ImapMailbox(cfg.mailbox, config_mod.password(cfg.mailbox, "mailbox"))
+        if cfg.mailbox.auth == "oauth2":
+            from intake.oauth import OAuth2Tokens, settings_for
+
+            tokens = OAuth2Tokens(settings_for(cfg, "mailbox"))
+            box = ImapMailbox(cfg.mailbox, None, tokens=tokens)
+        else:
+            box = ImapMailbox(cfg.mailbox, config_mod.password(cfg.mailbox, "mailbox"))
         box.connect()
         try:
             caps = box.capabilities()
@@ -97,6 +103,8 @@ def run_checks(config_path: str | None, *, smtp_check: Callable[[config_mod.Conf
         return f"{cfg.mailbox.account}: {info.exists} message(s) in {cfg.mailbox.folder}; {extras}"
 
     def imap_fix(e: Exception) -> str:
+        if isinstance(e, CredentialsError) and cfg.mailbox.auth == "oauth2":
+            return "run: intake auth login (then intake auth status shows the account and expiry)"
         if isinstance(e, CredentialsError):
             return "check mailbox.username and the password in mailbox.password_env/password_file"
         if isinstance(e, TransientError):
@@ -106,7 +114,7 @@ def run_checks(config_path: str | None, *, smtp_check: Callable[[config_mod.Conf
         return "see the error"
 
     checks.append(_run("imap", imap, imap_fix))
-    checks.append(_run("smtp", lambda: (smtp_check or _smtp)(cfg), _smtp_fix))
+    checks.append(_run("smtp", lambda: (smtp_check or _smtp)(cfg), lambda e: _smtp_fix(e, cfg)))
     return checks
 
 
@@ -122,7 +130,9 @@ def _smtp(cfg: config_mod.Config) -> str:
     return mailer.check()
 
 
-def _smtp_fix(e: Exception) -> str:
+def _smtp_fix(e: Exception, cfg: config_mod.Config) -> str:
+    if isinstance(e, CredentialsError) and cfg.smtp.auth == "oauth2":
+        return "run: intake auth login" + (" --smtp" if cfg.smtp.provider else "")
     if isinstance(e, CredentialsError):
         return "check smtp.username and the password in smtp.password_env/password_file"
     if isinstance(e, ConfigError):

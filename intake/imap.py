@@ -2,7 +2,11 @@
 `ImapMailbox`, its real implementation with timeouts and a verifying TLS context.
 
 Library exceptions are wrapped here: login refusals become `CredentialsError`, dropped
-connections, timeouts and server errors `TransientError`.
+connections, timeouts and server errors `TransientError` — and so does a login answered with a
+throttling reply (Microsoft's `NO … Server Unavailable`, `[UNAVAILABLE]`, `[INUSE]`, Gmail's
+bandwidth `[OVERQUOTA]`/`[LIMIT]`): the poll then backs off like after an outage, and the ledger
+keeps its place. With `auth = "oauth2"` the login is AUTHENTICATE XOAUTH2 with a token from a
+`TokenSource` (intake/oauth.py); a token the server refuses is refreshed once and tried again.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import logging
+import re
 import ssl
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -26,6 +31,17 @@ from intake.errors import ConfigError, CredentialsError, TransientError
 log = logging.getLogger(__name__)
 
 FETCH_ITEMS = [b"BODY.PEEK[]", b"INTERNALDATE", b"RFC822.SIZE"]
+# Login replies that mean "not now", not "wrong credentials" (RFC 5530 codes, Microsoft 365's
+# "Server Unavailable" and throttling texts, Gmail's bandwidth limits, a BYE mid-login).
+BUSY = re.compile(r"\[(UNAVAILABLE|INUSE|LIMIT|OVERQUOTA|SERVERBUG)\]|server unavailable|"
+                  r"throttl|try again later|bandwidth|temporar|socket error|\bEOF\b", re.I)
+
+
+class TokenSource(Protocol):
+    """Access tokens for XOAUTH2 (intake.oauth.OAuth2Tokens, or a fake)."""
+
+    def access_token(self) -> Secret: ...
+    def refresh(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -119,10 +135,12 @@ class ImapMailbox:
         password: Secret | None,
         *,
         ssl_context: ssl.SSLContext | None = None,
+        tokens: TokenSource | None = None,
     ) -> None:
         self.settings = settings
         self.account = settings.account
         self._password = password
+        self._tokens = tokens
         self._ctx = ssl_context
         self._client: IMAPClient | None = None
 
@@ -135,23 +153,41 @@ class ImapMailbox:
                 "use 'ssl' or 'starttls', or set allow_insecure = true"
             )
         ctx = self._ctx or (default_ssl_context() if s.security != "none" else None)
-        client: IMAPClient | None = None
-        try:
-            client = IMAPClient(
-                s.host, port=s.port, ssl=s.security == "ssl", ssl_context=ctx, timeout=s.timeout
-            )
-            client._imap.debug = 0  # imaplib's debug formatting costs time even when off
-            client.normalise_times = False  # aware INTERNALDATEs, not naive local time
-            if s.security == "starttls":
-                client.starttls(ctx)
-            _login(client, s, self._password.reveal() if self._password else "")
-        except LoginError as e:
-            _shutdown(client)
-            raise CredentialsError(f"IMAP login refused for {s.username}@{s.host}: {e}") from e
-        except (IMAPClientError, OSError, ssl.SSLError) as e:
-            _shutdown(client)
-            raise TransientError(f"IMAP connect to {s.host}:{s.port} failed: {e}") from e
-        self._client = client
+        for attempt in (1, 2):
+            client: IMAPClient | None = None
+            try:
+                client = IMAPClient(
+                    s.host, port=s.port, ssl=s.security == "ssl", ssl_context=ctx, timeout=s.timeout
+                )
+                client._imap.debug = 0  # imaplib's debug formatting costs time even when off
+                client.normalise_times = False  # aware INTERNALDATEs, not naive local time
+                if s.security == "starttls":
+                    client.starttls(ctx)
+                if self._tokens is not None:
+                    client.oauth2_login(s.username, self._tokens.access_token().reveal())
+                else:
+                    _login(client, s, self._password.reveal() if self._password else "")
+            except LoginError as e:
+                _shutdown(client)
+                said = " ".join(str(e).split())[:200]
+                if BUSY.search(said):
+                    raise TransientError(f"IMAP {s.host} is busy or throttling logins ({said}); "
+                                         "backing off") from e
+                if self._tokens is not None and attempt == 1:
+                    log.info("IMAP %s refused the access token; refreshing it and retrying", s.host)
+                    self._tokens.refresh()
+                    continue
+                how = ("XOAUTH2 with a fresh token: check mailbox.username is the account of "
+                       "`intake auth login` and that IMAP is enabled for it"
+                       if self._tokens is not None else "")
+                raise CredentialsError(
+                    f"IMAP login refused for {s.username}@{s.host}: {said}{'; ' if how else ''}{how}"
+                ) from e
+            except (IMAPClientError, OSError, ssl.SSLError) as e:
+                _shutdown(client)
+                raise TransientError(f"IMAP connect to {s.host}:{s.port} failed: {e}") from e
+            self._client = client
+            return
 
     def close(self) -> None:
         client, self._client = self._client, None

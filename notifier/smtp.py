@@ -14,6 +14,9 @@ messages for fast logic tests. Errors, arranged by what the caller should do:
 
 Recipients refused while others were accepted are logged (addresses only) and the send counts
 as done: the accepted recipients already have the message.
+
+With `tokens` (auth = "oauth2"), the login is AUTH XOAUTH2 with an access token from that
+source (intake/oauth.py); a token the server refuses is refreshed once and tried again.
 """
 
 from __future__ import annotations
@@ -27,11 +30,19 @@ from email.message import EmailMessage
 from email.utils import parseaddr
 from typing import Protocol
 
+from intake.config import Secret
 from intake.errors import ConfigError, CredentialsError, IntakeError, TransientError
 
 log = logging.getLogger(__name__)
 
 SECURITY = ("ssl", "starttls", "none")
+
+
+class TokenSource(Protocol):
+    """Access tokens for XOAUTH2 (intake.oauth.OAuth2Tokens, or a fake)."""
+
+    def access_token(self) -> Secret: ...
+    def refresh(self) -> None: ...
 
 
 class PermanentSendError(IntakeError):
@@ -54,6 +65,7 @@ class SmtpSettings:
     timeout: float = 30.0
     allow_insecure: bool = False  # allow AUTH without TLS to a non-loopback host
     cafile: str | None = None  # extra CA bundle to trust (a private CA, or a test certificate)
+    tokens: TokenSource | None = field(default=None, repr=False, compare=False)  # XOAUTH2
 
     def __post_init__(self) -> None:
         if self.security not in SECURITY:
@@ -64,7 +76,9 @@ class SmtpSettings:
             raise ConfigError(f"smtp.port {self.port} is out of range")
         if self.timeout <= 0:
             raise ConfigError("smtp.timeout must be positive")
-        if self.username and self.password is None:
+        if self.tokens is not None and not self.username:
+            raise ConfigError("smtp.username is required with auth = \"oauth2\" (the XOAUTH2 user)")
+        if self.username and self.password is None and self.tokens is None:
             raise ConfigError("smtp.username is set but no password was given")
         if not (self.username.isascii() and (self.password or "").isascii()):
             # smtplib encodes AUTH credentials as ASCII and would fail mid-conversation.
@@ -112,6 +126,29 @@ class FakeMailer:
         self.sent.append(msg)
 
 
+def _xoauth2(smtp: smtplib.SMTP, user: str, tokens: TokenSource) -> None:
+    """AUTH XOAUTH2; a refused token is refreshed once and tried again (the server may have
+    revoked it before its stated expiry)."""
+    if not smtp.has_extn("auth") or "XOAUTH2" not in smtp.esmtp_features.get("auth", "").upper().split():
+        raise smtplib.SMTPNotSupportedError("the server offers no AUTH XOAUTH2")
+    for attempt in (1, 2):
+        token = tokens.access_token()
+
+        def answer(challenge: bytes | None = None, token: Secret = token) -> str:
+            # the first call is the initial response; a challenge after it is the server's
+            # error report (JSON), answered with an empty line as the mechanism requires
+            return f"user={user}\x01auth=Bearer {token.reveal()}\x01\x01" if challenge is None else ""
+
+        try:
+            smtp.auth("XOAUTH2", answer, initial_response_ok=True)
+            return
+        except smtplib.SMTPAuthenticationError as e:
+            if attempt == 2 or 400 <= e.smtp_code < 500:
+                raise
+            log.info("SMTP refused the access token; refreshing it and retrying")
+            tokens.refresh()
+
+
 def _by_code(code: int, text: str) -> IntakeError:
     if 400 <= code < 500:
         return TransientError(text)
@@ -147,7 +184,9 @@ class SmtpMailer:
             if st.security == "starttls":
                 smtp.starttls(context=self._context)
                 smtp.ehlo()
-            if st.username:
+            if st.tokens is not None:
+                _xoauth2(smtp, st.username, st.tokens)
+            elif st.username:
                 smtp.login(st.username, st.password or "")
         except BaseException:
             smtp.close()
@@ -168,7 +207,8 @@ class SmtpMailer:
         except smtplib.SMTPAuthenticationError as e:
             if 400 <= e.smtp_code < 500:
                 raise TransientError(f"SMTP {where}: login deferred: {_reply(e)}") from e
-            raise CredentialsError(f"SMTP {where}: login refused: {_reply(e)}") from e
+            hint = "; run `intake auth login`" if self.settings.tokens is not None else ""
+            raise CredentialsError(f"SMTP {where}: login refused: {_reply(e)}{hint}") from e
         except smtplib.SMTPNotSupportedError as e:
             if "STARTTLS" in str(e):
                 raise TlsError(f"SMTP {where}: {e} (check smtp.security)") from e
@@ -218,7 +258,8 @@ class SmtpMailer:
         def noop(smtp: smtplib.SMTP) -> str:
             code, _ = smtp.noop()
             tls = "TLS" if self.settings.security != "none" else "no TLS"
-            auth = "authenticated" if self.settings.username else "no AUTH"
+            auth = ("XOAUTH2" if self.settings.tokens is not None
+                    else "authenticated" if self.settings.username else "no AUTH")
             return f"{self._where()}: {tls}, {auth}, NOOP {code}"
 
         return self._run("check", noop)

@@ -11,6 +11,10 @@ Helpers talk to the server directly: `append` (MULTIAPPEND), `uids`, `folder_cou
 at logout with the number of messages whose body was fetched (`imap_logout_format`), which
 `body_fetches()` sums. To see the client's commands or cut its connection at an exact byte, put
 `tests.faultproxy.FaultProxy` between the app and the server.
+
+`Dovecot(root, oauth2_introspection_url=URL)` (or `running(oauth2_introspection_url=URL)`)
+also offers AUTHENTICATE XOAUTH2/OAUTHBEARER through an `oauth2` passdb that introspects every
+token at URL (tests/oauthserver.py); password logins keep working beside it.
 """
 
 from __future__ import annotations
@@ -100,11 +104,30 @@ protocol imap {{
 """
 
 
+OAUTH2_PASSDB = """\
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {root}/oauth2.conf.ext
+}}
+"""
+
+OAUTH2_ARGS = """\
+introspection_mode = post
+introspection_url = {url}
+force_introspection = yes
+username_attribute = username
+active_attribute = active
+active_value = true
+"""
+
+
 class Dovecot:
     """One private server with one user (`user`/`password`)."""
 
     def __init__(self, root: Path, port: int | None = None, user: str = "totrunghoc",
-                 password: str = "Htsd-2021#secret") -> None:
+                 password: str = "Htsd-2021#secret", *,
+                 oauth2_introspection_url: str | None = None) -> None:
         self.root = root
         self.host = "127.0.0.1"
         self.port = port or free_port()
@@ -121,10 +144,16 @@ class Dovecot:
             internal = login = uid = me
             gid = grp.getgrgid(os.getegid()).gr_name
         self.conf = root / "dovecot.conf"
-        self.conf.write_text(CONFIG.format(
+        conf = CONFIG.format(
             root=root, instance=self.instance, port=self.port, internal=internal, login=login,
             uid=uid, gid=gid,
-        ))
+        )
+        if oauth2_introspection_url:
+            conf = conf.replace("auth_mechanisms = plain login",
+                                "auth_mechanisms = plain login xoauth2 oauthbearer")
+            conf += OAUTH2_PASSDB.format(root=root)
+            (root / "oauth2.conf.ext").write_text(OAUTH2_ARGS.format(url=oauth2_introspection_url))
+        self.conf.write_text(conf)
         (root / "passwd").write_text(f"{user}:{{PLAIN}}{password}\n")
         home = root / "home" / user
         home.mkdir(parents=True, exist_ok=True)
@@ -274,12 +303,12 @@ def _pids_titled(title: str) -> list[int]:
 
 
 @contextlib.contextmanager
-def running() -> Iterator[Dovecot]:
+def running(*, oauth2_introspection_url: str | None = None) -> Iterator[Dovecot]:
     """A started server in its own directory directly under the system temp dir (pytest's are
     0700 and Dovecot's unprivileged processes must traverse it); removed afterwards."""
     require()
     root = Path(tempfile.mkdtemp(prefix="intake-dovecot-"))
-    server = Dovecot(root)
+    server = Dovecot(root, oauth2_introspection_url=oauth2_introspection_url)
     try:
         server.start()
         yield server

@@ -7,6 +7,10 @@ Fixtures:
 - `smtp_ssl_server`: implicit TLS with AUTH offered (aiosmtpd offers AUTH there only with
   `auth_require_tls=False`, because it cannot see the TLS of the socket it was handed; AUTH is
   then not required either, since aiosmtpd warns on every connection otherwise).
+- `smtp_xoauth2_server`: implicit TLS offering only AUTH XOAUTH2 (as Gmail and Microsoft 365
+  do for OAuth2 clients); `.token_check(user, token)` decides (default: refuse all), set it
+  to the test OAuth2 server's check. A refused token gets the JSON error challenge first, as
+  Gmail sends it, then 535.
 - `smtp_cert`: a throwaway self-signed certificate for `localhost`/127.0.0.1 (cryptography),
   made once per session; clients trust it explicitly through its PEM path.
 
@@ -17,11 +21,14 @@ for addresses listed in `.refuse` with the reply given there (e.g. "550 5.1.1 No
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import ipaddress
+import json
 import socket
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +63,7 @@ class SmtpServer:
     received: list[Received] = field(default_factory=list)
     refuse: dict[str, str] = field(default_factory=dict)
     logins: list[str] = field(default_factory=list)
+    token_check: Callable[[str, str], bool] = field(default=lambda user, token: False, repr=False)
 
 
 class _Handler:
@@ -74,6 +82,27 @@ class _Handler:
         data = envelope.original_content or envelope.content
         self.box.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), data))
         return "250 Message accepted for delivery"
+
+
+class _XOAuth2Handler(_Handler):
+    async def auth_XOAUTH2(self, server: Any, args: list[str]) -> AuthResult:
+        if len(args) > 1:
+            blob = args[1]
+        else:
+            answer = await server.challenge_auth("")
+            blob = base64.b64encode(answer).decode() if isinstance(answer, bytes) else ""
+        try:
+            fields = dict(part.split("=", 1) for part in
+                          base64.b64decode(blob, validate=True).decode().split("\x01") if "=" in part)
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            return AuthResult(success=False, handled=False, message="501 5.5.2 Cannot decode response")
+        user, bearer = fields.get("user", ""), fields.get("auth", "")
+        self.box.logins.append(user)
+        token = bearer[len("Bearer "):] if bearer.startswith("Bearer ") else ""
+        if token and self.box.token_check(user, token):
+            return AuthResult(success=True, auth_data=user)
+        await server.challenge_auth(json.dumps({"status": "401", "schemes": "Bearer"}))
+        return AuthResult(success=False, handled=False, message="535 5.7.8 Username and Password not accepted")
 
 
 def _authenticator(box: SmtpServer) -> Any:
@@ -136,8 +165,8 @@ def _server_context(smtp_cert: tuple[str, str]) -> ssl.SSLContext:
     return ctx
 
 
-def _run(box: SmtpServer, **kwargs: Any) -> Iterator[SmtpServer]:
-    controller = Controller(_Handler(box), hostname=box.host, port=box.port, **kwargs)
+def _run(box: SmtpServer, handler: type[_Handler] = _Handler, **kwargs: Any) -> Iterator[SmtpServer]:
+    controller = Controller(handler(box), hostname=box.host, port=box.port, **kwargs)
     controller.start()
     try:
         yield box
@@ -171,5 +200,17 @@ def smtp_ssl_server(smtp_cert: tuple[str, str]) -> Iterator[SmtpServer]:
         ssl_context=_server_context(smtp_cert),
         authenticator=_authenticator(box),
         auth_required=False,  # True + auth_require_tls=False warns on every connection
+        auth_require_tls=False,
+    )
+
+
+@pytest.fixture
+def smtp_xoauth2_server(smtp_cert: tuple[str, str]) -> Iterator[SmtpServer]:
+    box = SmtpServer("127.0.0.1", free_port(), cafile=smtp_cert[0])
+    yield from _run(
+        box, _XOAuth2Handler,
+        ssl_context=_server_context(smtp_cert),
+        auth_exclude_mechanism=["PLAIN", "LOGIN"],
+        auth_required=False,
         auth_require_tls=False,
     )

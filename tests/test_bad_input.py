@@ -182,6 +182,9 @@ CASES: list[Case] = [
     ("users list: unreachable store", {"store": {"url": UNREACHABLE}}, lambda t: ["users", "list"],
      "127.0.0.1:9"),
     ("users remove: no such account", {}, lambda t: ["users", "remove", "nobody"], "'nobody'"),
+    ("auth login: mailbox not on oauth2", {}, lambda t: ["auth", "login"], 'mailbox.auth is not "oauth2"'),
+    ("auth status: unknown option", {}, lambda t: ["auth", "status", "--smtp", "--json"],
+     "'--json'"),
     ("top level: bad --log-format", {}, lambda t: ["--log-format", "xml", "status"], "'xml'"),
 ]
 
