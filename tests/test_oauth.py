@@ -255,6 +255,8 @@ def test_poll_with_xoauth2_refreshes_across_expiry_and_revocation(
         with app.sessions() as s:
             hb = s.scalars(select(Heartbeat)).one()
         assert "run `intake auth login`" in hb.last_error and "invalid_grant" in hb.last_error
+        health = app.status().health  # what the digest's warning line and status --json show
+        assert "run `intake auth login`" in health[0].last_error
         with pytest.raises(CredentialsError, match="intake auth login"):
             app.mailbox().connect()
         texts = [rec.getMessage() for rec in caplog.records] + [hb.last_error, fourth.error]
