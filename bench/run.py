@@ -27,6 +27,8 @@ Sections:
   process; its ru_maxrss and that of its children (the parse workers).
 - digest: a real SQLite store with 5,000 units' filed mail (bench/synth.py); the notifier's
   digest build timed in its parts: campaign_status + unit_data, workbook, digest letter.
+- ocr: CPU per page of OCR (bench/ocr.py): the stamped scanned report at 300 dpi and phone
+  photos of its pages (issue 20: ≤ 3 s per page).
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ from bench.server import Dovecot, available, inbox_maildir, running  # noqa: E40
 
 PW_ENV = "INTAKE_BENCH_IMAP_PASSWORD"
 MB = 1_000_000
-SECTIONS = ("fetch", "repoll", "rss", "digest")
+SECTIONS = ("fetch", "repoll", "rss", "digest", "ocr")
 
 
 @dataclass
@@ -474,8 +476,24 @@ def section_digest(work: Path, args: argparse.Namespace) -> list[Figure]:
     return figs
 
 
+def section_ocr(work: Path, args: argparse.Namespace) -> list[Figure]:
+    from bench.ocr import measure
+
+    say("ocr: the scanned report and photos of its pages …")
+    out = measure()
+    note = f"Tesseract 'vie' model load {out['model_load_s']:.2f} s once per worker"
+    return [
+        Figure("ocr", "OCR CPU per page, scan at 300 dpi", out["scan_page_cpu_s"], "s",
+               target=3.0, note=f"{out['scan_pages']} pages, confidence {out['confidence']:.0f}; "
+               f"{note}"),
+        Figure("ocr", "OCR CPU per page, phone photo", out["photo_page_cpu_s"], "s", target=3.0,
+               note="worst of 2; includes page detection, perspective and deskew"),
+    ]
+
+
 RUNNERS: dict[str, Callable[[Path, argparse.Namespace], list[Figure]]] = {
     "fetch": section_fetch, "repoll": section_repoll, "rss": section_rss, "digest": section_digest,
+    "ocr": section_ocr,
 }
 
 
@@ -520,7 +538,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", nargs="+", choices=SECTIONS, help="run only these sections")
     p.add_argument("--json", action="store_true", help="print JSON instead of the table")
     args = p.parse_args(argv)
-    if not available() and set(args.only or SECTIONS) - {"digest"}:
+    if not available() and set(args.only or SECTIONS) - {"digest", "ocr"}:
         print("dovecot is not installed: `make system-deps` installs it", file=sys.stderr)
         return 2
     info = machine()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import warnings
 from dataclasses import dataclass, replace
 
@@ -26,8 +27,9 @@ from parsers.facts import DataTable, Report, Scan, Unreadable
 from parsers.ocr import OcrPage, current_budget, recognise
 from parsers.office import MAX_PDF_PAGES
 from parsers.pageimage import INSPECT_SIDE, find_seal, inspect, rgb_array, straighten
-from parsers.papertable import read_paper_table
+from parsers.papertable import read_paper_table, visual_rows
 from parsers.report import report_from_lines
+from parsers.vietnamese import fold
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +80,7 @@ class _Reader:
             return False
         self.read += 1
         self.confidences.append(result.confidence)
-        self.lines.extend(result.text.splitlines())
+        self.lines.extend(page_lines(result))
         self.lines.append("")
         if self.table is None:
             paper = read_paper_table(result.words, f"{where} (OCR)")
@@ -98,6 +100,30 @@ class _Reader:
             report = replace(report_from_lines(self.lines, warnings=(READ_BY_OCR,)),
                              scanned=True)
         return ScanResult(report, self.table, scan, tuple(self.problems))
+
+
+_TITLE = re.compile(r"^(?:bao cao|ke hoach)\b")
+
+
+def page_lines(page: OcrPage) -> list[str]:
+    """The page's text lines, with the header block above the title read column by column:
+    the issuing body (left) first, then the motto and date (right), as a .docx header table
+    gives them. Tesseract runs the two columns into one line where they share a baseline
+    ("UBND XÃ BÍCH HÒA CỘNG HÒA XÃ HỘI CHỦ"), which hides the parent/issuer pair."""
+    lines = page.text.splitlines()
+    title = next((i for i, line in enumerate(lines[:30]) if _TITLE.match(fold(line))), None)
+    rows = visual_rows(page.words)
+    top = next((i for i, r in enumerate(rows[:30])
+                if _TITLE.match(fold(" ".join(w.text for w in r)))), None)
+    if title is None or top is None or not rows[:top]:
+        return lines
+    middle = page.size[0] / 2
+    left = [" ".join(w.text for w in r if (w.box[0] + w.box[2]) / 2 < middle) for r in rows[:top]]
+    right = [" ".join(w.text for w in r if (w.box[0] + w.box[2]) / 2 >= middle)
+             for r in rows[:top]]
+    # specks read as letters ("l š `") would part the issuer from its parent: a header line
+    # needs a word of two letters or digits
+    return [line for line in left + right if re.search(r"\w\w", line)] + [""] + lines[title:]
 
 
 def read_scanned_pdf(data: bytes) -> ScanResult:

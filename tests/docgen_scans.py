@@ -188,9 +188,11 @@ def photographed_report_pages() -> tuple[bytes, bytes]:
     return photograph(pages[0], seed=1), photograph(pages[1], seed=2)
 
 
-def table_page(*, smudged: bool = False, dpi: int = 200) -> Image.Image:
+def table_page(*, smudged: bool = False, wrong_total: bool = False,
+               dpi: int = 200) -> Image.Image:
     """An A4 page holding only the "Tổng hợp số liệu" table, ruled, with its totals row;
-    `smudged`: the count digits are smeared past reading (water on the print)."""
+    `smudged`: the count digits are smeared past reading (water on the print); `wrong_total`:
+    the totals row says 2.000 people where the rows add up to 2.065."""
     scale = dpi / 100
     w, h = int(827 * scale), int(1169 * scale)
     page = Image.new("RGB", (w, h), (252, 252, 250))
@@ -204,7 +206,7 @@ def table_page(*, smudged: bool = False, dpi: int = 200) -> Image.Image:
     top, row_h = int(190 * scale), int(34 * scale)
     header = ("STT", "Các hoạt động", "Đơn vị tổ chức", "Số lớp", "Người")
     rows = [header, *TABLE_ROWS, ("", "Tổng cộng", "", str(TABLE_TOTALS[0]),
-                                  f"{TABLE_TOTALS[1]:,}".replace(",", "."))]
+                                  "2.000" if wrong_total else f"{TABLE_TOTALS[1]:,}".replace(",", "."))]
     for r, row in enumerate(rows):
         y = top + r * row_h
         for c, value in enumerate(row):
@@ -228,5 +230,6 @@ def table_page(*, smudged: bool = False, dpi: int = 200) -> Image.Image:
 
 
 @functools.cache
-def photographed_table(smudged: bool = False) -> bytes:
-    return photograph(table_page(smudged=smudged), seed=5 if smudged else 4)
+def photographed_table(smudged: bool = False, wrong_total: bool = False) -> bytes:
+    return photograph(table_page(smudged=smudged, wrong_total=wrong_total),
+                      seed=5 if smudged else 4)

@@ -1,0 +1,202 @@
+"""Scanned and photographed reports (issue 20): read by OCR in Vietnamese, identified by the
+scan's header alone, pages never counted as evidence photos, red seals seen, paper tables
+kept only with a matching totals row.
+
+Inputs are made the way offices make them (tests/docgen_scans.py): the docx report printed by
+LibreOffice, rasterised by pdftoppm, stamped, grainy and slightly rotated (an image-only PDF),
+and phone photos of the pages (perspective, uneven light, EXIF). Generation (~10 s) and the OCR
+of each file are done once per session.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta, timezone
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from intake.app import App
+from intake.cli import cli
+from intake.clock import FixedClock
+from parsers.documents import read_document
+from parsers.facts import DATA_TABLE, PHOTO, REPORT, DocumentFacts
+from parsers.ocr import ocr_budget
+from parsers.papertable import NEEDS_TYPING
+from parsers.report import header_lines
+from parsers.scan import PAGE_PHOTO
+from parsers.vietnamese import fold
+from tests import docgen_media, docgen_reports, docgen_scans
+from tests.conftest import ROSTER, make_config
+
+ICT = timezone(timedelta(hours=7))
+PW_ENV = "INTAKE_TEST_IMAP_PW"
+
+
+@pytest.fixture(scope="session")
+def scan_pdf() -> bytes:
+    return docgen_scans.scanned_report_pdf()
+
+
+@pytest.fixture(scope="session")
+def page_photos() -> tuple[bytes, bytes]:
+    return docgen_scans.photographed_report_pages()
+
+
+@pytest.fixture(scope="session")
+def read_scan(scan_pdf: bytes) -> DocumentFacts:
+    return read_document(scan_pdf, "scan0001.pdf", "application/pdf")
+
+
+@pytest.fixture(scope="session")
+def read_pages(page_photos: tuple[bytes, bytes]) -> tuple[DocumentFacts, DocumentFacts]:
+    first, second = page_photos
+    return (read_document(first, "IMG_20211008_162011.jpg", "image/jpeg"),
+            read_document(second, "IMG_20211008_162034.jpg", "image/jpeg"))
+
+
+def test_scanned_report_is_read_like_a_docx_report(read_scan: DocumentFacts) -> None:
+    facts = read_scan
+    assert facts.report is not None and facts.scan is not None
+    report = facts.report
+    assert REPORT in facts.items
+    assert fold(report.title).startswith("bao cao ket qua to chuc tuan le")
+    assert [k for k, _ in report.sections] == ["I.1", "I.2", "I.3", "II.1", "II.2", "II.3", "II.4"]
+    assert (report.budget_state, report.budget_support) == (15_000_000, 2_500_000)
+    headers = fold(" ".join(header_lines(report)))
+    assert "truong thcs bich hoa" in headers and "ubnd xa bich hoa" in headers
+    assert "scanned, no text layer" not in facts.problem
+    assert facts.scan.source == "pdf" and facts.scan.pages == facts.scan.pages_total == 3
+    assert facts.scan.confidence >= 80
+
+
+def test_table_in_a_scan_is_kept_when_its_totals_row_checks_out(read_scan: DocumentFacts) -> None:
+    table = read_scan.data_table
+    assert DATA_TABLE in read_scan.items and table is not None and read_scan.scan is not None
+    assert read_scan.scan.table == "verified"
+    assert [(r.classes_or_contests, r.participants) for r in table.rows] == [(1, 1200), (1, 650)]
+    assert (table.declared_total_classes, table.declared_total_participants) == (2, 1850)
+    assert "OCR" in table.source
+
+
+def test_red_seal_is_seen_on_the_scan_and_on_a_photographed_page(
+    read_scan: DocumentFacts, read_pages: tuple[DocumentFacts, DocumentFacts]
+) -> None:
+    first, second = read_pages
+    assert read_scan.scan is not None and read_scan.scan.seal
+    assert second.scan is not None and second.scan.seal  # the page with the signature
+    assert first.scan is not None and not first.scan.seal  # page 1 carries no seal
+
+
+def test_photographed_pages_are_read_and_never_evidence_photos(
+    read_pages: tuple[DocumentFacts, DocumentFacts]
+) -> None:
+    first, second = read_pages
+    for facts in (first, second):
+        assert PHOTO not in facts.items
+        assert [(p.evidence, p.reason) for p in facts.photos] == [(False, PAGE_PHOTO)]
+        assert facts.scan is not None and facts.scan.source == "photo"
+    assert first.report is not None and REPORT in first.items
+    assert "truong thcs bich hoa" in fold(" ".join(header_lines(first.report)))
+    assert second.report is not None
+    assert {"II.2", "II.3"} <= {k for k, _ in second.report.sections}
+    assert second.data_table is not None and second.data_table.declared_total_participants == 1850
+
+
+@pytest.mark.parametrize("make", [
+    lambda: docgen_media.phone_jpeg(3, size=(1600, 1200))[0],
+    lambda: docgen_media.zalo_webp()[0],
+    lambda: docgen_media.iphone_heic()[0],
+    lambda: docgen_media.whiteboard_jpeg()[0],
+], ids=["phone-jpeg", "zalo-webp", "iphone-heic", "whiteboard"])
+def test_activity_photos_stay_evidence_photos(make: Any) -> None:
+    facts = read_document(make(), "IMG_0001.jpg")
+    assert PHOTO in facts.items and facts.scan is None and facts.report is None
+
+
+def test_photographed_table_with_matching_totals_is_accepted() -> None:
+    facts = read_document(docgen_scans.photographed_table(), "z1234567.jpg", "image/jpeg")
+    assert DATA_TABLE in facts.items and PHOTO not in facts.items
+    table = facts.data_table
+    assert table is not None
+    assert [(r.classes_or_contests, r.participants) for r in table.rows] == [
+        (int(c), int(p.replace(".", ""))) for *_, c, p in docgen_scans.TABLE_ROWS]
+    assert (table.declared_total_classes, table.declared_total_participants) == \
+        docgen_scans.TABLE_TOTALS
+
+
+@pytest.mark.parametrize("kind", ["smudged", "wrong_total"])
+def test_unverifiable_paper_table_is_flagged_never_stored(kind: str) -> None:
+    data = docgen_scans.photographed_table(**{kind: True})
+    facts = read_document(data, "z7654321.jpg", "image/jpeg")
+    assert facts.data_table is None and DATA_TABLE not in facts.items
+    assert NEEDS_TYPING in facts.problem
+    assert facts.scan is not None and facts.scan.table == "needs typing"
+    assert PHOTO not in facts.items  # still a page, not a photo
+
+
+def test_ocr_pages_of_a_message_are_bounded(scan_pdf: bytes) -> None:
+    with ocr_budget(1):
+        facts = read_document(scan_pdf, "scan0001.pdf", "application/pdf")
+    assert facts.scan is not None and facts.scan.pages == 1
+    assert "2 page(s) not read by OCR" in facts.problem and "max_ocr_pages" in facts.problem
+    assert facts.report is not None and REPORT in facts.items  # page 1 alone is read
+
+
+@pytest.fixture
+def imap_env(monkeypatch: pytest.MonkeyPatch, dovecot: Any) -> None:
+    monkeypatch.setenv(PW_ENV, dovecot.password)
+
+
+@pytest.mark.dovecot
+def test_scan_and_page_photos_from_a_personal_address_file_to_the_unit_on_its_header(
+    tmp_path: Path, dovecot: Any, imap_env: None, scan_pdf: bytes,
+    page_photos: tuple[bytes, bytes],
+) -> None:
+    """Through the real pipeline (Dovecot, the poller, the parse workers): nothing but the
+    scan's header names the unit; the two page photos do not count as evidence photos."""
+    when = datetime(2021, 10, 8, 16, 45, tzinfo=ICT)
+    mail = EmailMessage()
+    mail["From"] = "Nguyen Van Nam <namnv1985@gmail.com>"
+    mail["To"] = "totrunghoc-thanhoai@thanhoai.example"
+    mail["Subject"] = "gửi báo cáo"
+    mail["Message-ID"] = "<scan-1@mail.gmail.com>"
+    mail["Date"] = format_datetime(when)
+    mail.set_content("Em gửi phòng file scan và ảnh chụp ạ.\n")
+    mail.add_attachment(scan_pdf, maintype="application", subtype="pdf", filename="scan0001.pdf")
+    for i, photo in enumerate(page_photos):
+        mail.add_attachment(photo, maintype="image", subtype="jpeg",
+                            filename=f"IMG_20211008_16201{i}.jpg")
+    dovecot.append([mail.as_bytes()])
+    cfg = make_config(
+        tmp_path,
+        mailbox={"host": "127.0.0.1", "port": dovecot.port, "security": "none",
+                 "username": dovecot.user, "password_env": PW_ENV},
+        campaign={"deadline": "2099-10-10T00:00:00+07:00"},
+        limits={"parse_workers": 2},
+    )
+    with App(cfg, FixedClock(datetime(2021, 10, 9, 2, 0, tzinfo=UTC))) as app:
+        app.import_roster(ROSTER)
+        app.poll_once()
+    out = CliRunner().invoke(cli, ["--config", cfg.source, "status", "--json"])
+    assert out.exit_code == 0, out.output
+    status = json.loads(out.output)
+    units = {u["code"]: u for u in status["units"]}
+    assert not status["unassigned"] and not status["quarantined"], json.dumps(status["unassigned"], ensure_ascii=False)
+    bh = units["thcs-bich-hoa"]
+    assert bh["messages"] == 1
+    assert bh["items"] == {"report": True, "data_table": True, "photos": 0, "nominations": False}
+    assert bh["totals"] == {"classes": 2, "participants": 1850}
+    assert units["th-bich-hoa"]["state"] == "missing"  # the primary school of the same commune
+
+
+def test_report_generator_really_makes_an_image_only_pdf(scan_pdf: bytes) -> None:
+    """The scan has no text layer (else the OCR tests above would test nothing)."""
+    from parsers.report import read_report
+
+    assert read_report(scan_pdf, "pdf").scanned
+    assert docgen_reports.UNIT == docgen_scans.UNIT
