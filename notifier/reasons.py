@@ -77,6 +77,10 @@ _RULES: tuple[Rule, ...] = (
 _FILE_RULES: tuple[Rule, ...] = (
     _r(r"password-protected", lambda m: "tệp có mật khẩu"),
     _r(r"archive type not supported", lambda m: "loại tệp nén không hỗ trợ (hãy gửi .zip hoặc gửi trực tiếp)"),
+    _r(r"table on paper not read", lambda m: "bảng số liệu dạng ảnh — cần nhập tay"),
+    _r(r"^photographed document page", lambda m: "ảnh chụp văn bản"),
+    _r(r"OCR not available", lambda m: "bản quét chưa đọc được (máy chủ chưa cài OCR tiếng Việt)"),
+    _r(r"page\(s\) not read by OCR", lambda m: "bản quét quá nhiều trang, chỉ đọc một phần"),
     _r(r"scanned, no text layer", lambda m: "bản quét (ảnh), không có chữ để đọc"),
     _r(r"too large|bomb|too many", lambda m: "tệp quá lớn hoặc bất thường, đã từ chối đọc"),
     _r(r"damaged|not really|cannot be (?:read|parsed)", lambda m: "tệp bị hỏng hoặc sai định dạng"),
