@@ -23,7 +23,7 @@ from intake.roster import import_roster, read_roster
 from store.db import open_store
 from store.files import FileStore
 from store.models import Message, Unit
-from store.queries import CampaignStatus, campaign_status
+from store.queries import CampaignStatus
 
 if TYPE_CHECKING:
     from notifier.service import Notifier
@@ -42,7 +42,7 @@ class App:
         self.filer = Filer(
             self.sessions, self.files, self.clock, cfg.campaign,
             office=cfg.units.office_addresses, max_attempts=cfg.mailbox.max_attempts,
-            authserv_id=cfg.mailbox.authserv_id, stage=self.stage,
+            authserv_id=cfg.mailbox.authserv_id, stage=self.stage, campaigns=cfg.campaigns,
         )
         self.progress: Progress = NullProgress()
 
@@ -122,13 +122,12 @@ class App:
         return Notifier(self.cfg, self.sessions, self.files, self.clock, mailer or self.mailer())
 
     # -- reading -----------------------------------------------------------------------------
-    def status(self) -> CampaignStatus:
-        c = self.cfg.campaign
+    def status(self, campaign_id: str | None = None) -> CampaignStatus:
+        """One campaign's status (the first campaign when `campaign_id` is None)."""
+        from intake.campaignstatus import status_of
+
         with self.sessions() as s:
-            return campaign_status(
-                s, campaign_id=c.id, title=c.title, deadline=c.deadline_at, timezone=c.timezone,
-                required=tuple(c.required), min_photos=c.min_photos, now=self.clock.now(),
-            )
+            return status_of(s, self.cfg, campaign_id, self.clock.now())
 
 
 def build_mailer(cfg: Config) -> Mailer | None:

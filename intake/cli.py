@@ -124,24 +124,35 @@ def import_cmd(c: Ctx, paths: tuple[Path, ...]) -> None:
 @click.option(
     "--state", type=click.Choice(["missing", "incomplete", "complete"]), help="Only units in this state."
 )
+@click.option("--campaign", "campaign_id", metavar="ID",
+              help="Only this campaign (default: every campaign of the config).")
 @pass_ctx
-def status(c: Ctx, as_json: bool, state: str | None) -> None:
-    """Where the campaign stands: one line per unit, then unassigned and quarantined mail.
+def status(c: Ctx, as_json: bool, state: str | None, campaign_id: str | None) -> None:
+    """Where each campaign stands: one line per unit, then unassigned, other and quarantined mail.
 
-    Example: intake status --json
+    Example: intake status --json --campaign tuan-le-htsd-2021
     """
-    from intake.statustable import render
-    from store.queries import status_json
+    from intake.campaignstatus import campaign_config, status_document
+    from intake.statustable import render, render_other
+    from store.campaigns import other_mail
 
     try:
-        with c.app() as app:
-            cs = app.status()
+        with c.app() as app, app.sessions() as s:
+            now = app.clock.now()
+            if as_json:
+                doc = status_document(s, app.cfg, campaign_id, now)
+            else:
+                chosen = [campaign_config(app.cfg, campaign_id)] if campaign_id else list(app.cfg.campaigns)
+                tables = [render(app.status(x.id), only=state) for x in chosen]
+                others = other_mail(s)
     except IntakeError as e:
         _fail(e)
     if as_json:
-        click.echo(json.dumps(status_json(cs), ensure_ascii=False, indent=2))
+        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
     else:
-        click.echo(render(cs, only=state))
+        click.echo("\n\n".join(tables))
+        if others:
+            click.echo("\n" + render_other(others))
 
 
 @cli.command()
@@ -282,7 +293,8 @@ def assign(c: Ctx, message: str, unit: str, no_learn: bool, by: str) -> None:
     try:
         with c.app() as app, app.sessions.begin() as s:
             msg, learned = do_assign(
-                s, app.cfg.campaign, message, unit, by=by, now=app.clock.now(), learn=not no_learn
+                s, app.cfg.campaign, message, unit, by=by, now=app.clock.now(), learn=not no_learn,
+                campaigns=app.cfg.campaigns,
             )
             addr = msg.from_addr
     except IntakeError as e:
@@ -303,10 +315,41 @@ def unassign(c: Ctx, message: str, by: str) -> None:
 
     try:
         with c.app() as app, app.sessions.begin() as s:
-            do_unassign(s, app.cfg.campaign, message, by=by, now=app.clock.now())
+            do_unassign(s, app.cfg.campaign, message, by=by, now=app.clock.now(),
+                        campaigns=app.cfg.campaigns)
     except IntakeError as e:
         _fail(e)
     click.echo(f"message {message} is unassigned")
+
+
+@cli.command()
+@click.argument("message")
+@click.argument("campaign")
+@click.option("--by", default=lambda: os.environ.get("USER", "officer"), help="Who decides (audited).")
+@pass_ctx
+def move(c: Ctx, message: str, campaign: str, by: str) -> None:
+    """Put a message in a campaign, or in "other" mail (counted nowhere); audited, and the
+    submissions it left and joined are recomputed. The choice is kept on a reparse.
+
+    MESSAGE is the number shown by `intake status` (or a Message-ID); CAMPAIGN a campaign id
+    or `other`.
+    Example: intake move 42 thong-ke-dau-nam-2021     (or: intake move 42 other)
+    """
+    from intake.campaignmoves import move as do_move
+
+    try:
+        with c.app() as app:
+            with app.sessions.begin() as s:
+                msg = do_move(s, app.cfg, message, campaign, by=by, now=app.clock.now())
+                pk = msg.id
+            app.filer.reparse([pk])  # its files read as the campaign's (its table's columns)
+            with app.sessions() as s:
+                from store.models import Message
+
+                state = s.get(Message, pk).state  # type: ignore[union-attr]
+    except IntakeError as e:
+        _fail(e)
+    click.echo(f"message {message} moved to {campaign} ({state})")
 
 
 @cli.command()

@@ -16,6 +16,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from intake.campaignfiling import Campaigns, place
 from intake.clock import Clock
 from intake.config import CampaignConfig
 from intake.errors import MessageError
@@ -24,6 +25,7 @@ from intake.matching import MatcherSpec, evidence, matcher_for
 from intake.parsestage import Limits, ParseStage, Staged
 from intake.progress import NullProgress, Progress
 from parsers import authres
+from store import campaigns as campaign_store
 from store import ledger
 from store.files import FileStore
 from store.models import Attachment, Message, Unit, UnitAddress
@@ -80,6 +82,7 @@ class Filer:
         max_attempts: int = 5,
         authserv_id: str = "",
         stage: ParseStage | None = None,
+        campaigns: Iterable[CampaignConfig] = (),
     ) -> None:
         self.sessions = sessions
         self.files = files
@@ -90,6 +93,10 @@ class Filer:
         self.authserv_id = authserv_id
         self.stage = stage or ParseStage(str(files.root), Limits(parse_workers=0))
         self.req = requirements(campaign)
+        self.campaigns = tuple(campaigns) or (campaign,)  # every campaign of the mailbox
+        self.reqs = {c.id: requirements(c) for c in self.campaigns}
+        self._camps = Campaigns.of(self.campaigns)
+        self._kinds: dict[str, str] = {}  # unit code → kind, read once per run
         self.stop_requested = False
         self.progress: Progress = NullProgress()
         self._unit_ids: dict[str, int] = {}  # unit code → id, read once per run
@@ -118,6 +125,11 @@ class Filer:
         with self.sessions() as s:
             spec = roster_spec(s, self.office)
             self._unit_ids = {code: uid for code, uid in s.execute(select(Unit.code, Unit.id))}
+            self._kinds = {u.code: u.kind for u in spec.units}
+            self._camps = Campaigns.of(self.campaigns, [u.name for u in spec.units])
+        with self.sessions.begin() as s:
+            campaign_store.register(s, ((c.id, c.title, c.deadline_at, c.opens_at)
+                                        for c in self.campaigns), self.clock.now())
         matcher = matcher_for(spec)
         with self.sessions() as s:
             shas = {pk: sha for pk, sha in s.execute(select(Message.id, Message.sha256).where(Message.id.in_(pks)))}
@@ -172,8 +184,7 @@ class Filer:
             for pk, staged in chunk:
                 self.apply(s, pk, staged, matcher, touched)
             now = self.clock.now()
-            for uid in sorted(touched):
-                recompute(s, self.campaign.id, uid, self.req, now)
+            recompute_units(s, self.campaigns, touched, now)
 
     def apply(self, s: Session, pk: int, staged: Staged | MessageError, matcher: UnitMatcher,
               touched: set[int]) -> None:
@@ -288,7 +299,8 @@ class Filer:
         elif msg.state == "filed" and unit_id is None:
             msg.state = "unassigned"
         msg.unit_id = unit_id if msg.state == "filed" else None
-        msg.campaign_id = self.campaign.id
+        code = decision.unit or next((c for c, i in self._unit_ids.items() if i == msg.unit_id), "")
+        place(msg, rows, staged, self._camps, code if msg.unit_id else "", self._kinds.get(code, ""))
         msg.processed_at = now
         msg.next_attempt_at = None
         s.flush()
@@ -303,6 +315,22 @@ class Filer:
                 msg.next_attempt_at = None
                 msg.state = "received"  # filed again below; a crash leaves it due, not lost
         return self.process_many(ids)
+
+
+def recompute_units(s: Session, campaigns: Iterable[CampaignConfig], units: Iterable[int],
+                    now: datetime) -> None:
+    """Recompute the submissions of `units` in every campaign that asks them to submit."""
+    ids = sorted(set(units))
+    if not ids:
+        return
+    kinds = {uid: (code, kind) for uid, code, kind in s.execute(
+        select(Unit.id, Unit.code, Unit.kind).where(Unit.id.in_(ids)))}
+    for c in campaigns:
+        req = requirements(c)
+        for uid in ids:
+            code, kind = kinds.get(uid, ("", ""))
+            if c.submits(code, kind):
+                recompute(s, c.id, uid, req, now)
 
 
 def learn_address(s: Session, unit: Unit, address: str, by: str, now: datetime) -> bool:

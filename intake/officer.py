@@ -5,12 +5,14 @@ audited; both units' submissions are recomputed."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from intake.campaignconfig import OTHER
 from intake.config import CampaignConfig
 from intake.errors import IntakeError
 from intake.filing import learn_address, requirements
@@ -46,26 +48,43 @@ def audit(s: Session, actor: str, action: str, now: datetime, **detail: object) 
 
 def assign(
     s: Session, campaign: CampaignConfig, message: str, code: str, *, by: str, now: datetime,
-    learn: bool = True,
+    learn: bool = True, campaigns: Sequence[CampaignConfig] = (),
 ) -> tuple[Message, bool]:
-    """File `message` under unit `code`; returns (message, whether the address was learned)."""
+    """File `message` under unit `code`; returns (message, whether the address was learned).
+    It is filed in its campaign; other mail stays other mail (now under that unit); a message
+    whose campaign is unclear among several `campaigns` waits for `intake move`."""
     msg, unit = _message(s, message), _unit(s, code)
     old = msg.unit_id
+    every = tuple(campaigns) or (campaign,)
     msg.unit_id, msg.state, msg.assigned_by = unit.id, "filed", by
-    msg.campaign_id = msg.campaign_id or campaign.id
     msg.reason = f"assigned by {by}"
+    if msg.campaign_id == OTHER:
+        msg.state = "other"
+    elif not msg.campaign_id and len(every) > 1:
+        msg.state = "unassigned"
+        msg.reason = f"assigned to {unit.code} by {by}; campaign unclear (intake move)"
+    else:
+        msg.campaign_id = msg.campaign_id or campaign.id
     learned = learn and learn_address(s, unit, msg.from_addr, by, now)
     audit(s, by, "assign", now, message=msg.id, unit=unit.code, previous=old, learned=learned,
           address=msg.from_addr)
     s.flush()
-    req = requirements(campaign)
-    for uid in {old, unit.id} - {None}:
-        assert uid is not None
-        recompute(s, campaign.id, uid, req, now)
+    for c in every:
+        req = requirements(c)
+        for uid in {old, unit.id} - {None}:
+            assert uid is not None
+            if c.submits(*_code_kind(s, uid)):
+                recompute(s, c.id, uid, req, now)
     return msg, learned
 
 
-def unassign(s: Session, campaign: CampaignConfig, message: str, *, by: str, now: datetime) -> Message:
+def _code_kind(s: Session, unit_id: int) -> tuple[str, str]:
+    u = s.get(Unit, unit_id)
+    return (u.code, u.kind) if u is not None else ("", "")
+
+
+def unassign(s: Session, campaign: CampaignConfig, message: str, *, by: str, now: datetime,
+             campaigns: Sequence[CampaignConfig] = ()) -> Message:
     msg = _message(s, message)
     old = msg.unit_id
     msg.unit_id, msg.state, msg.assigned_by = None, "unassigned", by
@@ -73,7 +92,9 @@ def unassign(s: Session, campaign: CampaignConfig, message: str, *, by: str, now
     audit(s, by, "unassign", now, message=msg.id, previous=old)
     s.flush()
     if old is not None:
-        recompute(s, campaign.id, old, requirements(campaign), now)
+        for c in tuple(campaigns) or (campaign,):
+            if c.submits(*_code_kind(s, old)):
+                recompute(s, c.id, old, requirements(c), now)
     return msg
 
 

@@ -10,11 +10,13 @@ deadline of its own, not yet past), THƯ (messages), BC (report), BẢNG (data t
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from notifier.reasons import vi as reason_vi
 from notifier.render import fmt_deadline, fmt_number, fmt_until
+from store.campaigns import OtherMessage
 from store.queries import CampaignStatus, UnitStatus
 
 STATE_LABEL = {"missing": "chưa gửi", "incomplete": "chưa đủ", "complete": "đã đủ"}
@@ -104,4 +106,15 @@ def render(cs: CampaignStatus, *, only: str | None = None) -> str:
                 f"{_pad(r.subject or '-', 40)} — lần thử {r.attempts} lỗi, thử lại "
                 f"{_local(r.next_attempt_at, tz)}: {reason_vi(r.last_error) or '-'}"
             )
+    return "\n".join(lines)
+
+
+def render_other(others: Sequence[OtherMessage], tz: str = "Asia/Ho_Chi_Minh") -> str:
+    """Mail of no campaign: kept, filed under its unit, counted nowhere (`intake move` puts one
+    in a campaign)."""
+    zone = ZoneInfo(tz)
+    lines = [f"Thư khác, không thuộc kế hoạch nào ({len(others)}; chuyển: intake move SỐ-THƯ MÃ-KẾ-HOẠCH):"]
+    for m in others:
+        lines.append(f"  #{m.id} {_local(m.received_at, zone)} {_pad(m.unit or m.from_addr or '-', 32)} "
+                     f"{_pad(m.subject or '-', 40)} — {reason_vi(m.reason)}")
     return "\n".join(lines)

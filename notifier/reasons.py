@@ -21,6 +21,11 @@ def _bytes(text: str) -> str:
 
 
 _RULES: tuple[Rule, ...] = (
+    # the campaign decision (intake.campaigns)
+    _r(r"^campaign unclear: (.*)$", lambda m: f"chưa rõ thuộc kế hoạch nào — {_campaign_vi(m[1])}"),
+    _r(r"^moved to (\S+) by (.+)$", lambda m: f"{m[2]} chuyển sang {_other_vi(m[1])}"),
+    _r(r"^(?:the subject names another matter|'.*' is titled '.*', another matter|no campaign is open|it names only campaigns)",
+       lambda m: _campaign_vi(m[0] + m.string[m.end():])),
     # quarantine: the parse stage and the poller
     _r(r"^parse timeout after (\d+) s", lambda m: f"đọc thư quá thời gian cho phép ({m[1]} giây)"),
     _r(r"^memory limit", lambda m: "thư cần quá nhiều bộ nhớ để đọc (có thể là tệp độc hại)"),
@@ -85,6 +90,33 @@ _FILE_RULES: tuple[Rule, ...] = (
     _r(r"too large|bomb|too many", lambda m: "tệp quá lớn hoặc bất thường, đã từ chối đọc"),
     _r(r"damaged|not really|cannot be (?:read|parsed)", lambda m: "tệp bị hỏng hoặc sai định dạng"),
 )
+
+
+def _other_vi(cid: str) -> str:
+    return "thư khác (không thuộc kế hoạch nào)" if cid == "other" else f"kế hoạch {cid}"
+
+
+_CAMPAIGN_PHRASES = (
+    (r"the subject names another matter \((.*?)\)", r"tiêu đề thư nói về việc khác (\1)"),
+    (r"'([^']*)' is titled '([^']*)', another matter", r"tệp '\1' có tên văn bản '\2', là việc khác"),
+    (r"the email names (\S+) and (\S+) equally", r"thư nhắc đến cả \1 và \2 như nhau"),
+    (r"the email names ([^,;]+), its files name ([^;]+)", r"thư nhắc đến \1 nhưng tệp đính kèm thuộc \2"),
+    (r"the email names ([^,;]+), but ", r"thư nhắc đến \1, nhưng "),
+    (r"files of (.+?) in one email, and '([^']*)' says whose it is not",
+     r"một thư có tệp của \1, và tệp '\2' không cho biết thuộc kế hoạch nào"),
+    (r"nothing in the email or its files names a campaign",
+     "thư và tệp đính kèm không nhắc đến kế hoạch nào"),
+    (r"no campaign is open for it", "không kế hoạch nào đang nhận thư này"),
+    (r"it names only campaigns not open for it", "thư chỉ nhắc đến kế hoạch chưa mở nhận hoặc không giao cho đơn vị này"),
+    (r"\((.+?) named but not open for this message or its unit\)",
+     r"(\1 được nhắc đến nhưng chưa mở nhận hoặc không giao cho đơn vị này)"),
+)
+
+
+def _campaign_vi(text: str) -> str:
+    for pattern, repl in _CAMPAIGN_PHRASES:
+        text = re.sub(pattern, repl, text)
+    return text
 
 
 def vi(reason: str) -> str:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from parsers.facts import Nomination, TableRow
 from parsers.vietnamese import collation_key
 from store.models import Attachment, Heartbeat, LedgerEntry, Message, Submission, Unit, UnitAddress
-from store.submissions import Requirements
+from store.submissions import Requirements, in_campaign
 
 STATES = ("missing", "incomplete", "complete")
 # Unit kinds in the order the district lists them (status, digest, workbook all follow it).
@@ -154,6 +154,7 @@ def campaign_status(
     required: tuple[str, ...],
     min_photos: int,
     now: datetime,
+    units_scope: tuple[str, ...] = (),
 ) -> CampaignStatus:
     """The whole picture of one campaign at `now`, for `status`, the digest and reminders."""
     req = Requirements(required, min_photos)
@@ -174,7 +175,7 @@ def campaign_status(
     for msg_unit, att_unit, item_keys, filename in s.execute(
         select(Message.unit_id, Attachment.unit_id, Attachment.items, Attachment.filename)
         .join(Attachment, Attachment.message_fk == Message.id)
-        .where(Message.campaign_id == campaign_id, Message.state == "filed")
+        .where(in_campaign(campaign_id), Message.state == "filed")
         .order_by(Message.received_at, Attachment.id)
     ):
         uid = att_unit or msg_unit
@@ -210,6 +211,8 @@ def campaign_status(
         .where(Unit.active.is_(True))
         .order_by(Unit.code)
     ):
+        if units_scope and unit.code not in units_scope and unit.kind not in units_scope:
+            continue  # not asked to submit for this campaign
         sub = subs.get(unit.id)
         unit_deadline = unit.extended_until or deadline
         if sub is None or sub.messages == 0:
@@ -243,7 +246,7 @@ def campaign_status(
             LooseMessage(
                 id=m.id, message_id=m.message_id, from_addr=m.from_addr, subject=m.subject,
                 received_at=m.received_at, reason=m.reason,
-                candidates=tuple(c["code"] for c in json.loads(m.candidates or "[]")),
+                candidates=_candidates(m),
             )
             for m in rows
         )
@@ -280,6 +283,13 @@ def campaign_status(
         quarantined=loose("quarantined") + stuck, ignored=loose("ignored"), health=health,
         unverified=unverified, retrying=retrying(s),
     )
+
+
+def _candidates(m: Message) -> tuple[str, ...]:
+    """The ranked campaigns of a message whose campaign is unclear, else its ranked units."""
+    if m.state == "unassigned" and m.unit_id is not None and m.campaign_candidates:
+        return tuple(c["campaign"] for c in json.loads(m.campaign_candidates))
+    return tuple(c["code"] for c in json.loads(m.candidates or "[]"))
 
 
 def retrying(s: Session) -> tuple[RetryingMessage, ...]:
@@ -384,7 +394,7 @@ def unit_data(s: Session, campaign_id: str) -> list[UnitData]:
         select(Message.unit_id, Attachment.unit_id, Attachment.items, Attachment.facts)
         .join(Attachment, Attachment.message_fk == Message.id)
         .where(
-            Message.campaign_id == campaign_id,
+            in_campaign(campaign_id),
             Message.state == "filed",
             # only tables and nomination lists: the facts JSON of reports and photos is not read
             or_(Attachment.items.contains("data_table"), Attachment.items.contains("nominations")),

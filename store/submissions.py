@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from store.models import Attachment, Message, Submission
@@ -45,6 +45,12 @@ def _photo_shas(sha256: str, photos: int, facts: str) -> set[str]:
     return {p["sha256"] for p in found if p.get("evidence", True)}
 
 
+def in_campaign(campaign_id: str) -> Any:
+    """The condition on Message ⋈ Attachment rows that count in `campaign_id`."""
+    return or_(Attachment.campaign_id == campaign_id,
+               and_(Attachment.campaign_id == "", Message.campaign_id == campaign_id))
+
+
 def attachments_for(s: Session, campaign_id: str, unit_id: int) -> list[_AttRow]:
     """The attachments that count for this unit, as rows (message_id, received_at, items,
     sha256, photos, facts) in receipt order: attachments of messages filed to it, plus
@@ -52,7 +58,9 @@ def attachments_for(s: Session, campaign_id: str, unit_id: int) -> list[_AttRow]
     objects: recompute runs for every unit a filing chunk touches."""
     columns = (Message.id, Message.received_at, Attachment.items, Attachment.sha256,
                Attachment.photos, Attachment.facts, Attachment.id)
-    filed = Message.campaign_id == campaign_id, Message.state == "filed"
+    # an attachment counts in its own campaign when placed apart (one email, several
+    # campaigns' files), else in its message's
+    filed = (in_campaign(campaign_id), Message.state == "filed")
     # two indexed queries (messages.unit_id, attachments.unit_id) instead of one OR that
     # makes the database scan every attachment of the campaign
     own = s.execute(select(*columns).join(Attachment, Attachment.message_fk == Message.id)
