@@ -1,5 +1,6 @@
 """The daemon: a plain object whose jobs can run once (`poll_once`, `notify_once`); `run()`
-only schedules them with APScheduler 3, watches the mailbox with IMAP IDLE when offered, holds
+only schedules them on the monotonic clock (`intake.scheduler`: a step of the wall clock
+neither stalls nor hurries them), watches the mailbox with IMAP IDLE when offered, holds
 the one-instance lock, and stops cleanly on SIGTERM/SIGINT (finish the message in hand, exit 0).
 """
 
@@ -10,12 +11,10 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from apscheduler.schedulers.background import BackgroundScheduler
 from filelock import FileLock, Timeout
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
@@ -24,11 +23,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from intake.app import App
 from intake.errors import AlreadyRunning, CredentialsError, IntakeError, TransientError
 from intake.poll import PollResult
+from intake.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
 
 IDLE_RENEW = 25 * 60  # seconds; RFC 2177 servers may drop IDLE after 29 minutes
 MAX_BACKOFF = 3600.0
+NOTIFY_INTERVAL = 120.0  # seconds between two notifier ticks (receipts, reminders, digest)
 
 
 class InstanceLock:
@@ -91,21 +92,21 @@ class Daemon:
         self.poller = app.poller()
         self.stop_event = threading.Event()
         self.failures = 0
-        self.next_poll_at: datetime | None = None
-        self.scheduler: BackgroundScheduler | None = None
+        self.next_poll_at: float | None = None  # monotonic; set while backing off
+        self.scheduler: Scheduler | None = None
         self._idle_thread: threading.Thread | None = None
 
     # -- jobs (each can be called directly) ---------------------------------------------------
     def poll_once(self, *, force: bool = False) -> PollResult | None:
-        now = self.clock.now()
+        now = self.clock.monotonic()
         if not force and self.next_poll_at is not None and now < self.next_poll_at:
-            log.debug("poll skipped: backing off until %s", self.next_poll_at.isoformat())
+            log.debug("poll skipped: backing off %.0f s more", self.next_poll_at - now)
             return None
         result = self.poller.poll_once()
         if result.error:
             self.failures += 1
             delay = min(self.app.cfg.mailbox.poll_interval * 2 ** (self.failures - 1), MAX_BACKOFF)
-            self.next_poll_at = self.clock.now() + timedelta(seconds=delay)
+            self.next_poll_at = self.clock.monotonic() + delay
             log.warning("poll failed %d time(s) in a row; next try in %.0f s", self.failures, delay)
         else:
             if self.failures:
@@ -116,6 +117,8 @@ class Daemon:
                 "poll: %d new, %d stored, %d duplicate(s), %d filed",
                 result.new_uids, result.stored, result.duplicates, result.processed,
             )
+            if result.processed and self.scheduler is not None:
+                self.scheduler.trigger("notify")  # receipts now, not at the next notify tick
         return result
 
     def notify_once(self) -> Any:
@@ -129,7 +132,7 @@ class Daemon:
     # -- IDLE --------------------------------------------------------------------------------
     def _trigger_poll(self) -> None:
         if self.scheduler is not None and not self.stop_event.is_set():
-            self.scheduler.modify_job("poll", next_run_time=self.clock.now())
+            self.scheduler.trigger("poll")
 
     def idle_loop(self) -> None:
         """Watch the folder with IDLE; new mail triggers a poll at once. Falls back to plain
@@ -144,16 +147,16 @@ class Daemon:
                     log.info("server has no IDLE: polling every %d s", self.app.cfg.mailbox.poll_interval)
                     return
                 box.idle_start(folder)
-                started = self.clock.now()
+                started = self.clock.monotonic()
                 delay = 5.0
                 while not self.stop_event.is_set():
                     if box.idle_wait(1.0):
                         log.info("IDLE: new mail in %s", folder)
                         self._trigger_poll()
-                    if (self.clock.now() - started).total_seconds() >= IDLE_RENEW:
+                    if self.clock.monotonic() - started >= IDLE_RENEW:
                         box.idle_stop()
                         box.idle_start(folder)
-                        started = self.clock.now()
+                        started = self.clock.monotonic()
             except CredentialsError as e:
                 log.error("IDLE stopped: %s", e)
                 return
@@ -217,18 +220,11 @@ class Daemon:
         except (OSError, SQLAlchemyError) as e:
             log.warning("orphan sweep skipped: %s", e)
         interval = self.app.cfg.mailbox.poll_interval
-        sched = BackgroundScheduler(timezone=self.app.cfg.campaign.timezone)
+        sched = Scheduler(self.clock)
         self.scheduler = sched
-        common = {"max_instances": 1, "coalesce": True}
-        sched.add_job(
-            self.poll_once, "interval", seconds=interval, id="poll",
-            next_run_time=self.clock.now(), misfire_grace_time=interval, **common,
-        )
+        sched.add("poll", self.poll_once, interval)
         if self.notify is not None:
-            sched.add_job(
-                self.notify_once, "interval", seconds=120, id="notify",
-                next_run_time=self.clock.now(), misfire_grace_time=600, **common,
-            )
+            sched.add("notify", self.notify_once, NOTIFY_INTERVAL)
         try:
             sched.start()
             if idle:
@@ -237,7 +233,7 @@ class Daemon:
             log.info("intake running: %s, poll every %d s", self.app.cfg.mailbox.account, interval)
             self.stop_event.wait()
         finally:
-            sched.shutdown(wait=True)  # lets the running job finish its current message
+            sched.stop(wait=True)  # lets the running job finish its current message
             if self._idle_thread is not None:
                 self._idle_thread.join(timeout=5)
             lock.release()

@@ -7,7 +7,8 @@ A crash before the send leaves `pending` (sent once after restart); a crash betw
 our DATA and our commit of `sent` — up to the SMTP timeout, while the server is slow to say
 "250 OK" — leaves `sending`, and a timeout there puts the row back to `pending`: either way it
 is retried with the same Message-ID, so mail clients fold the copy if the server had in fact
-accepted the first — documented, not hidden.
+accepted the first — documented, not hidden. Waits are wall-clock times in the row; one set
+further ahead than `LONGEST_WAIT` can only come from a clock stepped back, and is due at once.
 """
 
 from __future__ import annotations
@@ -34,10 +35,13 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = timedelta(minutes=1)
 STALE_SENDING = timedelta(minutes=10)
+# the longest wait deliver_due ever sets; a row due later than this from now was set before the
+# wall clock stepped back, and is due at once instead of days later
+LONGEST_WAIT = timedelta(hours=2)
 
 
 def backoff(attempts: int) -> timedelta:
-    return min(BACKOFF_BASE * 2 ** max(attempts - 1, 0), timedelta(hours=2))
+    return min(BACKOFF_BASE * 2 ** max(attempts - 1, 0), LONGEST_WAIT)
 
 
 def exists(s: Session, campaign_id: str, kind: str, unit_code: str, slot: str) -> bool:
@@ -122,10 +126,10 @@ def deliver_due(
     now = clock.now()
 
     def is_due(at: datetime) -> ColumnElement[bool]:
+        come = or_(OutboxMail.next_attempt_at <= at, OutboxMail.next_attempt_at > at + LONGEST_WAIT)
         return or_(
-            (OutboxMail.state == "pending")
-            & or_(OutboxMail.next_attempt_at.is_(None), OutboxMail.next_attempt_at <= at),
-            (OutboxMail.state == "sending") & (OutboxMail.next_attempt_at <= at),
+            (OutboxMail.state == "pending") & or_(OutboxMail.next_attempt_at.is_(None), come),
+            (OutboxMail.state == "sending") & come,
         )
 
     with sessions() as s:

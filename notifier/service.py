@@ -1,6 +1,18 @@
 """What to send, decided and queued in the outbox, then delivered: receipts for newly filed
-messages, due reminders and overdue notices, the daily digest. `tick(now)` does all of it and is
-what the daemon schedules; the CLI calls the parts (`intake remind`, `intake digest`)."""
+messages, due reminders and overdue notices, the daily digest. `tick()` does all of it and is
+what the daemon schedules; the CLI calls the parts (`intake remind`, `intake digest`).
+
+Clock jumps. Each tick compares how far the wall clock moved since the last tick with how far
+the monotonic clock moved (`intake.clock.ClockWatch`); a difference over an hour is a jump,
+logged as a warning. After a jump FORWARD (a wrong date set by hand, NTP after a long outage,
+a machine resumed after days), reminders and overdue notices are held for `JUMP_SETTLE` (an
+hour of real time: if the date was wrong and is put back meanwhile, nothing went out), then
+released at most `JUMP_PACE` per tick until none is left due. What is released follows
+`reminders.due()`: one letter per unit, the latest slot that has come, never the slots jumped
+over. After a jump BACK nothing is held: the outbox already holds every slot, receipt and
+digest sent, so none is sent again, and `outbox.deliver_due` tries at once the mail whose retry
+time now looks further away than any delay it sets. Receipts and the digest are never held.
+"""
 
 from __future__ import annotations
 
@@ -14,22 +26,26 @@ from jinja2 import Environment
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from intake.clock import Clock
+from intake.clock import Clock, ClockJump, ClockWatch
 from intake.config import Config
 from notifier import outbox
 from notifier.digest import compose_digest
 from notifier.message import OutgoingMail, build_message, new_message_id
 from notifier.receipts import compose_receipt, receipt_block_reason
+from notifier.receivedfiles import received
 from notifier.reminders import Notice, Schedule, compose_reminder, due
 from notifier.render import make_env
 from notifier.smtp import Mailer
 from notifier.workbook import build_workbook
 from parsers.mime import kept_headers
 from store.files import FileStore
-from store.models import Attachment, Message, OutboxMail, Unit, UnitAddress
+from store.models import Message, OutboxMail, Unit, UnitAddress
 from store.queries import CampaignStatus, campaign_status, unit_data
 
 log = logging.getLogger(__name__)
+
+JUMP_SETTLE = 3600.0  # seconds of real time reminders wait after the clock jumped forward
+JUMP_PACE = 10  # reminders and overdue notices queued per tick while catching up after a jump
 
 
 @dataclass
@@ -38,6 +54,8 @@ class TickResult:
     reminders: int = 0
     digests: int = 0
     delivery: outbox.Delivery = field(default_factory=outbox.Delivery)
+    jump: ClockJump | None = None  # the wall clock jumped since the last tick
+    held: bool = False  # reminders held after a forward jump
 
 
 class Notifier:
@@ -57,6 +75,9 @@ class Notifier:
             offsets_days=tuple(cfg.notify.reminder_days), at=cfg.notify.reminder_time,
             tz=cfg.campaign.timezone,
         )
+        self.watch = ClockWatch()
+        self.held_until: float | None = None  # monotonic: reminders held after a forward jump
+        self.pacing = False  # catching up after a jump: at most JUMP_PACE notices a tick
 
     # -- shared --------------------------------------------------------------------------------
     def status(self, s: Session, now: datetime) -> CampaignStatus:
@@ -108,7 +129,8 @@ class Notifier:
             return 0
         unit = s.get(Unit, msg.unit_id)
         assert unit is not None
-        headers = kept_headers(self.files.get(msg.sha256))
+        raw = self.files.get(msg.sha256)
+        headers = kept_headers(raw)
         addresses = set(s.scalars(select(UnitAddress.address).where(UnitAddress.unit_id == unit.id)))
         reason = receipt_block_reason(msg.from_addr, "assigned", headers, unit_addresses=addresses)
         if reason:
@@ -116,12 +138,8 @@ class Notifier:
             return 0
         status = self.status(s, now)
         unit_status = next(u for u in status.units if u.code == unit.code)
-        files: list[tuple[str, str]] = []
-        for att in s.scalars(select(Attachment).where(Attachment.message_fk == pk).order_by(Attachment.id)):
-            items = [i for i in att.items.split(",") if i]
-            files += [(item, att.filename) for item in items] or [("", att.filename)]
         mail = compose_receipt(
-            unit_status, status, received_files=tuple(files), to=msg.from_addr,
+            unit_status, status, received=received(s, self.files, msg, raw=raw), to=msg.from_addr,
             in_reply_to=msg.message_id, now=now, env=self.env, received_at=msg.received_at,
             original_subject=msg.subject,
         )
@@ -137,11 +155,14 @@ class Notifier:
             notices = [n for n in notices if n.kind != "overdue"]
         return status, notices
 
-    def queue_reminders(self, now: datetime) -> int:
+    def queue_reminders(self, now: datetime, *, limit: int | None = None) -> int:
+        """Queue the due notices (the first `limit` of them, when given)."""
         status, notices = self.due_reminders(now)
         by_code = {u.code: u for u in status.units}
         queued = 0
-        for notice in notices:
+        if limit is not None and len(notices) <= limit:
+            self.pacing = False  # caught up: the rest go out as they come due
+        for notice in notices[:limit]:
             mail = compose_reminder(notice, by_code[notice.unit], status, now, self.env)
             with self.sessions.begin() as s:
                 queued += self._enqueue(s, mail, unit=notice.unit, slot=notice.slot, now=now)
@@ -194,14 +215,34 @@ class Notifier:
             return outbox.Delivery(error="no SMTP configured")
         return outbox.deliver_due(self.sessions, self.files, self.mailer, self.clock)
 
+    def clock_jumped(self, jump: ClockJump, mono: float) -> None:
+        if not jump.forward:
+            log.warning("%s; nothing already sent is sent again", jump.describe())
+            return
+        self.held_until, self.pacing = mono + JUMP_SETTLE, True
+        log.warning("%s; reminders and overdue notices held for %.0f min, then at most %d per "
+                    "tick (one per unit: the latest slot due, not the slots jumped over)",
+                    jump.describe(), JUMP_SETTLE / 60, JUMP_PACE)
+
     def tick(self) -> TickResult:
-        now = self.clock.now()
+        now, mono = self.clock.now(), self.clock.monotonic()
+        jump = self.watch.observe(now, mono)
+        if jump is not None:
+            self.clock_jumped(jump, mono)
+        held = self.held_until is not None and mono < self.held_until
+        if self.held_until is not None and not held:
+            self.held_until = None
+            log.info("clock jump: releasing reminders, at most %d per tick", JUMP_PACE)
         result = TickResult(
             receipts=self.queue_receipts(now),
-            reminders=self.queue_reminders(now),
+            reminders=0 if held else self.queue_reminders(now, limit=JUMP_PACE if self.pacing else None),
             digests=self.queue_digest(now),
+            jump=jump, held=held,
         )
         result.delivery = self.deliver()
+        log.debug("notices tick: %d receipt(s), %d reminder(s), %d digest(s) queued%s; %d sent",
+                  result.receipts, result.reminders, result.digests,
+                  " (reminders held)" if held else "", result.delivery.sent)
         return result
 
 

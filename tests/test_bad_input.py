@@ -186,9 +186,6 @@ CASES: list[Case] = [
     ("auth login: mailbox not on oauth2", {}, lambda t: ["auth", "login"], 'mailbox.auth is not "oauth2"'),
     ("auth status: unknown option", {}, lambda t: ["auth", "status", "--smtp", "--json"],
      "'--json'"),
-    ("auth login: mailbox not on oauth2", {}, lambda t: ["auth", "login"], 'mailbox.auth is not "oauth2"'),
-    ("auth status: unknown option", {}, lambda t: ["auth", "status", "--smtp", "--json"],
-     "'--json'"),
     ("top level: bad --log-format", {}, lambda t: ["--log-format", "xml", "status"], "'xml'"),
 ]
 
