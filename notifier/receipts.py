@@ -8,6 +8,11 @@ office mail their text to an address of their choosing. Never to an automatic se
 X-Failed-Recipients), auto-replies (Auto-Submitted other than "no", X-Autoreply,
 Precedence bulk/junk/list/auto_reply), mailing lists and no-reply addresses. Replying to those
 is backscatter, or the start of a mail loop with another robot.
+
+The letter lists each file of the message once, with every role it plays, what a zip or a
+forwarded message held and why a file was refused (`notifier.receivedfiles`); it asks for
+photos to be attached when they came as a Drive/Google Photos link, and says so when it goes
+to an address that only forwarded the unit's mail.
 """
 
 from __future__ import annotations
@@ -20,8 +25,9 @@ from datetime import datetime
 from jinja2 import Environment
 
 from notifier.message import OutgoingMail
+from notifier.receivedfiles import Received, ReceivedFile, Row, files_of
 from notifier.render import render
-from parsers.text import clean_filename, header_safe
+from parsers.text import header_safe
 from store.queries import CampaignStatus, UnitStatus
 
 log = logging.getLogger(__name__)
@@ -88,11 +94,19 @@ def should_receipt(
     return not reason
 
 
+def _pairs(pairs: Iterable[tuple[str, str]]) -> tuple[ReceivedFile, ...]:
+    """(item, filename) pairs, one per item, as files listed once each."""
+    rows = [Row(i, None, name, "", item, 1 if item == "photo" else 0, "")
+            for i, (item, name) in enumerate(pairs)]
+    return files_of(rows)
+
+
 def compose_receipt(
     status: UnitStatus,
     campaign: CampaignStatus,
     *,
-    received_files: tuple[tuple[str, str], ...],
+    received_files: Iterable[tuple[str, str]] = (),
+    received: Received | None = None,
     to: str,
     in_reply_to: str,
     now: datetime,
@@ -103,16 +117,24 @@ def compose_receipt(
 ) -> OutgoingMail:
     """The receipt for one filed message of `status`'s unit, addressed to its sender `to`.
 
-    `received_files` are the (item, filename) pairs of THIS message (item "" when the file
-    provided nothing recognisable); `status` is the unit's state after filing it.
+    `received` is what THIS message brought (`notifier.receivedfiles.received`); plain
+    (item, filename) pairs in `received_files` (item "" when the file provided nothing
+    recognisable) are still taken, each file listed once. `status` is the unit's state after
+    filing it.
     """
+    got = received or Received(files=_pairs(received_files))
     at = received_at or now
     ctx = {
         "unit": status,
         "title": campaign.title,
         "tz": campaign.timezone,
         "received_at": at,
-        "received_files": [(item, clean_filename(name)) for item, name in received_files],
+        "received_files": got.files,
+        # a link is worth a word only while photos are still missing
+        "photo_links": got.photo_links if "photos" in status.missing else (),
+        "photo_services": sorted({link.service for link in got.photo_links}),
+        "relay": got.relay,
+        "to": to,
         "original_subject": header_safe(original_subject, limit=200),
         "late": at > status.deadline,
         "now": now,
@@ -122,3 +144,4 @@ def compose_receipt(
         kind="receipt", to=(to,), subject=subject, text=text, html=html,
         in_reply_to=in_reply_to, references=references,
     )
+

@@ -5,6 +5,10 @@ Drive/Docs, TikTok, news sites — any http(s) URL, plus bare `www.`/well-known-
 trailing slash and tracking parameters such as `fbclid`/`utm_*` do not make a new link),
 strips the punctuation a sentence wraps around a URL, and leaves out what is not evidence
 (mailto addresses, XML namespace URLs that leak from office files).
+
+`photo_service` tells a link to photos or files kept on a sharing service (Google Drive,
+Google Photos, OneDrive, Dropbox, iCloud) from an evidence link to a post or a news page:
+photos behind such a link cannot be counted, so a unit that sent one is asked to attach them.
 """
 
 from __future__ import annotations
@@ -73,3 +77,33 @@ def extract_links(text: str) -> tuple[str, ...]:
             seen.add(key)
             out.append(url)
     return tuple(out)
+
+
+# Hosts (and, for shared hosts, path prefixes) of services where people keep photos and files.
+_PHOTO_SERVICES: tuple[tuple[str, str, str], ...] = (
+    ("drive.google.com", "", "Google Drive"),
+    ("docs.google.com", "/file/", "Google Drive"),
+    ("photos.google.com", "", "Google Photos"),
+    ("photos.app.goo.gl", "", "Google Photos"),
+    ("goo.gl", "/photos/", "Google Photos"),
+    ("onedrive.live.com", "", "OneDrive"),
+    ("1drv.ms", "", "OneDrive"),
+    ("dropbox.com", "", "Dropbox"),
+    ("icloud.com", "/photos/", "iCloud"),
+    ("share.icloud.com", "", "iCloud"),
+)
+
+
+def photo_service(url: str) -> str:
+    """The name of the photo/file sharing service `url` points into ("Google Drive", "Google
+    Photos", …), or "" for any other link (a Facebook post, a news page)."""
+    try:
+        parts = urlsplit(url if re.match(r"https?://", url, re.I) else "https://" + url)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return ""
+    host = host.removeprefix("www.")
+    for service_host, prefix, name in _PHOTO_SERVICES:
+        if (host == service_host or host.endswith("." + service_host)) and parts.path.startswith(prefix):
+            return name
+    return ""
