@@ -23,6 +23,7 @@ from click.testing import CliRunner
 from intake.app import App
 from intake.cli import cli
 from intake.clock import FixedClock
+from notifier.reasons import vi
 from parsers.documents import read_document
 from parsers.facts import DATA_TABLE, PHOTO, REPORT, DocumentFacts
 from parsers.ocr import ocr_budget
@@ -135,6 +136,7 @@ def test_unverifiable_paper_table_is_flagged_never_stored(kind: str) -> None:
     facts = read_document(data, "z7654321.jpg", "image/jpeg")
     assert facts.data_table is None and DATA_TABLE not in facts.items
     assert NEEDS_TYPING in facts.problem
+    assert vi(facts.problem) == "bảng số liệu dạng ảnh — cần nhập tay"  # the digest's wording
     assert facts.scan is not None and facts.scan.table == "needs typing"
     assert PHOTO not in facts.items  # still a page, not a photo
 
