@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,14 +58,28 @@ class Browser:
         return Rendered(width, scroll, shot)
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    exe = require(CHROMIUM, "chromium")
-    from playwright.sync_api import sync_playwright
+_SHARED: dict[str, Any] = {}  # one Playwright and one browser per process
 
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=exe, args=["--no-sandbox", "--disable-gpu"])
+
+@pytest.fixture(scope="session")
+def browser(request: pytest.FixtureRequest) -> Browser:
+    """The session's browser. Test modules import this fixture, and each import is a fixture of
+    its own: they share one Playwright (two sync Playwrights in one process refuse to start)."""
+    if "browser" not in _SHARED:
+        exe = require(CHROMIUM, "chromium")
+        from playwright.sync_api import sync_playwright
+
+        pw = sync_playwright().start()
         try:
-            yield Browser(b)
-        finally:
-            b.close()
+            b = pw.chromium.launch(executable_path=exe, args=["--no-sandbox", "--disable-gpu"])
+        except BaseException:
+            pw.stop()
+            raise
+        _SHARED.update(playwright=pw, browser=b)
+
+        def close() -> None:
+            _SHARED.pop("browser").close()
+            _SHARED.pop("playwright").stop()
+
+        request.addfinalizer(close)
+    return Browser(_SHARED["browser"])
