@@ -236,6 +236,14 @@ class ImapMailbox:
         except (IMAPClientError, OSError) as e:
             raise self._wrap("LIST", e) from e
 
+    def folders(self) -> list[str]:
+        """Every folder's name on the server (LIST "" "*"), for `intake doctor` to show."""
+        try:
+            return [name if isinstance(name, str) else name.decode("utf-8", "replace")
+                    for _flags, _delim, name in self.client.list_folders()]
+        except (IMAPClientError, OSError) as e:
+            raise self._wrap("LIST", e) from e
+
     def select(self, folder: str) -> FolderInfo:
         try:
             info = self.client.select_folder(folder)
