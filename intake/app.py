@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from intake import config as config_mod
 from intake.clock import Clock, SystemClock
 from intake.config import Config
+from intake.errors import StoreFault
 from intake.filing import Filer
 from intake.imap import ImapMailbox, Mailbox
 from intake.importer import ImportResult, import_paths
@@ -20,6 +22,7 @@ from intake.parsestage import Limits, ParseStage
 from intake.poll import Poller, PollResult
 from intake.progress import NullProgress, Progress
 from intake.roster import import_roster, read_roster
+from store import faults
 from store.db import open_store
 from store.files import FileStore
 from store.models import Message, Unit
@@ -36,7 +39,15 @@ class App:
     def __init__(self, cfg: Config, clock: Clock | None = None, *, migrate: bool = True) -> None:
         self.cfg = cfg
         self.clock = clock or SystemClock()
-        self.engine, self.sessions = open_store(cfg.store_url, migrate=migrate, files_root=cfg.files_dir)
+        try:
+            self.engine, self.sessions = open_store(cfg.store_url, migrate=migrate,
+                                                    files_root=cfg.files_dir)
+        except (SQLAlchemyError, OSError) as e:
+            if not faults.fault(e):
+                raise
+            raise StoreFault(f"the store ({faults.where(cfg.store_url)}) cannot be opened: "
+                             f"{faults.describe(e)}; make it writable (owner, permissions, "
+                             "mount, disk) and start again") from e
         self.files = FileStore(cfg.files_dir)
         self.stage = ParseStage(str(self.files.root), Limits(**dataclasses.asdict(cfg.limits)))
         self.filer = Filer(

@@ -160,6 +160,7 @@ class LimitsConfig:
     max_mime_parts: int = 1000
     max_mime_depth: int = 50
     max_ocr_pages: int = 20  # pages one message may have read by OCR (parsers.ocr)
+    max_message_pixels: int = 300_000_000  # decoded image pixels per message (parsers.photo)
 
 
 @dataclass(frozen=True)
@@ -254,6 +255,7 @@ RANGES: dict[str, tuple[int, int, str]] = {
     "limits.max_mime_depth": (2, 1000, " levels"),
     "limits.max_ocr_pages": (0, 500, " pages"),
     "web.port": (1, 65535, ""),
+    "limits.max_message_pixels": (1_000_000, 100_000_000_000, " pixels"),
 }
 
 

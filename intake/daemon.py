@@ -2,6 +2,11 @@
 only schedules them on the monotonic clock (`intake.scheduler`: a step of the wall clock
 neither stalls nor hurries them), watches the mailbox with IMAP IDLE when offered, holds
 the one-instance lock, and stops cleanly on SIGTERM/SIGINT (finish the message in hand, exit 0).
+
+It refuses to start on a store it cannot write (a read-only SQLite file or mount, a read-only
+database: one line, exit 2). At run time a failing store (store.faults) makes the poll back off
+like a failing server, with the reason in the heartbeat when it can be written; the pooled
+connections are dropped, so the daemon resumes as soon as the store can be written again.
 """
 
 from __future__ import annotations
@@ -21,9 +26,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from intake.app import App
-from intake.errors import AlreadyRunning, CredentialsError, IntakeError, TransientError
+from intake.errors import AlreadyRunning, CredentialsError, IntakeError, StoreFault, TransientError
 from intake.poll import PollResult
 from intake.scheduler import Scheduler
+from store import faults
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +128,17 @@ class Daemon:
         return result
 
     def notify_once(self) -> Any:
-        return self.notify() if self.notify is not None else None
+        if self.notify is None:
+            return None
+        try:
+            return self.notify()
+        except (SQLAlchemyError, OSError) as e:
+            if not faults.fault(e):
+                raise
+            faults.reset(self.app.sessions)
+            log.error("notices skipped this time: the store cannot be written: %s",
+                      faults.describe(e))
+            return None
 
     def request_stop(self) -> None:
         self.stop_event.set()
@@ -189,6 +205,11 @@ class Daemon:
         """Run until SIGTERM/SIGINT. With `standby` > 0, a second daemon for the same mailbox
         waits (retrying every `standby` seconds) and takes over when the leader stops or dies,
         instead of refusing to start."""
+        reason = faults.probe(self.app.engine, self.app.files.root)
+        if reason is not None:
+            raise StoreFault(f"the store ({faults.where(self.app.cfg.store_url)}) cannot be "
+                             f"written: {reason}; make it writable (owner, permissions, mount, "
+                             "disk) and start again")
         lock = InstanceLock(self.app)
         previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
 

@@ -4,6 +4,9 @@
     ├── ConfigError        stop at start-up: the config or roster is wrong (names file and key)
     ├── CredentialsError   alert a human: login refused; retrying will not help
     ├── TransientError     retry on the next tick: network, timeout, server busy
+    │   └── StoreFault     our own store fails (disk full, read-only, I/O error): the
+    │                      whole poll backs off, the heartbeat says why, no message is
+    │                      charged; at start-up the daemon refuses to run (exit 2)
     ├── MessageError       set this one message aside (quarantine) with the reason
     └── AlreadyRunning     another daemon holds the lock for this store and mailbox
 
@@ -25,6 +28,11 @@ class CredentialsError(IntakeError):
 
 class TransientError(IntakeError):
     """A passing failure (network, timeout); the next tick tries again."""
+
+
+class StoreFault(TransientError):
+    """The file store or the database cannot be written (ENOSPC, EROFS, EIO, EDQUOT, a
+    read-only or unreachable database): the daemon's failure, not a message's."""
 
 
 class MessageError(IntakeError):

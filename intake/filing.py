@@ -1,12 +1,15 @@
 """Filing: a stored raw message → parsed parts, attachments in the file store, the unit
 decision, the unit's submission recomputed. CHUNK messages per transaction (one per message
 when one of them fails); a failure is counted on the message and retried with backoff, then
-quarantined with its reason (at once when the message is malformed)."""
+quarantined with its reason (at once when the message is malformed, or when its parse was
+killed for time or memory while it ran alone). A failure of our own store (store.faults) is not
+a message's: it ends the run with `StoreFault` and charges no one. The stop flag is looked at
+after every parsed message (and while waiting for one), so SIGTERM is answered in seconds.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import json
 import logging
 from collections.abc import Iterable
@@ -19,14 +22,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from intake.campaignfiling import Campaigns, place
 from intake.clock import Clock
 from intake.config import CampaignConfig
-from intake.errors import MessageError
+from intake.errors import MessageError, StoreFault
 from intake.identify import Decision, RosterUnit, UnitMatcher
 from intake.matching import MatcherSpec, evidence, matcher_for
 from intake.parsestage import Limits, ParseStage, Staged
 from intake.progress import NullProgress, Progress
 from parsers import authres
 from store import campaigns as campaign_store
-from store import ledger
+from store import faults, ledger
 from store.files import FileStore
 from store.models import Attachment, Message, Unit, UnitAddress
 from store.submissions import Requirements, recompute
@@ -122,6 +125,14 @@ class Filer:
     def process_many(self, pks: list[int]) -> int:
         if not pks:
             return 0  # an idle poll must not pay for building the matcher
+        try:
+            return self._process_many(pks)
+        except (SQLAlchemyError, OSError) as e:
+            if not faults.fault(e):
+                raise
+            raise StoreFault(f"the store cannot be written: {faults.describe(e)}") from e
+
+    def _process_many(self, pks: list[int]) -> int:
         with self.sessions() as s:
             spec = roster_spec(s, self.office)
             self._unit_ids = {code: uid for code, uid in s.execute(select(Unit.code, Unit.id))}
@@ -136,17 +147,31 @@ class Filer:
         done = 0
         pks = [pk for pk in pks if pk in shas]
         self.progress.start("filing", len(pks))
-        # the workers parse ahead while results are filed here, CHUNK messages per transaction
-        results = self.stage.stream([shas[pk] for pk in pks], ahead=2 * CHUNK, spec=spec)
-        try:
-            pairs = zip(pks, results, strict=True)
-            while not self.stop_requested:
-                chunk = list(itertools.islice(pairs, CHUNK))
-                if not chunk:
-                    break
+        # the workers parse ahead while results are filed here, CHUNK messages per transaction;
+        # a stop request files what is parsed already and ends the run (the stream ends early)
+        results = self.stage.stream([shas[pk] for pk in pks], ahead=2 * CHUNK, spec=spec,
+                                    stop=lambda: self.stop_requested)
+        chunk: list[tuple[int, Staged | MessageError]] = []
+
+        def flush() -> None:
+            nonlocal chunk, done
+            if chunk:
                 self.apply_chunk(chunk, matcher)
                 done += len(chunk)
                 self.progress.advance(len(chunk))
+                chunk = []
+
+        try:
+            for pair in zip(pks, results, strict=False):  # shorter after a stop
+                chunk.append(pair)
+                if len(chunk) >= CHUNK or self.stop_requested:
+                    flush()
+                if self.stop_requested:
+                    break
+            flush()
+        except StoreFault:
+            flush()  # the files of what was parsed are in place: file those, then stop
+            raise
         finally:
             results.close()
         self.progress.finish()
@@ -197,6 +222,10 @@ class Filer:
             touched |= self._file(s, pk, matcher, staged)
         except SQLAlchemyError:
             raise
+        except OSError as e:
+            if faults.fault(e):
+                raise  # our store, not this message
+            raise _MessageFailed(pk) from e
         except Exception as e:
             raise _MessageFailed(pk) from e
 

@@ -1,7 +1,16 @@
 """The bounded parse stage: a stored raw message → its parts filed in the file store and the
 facts of each, computed in worker processes with a memory cap (RLIMIT_AS), a CPU cap per
-message (RLIMIT_CPU, re-armed per task) and a wall-clock timeout. A worker that dies or overruns
-costs that one message a `MessageError` with the reason; the pool is rebuilt and work goes on.
+message (RLIMIT_CPU, re-armed per task) and a wall-clock timeout. A message whose worker dies or overruns (time, CPU or
+memory) is run again alone in a fresh worker, and when it is killed alone too it costs that one
+message a permanent `MessageError` with the reason (the same bytes would be killed again: set
+aside at once, not retried); the pool is rebuilt and work goes on. The images of one message
+share a budget of decoded pixels (`max_message_pixels`, parsers.photo.pixel_budget): past it,
+the remaining images get a note instead of being decoded.
+
+A store fault in a worker (the file store's disk full or read-only: store.faults) is the
+daemon's failure, not the message's: `StoreFault` is raised to the caller. `stream(stop=...)`
+checks the stop flag while it waits, so a stop request is answered within a fraction of a
+second: the workers are killed and the messages they held stay due.
 
 `parse_workers = 0` runs the same code in-process (the demo, fast logic tests).
 """
@@ -14,14 +23,15 @@ import json
 import logging
 import multiprocessing
 import resource
+import time
 from collections import deque
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from intake.errors import MessageError
+from intake.errors import MessageError, StoreFault
 from intake.identify import Decision
 from intake.matching import MatcherSpec, evidence, matcher_for
 from parsers.documents import read_document
@@ -36,6 +46,8 @@ from parsers.mime import (
     parse_message,
 )
 from parsers.ocr import MAX_OCR_PAGES, ocr_budget
+from parsers.photo import MAX_MESSAGE_PIXELS, pixel_budget
+from store import faults
 from store.files import FileStore
 
 log = logging.getLogger(__name__)
@@ -53,6 +65,7 @@ class Limits:
     max_mime_parts: int = MAX_MIME_PARTS  # more, or deeper nesting: the message is set aside
     max_mime_depth: int = MAX_MIME_DEPTH
     max_ocr_pages: int = MAX_OCR_PAGES  # pages read by OCR per message (parsers.ocr)
+    max_message_pixels: int = MAX_MESSAGE_PIXELS  # decoded image pixels per message
 
 
 @dataclass(frozen=True)
@@ -94,7 +107,7 @@ def stage(sha256: str, files_root: str, limits: Limits, spec: MatcherSpec | None
     """Parse one stored message and file its parts. Runs in a worker (or in-process). The
     parts' files are made durable together before it returns (FileStore.batch)."""
     files = FileStore(files_root)
-    with files.batch():
+    with files.batch(), pixel_budget(limits.max_message_pixels):
         with ocr_budget(limits.max_ocr_pages):  # OCR pages one message may cost
             staged = _stage(files, sha256, limits)
     if spec is None:
@@ -212,9 +225,11 @@ def _guarded(sha256: str, files_root: str, limits: Limits, spec: MatcherSpec | N
     resource.setrlimit(resource.RLIMIT_CPU, (used + limits.parse_cpu_seconds, hard))
     try:
         return stage(sha256, files_root, limits, spec)
-    except MemoryError:
-        raise MessageError("memory limit: parsing needed more than "
-                           f"{limits.parse_memory_mb} MB") from None
+    except MemoryError:  # judged by the main process: alone or in company (ParseStage._judge)
+        raise MemoryError(f"parsing needed more than {limits.parse_memory_mb} MB") from None
+
+
+_STOPPED = object()  # the stream was asked to stop while it waited
 
 
 class ParseStage:
@@ -257,15 +272,19 @@ class ParseStage:
         """Stage several messages using every worker; results in input order."""
         return list(self.stream(shas))
 
-    def stream(self, shas: Sequence[str], ahead: int = 0,
-               spec: MatcherSpec | None = None) -> Generator[Staged | MessageError]:
+    def stream(self, shas: Sequence[str], ahead: int = 0, spec: MatcherSpec | None = None,
+               stop: Callable[[], bool] | None = None) -> Generator[Staged | MessageError]:
         """Stage messages on the workers and yield the results in input order, keeping up to
         `ahead` (default: 4 per worker) in flight, so the workers go on parsing while the caller
         files the result in hand. With `spec`, each message's unit is decided there too. After
-        a timeout or a dead worker, the messages that were in flight with the culprit run again
-        alone, so only the culprit is charged."""
+        a timeout, a memory error or a dead worker, the messages that were in flight with the
+        culprit run again alone, so only the culprit is charged — and, killed alone, it is set
+        aside for good. When `stop()` turns true, the stream ends early (fewer results than
+        `shas`) and the workers are killed."""
         if self.limits.parse_workers <= 0:
             for sha in shas:
+                if stop is not None and stop():
+                    return
                 yield self._inline(sha, spec)
             return
         ahead = ahead or self.limits.parse_workers * 4
@@ -281,35 +300,71 @@ class ParseStage:
                     pending.popleft()
                     inflight.append(
                         (i, self._executor().submit(_guarded, shas[i], self.files_root, self.limits, spec)))
-                i, fut = inflight.popleft()
-                result, broken = self._judge(fut, solo=i in alone)
+                i, fut = inflight[0]
+                result, broken = self._judge(fut, solo=i in alone, stop=stop)
+                if result is _STOPPED:
+                    self._kill_pool()  # what the workers hold stays due; nothing is lost
+                    return
+                inflight.popleft()
                 if broken:
                     self._kill_pool()
                     redo = ([i] if result is None else []) + [j for j, _ in inflight]
                     inflight.clear()
                     alone.update(redo)
                     pending.extendleft(reversed(redo))
-                if result is not None:
+                if isinstance(result, Staged | MessageError):
                     yield result
         finally:
             for _, fut in inflight:  # the caller stopped early: drop what has not started
                 fut.cancel()
+            if stop is not None and stop() and any(not fut.done() for _, fut in inflight):
+                self._kill_pool()  # a stop does not wait for the messages being parsed
 
-    def _judge(self, fut: cf.Future[Staged], solo: bool) -> tuple[Staged | MessageError | None, bool]:
-        """The result of one task, and whether the pool is broken. None: not judged (it was
-        in flight when another task broke the pool; it runs again alone)."""
+    def _wait(self, fut: cf.Future[Staged], stop: Callable[[], bool] | None) -> bool:
+        """Wait for `fut` up to the parse timeout, looking at `stop` every 0.2 s; False when
+        asked to stop first."""
+        deadline = time.monotonic() + self.limits.parse_timeout
+        while not fut.done():
+            if stop is not None and stop():
+                return False
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            cf.wait([fut], timeout=min(left, 0.2))
+        return True
+
+    def _judge(self, fut: cf.Future[Staged], solo: bool,
+               stop: Callable[[], bool] | None = None) -> tuple[object, bool]:
+        """The result of one task (Staged or MessageError), and whether the pool must be
+        rebuilt. None: not judged (killed in company, or in flight when another task broke the
+        pool: it runs again alone). _STOPPED: asked to stop while waiting."""
+        if not self._wait(fut, stop):
+            return _STOPPED, False
+        alone = " (alone in a fresh worker: set aside, not retried)"
         try:
-            return fut.result(timeout=self.limits.parse_timeout), False
+            return fut.result(timeout=0), False
         except cf.TimeoutError:
-            return MessageError(f"parse timeout after {self.limits.parse_timeout:.0f} s"), True
+            if solo:
+                return MessageError(f"parse timeout after {self.limits.parse_timeout:.0f} s{alone}",
+                                    permanent=True), True
+            return None, True
         except BrokenProcessPool:
             if solo:
-                return MessageError("parse worker died (memory or CPU limit exceeded, or a crash)"), True
+                return MessageError("parse worker died (memory or CPU limit exceeded, or a crash)"
+                                    f"{alone}", permanent=True), True
+            return None, True
+        except MemoryError as e:
+            if solo:
+                return MessageError(f"memory limit: {e}{alone}", permanent=True), True
             return None, True
         except MessageError as e:
             return e, False
         except MalformedMessage as e:
             return MessageError(str(e), permanent=True), False
+        except OSError as e:
+            if faults.fault(e):
+                raise StoreFault(f"the store cannot be written: {faults.describe(e)}") from e
+            return MessageError(f"{type(e).__name__}: {e}"[:500]), False
         except Exception as e:  # noqa: BLE001 - a parser bug costs one message
             return MessageError(f"{type(e).__name__}: {e}"[:500]), False
 
@@ -320,6 +375,11 @@ class ParseStage:
             return MessageError(str(e), permanent=True)
         except MemoryError:
             return MessageError("memory limit")
+        except OSError as e:
+            if faults.fault(e):
+                raise StoreFault(f"the store cannot be written: {faults.describe(e)}") from e
+            log.exception("parsing %s failed", sha[:12])
+            return MessageError(f"{type(e).__name__}: {e}"[:500])
         except Exception as e:  # a parser bug costs one message, not the daemon
             log.exception("parsing %s failed", sha[:12])
             return MessageError(f"{type(e).__name__}: {e}"[:500])

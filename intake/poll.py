@@ -7,6 +7,11 @@ be stored at once is stored one message per transaction); a crash at any point l
 pending ledger rows (fetched again next time) or committed rows whose server action is redone
 next time (idempotent). FETCHes are bounded by count (`batch_size`) and by bytes
 (`FETCH_BYTES`): the mailbox is never held in memory.
+
+When our own store fails (the disk is full, read-only or failing; the database cannot be
+written — store.faults), the poll stops where it is and reports it (`PollResult.error`, the
+heartbeat when it can be written) for the daemon to back off: no message is charged an attempt,
+nothing is told to the server, so nothing is lost however long the store stays down.
 """
 
 from __future__ import annotations
@@ -22,11 +27,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from intake.clock import Clock
 from intake.config import MailboxConfig
-from intake.errors import CredentialsError, TransientError
+from intake.errors import CredentialsError, StoreFault, TransientError
 from intake.imap import Fetched, Mailbox
 from intake.progress import NullProgress, Progress
 from parsers.mime import Envelope, body_sha256, envelope
-from store import ledger
+from store import faults, ledger
 from store.files import FileStore
 from store.models import Heartbeat, LedgerEntry, Message
 
@@ -46,6 +51,7 @@ class PollResult:
     marked: int = 0
     processed: int = 0
     error: str = ""
+    store_fault: bool = False  # the error is our store's (the daemon backs off), not the server's
     uidvalidity_changed: bool = False
     notes: list[str] = field(default_factory=list)
 
@@ -173,16 +179,48 @@ class Poller:
                 self._poll(folder, result)
             finally:
                 self.mailbox.close()
+        except StoreFault as e:
+            self._store_failed(result, e)
         except (TransientError, CredentialsError) as e:
             result.error = str(e)
             log.warning("poll of %s failed: %s", account, e)
-        with self.sessions.begin() as s:
-            beat(s, account, self.clock.now(), result.error)
-        if self.process is not None and not self.stop_requested:
-            result.processed = self.process()
+        self._beat(result.error)
+        if self.process is not None and not self.stop_requested and not result.store_fault:
+            try:
+                result.processed = self.process()
+            except StoreFault as e:
+                self._store_failed(result, e)
+                self._beat(result.error)
         return result
 
+    def _store_failed(self, result: PollResult, e: StoreFault) -> None:
+        result.error = str(e)
+        result.store_fault = True
+        log.error("poll of %s stopped: %s", self.mailbox.account, e)
+        faults.reset(self.sessions)  # a stale or read-only connection must not be used again
+
+    def _beat(self, error: str) -> None:
+        """Record the poll in the heartbeat; when the store cannot take even that, say so in
+        the log only (the next poll tries again)."""
+        try:
+            with self.sessions.begin() as s:
+                beat(s, self.mailbox.account, self.clock.now(), error)
+        except (SQLAlchemyError, OSError) as e:
+            if not faults.fault(e):
+                raise
+            faults.reset(self.sessions)
+            log.error("heartbeat of %s not recorded (%s); last error: %s", self.mailbox.account,
+                      faults.describe(e), error or "none")
+
     def _poll(self, folder: str, result: PollResult) -> None:
+        try:
+            self._poll_folder(folder, result)
+        except (SQLAlchemyError, OSError) as e:
+            if not faults.fault(e):
+                raise
+            raise StoreFault(f"the store cannot be written: {faults.describe(e)}") from e
+
+    def _poll_folder(self, folder: str, result: PollResult) -> None:
         account = self.mailbox.account
         info = self.mailbox.select(folder)
         now = self.clock.now()
@@ -317,6 +355,8 @@ class Poller:
                     entry.updated_at = now
                 created = len(added)
         except (SQLAlchemyError, OSError) as e:
+            if faults.fault(e):
+                raise  # our store, not these messages: the poll stops and backs off
             log.warning("a batch of %d could not be stored at once (%s: %s); storing one by one",
                         len(items), type(e).__name__, e)
             for f in items:
@@ -339,6 +379,8 @@ class Poller:
                 entry.error = ""
                 entry.updated_at = now
         except (SQLAlchemyError, OSError) as e:
+            if faults.fault(e):
+                raise  # our store, not this message: nothing is charged to it
             # not committed: the message stays untouched on the server and is retried later
             log.error("UID %d could not be stored: %s", f.uid, e)
             result.failed += 1
@@ -348,7 +390,7 @@ class Poller:
                     ledger.fail_entry(entry, f"store failed: {type(e).__name__}: {e}"[:500], now,
                                       self.settings.max_attempts)
             except (SQLAlchemyError, OSError) as e2:
-                raise TransientError(f"the store is unavailable: {e2}") from e2
+                raise StoreFault(f"the store cannot be written: {faults.describe(e2)}") from e2
             return
         result.stored += created
         result.duplicates += not created

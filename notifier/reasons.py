@@ -39,6 +39,11 @@ _RULES: tuple[Rule, ...] = (
     _r(r"^MIME nesting too deep: more than (\d+)",
        lambda m: f"thư lồng nhau quá sâu (hơn {m[1]} cấp), có thể là thư độc hại"),
     _r(r"^store failed", lambda m: "chưa lưu được thư vào kho dữ liệu; sẽ thử lại"),
+    _r(r"^the store (?:\(.*?\) )?cannot be (?:written|opened)",
+       lambda m: "kho dữ liệu trên máy chủ đang không ghi được (đầy ổ đĩa, chỉ đọc hoặc lỗi ổ "
+       "đĩa); thư chưa bị mất, máy sẽ tự thử lại khi kho ghi được"),
+    _r(r"^the built message is missing from the file store",
+       lambda m: "tệp của thư gửi đi không còn trong kho dữ liệu nên không gửi được"),
     _r(r"server returned no body",
        lambda m: "máy chủ thư không còn trả về thư này (có thể đã bị xóa hoặc di chuyển)"),
     # not from a unit
@@ -87,6 +92,8 @@ _FILE_RULES: tuple[Rule, ...] = (
     _r(r"OCR not available", lambda m: "bản quét chưa đọc được (máy chủ chưa cài OCR tiếng Việt)"),
     _r(r"page\(s\) not read by OCR", lambda m: "bản quét quá nhiều trang, chỉ đọc một phần"),
     _r(r"scanned, no text layer", lambda m: "bản quét (ảnh), không có chữ để đọc"),
+    _r(r"over the message's image budget", lambda m: "ảnh không được đọc: thư có quá nhiều ảnh "
+       "lớn (vượt giới hạn điểm ảnh cho một thư)"),
     _r(r"too large|bomb|too many", lambda m: "tệp quá lớn hoặc bất thường, đã từ chối đọc"),
     _r(r"damaged|not really|cannot be (?:read|parsed)", lambda m: "tệp bị hỏng hoặc sai định dạng"),
 )

@@ -10,7 +10,10 @@ whether it is an evidence photo at all (signature scans, logos and tiny inline i
 Hostile input: only the format the bytes were sniffed as is decoded (`Image.open(formats=…)`,
 so a renamed EPS or a TIFF never reaches its decoder); images over `MAX_PIXELS` are refused
 (Pillow's decompression-bomb warning is an error here, and `Image.MAX_IMAGE_PIXELS` is lowered
-to `MAX_PIXELS` for the whole process); a truncated or damaged image raises `Unreadable`.
+to `MAX_PIXELS` for the whole process); a truncated or damaged image raises `Unreadable`. The
+images of one unit of work (a message: `with pixel_budget(n):`) share a budget of decoded pixels;
+an image past it raises `Unreadable` with a note instead of being decoded, so an email of a
+hundred large PNGs costs seconds, not minutes. Outside such a block there is no budget.
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ import re
 import struct
 import warnings
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -39,6 +45,11 @@ pillow_heif.register_heif_opener()
 # output of phones (9248×6936); a 108 MP photo is refused with a clear reason.
 MAX_PIXELS = 64 * 2**20
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+# Decoded pixels one message's images may cost together (a JPEG counts at the reduced size it
+# is decoded at for its thumbnail, 1/64 of a phone photo; PNG, HEIC, WebP and GIF count whole).
+# ~25 full-size 12 Mpx HEIC photos, or 4 images at the 64 Mpx cap: about 10 s of decoding at
+# the worst rate measured (36 ms/Mpx, an RGBA PNG). One email of 100 such PNGs took 227 s.
+MAX_MESSAGE_PIXELS = 300_000_000
 THUMBNAIL_SIDE = 160
 MIN_EVIDENCE_SIDE = 200  # px on the shorter side
 MIN_EVIDENCE_BYTES = 4 * 1024
@@ -75,6 +86,38 @@ _EXIF_DATE = re.compile(r"^\s*(\d{4})[:-](\d{2})[:-](\d{2})[ T](\d{2}):(\d{2}):(
 _EXIF_OFFSET = re.compile(r"^\s*([+-])(\d{2}):?(\d{2})\s*$")
 
 
+class PixelBudget:
+    """The decoded pixels left to one message's images. Once an image does not fit, the budget
+    is spent: that image and every later one get a note instead of being decoded."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+        self.spent = False
+
+    def take(self, pixels: int) -> None:
+        if self.spent or self.used + pixels > self.limit:
+            self.spent = True
+            raise Unreadable(f"not decoded: over the message's image budget of "
+                             f"{self.limit // 1_000_000} Mpx (limits.max_message_pixels)")
+        self.used += pixels
+
+
+_BUDGET: ContextVar[PixelBudget | None] = ContextVar("pixel_budget", default=None)
+
+
+@contextmanager
+def pixel_budget(limit: int) -> Iterator[PixelBudget]:
+    """Every image read inside the block (attachments, zip members, images in a .docx) draws
+    on one budget of `limit` decoded pixels: the caller's unit of work, one message."""
+    budget = PixelBudget(limit)
+    token = _BUDGET.set(budget)
+    try:
+        yield budget
+    finally:
+        _BUDGET.reset(token)
+
+
 def image_format(data: bytes) -> str | None:
     """The fine image format of `data` from its magic bytes ("jpeg", "png", …), or None."""
     for magic, fmt in _IMAGE_MAGIC:
@@ -101,6 +144,7 @@ def read_photo(data: bytes, fmt: str, sha256: str) -> Photo:
                 width, height = image.size
                 if width * height > MAX_PIXELS:
                     raise Unreadable(_too_large(width, height))
+                _charge(image, fmt)  # before EXIF: Pillow decodes a whole PNG to find its EXIF
                 taken_at, camera, orientation = _exif(image)
                 thumb_image, colours = _decoded_thumbnail(image, fmt, orientation)
     except Unreadable:
@@ -129,6 +173,16 @@ def read_photo(data: bytes, fmt: str, sha256: str) -> Photo:
         evidence=not reason,
         reason=reason,
     )
+
+
+def _charge(image: Image.Image, fmt: str) -> None:
+    """Take the pixels `image` will be decoded at from the message's budget (a JPEG at the
+    reduced scale its thumbnail needs, set here); raises `Unreadable` when it is spent."""
+    if fmt == "jpeg":
+        image.draft("RGB", (THUMBNAIL_SIDE, THUMBNAIL_SIDE))  # DCT scaling: 1/2 … 1/8
+    budget = _BUDGET.get()
+    if budget is not None:
+        budget.take(image.size[0] * image.size[1])
 
 
 def _too_large(width: int, height: int) -> str:

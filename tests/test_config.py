@@ -113,3 +113,17 @@ def test_config_is_frozen() -> None:
     cfg = config_mod.Config()
     with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.mailbox = config_mod.MailboxConfig()  # type: ignore[misc]
+
+
+def test_limits_defaults_are_the_documented_ones_and_the_parse_stage_ones() -> None:
+    """Each [limits] default is the value config.example.toml documents and the one the parse
+    stage uses when no config is given (e.g. max_message_pixels, the per-message image
+    budget of parsers.photo)."""
+    from intake.parsestage import Limits
+    from parsers.photo import MAX_MESSAGE_PIXELS
+
+    example = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))["limits"]
+    defaults = dataclasses.asdict(config_mod.LimitsConfig())
+    assert example == defaults
+    assert dataclasses.asdict(Limits()) == defaults
+    assert defaults["max_message_pixels"] == MAX_MESSAGE_PIXELS

@@ -6,6 +6,7 @@ idle re-poll costs the same whatever the ledger holds."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import random
 import threading
@@ -255,8 +256,10 @@ def test_a_fetched_batch_is_one_transaction_told_to_the_server_after(app: App) -
         assert s.scalar(sa.select(sa.func.count()).where(LedgerEntry.server_done)) == 40
 
 
-class _DiskFullFor(FileStore):
-    """A file store whose disk is full for one message (the others fit)."""
+class _TooLargeFor(FileStore):
+    """A file store that cannot hold one message (over the file system's largest file; the
+    others fit): that message's own failure. A full disk is the store's, not a message's
+    (tests/test_store_faults.py)."""
 
     def __init__(self, root: Path, bad: bytes) -> None:
         super().__init__(root)
@@ -264,7 +267,7 @@ class _DiskFullFor(FileStore):
 
     def put(self, data: bytes) -> str:
         if data == self.bad:
-            raise OSError(28, "No space left on device")
+            raise OSError(errno.EFBIG, "File too large")
         return super().put(data)
 
 
@@ -275,12 +278,12 @@ def test_a_bad_message_in_a_batch_costs_only_itself(app: App, clock: FixedClock)
     mails = [_small(i) for i in range(10)]
     for raw in mails:
         box.append(raw)
-    r = _poller(app, box, _DiskFullFor(app.files.root, mails[3])).poll_once()
+    r = _poller(app, box, _TooLargeFor(app.files.root, mails[3])).poll_once()
     assert (r.stored, r.failed, r.marked) == (9, 1, 9)
     assert 4 not in box.folders["INBOX"].keywords  # untouched on the server
     with app.sessions() as s:
         entry = s.scalar(sa.select(LedgerEntry).where(LedgerEntry.uid == 4))
-        assert entry is not None and entry.state == "pending" and "No space" in entry.error
+        assert entry is not None and entry.state == "pending" and "File too large" in entry.error
     clock.advance(timedelta(minutes=5))
     r = _poller(app, box).poll_once()
     assert (r.stored, r.marked) == (1, 1)

@@ -9,6 +9,13 @@ from notifier.reasons import vi
 
 @pytest.mark.parametrize(("reason", "expected"), [
     ("parse timeout after 120 s", "đọc thư quá thời gian cho phép (120 giây)"),
+    ("parse timeout after 120 s (alone in a fresh worker: set aside, not retried)",
+     "đọc thư quá thời gian cho phép (120 giây)"),
+    ("the store (/var/lib/intake/intake.sqlite3) cannot be written: files: No space left on device",
+     "kho dữ liệu trên máy chủ đang không ghi được (đầy ổ đĩa, chỉ đọc hoặc lỗi ổ đĩa); thư chưa "
+     "bị mất, máy sẽ tự thử lại khi kho ghi được"),
+    ("not decoded: over the message's image budget of 300 Mpx (limits.max_message_pixels)",
+     "ảnh không được đọc: thư có quá nhiều ảnh lớn (vượt giới hạn điểm ảnh cho một thư)"),
     ("memory limit: parsing needed more than 1536 MB", "thư cần quá nhiều bộ nhớ để đọc (có thể là tệp độc hại)"),
     ("message too large: 73,400,320 bytes > limit 52,428,800 (limits.max_message_bytes)",
      "thư quá lớn (70,0 MB, giới hạn 50,0 MB); thư vẫn còn trên máy chủ"),

@@ -1,0 +1,136 @@
+"""CPU and memory amplification by one message: its images share a budget of decoded pixels
+([limits] max_message_pixels), past which they get a note instead of being decoded; and a
+message whose parse is killed for time or memory when it runs alone in a fresh worker is
+quarantined at once with the reason, not retried."""
+
+from __future__ import annotations
+
+import functools
+import io
+import time
+from collections.abc import Sequence
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from PIL import Image, ImageDraw
+
+from intake.app import App
+from intake.clock import FixedClock
+from intake.fakemailbox import FakeMailbox
+from store.models import Attachment, Message
+from tests.conftest import ROSTER, make_config
+from tests.docgen_media import phone_jpeg
+
+
+@functools.cache
+def _png(w: int, h: int, mode: str = "RGB") -> bytes:
+    """A flat drawing with lines: compresses well, decodes at full size (as a screenshot)."""
+    im = Image.new("RGB", (w, h), (200, 180, 160))
+    draw = ImageDraw.Draw(im)
+    for x in range(0, w, 40):
+        draw.line([(x, 0), (w - x, h)], fill=(x % 255, 80, 120), width=3)
+    buf = io.BytesIO()
+    im.convert(mode).save(buf, "PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def _mail(n: int, images: Sequence[tuple[str, bytes, str]]) -> bytes:
+    m = EmailMessage()
+    m["From"] = "Trường Tiểu học Kim An <th-kim-an@thanhoai.example>"
+    m["To"] = "totrunghoc-thanhoai@thanhoai.example"
+    m["Subject"] = f"Ảnh hoạt động Tuần lễ HTSĐ ({n})"
+    m["Message-ID"] = f"<limits-{n}@thanhoai.example>"
+    m["Date"] = "Tue, 05 Oct 2021 08:00:00 +0700"
+    m.set_content("Kính gửi Phòng GD&ĐT huyện Thanh Oai, đơn vị gửi ảnh hoạt động.")
+    for name, data, subtype in images:
+        m.add_attachment(data, maintype="image", subtype=subtype, filename=name)
+    return bytes(m)
+
+
+def _poll(tmp_path: Path, clock: FixedClock, mails: list[bytes], **limits: object) -> App:
+    app = App(make_config(tmp_path, limits=limits), clock)
+    app.import_roster(ROSTER)
+    box = FakeMailbox()
+    for raw in mails:
+        box.append(raw)
+    app.poll_once(box)
+    return app
+
+
+def _messages(app: App) -> dict[str, tuple[str, int, str]]:
+    with app.sessions() as s:
+        return {m.subject: (m.state, m.attempts, m.reason) for m in s.scalars(sa.select(Message))}
+
+
+def test_images_past_the_message_pixel_budget_get_a_note_instead_of_being_decoded(
+    tmp_path: Path, clock: FixedClock
+) -> None:
+    png = _png(3000, 3000)  # 9 Mpx each
+    jpeg = phone_jpeg(7, size=(4000, 3000))[0]  # 12 Mpx, decoded at 1/8 scale: 0.19 Mpx
+    mails = [
+        _mail(1, [(f"Ảnh {i}.png", png, "png") for i in range(6)]),
+        _mail(2, [(f"Ảnh {i}.jpg", jpeg, "jpeg") for i in range(20)]),
+    ]
+    app = _poll(tmp_path, clock, mails, parse_workers=1, max_message_pixels=20_000_000)
+    try:
+        with app.sessions() as s:
+            rows = {(a.message.subject, a.filename): a for a in s.scalars(sa.select(Attachment))}
+        pngs = [rows[("Ảnh hoạt động Tuần lễ HTSĐ (1)", f"Ảnh {i}.png")] for i in range(6)]
+        decoded = [a for a in pngs if not a.problem]
+        noted = [a for a in pngs if a.problem]
+        assert len(decoded) == 2 and all('"width": 3000' in a.facts for a in decoded)
+        assert len(noted) == 4
+        assert all("over the message's image budget of 20 Mpx" in a.problem for a in noted)
+        assert all(a.photos == 0 for a in noted)
+        jpegs = [a for (subject, _), a in rows.items() if subject.endswith("(2)")]
+        assert len(jpegs) == 20 and not [a for a in jpegs if a.problem]  # 3.8 Mpx decoded
+        states = {subject: state for subject, (state, _, _) in _messages(app).items()}
+        assert set(states.values()) == {"filed"}  # a note costs the image, not the message
+    finally:
+        app.close()
+
+
+@pytest.mark.slow
+def test_a_message_killed_for_time_when_alone_is_quarantined_at_once(
+    tmp_path: Path, clock: FixedClock
+) -> None:
+    slow = _png(8000, 8000, "RGBA")  # ~2 s of decoding each, here
+    normal = phone_jpeg(3, size=(640, 480))[0]
+    mails = [_mail(1, [("Ảnh 1.jpg", normal, "jpeg")]),
+             _mail(2, [(f"Sơ đồ {i}.png", slow, "png") for i in range(3)]),
+             _mail(3, [("Ảnh 3.jpg", normal, "jpeg")]),
+             _mail(4, [("Ảnh 4.jpg", normal, "jpeg")])]
+    t0 = time.monotonic()
+    app = _poll(tmp_path, clock, mails, parse_workers=2, parse_timeout=1.0)
+    took = time.monotonic() - t0
+    try:
+        got = _messages(app)
+    finally:
+        app.close()
+    state, attempts, reason = got["Ảnh hoạt động Tuần lễ HTSĐ (2)"]
+    assert (state, attempts) == ("quarantined", 1), (state, attempts, reason)
+    assert reason.startswith("parse timeout after 1 s") and "alone" in reason
+    assert {got[f"Ảnh hoạt động Tuần lễ HTSĐ ({i})"][0] for i in (1, 3, 4)} == {"filed"}
+    assert took < 30
+
+
+@pytest.mark.slow
+def test_a_message_killed_for_memory_when_alone_is_quarantined_at_once(
+    tmp_path: Path, clock: FixedClock
+) -> None:
+    heavy = _png(8000, 8000, "RGBA")  # 256 MB of pixels once decoded
+    normal = phone_jpeg(3, size=(640, 480))[0]
+    mails = [_mail(1, [("Sơ đồ.png", heavy, "png")]), _mail(2, [("Ảnh.jpg", normal, "jpeg")])]
+    # a worker's address space is several hundred MiB before it decodes anything (libraries,
+    # the fsync threads' malloc arenas): 1 GiB leaves the ordinary message room, not the drawing
+    app = _poll(tmp_path, clock, mails, parse_workers=2, parse_memory_mb=1024)
+    try:
+        got = _messages(app)
+    finally:
+        app.close()
+    state, attempts, reason = got["Ảnh hoạt động Tuần lễ HTSĐ (1)"]
+    assert (state, attempts) == ("quarantined", 1), (state, attempts, reason)
+    assert reason.startswith(("memory limit", "parse worker died")) and "alone" in reason
+    assert got["Ảnh hoạt động Tuần lễ HTSĐ (2)"][0] == "filed"
