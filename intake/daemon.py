@@ -12,8 +12,10 @@ connections are dropped, so the daemon resumes as soon as the store can be writt
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 import signal
+import socket
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +28,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from intake.app import App
+from intake.config import MailboxConfig
 from intake.errors import AlreadyRunning, CredentialsError, IntakeError, StoreFault, TransientError
 from intake.poll import PollResult
 from intake.scheduler import Scheduler
@@ -38,56 +41,93 @@ MAX_BACKOFF = 3600.0
 NOTIFY_INTERVAL = 120.0  # seconds between two notifier ticks (receipts, reminders, digest)
 
 
+def _canonical(address: str) -> str:
+    """An IP address as one spelling: no zone, IPv4-mapped IPv6 as IPv4, compressed."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return str(ip)
+
+
+def lock_keys(mailbox: MailboxConfig) -> list[str]:
+    """What the single-instance lock of `mailbox` holds: the folder of this user on the server,
+    named once by the host as written (case and a trailing dot aside) and once per address the
+    host resolves to (socket.getaddrinfo), so "127.0.0.1" and "localhost" meet on 127.0.0.1
+    while a name whose DNS answers rotate still meets itself. A host that cannot be resolved
+    is locked by its name only."""
+    host = mailbox.host.strip().rstrip(".").lower()
+    tail = f"{mailbox.port}/{mailbox.username.strip().lower()}/{mailbox.folder}"
+    keys = {f"name {host}:{tail}"}
+    if not host:
+        return sorted(keys)
+    try:
+        infos = socket.getaddrinfo(host, mailbox.port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as e:
+        log.warning("instance lock: %s cannot be resolved (%s); locking by its name only", host, e)
+        return sorted(keys)
+    for info in infos:
+        try:
+            keys.add(f"addr {_canonical(str(info[4][0]))}:{tail}")
+        except ValueError:
+            continue
+    return sorted(keys)
+
+
 class InstanceLock:
-    """One daemon per store and mailbox: a file lock beside a SQLite store, a session-level
-    advisory lock on PostgreSQL (held by a dedicated connection)."""
+    """One daemon per store and mailbox: file locks beside a SQLite store, session-level
+    advisory locks on PostgreSQL (held by a dedicated connection) — one per key of
+    `lock_keys`, all or none, so two spellings of one server cannot both run."""
 
     def __init__(self, app: App) -> None:
         self.app = app
-        key = f"{app.cfg.mailbox.account}/{app.cfg.mailbox.folder}"
-        self.digest = hashlib.sha256(key.encode()).digest()
-        self._file: FileLock | None = None
+        self.keys = lock_keys(app.cfg.mailbox)
+        self.digests = [hashlib.sha256(k.encode()).digest() for k in self.keys]
+        self._files: list[FileLock] = []
         self._conn: Connection | None = None
-        self._key = 0
+        self._pg_keys: list[int] = []
+
+    def _refused(self, where: str) -> AlreadyRunning:
+        return AlreadyRunning(
+            f"another intake daemon already runs for {self.app.cfg.mailbox.account} {where}")
 
     def acquire(self) -> None:
         url = make_url(self.app.cfg.store_url)
         if url.get_backend_name() == "sqlite":
             path = Path(url.database or "intake.sqlite3")
-            lock_path = path.with_name(f"{path.name}.{self.digest.hex()[:12]}.lock")
-            self._file = FileLock(str(lock_path), timeout=0)
-            try:
-                self._file.acquire()
-            except Timeout as e:
-                raise AlreadyRunning(
-                    f"another intake daemon already runs for {self.app.cfg.mailbox.account} "
-                    f"on {path} (lock {lock_path})"
-                ) from e
+            for digest in self.digests:
+                lock_path = path.with_name(f"{path.name}.{digest.hex()[:12]}.lock")
+                lock = FileLock(str(lock_path), timeout=0, mode=0o600)
+                try:
+                    lock.acquire()
+                except Timeout as e:
+                    self.release()
+                    raise self._refused(f"on {path} (lock {lock_path})") from e
+                self._files.append(lock)
             return
-        key = int.from_bytes(self.digest[:8], "big", signed=True)
         conn = self.app.engine.connect()
-        got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
-        conn.commit()
-        if not got:
-            conn.close()
-            raise AlreadyRunning(
-                f"another intake daemon already runs for {self.app.cfg.mailbox.account} "
-                "on this PostgreSQL database (advisory lock held)"
-            )
         self._conn = conn
-        self._key = key
+        for digest in self.digests:
+            key = int.from_bytes(digest[:8], "big", signed=True)
+            got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
+            conn.commit()
+            if not got:
+                self.release()
+                raise self._refused("on this PostgreSQL database (advisory lock held)")
+            self._pg_keys.append(key)
 
     def release(self) -> None:
-        if self._file is not None:
-            self._file.release()
-            self._file = None
+        for lock in reversed(self._files):
+            lock.release()
+        self._files = []
         if self._conn is not None:
             # the connection goes back to the pool, so the session (and a session-level lock)
             # would live on: unlock explicitly
-            self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self._key})
+            for key in self._pg_keys:
+                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
             self._conn.commit()
             self._conn.close()
             self._conn = None
+            self._pg_keys = []
 
 
 class Daemon:
