@@ -49,7 +49,8 @@ class App:
                              f"{faults.describe(e)}; make it writable (owner, permissions, "
                              "mount, disk) and start again") from e
         self.files = FileStore(cfg.files_dir)
-        self.stage = ParseStage(str(self.files.root), Limits(**dataclasses.asdict(cfg.limits)))
+        self.stage = ParseStage(str(self.files.root), Limits(**dataclasses.asdict(cfg.limits)),
+                                secret_env=(cfg.mailbox.password_env, cfg.smtp.password_env))
         self.filer = Filer(
             self.sessions, self.files, self.clock, cfg.campaign,
             office=cfg.units.office_addresses, max_attempts=cfg.mailbox.max_attempts,

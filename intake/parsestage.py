@@ -12,6 +12,10 @@ daemon's failure, not the message's: `StoreFault` is raised to the caller. `stre
 checks the stop flag while it waits, so a stop request is answered within a fraction of a
 second: the workers are killed and the messages they held stay due.
 
+The workers never see a secret: they are forked from multiprocessing's fork server, which is
+started with the passwords, tokens and secrets taken out of the environment it is exec'd with
+(`clean_forkserver`), so neither their `os.environ` nor /proc/PID/environ holds one.
+
 `parse_workers = 0` runs the same code in-process (the demo, fast logic tests).
 """
 
@@ -22,13 +26,18 @@ import dataclasses
 import json
 import logging
 import multiprocessing
+import multiprocessing.forkserver
+import os
+import re
 import resource
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Generator, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from intake.errors import MessageError, StoreFault
@@ -211,6 +220,38 @@ def _note(staged: list[StagedPart], index: int, problem: str) -> None:
     staged[index] = replace(part, facts=replace(part.facts, problem=text))
 
 
+# environment variables the parse workers must not inherit (besides the configured password_env)
+SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|API_?KEY|PRIVATE_?KEY", re.I)
+_FORKSERVER_LOCK = threading.Lock()
+
+
+def _forkserver_alive() -> bool:
+    pid = getattr(multiprocessing.forkserver._forkserver, "_forkserver_pid", None)
+    if pid is None:
+        return False
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def clean_forkserver(secret_env: Sequence[str] = ()) -> None:
+    """Start the fork server the parse workers are forked from (once per process; again if it
+    died) with every secret-looking variable, and the ones named in `secret_env`, taken out of
+    the environment for the moment it is exec'd. The environment is put back at once: the main
+    process still reads its passwords from it."""
+    with _FORKSERVER_LOCK:
+        if _forkserver_alive():
+            return
+        names = [k for k in os.environ if k in secret_env or SECRET_NAME.search(k)]
+        saved = {k: os.environ.pop(k) for k in names}
+        try:
+            multiprocessing.forkserver.ensure_running()
+        finally:
+            os.environ.update(saved)
+
+
 def _worker_init(memory_mb: int) -> None:
     limit = memory_mb * 2**20
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
@@ -233,13 +274,18 @@ _STOPPED = object()  # the stream was asked to stop while it waited
 
 
 class ParseStage:
-    def __init__(self, files_root: str, limits: Limits | None = None) -> None:
+    def __init__(self, files_root: str, limits: Limits | None = None,
+                 secret_env: Sequence[str] = ()) -> None:
         self.files_root = files_root
         self.limits = limits or Limits()
+        self.secret_env = tuple(n for n in secret_env if n)
         self._pool: cf.ProcessPoolExecutor | None = None
+        if self.limits.parse_workers > 0:
+            clean_forkserver(self.secret_env)  # now, before the daemon starts its threads
 
     def _executor(self) -> cf.ProcessPoolExecutor:
         if self._pool is None:
+            clean_forkserver(self.secret_env)
             self._pool = cf.ProcessPoolExecutor(
                 max_workers=self.limits.parse_workers,
                 mp_context=multiprocessing.get_context("forkserver"),

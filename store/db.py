@@ -5,6 +5,7 @@ loss must not undo a commit after the server was already told), or PostgreSQL vi
 from __future__ import annotations
 
 import logging
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,27 @@ def _reason(e: BaseException) -> str:
     return lines[0] if lines else type(orig).__name__
 
 
+def _private_sqlite_file(path: Path) -> None:
+    """Create the SQLite file (and its folder, when missing) readable by our user only, 0600 /
+    0700, whatever the umask: it holds every unit's mail metadata. SQLite gives the -wal and
+    -shm files it makes beside it the database file's mode. A database that exists already is
+    left as the admin set it, with a warning when every user can read it."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
+    except FileExistsError:
+        try:
+            mode = path.stat().st_mode
+        except OSError:
+            return
+        if mode & 0o004:
+            log.warning("%s can be read by every user (mode %o): chmod 600 it", path, mode & 0o777)
+        return
+    os.fchmod(fd, 0o600)  # the umask may have taken more away; never less
+    os.close(fd)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for `url`; `StoreUnavailable` names the URL when it cannot be parsed, its driver
     is missing, or (PostgreSQL) the server cannot be reached."""
@@ -63,8 +85,8 @@ def make_engine(url: str) -> Engine:
         raise StoreUnavailable(f"database URL {shown_url(url)!r} cannot be parsed ({_EXAMPLES})") from e
     try:
         if u.get_backend_name() == "sqlite":
-            if u.database and u.database != ":memory:":
-                Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+            if u.database and u.database != ":memory:" and not u.database.startswith("file:"):
+                _private_sqlite_file(Path(u.database))
             engine = create_engine(url, connect_args={"timeout": 30})
             event.listen(engine, "connect", _sqlite_pragmas)
             return engine

@@ -36,7 +36,8 @@ def sha256(data: bytes) -> str:
 class FileStore:
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
+        if not self.root.exists():
+            self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._local = threading.local()  # a batch belongs to the thread that opened it
 
     def _batch(self) -> dict[Path, Path] | None:
@@ -87,7 +88,7 @@ class FileStore:
         try:
             return os.open(tmp, flags, 0o600), tmp
         except FileNotFoundError:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         except FileExistsError:  # a leftover of a crashed process that had our pid
             return tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
         return os.open(tmp, flags, 0o600), tmp

@@ -6,7 +6,8 @@ everything relative to it: sub-folders are opened with `O_NOFOLLOW | O_DIRECTORY
 written to a new temp file (`O_CREAT | O_EXCL | O_NOFOLLOW`) and renamed over the name (a
 rename replaces a directory entry, it never writes through one), and a name that already is a
 link is refused with `LinkRefused`. Only the folder the caller names is opened the ordinary way
-(that path is the caller's choice); nothing below it is followed.
+(that path is the caller's choice); nothing below it is followed. What it makes is private
+to our user whatever the umask: folders 0700, files 0600 (an export names every unit's files).
 
 `fit_name` bounds a name by bytes, as file systems do (255 bytes of UTF-8: a Vietnamese letter
 takes 2–3), keeping the extension and never splitting a letter from its combining marks.
@@ -83,8 +84,8 @@ class SafeDir:
     def open(cls, path: str | Path, *, create: bool = False) -> SafeDir:
         """Open the folder the caller named (made, with its parents, when `create`)."""
         p = Path(path)
-        if create:
-            p.mkdir(parents=True, exist_ok=True)
+        if create and not p.exists():
+            p.mkdir(mode=0o700, parents=True, exist_ok=True)  # an export names units' files
         fd = os.open(p, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
         return cls(fd, p)
 
@@ -103,7 +104,7 @@ class SafeDir:
         """The folder `name` inside this one (made when missing); a link there is refused."""
         if create:
             try:
-                os.mkdir(name, 0o755, dir_fd=self.fd)
+                os.mkdir(name, 0o700, dir_fd=self.fd)
             except FileExistsError:
                 pass
         try:
@@ -133,7 +134,7 @@ class SafeDir:
             if not stat.S_ISREG(st.st_mode):
                 raise IsADirectoryError(errno.EISDIR, "is not a regular file", str(self.path / name))
         tmp = f".intake-{os.getpid()}-{next(_SEQ)}.tmp"
-        fd = os.open(tmp, _TMP_FLAGS, 0o644, dir_fd=self.fd)
+        fd = os.open(tmp, _TMP_FLAGS, 0o600, dir_fd=self.fd)
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
