@@ -110,7 +110,7 @@ def test_receipt_only_to_the_units_own_or_taught_address(tmp_path: Path, smtp_se
         app.import_roster(ROSTER)
         _import(app, tmp_path,
                 _mail("lure@evil.example", "Trường Tiểu học Kim An", 31,
-                      subject="Trường Tiểu học Kim An - xác minh tài khoản: http://phish.example/login"),
+                      subject="Báo cáo Tuần lễ HTSĐ 2021 - Trường Tiểu học Kim An - xem tại http://phish.example/login"),
                 _mail("hieutruong.kiman@gmail.com", "Trường Tiểu học Kim An", 32))
         with app.sessions() as s:
             filed = {m.from_addr: (m.id, m.state, m.unit.code if m.unit else None)
