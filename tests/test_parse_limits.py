@@ -134,3 +134,23 @@ def test_a_message_killed_for_memory_when_alone_is_quarantined_at_once(
     assert (state, attempts) == ("quarantined", 1), (state, attempts, reason)
     assert reason.startswith(("memory limit", "parse worker died")) and "alone" in reason
     assert got["Ảnh hoạt động Tuần lễ HTSĐ (2)"][0] == "filed"
+
+
+def test_ordinary_mail_is_never_killed_for_memory_in_a_worker(tmp_path: Path) -> None:
+    """A worker at rest must leave its address-space cap to the message: glibc's per-thread
+    malloc arenas (64 MiB each) and 8 MiB stacks of the file store's fsync threads took 1.5 GB
+    of the 1.5 GB default, so ordinary mail died "memory limit" or "can't start new thread" —
+    and a message killed alone is now set aside for good."""
+    from intake.parsestage import Limits, ParseStage
+    from store.files import FileStore
+    from tests.mailgen import campaign_mailbox
+
+    files = FileStore(tmp_path / "files")
+    shas = [files.put(raw) for raw in campaign_mailbox(ROSTER, n=40, seed=5)]
+    stage = ParseStage(str(files.root), Limits(parse_workers=1, parse_memory_mb=1024))
+    try:
+        results = stage.run_many(shas)
+    finally:
+        stage.close()
+    failed = [str(r) for r in results if not hasattr(r, "parts")]
+    assert failed == []
