@@ -40,9 +40,9 @@ def ingest(config_path: str) -> dict[str, object]:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     from bench.seed import ROSTER
-    from intake import config as config_mod
+    from core import config as config_mod
+    from core.clock import SystemClock
     from intake.app import App
-    from intake.clock import SystemClock
 
     cfg = config_mod.load(Path(config_path))
     with App(cfg, SystemClock()) as app:

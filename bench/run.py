@@ -143,9 +143,9 @@ def write_config(work: Path, name: str, server: Dovecot | None, **sections: dict
 
 @contextmanager
 def app_for(config: Path) -> Iterator[Any]:
-    from intake import config as config_mod
+    from core import config as config_mod
+    from core.clock import SystemClock
     from intake.app import App
-    from intake.clock import SystemClock
 
     app = App(config_mod.load(config), SystemClock())
     try:

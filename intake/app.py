@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from intake import config as config_mod
-from intake.clock import Clock, SystemClock
-from intake.config import Config
-from intake.errors import StoreFault
+from core import config as config_mod
+from core.clock import Clock, SystemClock
+from core.config import Config
+from core.errors import StoreFault
 from intake.filing import Filer
 from intake.imap import ImapMailbox, Mailbox
 from intake.importer import ImportResult, import_paths

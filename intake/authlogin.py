@@ -22,7 +22,7 @@ from collections.abc import Callable
 from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
-from intake.errors import CredentialsError
+from core.errors import CredentialsError
 from intake.oauth import (
     OAuth2Settings,
     OAuth2Tokens,

@@ -14,7 +14,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from intake.campaignconfig import OTHER, CampaignConfig
+from core.campaignconfig import OTHER, CampaignConfig
 from intake.campaigns import (
     CampaignDecision,
     CampaignEvidence,

@@ -11,9 +11,9 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from intake.campaignconfig import OTHER
-from intake.config import Config
-from intake.errors import IntakeError
+from core.campaignconfig import OTHER
+from core.config import Config
+from core.errors import IntakeError
 from intake.filing import recompute_units
 from intake.officer import _message, audit
 from store.campaigns import campaigns_of

@@ -34,7 +34,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from intake.campaignconfig import OTHER, CampaignConfig
+from core.campaignconfig import OTHER, CampaignConfig
 from parsers.vietnamese import fold
 
 # Words of any office email or document: they name no matter of their own.

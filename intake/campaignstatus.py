@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from intake.campaignconfig import CampaignConfig
-from intake.config import Config
-from intake.errors import IntakeError
+from core.campaignconfig import CampaignConfig
+from core.config import Config
+from core.errors import IntakeError
 from store.campaigns import OtherMessage, other_mail
 from store.queries import CampaignStatus, campaign_status, status_json
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import click
 
-from intake import config as config_mod
+from core import config as config_mod
+from core.errors import IntakeError
 from intake.app import App
 from intake.clierrors import Instant, IntakeGroup, parse_day_or_instant
-from intake.errors import IntakeError
 
 log = logging.getLogger(__name__)
 
@@ -470,7 +470,7 @@ def auth_status(c: Ctx, which: str) -> None:
 
 
 def _now() -> datetime:
-    from intake.clock import SystemClock
+    from core.clock import SystemClock
 
     return SystemClock().now()
 

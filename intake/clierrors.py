@@ -20,7 +20,7 @@ from typing import Any
 
 import click
 
-from intake.errors import IntakeError
+from core.errors import IntakeError
 
 log = logging.getLogger(__name__)
 

@@ -27,9 +27,9 @@ from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from core.config import MailboxConfig
+from core.errors import AlreadyRunning, CredentialsError, IntakeError, StoreFault, TransientError
 from intake.app import App
-from intake.config import MailboxConfig
-from intake.errors import AlreadyRunning, CredentialsError, IntakeError, StoreFault, TransientError
 from intake.poll import PollResult
 from intake.scheduler import Scheduler
 from store import faults

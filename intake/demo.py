@@ -42,11 +42,11 @@ from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 
-from intake import config as config_mod
+from core import config as config_mod
+from core.clock import FixedClock
+from core.errors import IntakeError
 from intake.app import App
-from intake.clock import FixedClock
 from intake.demo_mail import campaign_messages
-from intake.errors import IntakeError
 from intake.poll import PollResult
 from store.models import Message
 from store.queries import CampaignStatus

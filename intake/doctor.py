@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from intake import config as config_mod
-from intake.errors import ConfigError, CredentialsError, IntakeError, TransientError
+from core import config as config_mod
+from core.errors import ConfigError, CredentialsError, IntakeError, TransientError
 
 SECRETS_FILE = "/etc/intake/secrets.env"  # where the README's service steps keep the secrets
 

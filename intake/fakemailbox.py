@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from intake.errors import TransientError
+from core.errors import TransientError
 from intake.imap import Fetched, FolderInfo
 
 

@@ -19,10 +19,10 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.clock import Clock
+from core.config import CampaignConfig
+from core.errors import MessageError, StoreFault
 from intake.campaignfiling import Campaigns, place
-from intake.clock import Clock
-from intake.config import CampaignConfig
-from intake.errors import MessageError, StoreFault
 from intake.identify import Decision, RosterUnit, UnitMatcher
 from intake.matching import MatcherSpec, evidence, matcher_for
 from intake.parsestage import Limits, ParseStage, Staged

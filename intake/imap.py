@@ -25,8 +25,8 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 from imapclient.util import to_bytes
 
-from intake.config import MailboxConfig, Secret
-from intake.errors import ConfigError, CredentialsError, TransientError
+from core.config import MailboxConfig, Secret
+from core.errors import ConfigError, CredentialsError, TransientError
 
 log = logging.getLogger(__name__)
 

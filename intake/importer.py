@@ -22,7 +22,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from intake.clock import Clock
+from core.clock import Clock
 from intake.poll import store_raw
 from intake.progress import NullProgress, Progress
 from parsers.mbox import SNIFF_BYTES, message_bytes, sniff, split_mbox

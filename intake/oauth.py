@@ -7,7 +7,7 @@ It owns the provider presets (Google, Microsoft 365, any `custom` server), the t
 code grant, RFC 8628, and the authorization-code grant with PKCE for a loopback redirect).
 Every token exchange is authlib's; this module only carries the results.
 
-Errors, by what the caller does (intake/errors.py):
+Errors, by what the caller does (core/errors.py):
 
     ConfigError        the [mailbox]/[smtp] OAuth2 keys cannot work (secret missing, http://)
     CredentialsError   alert a human: no token yet, or the refresh token was refused
@@ -42,9 +42,9 @@ from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session, OAuthError
 from filelock import FileLock
 
-from intake.clock import Clock, SystemClock
-from intake.config import Config, MailboxConfig, Secret, SmtpConfig
-from intake.errors import ConfigError, CredentialsError, TransientError
+from core.clock import Clock, SystemClock
+from core.config import Config, MailboxConfig, Secret, SmtpConfig
+from core.errors import ConfigError, CredentialsError, TransientError
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake.campaignconfig import OTHER
-from intake.config import CampaignConfig
-from intake.errors import IntakeError
+from core.campaignconfig import OTHER
+from core.config import CampaignConfig
+from core.errors import IntakeError
 from intake.filing import learn_address, requirements
 from store.models import AuditEntry, LedgerEntry, Message, Unit, UnitAddress
 from store.submissions import recompute

@@ -40,7 +40,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from intake.errors import MessageError, StoreFault
+from core.errors import MessageError, StoreFault
 from intake.identify import Decision
 from intake.matching import MatcherSpec, evidence, matcher_for
 from parsers.documents import read_document

@@ -25,9 +25,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from intake.clock import Clock
-from intake.config import MailboxConfig
-from intake.errors import CredentialsError, StoreFault, TransientError
+from core.clock import Clock
+from core.config import MailboxConfig
+from core.errors import CredentialsError, StoreFault, TransientError
 from intake.imap import Fetched, Mailbox
 from intake.progress import NullProgress, Progress
 from parsers.mime import Envelope, body_sha256, envelope

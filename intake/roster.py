@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake.errors import ConfigError
+from core.errors import ConfigError
 from parsers.office import OLE_MAGIC
 from parsers.text import clean_text
 from parsers.vietnamese import detect_legacy, to_unicode

@@ -24,7 +24,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from intake.clock import Clock
+from core.clock import Clock
 
 log = logging.getLogger(__name__)
 

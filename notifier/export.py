@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from intake.errors import IntakeError
+from core.errors import IntakeError
 from notifier.workbook import build_workbook
 from parsers.text import clean_filename, clean_text
 from store.models import Attachment, Message, Unit

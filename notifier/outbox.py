@@ -24,8 +24,8 @@ from email.message import EmailMessage
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from intake.clock import Clock
-from intake.errors import CredentialsError, TransientError
+from core.clock import Clock
+from core.errors import CredentialsError, TransientError
 from notifier.smtp import Mailer, PermanentSendError
 from store.files import FileStore
 from store.models import AuditEntry, OutboxMail

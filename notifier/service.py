@@ -3,7 +3,7 @@ messages, due reminders and overdue notices, the daily digest. `tick()` does all
 what the daemon schedules; the CLI calls the parts (`intake remind`, `intake digest`).
 
 Clock jumps. Each tick compares how far the wall clock moved since the last tick with how far
-the monotonic clock moved (`intake.clock.ClockWatch`); a difference over an hour is a jump,
+the monotonic clock moved (`core.clock.ClockWatch`); a difference over an hour is a jump,
 logged as a warning. After a jump FORWARD (a wrong date set by hand, NTP after a long outage,
 a machine resumed after days), reminders and overdue notices are held for `JUMP_SETTLE` (an
 hour of real time: if the date was wrong and is put back meanwhile, nothing went out), then
@@ -26,8 +26,8 @@ from jinja2 import Environment
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from intake.clock import Clock, ClockJump, ClockWatch
-from intake.config import Config
+from core.clock import Clock, ClockJump, ClockWatch
+from core.config import Config
 from notifier import outbox
 from notifier.digest import compose_digest
 from notifier.message import OutgoingMail, build_message, new_message_id

@@ -30,8 +30,8 @@ from email.message import EmailMessage
 from email.utils import parseaddr
 from typing import Protocol
 
-from intake.config import Secret
-from intake.errors import ConfigError, CredentialsError, IntakeError, TransientError
+from core.config import Secret
+from core.errors import ConfigError, CredentialsError, IntakeError, TransientError
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """When the store itself fails: telling a fault of our own storage (the file store's disk is
 full, read-only or failing; the database cannot be written or reached) from a fault of the
 message being stored. The first is the daemon's failure — the poll backs off and no message is
-charged for it (intake.errors.StoreFault); the second costs that one message.
+charged for it (core.errors.StoreFault); the second costs that one message.
 
 `fault()` classifies an exception, `describe()` gives its one-line reason, `reset()` drops the
 pooled connections (a SQLite connection opened while the file was read-only stays read-only

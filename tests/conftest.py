@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from intake import config as config_mod
+from core import config as config_mod
+from core.clock import FixedClock
 from intake.app import App
-from intake.clock import FixedClock
 
 pytest_plugins = ["tests.smtpserver", "tests.dovecot"]
 

@@ -42,8 +42,8 @@ def test_other_servers_and_unconfigured() -> None:
 def test_dmarc_failure_is_filed_but_flagged_in_status_and_digest(tmp_path: Path) -> None:
     from email.message import EmailMessage
 
+    from core.clock import FixedClock
     from intake.app import App
-    from intake.clock import FixedClock
     from notifier.digest import compose_digest
     from notifier.render import make_env
     from store.queries import status_json

@@ -14,8 +14,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from intake import config as config_mod
-from intake.errors import ConfigError
+from core import config as config_mod
+from core.errors import ConfigError
 from tests.conftest import ROOT, ROSTER, make_config
 from web.cli import cli  # intake.cli's group with the web console's commands
 

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from core.clock import FixedClock, SystemClock
 from intake.app import App
-from intake.clock import FixedClock, SystemClock
 from intake.importer import import_paths
 from notifier import outbox
 from notifier.message import OutgoingMail, build_message, new_message_id

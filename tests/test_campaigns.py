@@ -17,11 +17,11 @@ from click.testing import CliRunner
 from docx import Document
 from openpyxl import Workbook
 
+from core.campaignconfig import CampaignConfig, ColumnConfig, TableConfig
+from core.clock import FixedClock
 from intake.app import App
-from intake.campaignconfig import CampaignConfig, ColumnConfig, TableConfig
 from intake.campaigns import CampaignEvidence, CampaignSpec, DocEvidence, classify
 from intake.cli import cli
-from intake.clock import FixedClock
 from intake.demo_mail import (
     DOCX,
     XLSX,
@@ -325,7 +325,7 @@ def _app(tmp_path: Path, db_url: str, campaigns: str = CAMPAIGNS_TOML) -> App:
     cfg = make_config(tmp_path, db_url, limits={"parse_workers": 0})
     path = Path(cfg.source)
     path.write_text(path.read_text(encoding="utf-8") + campaigns, encoding="utf-8")
-    from intake import config as config_mod
+    from core import config as config_mod
 
     app = App(config_mod.load(path), FixedClock(datetime(2021, 10, 8, 2, 0, tzinfo=UTC)))
     app.import_roster(ROSTER)

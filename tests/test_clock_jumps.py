@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from core.clock import ClockWatch, FixedClock
 from intake.app import App
-from intake.clock import ClockWatch, FixedClock
 from intake.scheduler import Scheduler
 from notifier.service import JUMP_PACE, JUMP_SETTLE, Notifier
 from store.models import OutboxMail

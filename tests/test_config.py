@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from intake import config as config_mod
-from intake.errors import ConfigError
+from core import config as config_mod
+from core.errors import ConfigError
 from tests.conftest import ROOT
 
 EXAMPLE = ROOT / "config.example.toml"

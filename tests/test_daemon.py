@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from intake.config import Config
+from core.config import Config
 from tests.conftest import ROSTER, make_config
 from tests.mailgen import campaign_mailbox
 from tests.smtpserver import SmtpServer

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from intake.config import Config
+from core.config import Config
 from tests.conftest import ROSTER
 from tests.mailgen import campaign_mailbox
 from tests.smtpserver import SmtpServer

@@ -195,7 +195,7 @@ def test_demo_keep_leaves_a_readable_store_and_no_server(tmp_path: Path) -> None
 def test_embedded_server_serves_the_poller_contract(tmp_path: Path) -> None:
     """The server the demo relies on: a folder created on MOVE, UIDs from 101, counts per folder,
     seeded INTERNALDATE from the Date header; and it stops cleanly."""
-    from intake.config import MailboxConfig, Secret
+    from core.config import MailboxConfig, Secret
     from intake.imap import ImapMailbox
 
     mail = campaign_messages(ROSTER, 3, seed=7)
@@ -216,7 +216,7 @@ def test_embedded_server_serves_the_poller_contract(tmp_path: Path) -> None:
         assert server.counts("INBOX", PROCESSED_FOLDER, "Nope") == {
             "INBOX": 1, PROCESSED_FOLDER: 2, "Nope": 0}
         wrong = ImapMailbox(settings, Secret("not-the-password"))
-        from intake.errors import CredentialsError
+        from core.errors import CredentialsError
 
         with pytest.raises(CredentialsError):
             wrong.connect()

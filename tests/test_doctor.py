@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from intake.config import load, password
+from core.config import load, password
 from intake.doctor import Check, render, run_checks
 from intake.imap import ImapMailbox
 from tests.conftest import make_config

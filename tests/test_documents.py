@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from core.clock import FixedClock
 from intake.app import App
-from intake.clock import FixedClock
 from intake.fakemailbox import FakeMailbox
 from parsers.documents import read_document
 from parsers.facts import DATA_TABLE, DIRECTIVE, NOMINATIONS, PHOTO, REPORT, DocumentFacts

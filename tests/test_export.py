@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from core.clock import FixedClock
 from intake.app import App
 from intake.cli import cli
-from intake.clock import FixedClock
 from notifier.export import export_all
 from store.safefs import NAME_MAX, fit_name
 from tests.conftest import make_config

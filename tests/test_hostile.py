@@ -33,9 +33,9 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
+from core.clock import FixedClock
 from intake import demo_mail
 from intake.app import App
-from intake.clock import FixedClock
 from notifier.smtp import FakeMailer
 from store.models import Attachment, Message, Unit
 from tests.conftest import ROSTER, make_config

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from core.clock import FixedClock
+from core.errors import AlreadyRunning
 from intake.app import App
-from intake.clock import FixedClock
 from intake.daemon import InstanceLock
-from intake.errors import AlreadyRunning
 from tests.conftest import make_config
 
 
@@ -63,7 +63,7 @@ def test_a_host_that_cannot_be_resolved_still_locks_against_itself(
 
 
 def test_lock_keys_name_every_resolved_address_once() -> None:
-    from intake.config import MailboxConfig
+    from core.config import MailboxConfig
     from intake.daemon import lock_keys
 
     keys = lock_keys(MailboxConfig(host="localhost", port=993, username="U", folder="INBOX"))

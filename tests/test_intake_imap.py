@@ -26,10 +26,10 @@ from click.testing import CliRunner
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from core.clock import FixedClock
+from core.config import Config
 from intake.app import App
 from intake.cli import cli
-from intake.clock import FixedClock
-from intake.config import Config
 from store.models import Attachment, LedgerEntry, Message
 from tests.conftest import ROSTER, make_config
 from tests.dovecot import Dovecot

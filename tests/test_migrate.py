@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from core.clock import FixedClock
 from intake.app import App
 from intake.cli import cli
-from intake.clock import FixedClock
 from store.db import make_engine
 from store.migrate import MigrationError, checksum, migrate
 from store.models import Base

@@ -20,9 +20,9 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
+from core.clock import FixedClock
+from core.config import Config
 from intake.app import App
-from intake.clock import FixedClock
-from intake.config import Config
 from intake.officer import assign
 from store.models import Message, OutboxMail
 from tests.conftest import ROOT, ROSTER, make_config
@@ -190,8 +190,8 @@ CRASH = textwrap.dedent('''
     import os, signal, sys
     from datetime import datetime
     from intake.app import App
-    from intake.clock import FixedClock
-    from intake import config
+    from core.clock import FixedClock
+    from core import config
     cfg = config.load(sys.argv[1])
     app = App(cfg, FixedClock(datetime.fromisoformat(sys.argv[2])))
     n = app.notifier()

@@ -24,13 +24,13 @@ import requests
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from intake import config as config_mod
+from core import config as config_mod
+from core.clock import FixedClock
+from core.errors import ConfigError, CredentialsError, TransientError
 from intake.app import App, build_mailer
 from intake.authlogin import login
 from intake.cli import cli
-from intake.clock import FixedClock
 from intake.daemon import Daemon
-from intake.errors import ConfigError, CredentialsError, TransientError
 from intake.imap import ImapMailbox
 from intake.oauth import MS_IMAP, MS_SMTP, OAuth2Tokens, settings_for
 from notifier.smtp import SmtpMailer

@@ -16,8 +16,8 @@ import pytest
 import sqlalchemy as sa
 from PIL import Image, ImageDraw
 
+from core.clock import FixedClock
 from intake.app import App
-from intake.clock import FixedClock
 from intake.fakemailbox import FakeMailbox
 from store.models import Attachment, Message
 from tests.conftest import ROSTER, make_config

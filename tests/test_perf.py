@@ -22,8 +22,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from core.clock import FixedClock
 from intake.app import App
-from intake.clock import FixedClock
 from intake.demo_mail import as_sent, attach
 from intake.fakemailbox import FakeMailbox
 from intake.imap import Fetched

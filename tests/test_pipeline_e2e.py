@@ -16,10 +16,10 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
+from core.clock import FixedClock
+from core.config import Config
 from intake.app import App
 from intake.cli import cli
-from intake.clock import FixedClock
-from intake.config import Config
 from intake.demo_mail import XLSX, as_sent, attach
 from tests import docgen_reports, docgen_tables
 from tests.conftest import ROSTER, make_config

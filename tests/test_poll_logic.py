@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from core.clock import FixedClock
 from intake.app import App
-from intake.clock import FixedClock
 from intake.fakemailbox import FakeMailbox
 from store.models import LedgerEntry, Message
 from tests.conftest import ROSTER, make_config

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from core.clock import FixedClock
 from intake.app import App
-from intake.clock import FixedClock
 from tests.conftest import ROSTER, make_config
 from tests.mailgen import campaign_mailbox
 from tests.smtpserver import SmtpServer

@@ -24,9 +24,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from core.clock import FixedClock
+from core.errors import MessageError
 from intake.app import App
-from intake.clock import FixedClock
-from intake.errors import MessageError
 from intake.importer import ImportResult
 from intake.parsestage import Limits, ParseStage, Staged
 from store.files import FileStore

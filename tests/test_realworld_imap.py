@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from core.clock import FixedClock
 from intake import demo_mail
 from intake.app import App
-from intake.clock import FixedClock
 from parsers.lift import LIFT_MIN_BYTES
 from store.models import Attachment, LedgerEntry, Message, Unit
 from tests.conftest import ROSTER, make_config

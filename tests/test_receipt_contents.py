@@ -20,8 +20,8 @@ from pathlib import Path
 
 import openpyxl
 
+from core.clock import FixedClock
 from intake.app import App
-from intake.clock import FixedClock
 from intake.officer import assign
 from store.models import Message
 from tests.conftest import ROSTER

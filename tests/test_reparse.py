@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 import intake.parsestage as parsestage
+from core.clock import FixedClock
 from intake.app import App
 from intake.cli import cli
-from intake.clock import FixedClock
 from parsers.facts import DocumentFacts
 from tests.conftest import ROSTER, make_config
 from tests.mailgen import campaign_mailbox

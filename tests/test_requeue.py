@@ -15,9 +15,9 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
+from core.clock import FixedClock
 from intake.app import App
 from intake.cli import cli
-from intake.clock import FixedClock
 from store.models import AuditEntry, LedgerEntry, Message, OutboxMail
 from tests.conftest import ROSTER, make_config
 from tests.smtpserver import SmtpServer

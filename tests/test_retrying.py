@@ -8,9 +8,9 @@ from datetime import timedelta
 
 from click.testing import CliRunner
 
+from core.clock import FixedClock
 from intake.app import App
 from intake.cli import cli
-from intake.clock import FixedClock
 from intake.poll import store_raw
 from notifier.digest import compose_digest
 from notifier.render import make_env

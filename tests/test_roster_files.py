@@ -14,7 +14,7 @@ import openpyxl
 import pytest
 import xlwt
 
-from intake.errors import ConfigError
+from core.errors import ConfigError
 from intake.roster import read_roster
 from parsers.vietnamese import unicode_to_tcvn3
 from tests.conftest import ROSTER

@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from core.clock import FixedClock
 from intake.app import App
 from intake.cli import cli
-from intake.clock import FixedClock
 from notifier.reasons import vi
 from parsers.documents import read_document
 from parsers.facts import DATA_TABLE, PHOTO, REPORT, DocumentFacts

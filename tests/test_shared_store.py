@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from core.clock import FixedClock
+from core.errors import AlreadyRunning
 from intake.app import App
-from intake.clock import FixedClock
 from intake.daemon import InstanceLock
-from intake.errors import AlreadyRunning
 from intake.importer import import_paths
 from store.models import Attachment, Message
 from tests.conftest import ROSTER, make_config

@@ -12,7 +12,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from intake.errors import ConfigError, CredentialsError, TransientError
+from core.errors import ConfigError, CredentialsError, TransientError
 from notifier.message import OutgoingMail, build_message, new_message_id
 from notifier.smtp import FakeMailer, PermanentSendError, SmtpMailer, SmtpSettings, TlsError
 from tests.smtpserver import PASSWORD, USER, SmtpServer, free_port

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from intake.errors import ConfigError
+from core.errors import ConfigError
 from intake.filing import learn_address
 from intake.poll import store_raw
 from intake.roster import import_roster, read_roster

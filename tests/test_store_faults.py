@@ -23,9 +23,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from core.clock import FixedClock
+from core.config import Config
 from intake.app import App
-from intake.clock import FixedClock
-from intake.config import Config
 from intake.daemon import Daemon as DaemonObject
 from intake.fakemailbox import FakeMailbox
 from store.models import Heartbeat, LedgerEntry, Message

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from intake.clock import FixedClock
+from core.clock import FixedClock
 from store.models import Attachment, AuditEntry, Unit, WebSession, WebUser
 from tests.websupport import (
     HOSTILE_BODY_FILE,

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from intake.clock import FixedClock
+from core.clock import FixedClock
 from store.models import Unit
 from tests.websupport import (
     HOSTILE_NAME,

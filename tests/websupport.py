@@ -14,8 +14,8 @@ from email.message import EmailMessage
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
+from core.clock import FixedClock
 from intake.app import App
-from intake.clock import FixedClock
 from store.models import Message
 from tests.conftest import ROSTER, make_config
 from tests.docgen_media import phone_jpeg

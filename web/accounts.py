@@ -26,7 +26,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from intake.errors import IntakeError
+from core.errors import IntakeError
 from intake.officer import audit
 from store.models import WebSession, WebUser
 

@@ -15,10 +15,10 @@ import click
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from intake import config as config_mod
+from core import config as config_mod
+from core.clock import SystemClock
+from core.errors import IntakeError
 from intake.cli import Ctx, cli, pass_ctx
-from intake.clock import SystemClock
-from intake.errors import IntakeError
 from store.db import open_store
 
 log = logging.getLogger(__name__)

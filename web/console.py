@@ -25,8 +25,8 @@ from flask import Response, abort, g, redirect, render_template, request, url_fo
 from itsdangerous import BadSignature, TimestampSigner
 from sqlalchemy.orm import Session, sessionmaker
 
-from intake.clock import Clock, SystemClock
-from intake.config import Config
+from core.clock import Clock, SystemClock
+from core.config import Config
 from store.db import open_store
 from store.files import FileStore
 from web.accounts import SESSION_LIFETIME, Throttle, Who, session_user

@@ -17,7 +17,7 @@ from urllib.parse import quote
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from sqlalchemy import CursorResult, update
 
-from intake.errors import IntakeError
+from core.errors import IntakeError
 from intake.officer import assign, extend
 from notifier.render import KIND_LABELS
 from notifier.workbook import XLSX_TYPE, build_workbook

@@ -17,16 +17,16 @@ from datetime import time
 from pathlib import Path
 from typing import Any
 
-from intake.campaignconfig import (
+from core.campaignconfig import (
     CampaignConfig,
     ColumnConfig,
     TableConfig,
     read_campaign,
     read_campaigns,
 )
-from intake.errors import ConfigError
+from core.errors import ConfigError
 
-__all__ = ["CampaignConfig", "ColumnConfig", "TableConfig"]  # from intake.campaignconfig
+__all__ = ["CampaignConfig", "ColumnConfig", "TableConfig"]  # from core.campaignconfig
 
 SECURITY = ("ssl", "starttls", "none")
 

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from intake.errors import ConfigError
+from core.errors import ConfigError
 
 OTHER = "other"  # the campaign of "other mail": a message that is no campaign's
 ITEMS = ("report", "data_table", "photos", "nominations")
