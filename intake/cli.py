@@ -648,7 +648,7 @@ def export(c: Ctx, out: Path) -> None:
 
     Example: intake export --out ~/tuan-le-htsd-2021
     """
-    from notifier.export import export_all
+    from intake.export import export_all
 
     try:
         with c.app() as app:

@@ -8,14 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from intake.identify import AttachmentEvidence, Evidence, RosterUnit, UnitMatcher
 from parsers.facts import DocumentFacts
 from parsers.mime import ParsedMessage
 
-if TYPE_CHECKING:
-    from intake.parsestage import StagedPart
+
+class PartView(Protocol):
+    """What the matcher reads of a parsed part (`intake.parsestage.StagedPart` is one)."""
+
+    @property
+    def filename(self) -> str: ...
+    @property
+    def facts(self) -> DocumentFacts: ...
+    @property
+    def parent(self) -> int | None: ...
+    @property
+    def sender(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -49,7 +59,7 @@ def _doc_lines(facts: DocumentFacts) -> list[str]:
     return lines + [ln.strip() for ln in facts.report.text.splitlines()[:12] if ln.strip()]
 
 
-def evidence(parsed: ParsedMessage, parts: Sequence[StagedPart]) -> Evidence:
+def evidence(parsed: ParsedMessage, parts: Sequence[PartView]) -> Evidence:
     lines = [ln.strip() for ln in parsed.text.splitlines() if ln.strip()]
     head = "\n".join(lines[:15] + lines[-10:])
     per_doc = []

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from core.clock import FixedClock
 from intake.app import App
 from intake.cli import cli
-from notifier.export import export_all
+from intake.export import export_all
 from store.safefs import NAME_MAX, fit_name
 from tests.conftest import make_config
 from tests.docgen_media import phone_jpeg

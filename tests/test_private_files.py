@@ -64,7 +64,7 @@ def test_an_existing_world_readable_database_is_named_in_a_warning(
 
 
 def test_the_export_is_private(tmp_path: Path, clock: FixedClock, umask_022: None) -> None:
-    from notifier.export import export_all
+    from intake.export import export_all
 
     cfg = make_config(tmp_path, limits={"parse_workers": 0})
     with App(cfg, clock) as app:
