@@ -91,7 +91,8 @@ NO_CONFIG = {("demo",), ("doctor",)}  # demo makes its own; doctor reports a bad
 # commands that need more than their required parameters (checked before the config is read)
 EXTRA: dict[tuple[str, ...], list[str]] = {("reparse",): ["--all"], ("digest",): ["--send"],
                                           ("units", "extend"): ["th-kim-an", "2021-10-15"],
-                                          ("users", "add"): ["co.hoa", "--role", "officer"]}
+                                          ("users", "add"): ["co.hoa", "--role", "officer"],
+                                          ("requeue",): ["--quarantined"]}
 
 
 def _required(cmd: click.Command, tmp_path: Path, path: tuple[str, ...]) -> list[str]:
@@ -163,6 +164,9 @@ CASES: list[Case] = [
     ("units extend: bad date", {}, lambda t: ["units", "extend", "th-kim-an", "2021-02-30"], "'2021-02-30'"),
     ("assign: no such message", {}, lambda t: ["assign", "999", "th-kim-an"], "'999'"),
     ("unassign: no such message", {}, lambda t: ["unassign", "999"], "'999'"),
+    ("requeue: no such message", {}, lambda t: ["requeue", "999"], "'999'"),
+    ("outbox retry: unreachable store", {"store": {"url": UNREACHABLE}}, lambda t: ["outbox", "retry"],
+     "127.0.0.1:9"),
     ("move: no such campaign", {}, lambda t: ["move", "1", "thi-dua-2021"], "'thi-dua-2021'"),
     ("db upgrade: bad store URL", {"store": {"url": "sqlite//x"}}, lambda t: ["db", "upgrade"], "'sqlite//x'"),
     ("db migrate-to: bad URL", {}, lambda t: ["db", "migrate-to", "postgres:/oops:x@"], "postgres:/oops"),
