@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from store.models import Attachment, Campaign, Message, Unit
@@ -31,12 +32,22 @@ class OtherMessage:
 
 def register(s: Session, campaigns: Iterable[tuple[str, str, datetime, datetime | None]],
              now: datetime) -> None:
-    """Record the configured campaigns (id, title, deadline, opens); idempotent."""
+    """Record the configured campaigns (id, title, deadline, opens); idempotent, and safe
+    when another filer on the same store registers the same campaign at the same moment (the
+    insert runs in a savepoint; losing the race means the row is there)."""
     for cid, title, deadline, opens in campaigns:
         row = s.get(Campaign, cid)
         if row is None:
-            s.add(Campaign(id=cid, title=title, deadline=deadline, opens=opens, updated_at=now))
-        elif (row.title, row.deadline, row.opens) != (title, deadline, opens):
+            try:
+                with s.begin_nested():
+                    s.add(Campaign(id=cid, title=title, deadline=deadline, opens=opens,
+                                   updated_at=now))
+                continue
+            except IntegrityError:
+                row = s.get(Campaign, cid, populate_existing=True)
+                if row is None:
+                    raise
+        if (row.title, row.deadline, row.opens) != (title, deadline, opens):
             row.title, row.deadline, row.opens, row.updated_at = title, deadline, opens, now
 
 
