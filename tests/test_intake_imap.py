@@ -292,9 +292,11 @@ def test_failing_commit_leaves_the_message_untouched_on_the_server(
         if inserts_victim(session.new):  # inserted by a flush before the commit
             session.info["victim"] = True
 
-    def refuse(session: Session) -> None:  # the commit that would insert the victim fails
+    # the commit that would insert the victim fails for that message's own data (a failure of
+    # the store itself — disk full, I/O error — stops the whole poll instead: test_store_faults)
+    def refuse(session: Session) -> None:
         if session.info.pop("victim", False) or inserts_victim(session.new):
-            raise sa.exc.OperationalError("COMMIT", {}, Exception("disk I/O error"))
+            raise sa.exc.IntegrityError("COMMIT", {}, Exception("CHECK constraint failed: victim"))
 
     with App(cfg, clock) as app:
         app.import_roster(ROSTER)
@@ -310,7 +312,7 @@ def test_failing_commit_leaves_the_message_untouched_on_the_server(
         with app.sessions() as s:
             entry = s.scalars(sa.select(LedgerEntry).where(LedgerEntry.uid == victim_uid)).one()
             assert entry.message_fk is None and entry.attempts == 1 and not entry.server_done
-            assert "disk I/O error" in entry.error and entry.next_attempt_at is not None
+            assert "CHECK constraint failed" in entry.error and entry.next_attempt_at is not None
             assert entry.next_attempt_at > clock.now()
         # the five committed were moved; the victim is still in INBOX, unflagged, never named
         assert dovecot.folder_count("Processed") == 5
