@@ -16,6 +16,8 @@ The rule, as for units: never a wrong campaign.
   document counts nowhere, however it is formatted.
 - Campaigns outside the message's window (received before `opens`) or whose `units` do not
   include the sender's unit are not candidates (late mail still belongs).
+- A subject a machine wrote ("Scanned from a RICOH MP 3055", "Message from KM_C224e",
+  "Attached Image": scan to email) names nothing: its device words are no other matter.
 - Nothing names a campaign and nothing names another matter: with one candidate campaign the
   message is that campaign's (today's behaviour for a one-campaign mailbox); with several it
   waits for the officer.
@@ -52,6 +54,17 @@ huong ung
 DOC_TITLE = re.compile(r"^(?:bao cao|ke hoach|danh sach|tong hop|thong ke|bang|bieu|ket qua|"
                        r"de an|to trinh|cong van|quyet dinh|thong bao)\b")
 _SUBJECT_PREFIX = re.compile(r"^(?:\s*(?:re|fw|fwd|tl|tr|v/v|vv)\s*:?\s*)+", re.I)
+# A subject a scanner or copier writes by itself (scan to email), folded: what the machine did
+# and, after "from", which machine it was (a model number or a maker's word); nothing of the
+# matter of the mail.
+MACHINE_SUBJECT = re.compile(
+    r"^(?:scan(?:ned)?(?: to (?:e ?mail|mail|folder))?(?: (?:image|document|data|file|pdf)s?)?"
+    r"|scan data|image data|attached (?:image|file|document)s?|(?:message|document|image)s? from)"
+    r"(?: from)?(?P<device>(?: .*)?)$")
+MACHINE_WORDS = frozenset("""
+ricoh xerox canon hp konica minolta kyocera sharp brother epson toshiba samsung lexmark panasonic
+fuji fujifilm oki olivetti develop printer scanner copier multifunction mfp mfd
+""".split())
 # weights of a keyword hit by where it is found
 W_TITLE, W_HEADINGS, W_TABLE, W_SUBJECT, W_FILENAME, W_BODY = 4, 2, 3, 3, 2, 1
 FOREIGN_WORDS = 2  # words left over that make a text name another matter
@@ -176,6 +189,15 @@ def _score(spec: CampaignSpec, text: str) -> tuple[int, str]:
     return (1, k) if k else (0, "")
 
 
+def machine_subject(subject: str) -> bool:
+    """The subject a scanner wrote by itself ("Scanned from a RICOH MP 3055")."""
+    m = MACHINE_SUBJECT.match(norm(subject))
+    if m is None:
+        return False
+    device = m["device"].split()
+    return not device or any(w.isdigit() or w in MACHINE_WORDS for w in device)
+
+
 def _leftover(text: str, known: frozenset[str]) -> list[str]:
     return list(dict.fromkeys(
         w for w in norm(text).split()
@@ -279,7 +301,8 @@ def classify(
     named = [t for t in doc_target if t in ok]
     named_set = list(dict.fromkeys(named))
     foreign_docs = [i for i, t in enumerate(doc_target) if t == OTHER]
-    subject_foreign = _leftover(subject, known) if not any(msg.values()) else []
+    subject_foreign = (_leftover(subject, known)
+                       if not any(msg.values()) and not machine_subject(subject) else [])
 
     def decided(cid: str, reason: str) -> CampaignDecision:
         others = tuple((i, OTHER) for i in foreign_docs)

@@ -76,6 +76,8 @@ CONTEST = DocEvidence("Danh sach GV.xlsx", "", (
     "DANH SÁCH GIÁO VIÊN ĐĂNG KÝ DỰ THI GIÁO VIÊN DẠY GIỎI CẤP HUYỆN",
     "STT | Họ và tên | Môn dạy | Ghi chú"), frozenset({"nominations"}))
 PHOTO = DocEvidence("IMG_20211005_081512.jpg", items=frozenset({"photo"}))
+SCAN = DocEvidence("scan0001.pdf", items=frozenset({"report"}))  # an image-only scan: no words
+RICOH = "Scanned from a RICOH MP 3055"  # the subject the scanner writes by itself
 
 
 @pytest.mark.parametrize("evidence, campaigns, status, campaign", [
@@ -102,6 +104,12 @@ PHOTO = DocEvidence("IMG_20211005_081512.jpg", items=frozenset({"photo"}))
     (ev("Thống kê đầu năm", unit="ubnd-bich-hoa", kind="ubnd"), BOTH, "other", "other"),
     # before the statistics campaign opened
     (ev("Số liệu", STATS_TABLE, at=datetime(2021, 9, 1, tzinfo=ICT)), BOTH, "other", "other"),
+    # scan to email: the machine's subject names no other matter; no evidence either way
+    (ev(RICOH, SCAN), ONE, "campaign", WEEK.id),
+    (ev("Message from KM_C224e", SCAN), ONE, "campaign", WEEK.id),
+    (ev(RICOH, SCAN), BOTH, "unclear", None),
+    (ev(RICOH, COVID), ONE, "other", "other"),  # its document names another matter
+    (ev("Scan kế hoạch giáo dục nhà trường", SCAN), ONE, "other", "other"),  # a person wrote it
 ])
 def test_each_message_goes_to_its_campaign_or_waits(evidence: CampaignEvidence,
                                                    campaigns: tuple[CampaignSpec, ...],
