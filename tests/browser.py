@@ -1,7 +1,12 @@
 """A real headless Chromium (Debian's `chromium`, driven by Playwright) for checking what people
 see: one browser per test session, pages rendered at a given width, the document's scroll width
 measured and a full-page screenshot kept under the artifacts folder
-(`INTAKE_TEST_ARTIFACTS`, default `$TMPDIR/intake-test-artifacts`)."""
+(`INTAKE_TEST_ARTIFACTS`, default `$TMPDIR/intake-test-artifacts`).
+
+Every test that drives Chromium goes through the `browser` fixture here: a sync Playwright keeps
+its asyncio loop "running" in the main thread for as long as it lives, so a second
+`sync_playwright()` in the same process fails ("using Playwright Sync API inside the asyncio
+loop") — whichever of two test modules ran second."""
 
 from __future__ import annotations
 
@@ -17,6 +22,10 @@ import pytest
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(os.environ.get("INTAKE_TEST_ARTIFACTS")
                  or Path(tempfile.gettempdir()) / "intake-test-artifacts")
+# as root Chromium needs --no-sandbox; nothing may phone home from a test
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run",
+         "--disable-default-apps"]
 
 
 def artifacts_dir(*parts: str) -> Path:
@@ -45,6 +54,12 @@ class Browser:
     def __init__(self, browser: Any) -> None:
         self._browser = browser
 
+    @property
+    def chromium(self) -> Any:
+        """The shared Playwright `Browser`, for tests that drive pages themselves (their own
+        context, closed by them)."""
+        return self._browser
+
     def render(self, html: str, width: int, name: str) -> Rendered:
         page = self._browser.new_page(viewport={"width": width, "height": 900})
         try:
@@ -71,7 +86,7 @@ def browser(request: pytest.FixtureRequest) -> Browser:
 
         pw = sync_playwright().start()
         try:
-            b = pw.chromium.launch(executable_path=exe, args=["--no-sandbox", "--disable-gpu"])
+            b = pw.chromium.launch(executable_path=exe, args=FLAGS)
         except BaseException:
             pw.stop()
             raise

@@ -8,9 +8,6 @@ text. Screenshots at 390 px and 1280 px are kept under $INTAKE_TEST_ARTIFACTS/we
 from __future__ import annotations
 
 import io
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +19,8 @@ from sqlalchemy import select
 
 from core.clock import FixedClock
 from store.models import Unit
+from tests.browser import ARTIFACTS as BROWSER_ARTIFACTS
+from tests.browser import Browser, browser  # noqa: F401 - the session fixture
 from tests.websupport import (
     HOSTILE_NAME,
     HOSTILE_SUBJECT,
@@ -31,30 +30,13 @@ from tests.websupport import (
     running_site,
 )
 
-CHROMIUM = shutil.which("chromium")
-ARTIFACTS = Path(os.environ.get("INTAKE_TEST_ARTIFACTS")
-                 or Path(tempfile.gettempdir()) / "intake-test-artifacts") / "web"
-# FIELD-NOTES: as root Chromium needs --no-sandbox; nothing may phone home from a test
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run",
-         "--disable-default-apps"]
+ARTIFACTS = BROWSER_ARTIFACTS / "web"
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    """One headless Chromium for the module's tests."""
-    if CHROMIUM is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("chromium is required in CI (make system-deps installs it)")
-        pytest.skip("chromium is not installed (make system-deps installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+@pytest.fixture
+def chromium(browser: Browser) -> Any:  # noqa: F811
+    """The session's headless Chromium (tests/browser.py: one sync Playwright per process)."""
+    return browser.chromium
 
 
 @pytest.fixture
@@ -80,7 +62,12 @@ def test_officer_finds_a_unit_extends_it_assigns_mail_and_downloads_the_workbook
                                    locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh")
     page = context.new_page()
     dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+    def on_dialog(dialog: Any) -> None:  # none is expected: kept, and dismissed
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
     try:
         page.goto(site.url + "/")
         assert "/login" in page.url
