@@ -223,6 +223,18 @@ def _note(staged: list[StagedPart], index: int, problem: str) -> None:
 # environment variables the parse workers must not inherit (besides the configured password_env)
 SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|API_?KEY|PRIVATE_?KEY", re.I)
 _FORKSERVER_LOCK = threading.Lock()
+# set for the fork server (and so every parse worker) unless the operator set them: what a
+# worker holds at rest counts in its RLIMIT_AS and is taken from the message it parses
+_WORKER_ENV = {
+    # glibc reserves 64 MiB of address space per thread's malloc arena: with the 16 fsync
+    # threads of store.files a worker at rest took 1.5 GB of its RLIMIT_AS (155 MiB RSS)
+    # and ordinary mail failed "memory limit" or "can't start new thread"
+    "MALLOC_ARENA_MAX": "2",
+    # numpy's OpenBLAS and the one bundled in cv2 (parsers.pageimage) each start a thread per
+    # core with its own buffer when loaded: 180 MB of address space on 2 cores, for no use (a
+    # worker parses one message at a time, and nothing there multiplies matrices)
+    "OPENBLAS_NUM_THREADS": "1",
+}
 
 
 def _forkserver_alive() -> bool:
@@ -246,16 +258,14 @@ def clean_forkserver(secret_env: Sequence[str] = ()) -> None:
             return
         names = [k for k in os.environ if k in secret_env or SECRET_NAME.search(k)]
         saved = {k: os.environ.pop(k) for k in names}
-        arenas = os.environ.get("MALLOC_ARENA_MAX")
-        # glibc reserves 64 MiB of address space per thread's malloc arena: with the 16 fsync
-        # threads of store.files a worker at rest took 1.5 GB of its RLIMIT_AS (155 MiB RSS)
-        # and ordinary mail failed "memory limit" or "can't start new thread"
-        os.environ.setdefault("MALLOC_ARENA_MAX", "2")
+        unset = [k for k in _WORKER_ENV if k not in os.environ]
+        for k in unset:
+            os.environ[k] = _WORKER_ENV[k]
         try:
             multiprocessing.forkserver.ensure_running()
         finally:
-            if arenas is None:
-                os.environ.pop("MALLOC_ARENA_MAX", None)
+            for k in unset:
+                os.environ.pop(k, None)
             os.environ.update(saved)
 
 

@@ -30,7 +30,6 @@ from datetime import date, datetime, time
 from typing import Any
 from xml.etree.ElementTree import ParseError
 
-import openpyxl
 import python_calamine
 import xlrd
 from defusedxml.common import DefusedXmlException
@@ -255,6 +254,10 @@ def _xlsx(data: bytes, max_rows: int, max_cols: int) -> list[Grid]:
 def _xlsx_streamed(data: bytes, archive: zipfile.ZipFile, max_rows: int,
                    max_cols: int) -> list[Grid]:
     """openpyxl read-only, for a workbook calamine is not given (see `_xlsx_bounded`)."""
+    # imported here, not with the module: openpyxl imports numpy whenever it is installed
+    # (it is, for OCR), ~80 MB of every parse worker's address space (RLIMIT_AS) at rest
+    import openpyxl
+
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, ParseError,

@@ -11,6 +11,11 @@ how they were read (`parsers.facts.Scan`), through OCR.
 Every page takes one from the message's OCR budget (`parsers.ocr.ocr_budget`,
 `limits.max_ocr_pages`); pages past it are not read and a note says so. A "Tổng hợp số liệu"
 table on a page is kept only when its totals row checks out (`parsers.papertable`).
+
+OpenCV and numpy (`parsers.pageimage`) are imported only when an image is looked at or a page
+is read, never at import: every parse worker imports this module, and cv2 with its own
+OpenBLAS (threads, buffers, ~300 MB of address space) would take most of a worker's memory
+cap (limits.parse_memory_mb, RLIMIT_AS) from mail that has no scan or page photo at all.
 """
 
 from __future__ import annotations
@@ -26,7 +31,6 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from parsers.facts import DataTable, Report, Scan, Unreadable
 from parsers.ocr import OcrPage, current_budget, recognise
 from parsers.office import MAX_PDF_PAGES
-from parsers.pageimage import INSPECT_SIDE, find_seal, inspect, rgb_array, straighten
 from parsers.papertable import read_paper_table, visual_rows
 from parsers.report import report_from_lines
 from parsers.vietnamese import fold
@@ -71,6 +75,8 @@ class _Reader:
             self.problems.append(f"{left} page(s) not read by OCR: over the message's limit "
                                  f"of {budget.limit} pages (limits.max_ocr_pages)")
             return False
+        from parsers.pageimage import find_seal, rgb_array, straighten  # cv2: see the docstring
+
         self.seal = self.seal or find_seal(rgb_array(image, 1000))
         upright = straighten(_bounded(image))
         try:
@@ -157,6 +163,8 @@ def read_scanned_pdf(data: bytes) -> ScanResult:
 
 def read_page_photo(data: bytes, fmt: str, *, hinted: bool = False) -> ScanResult | None:
     """OCR an image when it shows a document page; None when it does not (a photo)."""
+    from parsers.pageimage import INSPECT_SIDE, inspect  # cv2: see the module docstring
+
     small = _open(data, fmt, draft=INSPECT_SIDE)  # a JPEG is decoded at 1/2…1/8 scale
     if min(small.size) < MIN_PAGE_SIDE * min(1.0, INSPECT_SIDE / max(small.size)):
         return None

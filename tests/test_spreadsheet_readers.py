@@ -74,13 +74,17 @@ def _far_value_xls() -> bytes:
     return buf.getvalue()
 
 
+# The child's own peak RSS is VmHWM, not ru_maxrss: Linux carries the parent's peak into
+# ru_maxrss across fork/vfork + exec, so it read pytest's peak (602-941 MiB after the OCR tests
+# ran in-process), whatever the reader took.
 _CHILD = """
-import resource, sys
+import re, sys
 sys.path.insert(0, {root!r})
 from parsers.grid import grids
 data = open({path!r}, "rb").read()
 sheets = grids(data, {fmt!r})
-print(len(sheets), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+hwm = re.search(r"^VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read(), re.M)
+print(len(sheets), int(hwm[1]) // 1024)
 """
 
 
