@@ -74,8 +74,10 @@ def _drop_default_schemas() -> Iterator[None]:
     import sqlalchemy as sa
 
     admin = sa.create_engine(PG_URL, poolclass=sa.pool.NullPool)
-    with admin.begin() as conn:
-        for schema in _SCHEMAS.values():
+    # one transaction per schema: dropping hundreds at once takes a lock per table, index and
+    # sequence of each, past the server's lock table ("out of shared memory")
+    for schema in _SCHEMAS.values():
+        with admin.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
     admin.dispose()
 
