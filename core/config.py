@@ -142,6 +142,9 @@ class NotifyConfig:
     reminder_at: str = "08:00"
     overdue: bool = True
     templates: str = ""
+    # a reminder slot whose time has passed is skipped when the next slot comes within this
+    # many hours, or a reminder of the campaign reached the unit within them (issue 16 item 3)
+    reminder_min_gap: int = 24
 
     @property
     def reminder_time(self) -> time:
@@ -244,6 +247,7 @@ RANGES: dict[str, tuple[int, int, str]] = {
     "campaign.min_photos": (0, 100, " photos"),
     "notify.receipt_max_age_hours": (1, 8760, " hours"),
     "notify.reminder_days": (0, 365, " days"),  # each item
+    "notify.reminder_min_gap": (0, 720, " hours"),
     "limits.max_message_bytes": (1024, 2**30, " bytes"),
     "limits.max_parts": (1, 100_000, " parts"),
     "limits.max_attachments": (1, 10_000, " attachments"),
