@@ -14,10 +14,12 @@ The ledger has two levels:
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     DateTime,
     ForeignKey,
     Index,
@@ -63,6 +65,47 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+# --- states ---------------------------------------------------------------------------------
+# Each a StrEnum: a member equals its string ("filed" == MessageState.FILED), so the value is
+# what the column holds; a CHECK constraint (migration 0008) refuses any other value.
+
+
+class MessageState(StrEnum):
+    """received → filed | unassigned | ignored | quarantined | other; received = not yet filed."""
+
+    RECEIVED = "received"
+    FILED = "filed"  # to a unit, in a campaign
+    UNASSIGNED = "unassigned"  # waits for the officer (unit or campaign unclear)
+    IGNORED = "ignored"  # a bounce, an auto-reply: no one's report
+    QUARANTINED = "quarantined"  # failed for good, with its reason
+    OTHER = "other"  # mail of no campaign
+
+
+class LedgerState(StrEnum):
+    PENDING = "pending"  # seen on the server, not stored yet
+    STORED = "stored"  # raw bytes and the messages row committed
+    QUARANTINED = "quarantined"  # could not be fetched or stored after the last attempt
+
+
+class OutboxState(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"  # refused for good (5xx) or out of tries
+
+
+class SubmissionState(StrEnum):
+    MISSING = "missing"
+    INCOMPLETE = "incomplete"
+    COMPLETE = "complete"
+
+
+def one_of(column: str, states: type[StrEnum]) -> CheckConstraint:
+    """CHECK(column IN (...)) over every member of `states`, named `ck_<table>_<column>`."""
+    values = ", ".join(f"'{s.value}'" for s in states)
+    return CheckConstraint(f"{column} IN ({values})", name=column)
 
 
 class Unit(Base):
@@ -111,6 +154,7 @@ class Message(Base):
         Index("ix_messages_mid_body", "message_id", "body_sha256"),
         Index("ix_messages_state", "state"),
         Index("ix_messages_unit", "unit_id"),
+        one_of("state", MessageState),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
@@ -123,8 +167,7 @@ class Message(Base):
     subject: Mapped[str] = mapped_column(Text, default="")
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    # received → filed | unassigned | ignored | quarantined; "received" means not yet processed
-    state: Mapped[str] = mapped_column(String(16), default="received")
+    state: Mapped[str] = mapped_column(String(16), default=MessageState.RECEIVED)
     reason: Mapped[str] = mapped_column(Text, default="")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -142,7 +185,8 @@ class Message(Base):
     campaign_by: Mapped[str] = mapped_column(String(128), default="")
     campaign_reason: Mapped[str] = mapped_column(Text, default="")
     campaign_candidates: Mapped[str] = mapped_column(Text, default="")
-    auth: Mapped[str] = mapped_column(Text, default="")  # JSON: spf/dkim/dmarc
+    auth: Mapped[str] = mapped_column(Text, default="")  # JSON: spf/dkim/dmarc (store.facts)
+    dmarc: Mapped[str] = mapped_column(String(16), default="")  # auth's DMARC verdict, queried
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     unit: Mapped[Unit | None] = relationship()
@@ -156,6 +200,7 @@ class LedgerEntry(Base):
     __table_args__ = (
         UniqueConstraint("account", "folder", "uidvalidity", "uid"),
         Index("ix_ledger_work", "account", "folder", "uidvalidity", "state"),
+        one_of("state", LedgerState),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     account: Mapped[str] = mapped_column(String(255))
@@ -166,7 +211,7 @@ class LedgerEntry(Base):
         ForeignKey("messages.id", ondelete="SET NULL"), nullable=True, index=True
     )
     size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending|stored|quarantined
+    state: Mapped[str] = mapped_column(String(16), default=LedgerState.PENDING)
     server_done: Mapped[bool] = mapped_column(Boolean, default=False)
     error: Mapped[str] = mapped_column(Text, default="")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -191,7 +236,7 @@ class Attachment(Base):
     kind: Mapped[str] = mapped_column(String(16))
     fmt: Mapped[str] = mapped_column(String(16))
     size: Mapped[int] = mapped_column(BigInteger)
-    items: Mapped[str] = mapped_column(String(128), default="")  # comma-separated item keys
+    items: Mapped[str] = mapped_column(String(128), default="")  # comma-separated: split_items
     photos: Mapped[int] = mapped_column(Integer, default=0)  # evidence photos it provides
     problem: Mapped[str] = mapped_column(Text, default="")
     unit_id: Mapped[int | None] = mapped_column(  # set when filed apart from its message
@@ -203,14 +248,24 @@ class Attachment(Base):
     campaign_id: Mapped[str] = mapped_column(String(64), default="", index=True)
     message: Mapped[Message] = relationship(back_populates="attachments")
 
+    @property
+    def item_keys(self) -> tuple[str, ...]:
+        """The items this file provides ("report", "data_table", "photo", "nominations")."""
+        return split_items(self.items)
+
+
+def split_items(items: str) -> tuple[str, ...]:
+    """`Attachment.items` as its keys, in stored order: the one place the column is split."""
+    return tuple(filter(None, items.split(",")))
+
 
 class Submission(Base):
     __tablename__ = "submissions"
-    __table_args__ = (UniqueConstraint("campaign_id", "unit_id"),)
+    __table_args__ = (UniqueConstraint("campaign_id", "unit_id"), one_of("state", SubmissionState))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     campaign_id: Mapped[str] = mapped_column(String(64))
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
-    state: Mapped[str] = mapped_column(String(16), default="missing")
+    state: Mapped[str] = mapped_column(String(16), default=SubmissionState.MISSING)
     report: Mapped[bool] = mapped_column(Boolean, default=False)
     data_table: Mapped[bool] = mapped_column(Boolean, default=False)
     photos: Mapped[int] = mapped_column(Integer, default=0)
@@ -265,6 +320,7 @@ class OutboxMail(Base):
     __table_args__ = (
         UniqueConstraint("campaign_id", "kind", "unit_code", "slot"),
         Index("ix_outbox_due", "state", "next_attempt_at"),
+        one_of("state", OutboxState),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     campaign_id: Mapped[str] = mapped_column(String(64))
@@ -275,13 +331,12 @@ class OutboxMail(Base):
     subject: Mapped[str] = mapped_column(Text)
     message_id: Mapped[str] = mapped_column(String(255))  # our Message-ID
     blob_sha256: Mapped[str] = mapped_column(String(64))  # the built message in the file store
-    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sending|sent|failed
+    state: Mapped[str] = mapped_column(String(16), default=OutboxState.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-
 
 
 class WebUser(Base):
