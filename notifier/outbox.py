@@ -184,6 +184,7 @@ def deliver_due(
             row.sent_at = clock.now()
             row.next_attempt_at = None
             row.last_error = ""
+            log.info("sent %s for %s to %s (outbox %d)", row.kind, row.unit_code or "the officer", row.recipients, pk)
         out.sent += 1
     return out
 
