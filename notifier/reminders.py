@@ -16,12 +16,23 @@ silenced by the ones already sent for the old date.
   burst of stale reminders;
 - a (unit, slot) pair already in `sent` (what the outbox holds) is never due again, and because
   only the latest slot is considered, an earlier slot can never be sent after a later one;
-- units without a contact address are skipped with a warning (the digest lists them).
+- units without a contact address are skipped with a warning (the digest lists them);
+- with a `min_gap` (`[notify] reminder_min_gap`): a slot the daemon MISSED (its time passed
+  more than `MISSED_AFTER` ago: it was down, or started mid-schedule) is sent only if the next
+  slot is not due within the gap — else that next slot, coming soon, is the one letter; and no
+  slot is sent while a reminder of this campaign reached the unit less than the gap ago
+  (`last_reminded`, from the outbox; the slot is due again once the gap has passed). Started at
+  07:50 on the 3-day morning, the daemon sends the 3-day reminder at 08:00, not a stale 5-day
+  one first.
+
+Reminders are per campaign: the caller passes one campaign's status (its units only) and
+`sent`/`last_reminded` read from that campaign's outbox rows.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -35,6 +46,8 @@ from store.queries import CampaignStatus, UnitStatus
 log = logging.getLogger(__name__)
 
 OPEN_STATES = ("missing", "incomplete")
+# a slot whose time passed longer ago than this was missed (not a tick's ordinary lateness)
+MISSED_AFTER = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -92,24 +105,33 @@ def due(
     now: datetime,
     sent: set[tuple[str, str]],
     extensions: dict[str, datetime],
+    *,
+    last_reminded: Mapping[str, datetime] | None = None,
+    min_gap: timedelta = timedelta(0),
 ) -> list[Notice]:
     """The notices to queue now (see the module docstring for the rules).
 
     `extensions` maps unit codes to an extended deadline; it wins over `UnitStatus.deadline`
     (which already carries the store's extension, so passing `{}` is fine in the daemon).
+    `last_reminded` maps unit codes to when this campaign's latest reminder or overdue notice
+    reached (or was queued for) the unit; `min_gap` is `reminder_min_gap`.
     """
     if now.tzinfo is None:
         raise ValueError("due() needs an aware `now`")
+    last_reminded = last_reminded or {}
     out = []
     for u in status.units:
         if u.state not in OPEN_STATES:
             continue
         deadline = extensions.get(u.code, u.deadline)
-        come = [s for s in slots(deadline, schedule) if s.at <= now]
+        all_slots = slots(deadline, schedule)
+        come = [s for s in all_slots if s.at <= now]
         if not come:
             continue
         latest = come[-1]
         if (u.code, latest.key) in sent:
+            continue
+        if min_gap and _too_close(latest, all_slots[len(come):], last_reminded.get(u.code), now, min_gap):
             continue
         if not u.emails:
             log.warning("unit %s has no contact address; %s not sent", u.code, latest.key)
@@ -121,6 +143,15 @@ def due(
             )
         )
     return out
+
+
+def _too_close(slot: Slot, later: list[Slot], last: datetime | None, now: datetime,
+               gap: timedelta) -> bool:
+    """Whether sending `slot` now would put two reminders of one campaign within `gap`."""
+    if last is not None and now - last < gap:
+        return True  # a reminder reached the unit moments ago; this one waits out the gap
+    missed = now - slot.at > MISSED_AFTER
+    return missed and bool(later) and later[0].at - now < gap
 
 
 def compose_reminder(

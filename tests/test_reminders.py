@@ -156,3 +156,48 @@ def test_reminder_and_overdue_letters() -> None:
     assert overdue.subject.startswith("Quá hạn gửi báo cáo")
     assert "chưa nhận được hồ sơ báo cáo của đơn vị" in overdue.text
     assert "khẩn trương" in overdue.text
+
+
+GAP = timedelta(hours=24)
+
+
+def test_started_mid_schedule_the_stale_slot_waits_for_the_next_one_due_soon() -> None:
+    """Issue 16 item 3: started at 07:50 on the 3-day morning, the daemon sends no stale 5-day
+    reminder; at 08:00 the 3-day one goes, once."""
+    status = campaign(unit("mn-a", "missing"), unit("th-b", "incomplete"))
+    assert due(status, Schedule(), datetime(2021, 10, 7, 7, 50, tzinfo=HN), set(), {},
+               min_gap=GAP) == []
+    got = due(status, Schedule(), datetime(2021, 10, 7, 8, 0, tzinfo=HN), set(), {}, min_gap=GAP)
+    assert [(n.unit, n.slot) for n in got] == [("mn-a", "before-3d@2021-10-10"),
+                                               ("th-b", "before-3d@2021-10-10")]
+    # without the gap (reminder_min_gap = 0) the old behaviour: the stale slot goes at once
+    stale = due(status, Schedule(), datetime(2021, 10, 7, 7, 50, tzinfo=HN), set(), {})
+    assert {n.slot for n in stale} == {"before-5d@2021-10-10"}
+
+
+def test_a_missed_slot_goes_when_the_next_one_is_further_than_the_gap() -> None:
+    status = campaign(unit("mn-a", "missing"))
+    # started on 05/10 at 14:00: the 5-day slot (08:00) was missed, the 3-day one is 42 h away
+    got = due(status, Schedule(), datetime(2021, 10, 5, 14, 0, tzinfo=HN), set(), {}, min_gap=GAP)
+    assert [n.slot for n in got] == ["before-5d@2021-10-10"]
+    # a slot a tick late is not "missed": a daily schedule keeps its daily letters
+    daily = Schedule(offsets_days=(3, 2, 1))
+    got = due(status, daily, datetime(2021, 10, 8, 8, 2, tzinfo=HN), set(), {}, min_gap=GAP)
+    assert [n.slot for n in got] == ["before-2d@2021-10-10"]
+    # the overdue notice has no next slot: missed or not, it goes
+    got = due(status, Schedule(), datetime(2021, 10, 12, 15, 0, tzinfo=HN), set(), {}, min_gap=GAP)
+    assert [n.kind for n in got] == ["overdue"]
+
+
+def test_no_second_reminder_while_the_last_one_is_within_the_gap() -> None:
+    status = campaign(unit("mn-a", "missing"), unit("th-b", "missing"))
+    # mn-a was reminded yesterday at 10:30 (an officer's manual `intake remind`, say): today's
+    # 08:00 slot waits until 24 h have passed since, then goes; th-b gets its letter at 08:00
+    last = {"mn-a": datetime(2021, 10, 6, 10, 30, tzinfo=HN)}
+    at8 = datetime(2021, 10, 7, 8, 0, tzinfo=HN)
+    assert [n.unit for n in due(status, Schedule(), at8, set(), {}, last_reminded=last,
+                                min_gap=GAP)] == ["th-b"]
+    later = datetime(2021, 10, 7, 10, 30, tzinfo=HN)
+    got = due(status, Schedule(), later, {("th-b", "before-3d@2021-10-10")}, {},
+              last_reminded=last, min_gap=GAP)
+    assert [(n.unit, n.slot) for n in got] == [("mn-a", "before-3d@2021-10-10")]
