@@ -424,3 +424,22 @@ def unit_data(s: Session, campaign_id: str) -> list[UnitData]:
             out.append(UnitData(unit.code, unit.name, unit.kind, rows, noms))
     out.sort(key=lambda d: unit_order(d.kind, d.name))
     return out
+
+
+def sealed_reports(s: Session, campaign_id: str) -> frozenset[str]:
+    """Codes of the units whose report in this campaign is a scan that carries a red seal (con
+    dấu, `parsers.facts.Scan.seal`, stored with the file's facts)."""
+    out = set()
+    for msg_unit, att_unit, facts_json in s.execute(
+        select(Message.unit_id, Attachment.unit_id, Attachment.facts)
+        .join(Attachment, Attachment.message_fk == Message.id)
+        .where(in_campaign(campaign_id), Message.state == "filed",
+               Attachment.items.contains("report"), Attachment.facts.contains('"seal": true'))
+    ):
+        uid = att_unit or msg_unit
+        scan = json.loads(facts_json or "{}").get("scan") or {}
+        if uid is not None and scan.get("seal") is True:
+            out.add(uid)
+    if not out:
+        return frozenset()
+    return frozenset(s.scalars(select(Unit.code).where(Unit.id.in_(out))))
