@@ -76,7 +76,8 @@ class App:
     # -- intake ------------------------------------------------------------------------------
     def mailbox(self) -> Mailbox:
         if self.cfg.mailbox.auth == "oauth2":
-            from intake.oauth import OAuth2Tokens, settings_for
+            from intake.oauth import settings_for
+            from intake.oauthtokens import OAuth2Tokens
 
             tokens = OAuth2Tokens(settings_for(self.cfg, "mailbox"), self.clock)
             return ImapMailbox(self.cfg.mailbox, None, tokens=tokens)
@@ -152,7 +153,8 @@ def build_mailer(cfg: Config) -> Mailer | None:
     secret = config_mod.password(sm, "smtp")
     tokens, username = None, sm.username
     if sm.auth == "oauth2":
-        from intake.oauth import OAuth2Tokens, settings_for
+        from intake.oauth import settings_for
+        from intake.oauthtokens import OAuth2Tokens
 
         oauth = settings_for(cfg, "smtp")
         tokens, username = OAuth2Tokens(oauth), sm.username or oauth.username

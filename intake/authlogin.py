@@ -25,13 +25,12 @@ from urllib.parse import parse_qs, urlsplit
 from core.errors import CredentialsError
 from intake.oauth import (
     OAuth2Settings,
-    OAuth2Tokens,
-    TokenStatus,
     finish_browser_flow,
     poll_device_flow,
     start_browser_flow,
     start_device_flow,
 )
+from intake.oauthtokens import OAuth2Tokens, TokenStatus
 
 BROWSER_WAIT = 600.0  # seconds to wait for the redirect or a pasted address
 

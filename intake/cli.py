@@ -443,7 +443,8 @@ def auth_login(c: Ctx, which: str, method: str, no_browser: bool) -> None:
     import webbrowser
 
     from intake.authlogin import login, render_status
-    from intake.oauth import OAuth2Tokens, settings_for
+    from intake.oauth import settings_for
+    from intake.oauthtokens import OAuth2Tokens
 
     cfg = c.config()
     st = settings_for(cfg, which)
@@ -463,7 +464,8 @@ def auth_status(c: Ctx, which: str) -> None:
     Example: intake --config config.toml auth status --smtp
     """
     from intake.authlogin import render_status
-    from intake.oauth import OAuth2Tokens, settings_for
+    from intake.oauth import settings_for
+    from intake.oauthtokens import OAuth2Tokens
 
     st = settings_for(c.config(), which)
     click.echo(render_status(OAuth2Tokens(st).status(), _now()))

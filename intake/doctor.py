@@ -107,7 +107,8 @@ def run_checks(config_path: str | None, *, smtp_check: Callable[[config_mod.Conf
         if not cfg.mailbox.host:
             raise ConfigError("mailbox.host is not set")
         if cfg.mailbox.auth == "oauth2":
-            from intake.oauth import OAuth2Tokens, settings_for
+            from intake.oauth import settings_for
+            from intake.oauthtokens import OAuth2Tokens
 
             tokens = OAuth2Tokens(settings_for(cfg, "mailbox"))
             box = ImapMailbox(cfg.mailbox, None, tokens=tokens)

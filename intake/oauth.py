@@ -1,37 +1,32 @@
-"""OAuth2 for the mailbox and SMTP (XOAUTH2): the only module that imports authlib.
+"""OAuth2 for the mailbox and SMTP (XOAUTH2), the provider side: the only module that imports
+authlib.
 
-It owns the provider presets (Google, Microsoft 365, any `custom` server), the token file
-(JSON, mode 0600, written atomically under a file lock), `OAuth2Tokens` — the token source
-`ImapMailbox` and `SmtpMailer` ask for an access token at each login, refreshed
-`REFRESH_MARGIN` before it expires — and the two calls `intake auth login` needs (the device
-code grant, RFC 8628, and the authorization-code grant with PKCE for a loopback redirect).
-Every token exchange is authlib's; this module only carries the results.
+It owns the provider presets (Google, Microsoft 365, any `custom` server) resolved from the
+config (`settings_for`), the XOAUTH2 string, and every token exchange: the refresh grant
+(`refresh_grant`, used by `intake.oauthtokens.OAuth2Tokens`, which owns the token file) and the
+two grants `intake auth login` needs (the device code grant, RFC 8628, and the
+authorization-code grant with PKCE for a loopback redirect). This module only carries authlib's
+results; it keeps no token.
 
 Errors, by what the caller does (core/errors.py):
 
     ConfigError        the [mailbox]/[smtp] OAuth2 keys cannot work (secret missing, http://)
-    CredentialsError   alert a human: no token yet, or the refresh token was refused
-                       (revoked, expired, consent withdrawn) — the text says to run
+    CredentialsError   alert a human: the refresh token was refused (revoked, expired, consent
+                       withdrawn), a login not completed — the text says to run
                        `intake auth login`
     TransientError     retry next tick: the token endpoint is unreachable, slow or 5xx
 
-Tokens never reach a log line, an exception text, the store or the digest: they travel as
-`Secret`, and any server text quoted in an error is scrubbed of them first.
+Tokens never reach a log line or an exception text: any server text quoted in an error is
+scrubbed of them first.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import contextlib
-import json
 import logging
 import os
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,15 +35,12 @@ import requests
 from authlib.common.errors import AuthlibBaseError
 from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session, OAuthError
-from filelock import FileLock
 
-from core.clock import Clock, SystemClock
 from core.config import Config, MailboxConfig, Secret, SmtpConfig
 from core.errors import ConfigError, CredentialsError, TransientError
 
 log = logging.getLogger(__name__)
 
-REFRESH_MARGIN = timedelta(minutes=5)  # refresh when the access token has less left than this
 HTTP_TIMEOUT = 30.0
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 # Errors of the token endpoint after which only a new login helps (RFC 6749 5.2, RFC 8628 3.5).
@@ -165,200 +157,24 @@ def scrub(text: str, *secrets: str | None) -> str:
     return " ".join(text.split())[:300]
 
 
-# -- the token file ----------------------------------------------------------------------------
-@dataclass(frozen=True)
-class TokenStatus:
-    """What `intake auth status` shows: never a token."""
-
-    account: str
-    provider: str
-    scopes: tuple[str, ...]
-    expires_at: datetime | None
-    obtained_at: datetime | None
-    refreshed_at: datetime | None
-    has_refresh_token: bool
-    path: Path
-    mode: int
-
-
-def _read(path: Path) -> dict[str, Any] | None:
-    try:
-        st = path.stat()
-        if st.st_mode & 0o077:
-            log.warning("token file %s was readable by others (mode %o); made 0600", path,
-                        st.st_mode & 0o777)
-            os.chmod(path, 0o600)
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as e:
-        raise CredentialsError(f"the OAuth2 token file {path} cannot be read "
-                               f"({type(e).__name__}); run `intake auth login`") from None
-    return data if isinstance(data, dict) else None
-
-
-def _write(path: Path, data: dict[str, Any]) -> None:
-    """Write atomically, created 0600 (never briefly wider: the mode is set at open)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1, sort_keys=True)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-
-
-def _when(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
-
-
-def _claims(id_token: object) -> dict[str, Any]:
-    """The claims of an id_token, unverified: only to show which account logged in."""
-    if not isinstance(id_token, str) or id_token.count(".") < 2:
-        return {}
-    payload = id_token.split(".")[1]
-    try:
-        data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (ValueError, binascii.Error):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-class OAuth2Tokens:
-    """The token source of one login: `access_token()` gives a token good for at least
-    REFRESH_MARGIN, refreshing it first when needed. The file is read at every call, so a new
-    `intake auth login` (or another process's refresh) is picked up without a restart."""
-
-    def __init__(self, settings: OAuth2Settings, clock: Clock | None = None, *,
-                 margin: timedelta = REFRESH_MARGIN) -> None:
-        self.settings = settings
-        self.clock = clock or SystemClock()
-        self.margin = margin
-        self._lock = threading.Lock()
-        self.refreshes = 0
-
-    @property
-    def user(self) -> str:
-        return self.settings.username
-
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        path = self.settings.token_file
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock, FileLock(str(path.with_name(path.name + ".lock")), mode=0o600):
-            yield
-
-    def _load(self) -> dict[str, Any]:
-        data = _read(self.settings.token_file)
-        if not data or not data.get("refresh_token"):
-            raise CredentialsError(
-                f"no OAuth2 token for the {self.settings.which} yet "
-                f"({self.settings.token_file}): run `{self.settings.login_command}`")
-        return data
-
-    def access_token(self) -> Secret:
-        with self._locked():
-            data = self._load()
-            expires = _when(data.get("expires_at"))
-            if not data.get("access_token") or expires is None or expires - self.clock.now() < self.margin:
-                data = self._refresh(data)
-            return Secret(str(data["access_token"]))
-
-    def refresh(self) -> None:
-        """Refresh now, whatever the expiry says (the server refused the access token)."""
-        with self._locked():
-            self._refresh(self._load())
-
-    def _refresh(self, data: dict[str, Any]) -> dict[str, Any]:
-        st = self.settings
-        old = str(data["refresh_token"])
-        with _session(st) as session:
-            try:
-                token = dict(session.refresh_token(st.token_endpoint, refresh_token=old,
-                                                   timeout=st.timeout))
-            except OAuthError as e:
-                raise self._refused(e, old) from None
-            except (requests.RequestException, ValueError) as e:
-                raise TransientError(f"OAuth2 token refresh at {_host(st.token_endpoint)} "
-                                     f"failed: {type(e).__name__}") from None
-        self.refreshes += 1
-        merged = self._merge(data, token, refreshed=True)
-        _write(st.token_file, merged)
-        log.info("OAuth2 access token of the %s refreshed; valid until %s", st.which,
-                 merged["expires_at"])
-        return merged
-
-    def _refused(self, e: OAuthError, old: str) -> Exception:
-        st = self.settings
-        what = _said(e, old)
-        if e.error in REFUSED:
-            return CredentialsError(
-                f"the OAuth2 refresh token of the {st.which} ({st.username}) was refused by "
-                f"{_host(st.token_endpoint)} ({what}): run `{st.login_command}`")
-        return TransientError(f"OAuth2 token refresh at {_host(st.token_endpoint)} failed: {what}")
-
-    def _merge(self, data: dict[str, Any], token: dict[str, Any], *, refreshed: bool) -> dict[str, Any]:
-        now = self.clock.now()
+def refresh_grant(st: OAuth2Settings, refresh_token: str) -> dict[str, Any]:
+    """A new access token for `refresh_token` (RFC 6749 6), as the token endpoint answered."""
+    with _session(st) as session:
         try:
-            lifetime = int(token.get("expires_in", 3600))
-        except (TypeError, ValueError):
-            lifetime = 3600
-        claims = _claims(token.get("id_token"))
-        account = str(claims.get("email") or claims.get("preferred_username")
-                      or data.get("account") or self.settings.username)
-        scope = token.get("scope")
-        scopes = (scope.split() if isinstance(scope, str) else list(data.get("scopes") or [])
-                  or list(self.settings.scopes))
-        return {
-            "version": 1,
-            "provider": self.settings.provider,
-            "client_id": self.settings.client_id,
-            "token_endpoint": self.settings.token_endpoint,
-            "account": account,
-            "scopes": scopes,
-            "access_token": token["access_token"],
-            "refresh_token": token.get("refresh_token") or data.get("refresh_token"),
-            "expires_at": (now + timedelta(seconds=lifetime)).isoformat(),
-            "obtained_at": data.get("obtained_at") if refreshed else now.isoformat(),
-            "refreshed_at": now.isoformat() if refreshed else None,
-        }
-
-    def save(self, token: dict[str, Any]) -> TokenStatus:
-        """Keep the result of a login (replacing any earlier token)."""
-        if not token.get("refresh_token"):
-            raise CredentialsError(
-                f"{_host(self.settings.token_endpoint)} gave no refresh token; ask for the "
-                "offline_access scope (Microsoft) or access_type=offline (Google) and log in again")
-        with self._locked():
-            _write(self.settings.token_file, self._merge({}, token, refreshed=False))
-        return self.status()
-
-    def status(self) -> TokenStatus:
-        path = self.settings.token_file
-        data = _read(path)
-        if data is None:
-            raise CredentialsError(f"no OAuth2 token for the {self.settings.which} yet "
-                                   f"({path}): run `{self.settings.login_command}`")
-        return TokenStatus(
-            account=str(data.get("account") or ""), provider=str(data.get("provider") or ""),
-            scopes=tuple(data.get("scopes") or ()), expires_at=_when(data.get("expires_at")),
-            obtained_at=_when(data.get("obtained_at")),
-            refreshed_at=_when(data.get("refreshed_at")),
-            has_refresh_token=bool(data.get("refresh_token")), path=path,
-            mode=path.stat().st_mode & 0o777,
-        )
+            return dict(session.refresh_token(st.token_endpoint, refresh_token=refresh_token,
+                                              timeout=st.timeout))
+        except OAuthError as e:
+            what = _said(e, refresh_token)
+            if e.error in REFUSED:
+                raise CredentialsError(
+                    f"the OAuth2 refresh token of the {st.which} ({st.username}) was refused by "
+                    f"{host_of(st.token_endpoint)} ({what}): run `{st.login_command}`; "
+                    "a running daemon resumes by itself once it is done") from None
+            raise TransientError(f"OAuth2 token refresh at {host_of(st.token_endpoint)} "
+                                 f"failed: {what}") from None
+        except (requests.RequestException, ValueError) as e:
+            raise TransientError(f"OAuth2 token refresh at {host_of(st.token_endpoint)} "
+                                 f"failed: {type(e).__name__}") from None
 
 
 def _said(e: AuthlibBaseError, *secrets: str) -> str:
@@ -366,7 +182,7 @@ def _said(e: AuthlibBaseError, *secrets: str) -> str:
     return scrub(f"{e.error}: {e.description or ''}".rstrip(": "), *secrets)
 
 
-def _host(url: str) -> str:
+def host_of(url: str) -> str:
     return urlsplit(url).netloc or url
 
 
@@ -401,11 +217,11 @@ def start_device_flow(st: OAuth2Settings) -> DeviceCode:
                 "client_id": st.client_id, "scope": " ".join(st.scopes)})
             body = resp.json()
         except (requests.RequestException, ValueError) as e:
-            raise TransientError(f"device authorization at {_host(st.device_authorization_endpoint)} "
+            raise TransientError(f"device authorization at {host_of(st.device_authorization_endpoint)} "
                                  f"failed: {type(e).__name__}") from None
     if resp.status_code >= 400 or "device_code" not in body:
         raise CredentialsError(f"device authorization refused by "
-                               f"{_host(st.device_authorization_endpoint)}: "
+                               f"{host_of(st.device_authorization_endpoint)}: "
                                f"{scrub(str(body.get('error', resp.status_code)))} "
                                f"{scrub(str(body.get('error_description', '')))}".rstrip())
     return DeviceCode(
@@ -437,7 +253,7 @@ def poll_device_flow(st: OAuth2Settings, code: DeviceCode, *,
                 else:
                     raise CredentialsError(f"login not completed: {_said(e)}") from None
             except (requests.RequestException, ValueError) as e:
-                raise TransientError(f"token endpoint {_host(st.token_endpoint)} failed: "
+                raise TransientError(f"token endpoint {host_of(st.token_endpoint)} failed: "
                                      f"{type(e).__name__}") from None
             if monotonic() + interval > deadline:
                 raise CredentialsError("the code expired before the login was completed; "
@@ -476,5 +292,5 @@ def finish_browser_flow(st: OAuth2Settings, login: BrowserLogin, response_url: s
         except AuthlibBaseError as e:  # OAuthError, a state that does not match
             raise CredentialsError(f"login refused: {_said(e)}") from None
         except (requests.RequestException, ValueError) as e:
-            raise TransientError(f"token endpoint {_host(st.token_endpoint)} failed: "
+            raise TransientError(f"token endpoint {host_of(st.token_endpoint)} failed: "
                                  f"{type(e).__name__}") from None

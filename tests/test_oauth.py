@@ -32,7 +32,8 @@ from intake.authlogin import login
 from intake.cli import cli
 from intake.daemon import Daemon
 from intake.imap import ImapMailbox
-from intake.oauth import MS_IMAP, MS_SMTP, OAuth2Tokens, settings_for
+from intake.oauth import MS_IMAP, MS_SMTP, settings_for
+from intake.oauthtokens import OAuth2Tokens
 from notifier.smtp import SmtpMailer
 from store.models import Heartbeat
 from tests import dovecot as dovecot_mod
