@@ -13,7 +13,8 @@ The rule, as for units: never a wrong campaign.
 - A text that names no campaign but is the subject of a document or an email and carries two or
   more words that are neither common office words, nor a unit's name, nor any campaign's
   vocabulary "names another matter" ("BÁO CÁO công tác phòng chống dịch COVID-19"): such a
-  document counts nowhere, however it is formatted.
+  document counts nowhere, however it is formatted — a table headed like a campaign's ("Số lớp",
+  "Số người") or a file name does not outweigh its title.
 - Campaigns outside the message's window (received before `opens`) or whose `units` do not
   include the sender's unit are not candidates (late mail still belongs).
 - A subject a machine wrote ("Scanned from a RICOH MP 3055", "Message from KM_C224e",
@@ -256,6 +257,13 @@ def classify(
     doc_why: list[str] = []
     for doc in ev.docs:
         title = _doc_title(doc)
+        # a title naming no campaign and another matter decides, however the file is formatted
+        foreign = (_leftover(title, known)
+                   if title and not any(_score(c, title)[0] for c in campaigns) else [])
+        if len(foreign) >= FOREIGN_WORDS:
+            doc_target.append(OTHER)
+            doc_why.append(f"{doc.filename!r} is titled {title[:120]!r}, another matter")
+            continue
         scores: dict[str, int] = {}
         for c in campaigns:
             s_title, k_title = _score(c, title)
@@ -278,13 +286,8 @@ def classify(
             doc_target.append("?" if tie else top[0])
             doc_why.append("")
             continue
-        foreign = _leftover(title, known) if title else []
-        if len(foreign) >= FOREIGN_WORDS:
-            doc_target.append(OTHER)
-            doc_why.append(f"{doc.filename!r} is titled {title[:120]!r}, another matter")
-        else:
-            doc_target.append(None)
-            doc_why.append("")
+        doc_target.append(None)
+        doc_why.append("")
 
     ok = {c.id for c in eligible}
     candidates = tuple(sorted(
