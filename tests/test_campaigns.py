@@ -72,6 +72,9 @@ UNTITLED_STATS = DocEvidence("Book1.xlsx", "", ("Khối lớp | Số lớp | S�
 COVID = DocEvidence("BC thang 9.docx",
                     "BÁO CÁO Công tác phòng, chống dịch COVID-19 tháng 9 năm 2021",
                     items=frozenset({"report"}))
+# formatted like the week's: a figures table the built-in reader takes for the seed's
+COVID_TABLED = DocEvidence("BC phong chong dich T9.docx", COVID.title, (
+    "STT | Nội dung | Số lớp | Số người | Ghi chú",), frozenset({"report", "data_table"}), seed_table=True)
 CONTEST = DocEvidence("Danh sach GV.xlsx", "", (
     "DANH SÁCH GIÁO VIÊN ĐĂNG KÝ DỰ THI GIÁO VIÊN DẠY GIỎI CẤP HUYỆN",
     "STT | Họ và tên | Môn dạy | Ghi chú"), frozenset({"nominations"}))
@@ -90,6 +93,9 @@ RICOH = "Scanned from a RICOH MP 3055"  # the subject the scanner writes by itse
     (ev("Báo cáo tháng 9", COVID), ONE, "other", "other"),
     (ev("Báo cáo tháng 9", COVID), BOTH, "other", "other"),
     (ev("Báo cáo Tuần lễ HTSĐ", COVID), ONE, "unclear", None),  # the document contradicts
+    (ev("Báo cáo tháng 9", COVID_TABLED), BOTH, "other", "other"),  # however it is formatted
+    (ev("Báo cáo tháng 9", COVID_TABLED), ONE, "other", "other"),
+    (ev("Báo cáo Tuần lễ HTSĐ", COVID_TABLED), BOTH, "unclear", None),
     (ev("Danh sách dự thi giáo viên dạy giỏi", CONTEST), BOTH, "other", "other"),
     (ev("Hình ảnh Tết Trung thu 2021 - MN Bích Hòa", PHOTO, kind="mn", unit="mn-bich-hoa"), ONE,
      "other", "other"),
