@@ -6,7 +6,10 @@ connections, timeouts and server errors `TransientError` — and so does a login
 throttling reply (Microsoft's `NO … Server Unavailable`, `[UNAVAILABLE]`, `[INUSE]`, Gmail's
 bandwidth `[OVERQUOTA]`/`[LIMIT]`): the poll then backs off like after an outage, and the ledger
 keeps its place. With `auth = "oauth2"` the login is AUTHENTICATE XOAUTH2 with a token from a
-`TokenSource` (intake/oauth.py); a token the server refuses is refreshed once and tried again.
+`TokenSource` (intake/oauthtokens.py); a token the server refuses is refreshed once and tried
+again. An IDLE session logs in again with a fresh token before the one it logged in with
+expires (Microsoft 365 ends the session then); a server that ends IDLE (`* BYE …`, or a bare
+close) is reported as a `TransientError` with the server's words, so the watcher reconnects.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import functools
 import ipaddress
 import logging
 import re
+import socket
 import ssl
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -38,10 +42,11 @@ BUSY = re.compile(r"\[(UNAVAILABLE|INUSE|LIMIT|OVERQUOTA|SERVERBUG)\]|server una
 
 
 class TokenSource(Protocol):
-    """Access tokens for XOAUTH2 (intake.oauth.OAuth2Tokens, or a fake)."""
+    """Access tokens for XOAUTH2 (intake.oauthtokens.OAuth2Tokens, or a fake)."""
 
     def access_token(self) -> Secret: ...
     def refresh(self) -> None: ...
+    def renew_due(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -143,6 +148,8 @@ class ImapMailbox:
         self._tokens = tokens
         self._ctx = ssl_context
         self._client: IMAPClient | None = None
+        self._idle_folder = ""
+        self._idling = False  # in IDLE: LOGOUT must wait for DONE
 
     # -- lifecycle ---------------------------------------------------------------------------
     def connect(self) -> None:
@@ -193,7 +200,10 @@ class ImapMailbox:
         client, self._client = self._client, None
         if client is None:
             return
+        idling, self._idling = self._idling, False
         try:
+            if idling:  # a LOGOUT sent in IDLE is read as a bad DONE: the reply never comes
+                client.idle_done()
             client.logout()
         except (IMAPClientError, OSError):
             try:
@@ -217,6 +227,7 @@ class ImapMailbox:
     # -- operations --------------------------------------------------------------------------
     def _wrap(self, what: str, exc: BaseException) -> TransientError:
         client, self._client = self._client, None  # the connection is unusable after an abort
+        self._idling = False
         if client is not None:
             try:
                 client.shutdown()
@@ -325,20 +336,55 @@ class ImapMailbox:
             self.client.idle()
         except (IMAPClientError, OSError) as e:
             raise self._wrap("IDLE", e) from e
+        self._idle_folder, self._idling = folder, True
 
     def idle_wait(self, timeout: float) -> bool:
-        """Wait up to `timeout` seconds in IDLE; True when the server reported new mail."""
+        """Wait up to `timeout` seconds in IDLE; True when the server reported new mail (or
+        may have: after the session was renewed). Renews an OAuth2 session whose token is
+        about to expire; raises `TransientError` when the server ended the session."""
+        if self._tokens is not None and self._idle_folder and self._tokens.renew_due():
+            self._renew()
+            return True  # mail that came while logging in again is not announced by IDLE
+        client = self.client
         try:
-            responses = self.client.idle_check(timeout=timeout)
+            responses = client.idle_check(timeout=timeout)
         except (IMAPClientError, OSError) as e:
             raise self._wrap("IDLE check", e) from e
+        for r in responses:
+            if isinstance(r, tuple) and r and r[0] == b"BYE":
+                said = " ".join(x.decode("utf-8", "replace") if isinstance(x, bytes) else str(x)
+                                for x in r[1:])
+                raise self._wrap("IDLE", ConnectionAbortedError(f"server said BYE {said[:200]}"))
+        if not responses and _peer_closed(client.socket()):
+            # imapclient's idle_check swallows EOF and returns nothing, at once, forever after
+            raise self._wrap("IDLE", ConnectionAbortedError("server closed the connection"))
         return any(
             isinstance(r, tuple) and len(r) >= 2 and r[1] in (b"EXISTS", b"RECENT")
             for r in responses
         )
 
+    def _renew(self) -> None:
+        folder = self._idle_folder
+        log.info("IMAP %s: the access token of this IDLE session is about to expire; "
+                 "logging in again with a fresh one", self.settings.host)
+        self.close()
+        self.connect()
+        self.idle_start(folder)
+
     def idle_stop(self) -> None:
+        self._idling = False
         try:
             self.client.idle_done()
         except (IMAPClientError, OSError) as e:
             raise self._wrap("IDLE done", e) from e
+
+
+def _peer_closed(sock: socket.socket) -> bool:
+    """True when the server has closed the TCP connection (a peek at the raw socket, under any
+    TLS layer, finds the end of the stream); False while it is open or has data waiting."""
+    try:
+        return socket.socket.recv(sock, 1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except (BlockingIOError, InterruptedError):
+        return False
+    except OSError:
+        return True

@@ -14,7 +14,8 @@ import socket
 import stat
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -22,7 +23,7 @@ from pathlib import Path
 import pytest
 import requests
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core import config as config_mod
 from core.clock import FixedClock
@@ -34,8 +35,9 @@ from intake.daemon import Daemon
 from intake.imap import ImapMailbox
 from intake.oauth import MS_IMAP, MS_SMTP, settings_for
 from intake.oauthtokens import OAuth2Tokens
+from intake.scheduler import Scheduler
 from notifier.smtp import SmtpMailer
-from store.models import Heartbeat
+from store.models import Heartbeat, Message
 from tests import dovecot as dovecot_mod
 from tests.conftest import ROSTER, make_config
 from tests.oauthserver import OAuthServer, serve
@@ -380,3 +382,83 @@ def test_token_file_is_tightened_and_atomic(tmp_path: Path, oauth_server: OAuthS
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert [p.name for p in path.parent.iterdir() if p.name.endswith(".tmp")] == []
     assert config_mod.Secret("x").__repr__() == "Secret('***')"
+
+
+# -- IDLE across token expiries (the daemon's watcher, in-process) --------------------------------
+
+
+def _until(what: str, pred: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def _stored(app: App) -> int:
+    with app.sessions() as s:
+        return int(s.scalar(select(func.count()).select_from(Message)) or 0)
+
+
+@contextmanager
+def _watching(daemon: Daemon, clock: FixedClock) -> Iterator[Scheduler]:
+    """The daemon's IDLE watcher in a thread, its polls run by a scheduler only when IDLE
+    triggers them (the regular poll is a day away on the test's fixed clock)."""
+    sched = Scheduler(clock, tick=0.1)
+    daemon.scheduler = sched
+    sched.add("poll", daemon.poll_once, 86400, delay=86400)
+    sched.start()
+    watcher = threading.Thread(target=daemon.idle_loop, name="idle", daemon=True)
+    watcher.start()
+    try:
+        yield sched
+    finally:
+        daemon.request_stop()
+        sched.stop(wait=True)
+        watcher.join(10)
+        assert not watcher.is_alive()
+
+
+@pytest.mark.dovecot
+def test_idle_keeps_watching_across_token_expiries(
+    tmp_path: Path, oauth_server: OAuthServer, oauth_dovecot: dovecot_mod.Dovecot,
+    clock: FixedClock, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Mid-IDLE the token nears its expiry: the watcher logs in again with a refreshed token
+    before the server would end the session; when the server drops the session anyway
+    (Microsoft 365 does once the token has expired; Dovecot does not, so the session is killed
+    here), the watcher logs in again, its stale token refused once, refreshed, and IDLE
+    resumes. New mail is seen through IDLE after each: nothing waits for the regular poll."""
+    caplog.set_level(logging.DEBUG)
+    cfg = make_config(tmp_path, mailbox=_mailbox(oauth_dovecot, oauth_server))
+    with App(cfg, clock) as app:
+        app.import_roster(ROSTER)
+        _device_login(OAuth2Tokens(settings_for(cfg, "mailbox"), clock), oauth_server)
+        daemon = Daemon(app)
+        with _watching(daemon, clock):
+            _until("the IDLE login", lambda: oauth_server.introspections == [True])
+            oauth_dovecot.append([_message("một")])
+            _until("the first message, through IDLE", lambda: _stored(app) == 1)
+
+            # 1. 56 minutes on, 4 left: the watcher renews its session with a fresh token
+            logins = len(oauth_server.introspections)
+            clock.advance(timedelta(minutes=56))
+            _until("a refresh by the watcher", lambda: oauth_server.grants.get("refresh_token") == 1)
+            _until("the renewed IDLE login", lambda: len(oauth_server.introspections) > logins)
+            assert False not in oauth_server.introspections  # never an expired token offered
+            oauth_dovecot.append([_message("hai")])
+            _until("the second message, through IDLE", lambda: _stored(app) == 2)
+
+            # 2. the token ends server-side and the server drops the IDLE session
+            oauth_server.expire_access_tokens()
+            logins = len(oauth_server.introspections)
+            assert oauth_dovecot.kill_sessions() >= 1
+            _until("the login after the drop",
+                   lambda: oauth_server.introspections[logins:] == [False, True], 30)
+            assert oauth_server.grants["refresh_token"] == 2
+            oauth_dovecot.append([_message("ba")])
+            _until("the third message, through IDLE", lambda: _stored(app) == 3)
+    texts = [rec.getMessage() for rec in caplog.records]
+    assert any("about to expire; logging in again" in t for t in texts)
+    assert any("IDLE connection lost" in t and "closed the connection" in t for t in texts), texts
+    _no_token_in(texts, oauth_server)
