@@ -12,16 +12,17 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.clock import FixedClock
-from store.models import Attachment, AuditEntry, Unit, WebSession, WebUser
+from store.models import Attachment, AuditEntry, OutboxMail, Unit, WebSession, WebUser
 from tests.websupport import (
     HOSTILE_BODY_FILE,
     HOSTILE_FILE,
     HOSTILE_NAME,
     HOSTILE_SUBJECT,
     PASSWORD,
+    QUARANTINED_SUBJECT,
     Client,
     Site,
     audit_actions,
@@ -40,13 +41,21 @@ def site(tmp_path: Path, clock: FixedClock) -> Iterator[Site]:
 
 # -- the route table ------------------------------------------------------------------------
 
-# A form that would succeed for each POST endpoint (given the CSRF token and an officer).
-FORMS: dict[str, dict[str, str]] = {
-    "auth.login": {"name": "co.hoa", "password": PASSWORD},
-    "auth.logout": {},
-    "views.extend_deadline": {"until": "2021-10-15"},
-    "views.assign_message": {"unit": "thcs-thanh-mai"},
-}
+def _forms(site: Site) -> dict[str, dict[str, str]]:
+    """A form that would succeed for each POST endpoint (given the CSRF token and an officer)."""
+    waiting = site.message("tieu-de")
+    quarantined = site.message(QUARANTINED_SUBJECT)
+    return {
+        "auth.login": {"name": "co.hoa", "password": PASSWORD},
+        "auth.logout": {},
+        "views.extend_deadline": {"until": "2021-10-15"},
+        "views.remind": {},
+        "mail.assign_message": {"unit": "thcs-thanh-mai"},
+        "mail.move_message": {"campaign_to": "other", "back": "pending",
+                              "seen": f"{waiting.state}:{waiting.campaign_id}"},
+        "mail.retry": {"message": str(quarantined.id)},
+        "mail.requeue_outbox": {},
+    }
 
 
 def _routes(site: Site) -> list[tuple[str, str, str]]:
@@ -76,6 +85,7 @@ def test_anonymous_get_of_the_root_is_sent_to_the_login_page(site: Site) -> None
 
 def test_every_route_refuses_an_anonymous_request_and_serves_an_officer(site: Site) -> None:
     routes = _routes(site)
+    forms = _forms(site)
     assert {e for e, _, _ in routes if e in PUBLIC} == {"auth.login", "static"}
     officer = Client(site.url)
     assert officer.login("co.hoa").status == 303
@@ -89,7 +99,7 @@ def test_every_route_refuses_an_anonymous_request_and_serves_an_officer(site: Si
             assert officer.get(path).status == 200, path  # the refusal was about the login
         else:
             assert method == "POST", (endpoint, method)
-            r = anonymous.post(path, {"csrf": "x", **FORMS[endpoint]})
+            r = anonymous.post(path, {"csrf": "x", **forms[endpoint]})
             assert r.status in (401, 403), (path, r.status)
 
 
@@ -97,38 +107,55 @@ def test_every_post_without_the_csrf_token_is_refused_and_changes_nothing(site: 
     officer = Client(site.url)
     officer.login("co.hoa")
     before = audit_actions(site)
+    forms = _forms(site)
     posts = [(e, p) for e, m, p in _routes(site) if m == "POST"]
-    assert {e for e, _ in posts} == set(FORMS), "give FORMS a working form for each POST route"
+    assert {e for e, _ in posts} == set(forms), "give _forms a working form for each POST route"
     for endpoint, path in posts:
         for token in ({}, {"csrf": ""}, {"csrf": "forged-token"}):
-            r = officer.post(path, {**FORMS[endpoint], **token})
+            r = officer.post(path, {**forms[endpoint], **token})
             assert r.status == 403, (path, token, r.status)
             assert "Biểu mẫu đã hết hạn" in r.text
     assert audit_actions(site) == before
     assert site.message("tieu-de").state == "unassigned"
+    assert site.message(QUARANTINED_SUBJECT).state == "quarantined"
+    with site.app.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(OutboxMail)) == 0
     assert officer.get("/").status == 200  # still signed in: logout without a token did nothing
     # the same forms with the token work (the refusals above were about the token alone)
-    page = officer.get("/units/th-kim-bai")
-    assert officer.post("/units/th-kim-bai/extend", {"csrf": page.csrf(), "until": "2021-10-15"}).status == 303
+    csrf = officer.get("/units/th-kim-bai").csrf()
+    for endpoint, path in posts:  # (the waiting message is moved away: assign another one)
+        if endpoint.startswith(("views.", "mail.")) and endpoint != "mail.assign_message":
+            r = officer.post(path, {**forms[endpoint], "csrf": csrf})
+            assert r.status == 303, (path, r.status, r.text[-800:])
+    other = site.message("gửi báo cáo")
+    r = officer.post(f"/messages/{other.id}/assign", {**forms["mail.assign_message"], "csrf": csrf})
+    assert r.status == 303
 
 
 def test_a_viewer_reads_every_page_but_changes_nothing(site: Site) -> None:
     viewer = Client(site.url)
     assert viewer.login("xem").status == 303
     before = audit_actions(site)
+    forms = _forms(site)
     token = viewer.get("/pending").csrf()
-    assert "/assign" not in viewer.get("/pending").text  # no forms offered
+    for page in ("/pending", "/other", "/system", "/units/th-kim-bai"):
+        text = viewer.get(page).text
+        assert 'method="post"' not in text.replace(  # no forms offered but logging out
+            'method="post" action="/logout"', ""), page
     for endpoint, method, path in _routes(site):
         if endpoint in PUBLIC or endpoint == "auth.logout":
             continue
         if method == "GET":
             assert viewer.get(path).status == 200, path
         else:
-            r = viewer.post(path, {"csrf": token, **FORMS[endpoint]})
+            r = viewer.post(path, {"csrf": token, **forms[endpoint]})
             assert r.status == 403 and "chỉ xem" in r.text, (path, r.status)
     assert audit_actions(site) == before
+    assert site.message("tieu-de").state == "unassigned"
+    assert site.message(QUARANTINED_SUBJECT).state == "quarantined"
     with site.app.sessions() as s:
         assert s.scalar(select(Unit.extended_until).where(Unit.code == "th-kim-bai")) is None
+        assert s.scalar(select(func.count()).select_from(OutboxMail)) == 0
 
 
 def test_sender_written_markup_is_inert_on_every_page(site: Site) -> None:
@@ -142,9 +169,10 @@ def test_sender_written_markup_is_inert_on_every_page(site: Site) -> None:
         assert escaped in pending.text, text
     r = officer.post(f"/messages/{waiting.id}/assign", {"csrf": pending.csrf(), "unit": "th-kim-bai"})
     assert r.status == 303
-    pages = [p for e, m, p in _routes(site) if m == "GET" and e.startswith("views.")
-             and not e.startswith(("views.stored_file", "views.thumbnail", "views.workbook"))]
-    assert "/units/th-kim-bai" in pages and "/pending" in pages
+    pages = [p for e, m, p in _routes(site) if m == "GET" and e.startswith(("views.", "mail."))
+             and not e.startswith(("views.stored_file", "views.thumbnail", "views.workbook"))
+             and not p.endswith(".zip")]
+    assert {"/units/th-kim-bai", "/pending", "/other", "/system"} <= set(pages)
     for path in pages + ["/?q=%3Cscript%3E"]:
         r = officer.get(path)
         assert r.status == 200

@@ -14,7 +14,9 @@ from email.message import EmailMessage
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
+from core import config as config_mod
 from core.clock import FixedClock
+from core.config import Config
 from intake.app import App
 from store.models import Message
 from tests.conftest import ROSTER, make_config
@@ -41,6 +43,36 @@ def _mail(frm: str, subject: str, n: int, files: list[tuple[bytes, str, str, str
     for data, maintype, subtype, filename in files:
         m.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
     return bytes(m)
+
+
+QUARANTINED_SUBJECT = "Báo cáo Tuần lễ HTSĐ 2021 - Trường Tiểu học Kim An (nhiều tệp)"
+
+
+def many_parts(n: int) -> bytes:
+    """A report with `n` small attachments: quarantined under a low `max_mime_parts`."""
+    m = EmailMessage()
+    m["From"] = "Trường Tiểu học Kim An <th-kim-an@thanhoai.example>"
+    m["To"] = "totrunghoc-thanhoai@thanhoai.example"
+    m["Subject"] = QUARANTINED_SUBJECT
+    m["Message-ID"] = f"<web-parts-{n}@thanhoai.example>"
+    m["Date"] = "Tue, 05 Oct 2021 08:00:00 +0700"
+    m.set_content("Kính gửi Phòng GD&ĐT huyện Thanh Oai")
+    for i in range(n):
+        m.add_attachment(f"ghi chú {i}".encode(), maintype="text", subtype="plain",
+                         filename=f"Ghi chú {i}.txt")
+    return bytes(m)
+
+
+def seed_quarantined(cfg: Config, clock: FixedClock, tmp_path: Path) -> None:
+    """A message quarantined for real: filed by a daemon whose limit on MIME parts was too low
+    (the console's own config has the default limit, so 'thử lại' files it)."""
+    strict = make_config(tmp_path / "strict", cfg.store_url,
+                         store={"files": str(cfg.files_dir)},
+                         limits={"parse_workers": 0, "max_mime_parts": 4})
+    path = tmp_path / "web-parts.eml"
+    path.write_bytes(many_parts(6))
+    with App(strict, clock) as app:
+        app.import_paths([path])
 
 
 def seed(app: App, tmp_path: Path) -> None:
@@ -82,12 +114,21 @@ class Site:
 
 
 @contextmanager
-def running_site(tmp_path: Path, db_url: str | None, clock: FixedClock,
+def running_site(tmp_path: Path, db_url: str | None, clock: FixedClock, *,
+                 campaigns_toml: str = "", sections: dict[str, dict[str, object]] | None = None,
                  **web: object) -> Iterator[Site]:
-    cfg = make_config(tmp_path, db_url, web={"port": 8080, **web}, limits={"parse_workers": 0})
+    """The console on a seeded store; `campaigns_toml` ([[campaigns]] tables) for several
+    campaigns, `sections` for more config (e.g. [smtp])."""
+    cfg = make_config(tmp_path, db_url, web={"port": 8080, **web}, limits={"parse_workers": 0},
+                      **(sections or {}))
+    if campaigns_toml:
+        source = Path(cfg.source)
+        source.write_text(source.read_text(encoding="utf-8") + campaigns_toml, encoding="utf-8")
+        cfg = config_mod.load(source)
     app = App(cfg, clock)
     app.import_roster(ROSTER)
     seed(app, tmp_path)
+    seed_quarantined(cfg, clock, tmp_path)
     with app.sessions.begin() as s:
         add_user(s, "co.hoa", "officer", PASSWORD, by="test", now=clock.now())
         add_user(s, "thay.nam", "officer", PASSWORD, by="test", now=clock.now())

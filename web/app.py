@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from flask import Flask, g
 
+from core.campaignconfig import OTHER
 from notifier.reasons import vi as reason_vi
 from notifier.render import fmt_date, fmt_datetime, fmt_deadline, fmt_number, item_label, kind_label
-from web import auth, views
+from web import auth, mailviews, views
 from web.console import ERRORS, STATE_VI, Console, error_page, guard, security_headers
 
 
@@ -23,6 +24,7 @@ def create_app(c: Console) -> Flask:
         app.register_error_handler(code, error_page)
     app.register_blueprint(auth.bp)
     app.register_blueprint(views.bp)
+    app.register_blueprint(mailviews.bp)
     tz = c.tz
     app.jinja_env.filters.update(
         date=lambda dt: fmt_date(dt, tz), datetime=lambda dt: fmt_datetime(dt, tz),
@@ -31,6 +33,7 @@ def create_app(c: Console) -> Flask:
     )
     app.jinja_env.globals.update(
         office="Phòng GD&ĐT huyện Thanh Oai", campaign=c.cfg.campaign,
-        who=lambda: g.get("who"),
+        who=lambda: g.get("who"), here=views.here, other_campaign=OTHER,
+        campaigns=c.cfg.campaigns,
     )
     return app

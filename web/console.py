@@ -13,9 +13,11 @@ script source at all, and `Cache-Control: no-store`.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import secrets
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,6 +29,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.clock import Clock, SystemClock
 from core.config import Config
+from intake.filing import Filer
+from intake.parsestage import Limits, ParseStage
 from store.db import open_store
 from store.files import FileStore
 from web.accounts import SESSION_LIFETIME, Throttle, Who, session_user
@@ -40,7 +44,7 @@ PAGE_CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action '
             "frame-ancestors 'none'; base-uri 'none'")
 STATE_VI = {"missing": "Chưa gửi", "incomplete": "Chưa đủ", "complete": "Đã đủ",
             "filed": "Đã nhận", "unassigned": "Chờ xử lý", "quarantined": "Tạm giữ",
-            "ignored": "Thư khác", "received": "Đang xử lý"}
+            "ignored": "Bỏ qua", "other": "Thư khác", "received": "Đang xử lý"}
 
 
 @dataclass
@@ -53,6 +57,8 @@ class Console:
     clock: Clock
     signer: TimestampSigner
     throttle: Throttle = field(default_factory=Throttle)
+    _filer: Filer | None = field(default=None, repr=False)
+    filing: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def tz(self) -> str:
@@ -60,6 +66,24 @@ class Console:
 
     def now(self) -> datetime:
         return self.clock.now()
+
+    def filer(self) -> Filer:
+        """The daemon's filer over this store (built with the console, before the server's
+        threads, since its parse workers' fork server starts then). Hold `filing` around it."""
+        if self._filer is None:
+            cfg = self.cfg
+            stage = ParseStage(str(self.files.root), Limits(**dataclasses.asdict(cfg.limits)),
+                               secret_env=(cfg.mailbox.password_env, cfg.smtp.password_env))
+            self._filer = Filer(
+                self.sessions, self.files, self.clock, cfg.campaign,
+                office=cfg.units.office_addresses, max_attempts=cfg.mailbox.max_attempts,
+                authserv_id=cfg.mailbox.authserv_id, stage=stage, campaigns=cfg.campaigns,
+            )
+        return self._filer
+
+    def close(self) -> None:
+        if self._filer is not None:
+            self._filer.stage.close()
 
 
 def secret_key(cfg: Config) -> bytes:
@@ -85,7 +109,13 @@ def build_console(cfg: Config, clock: Clock | None = None) -> tuple[Console, Cal
     console = Console(cfg=cfg, sessions=sessions, files=FileStore(cfg.files_dir),
                       clock=clock or SystemClock(),
                       signer=TimestampSigner(secret_key(cfg), salt="intake-web"))
-    return console, engine.dispose
+    console.filer()
+
+    def close() -> None:
+        console.close()
+        engine.dispose()
+
+    return console, close
 
 
 def console() -> Console:

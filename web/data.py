@@ -11,6 +11,8 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from core.campaignconfig import CampaignConfig
+from core.config import Config
 from parsers.vietnamese import fold
 from store.models import Attachment, Message, OutboxMail, Unit
 from store.queries import CampaignStatus, UnitStatus
@@ -46,6 +48,13 @@ class MessageRow:
     assigned_by: str
     files: tuple[FileRow, ...]
     candidates: tuple[tuple[str, str], ...] = ()  # (code, name)
+    campaign_id: str = ""  # "" undecided, a campaign's id, or "other"
+    unit_code: str = ""  # the unit it is filed under, if any
+
+    @property
+    def seen(self) -> str:
+        """What the page showed of it (web.actions: two officers at once)."""
+        return f"{self.state}:{self.campaign_id}"
 
 
 def thumbnail_of(facts_json: str) -> str | None:
@@ -80,17 +89,20 @@ def _files(s: Session, message_ids: list[int], unit_id: int | None = None) -> di
 def _rows(s: Session, msgs: list[Message], unit_id: int | None = None,
           names: dict[str, str] | None = None) -> list[MessageRow]:
     files = _files(s, [m.id for m in msgs], unit_id)
+    units = {m.unit_id for m in msgs if m.unit_id is not None}
+    codes = {i: c for i, c in s.execute(select(Unit.id, Unit.code).where(Unit.id.in_(units)))}
     rows = []
     for m in msgs:
         try:
-            codes = [c["code"] for c in json.loads(m.candidates or "[]") if isinstance(c, dict)]
+            found = [c["code"] for c in json.loads(m.candidates or "[]") if isinstance(c, dict)]
         except ValueError:
-            codes = []
+            found = []
         rows.append(MessageRow(
             id=m.id, from_addr=m.from_addr, from_name=m.from_name, subject=m.subject,
             received_at=m.received_at, state=m.state, reason=m.reason, assigned_by=m.assigned_by,
             files=tuple(files.get(m.id, ())),
-            candidates=tuple((c, (names or {}).get(c, c)) for c in codes),
+            candidates=tuple((c, (names or {}).get(c, c)) for c in found),
+            campaign_id=m.campaign_id, unit_code=codes.get(m.unit_id, "") if m.unit_id else "",
         ))
     return rows
 
@@ -110,6 +122,13 @@ def waiting(s: Session, names: dict[str, str]) -> list[MessageRow]:
     msgs = list(s.scalars(select(Message).where(Message.state == "unassigned")
                           .order_by(Message.received_at, Message.id)))
     return _rows(s, msgs, names=names)
+
+
+def other(s: Session) -> list[MessageRow]:
+    """Other mail (of no campaign): kept, newest first, with its files."""
+    msgs = list(s.scalars(select(Message).where(Message.state == "other")
+                          .order_by(Message.received_at.desc(), Message.id.desc())))
+    return _rows(s, msgs)
 
 
 def outbox_counts(s: Session) -> dict[str, int]:
@@ -156,3 +175,8 @@ def filter_units(cs: CampaignStatus, *, q: str = "", state: str = "", kind: str 
             continue
         out.append(u)
     return out
+
+
+def chosen_campaign(cfg: Config, campaign_id: str) -> CampaignConfig:
+    """The campaign a page asks for (`?campaign=ID`); the first one when none or unknown."""
+    return next((k for k in cfg.campaigns if k.id == campaign_id), cfg.campaign)

@@ -1,10 +1,11 @@
-"""The console's pages: Tổng quan (the campaign, live), Đơn vị (one unit: messages, files,
-deadline), Chờ xử lý (mail waiting for the officer), Tải về (the workbook now), Tình trạng hệ
-thống (heartbeat, outbox, quarantined mail), and the stored files by their id.
+"""The console's pages about units and files: Tổng quan (a campaign, live, filtered), Đơn vị
+(one unit: messages, files, data rows, nominations, deadline, a reminder now), Tải về (the
+workbook now, a zip of one unit's files or of all units, streamed), Tình trạng hệ thống
+(heartbeat, outbox, quarantined mail), and the stored files by their id. The mail the officer
+handles (Chờ xử lý, Thư khác) is web.mailviews.
 
-Changes go through the same functions the CLI uses (intake.officer.assign / extend), audited
-under the account's name. Assigning claims the message first with a conditional UPDATE, so of
-two officers assigning one message at once one wins and the other is told who did it.
+Changes go through the same functions the CLI uses (intake.officer.extend, web.actions),
+audited under the account's name. Every page takes `?campaign=ID` (default: the first).
 """
 
 from __future__ import annotations
@@ -15,15 +16,17 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
-from sqlalchemy import CursorResult, update
+from sqlalchemy import select
 
+from core.campaignconfig import CampaignConfig
 from core.errors import IntakeError
-from intake.officer import assign, extend
+from intake.campaignstatus import status_for
+from intake.officer import extend
 from notifier.render import KIND_LABELS
 from notifier.workbook import XLSX_TYPE, build_workbook
-from store.models import Attachment, Message
-from store.queries import STATES, CampaignStatus, UnitStatus, campaign_status, unit_data
-from web import data
+from store.models import Attachment, Unit
+from store.queries import STATES, CampaignStatus, unit_data
+from web import actions, data, zips
 from web.console import Console, console, who
 
 bp = Blueprint("views", __name__)
@@ -31,26 +34,43 @@ bp = Blueprint("views", __name__)
 NOTICES = {
     "assigned": "Đã giao thư cho đơn vị.",
     "extended": "Đã gia hạn thời hạn nộp cho đơn vị.",
+    "reminder": "Đã xếp thư nhắc vào hàng gửi; dịch vụ tiếp nhận sẽ gửi trong ít phút.",
+    "overdue": "Đã xếp thư báo quá hạn vào hàng gửi; dịch vụ tiếp nhận sẽ gửi trong ít phút.",
+    "other": "Đã chuyển thư sang Thư khác.",
+    "moved": "Đã chuyển thư sang đợt báo cáo khác.",
+    "retried": "Đã đọc lại thư.",
+    "refetch": "Thư sẽ được lấy lại từ hộp thư ở lần lấy thư tới.",
+    "requeued": "Đã đưa thư gửi không được vào hàng gửi lại.",
 }
 FILE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'"
 
 
-def _status(c: Console) -> CampaignStatus:
-    k = c.cfg.campaign
+def campaign(c: Console) -> CampaignConfig:
+    """The campaign of this request (`campaign` in the query or the form)."""
+    return data.chosen_campaign(c.cfg, request.values.get("campaign", "")[:64])
+
+
+def status(c: Console, k: CampaignConfig | None = None) -> CampaignStatus:
     with c.sessions() as s:
-        return campaign_status(s, campaign_id=k.id, title=k.title, deadline=k.deadline_at,
-                               timezone=k.timezone, required=tuple(k.required),
-                               min_photos=k.min_photos, now=c.now())
+        return status_for(s, k or campaign(c), c.now())
 
 
-def _notice() -> str:
+def notice() -> str:
     return NOTICES.get(request.args.get("ok", ""), "")
+
+
+def here(endpoint: str, **values: Any) -> str:
+    """A URL of this console that keeps the request's campaign when it is not the first."""
+    k = campaign(console())
+    if k.id != console().cfg.campaign.id:
+        values["campaign"] = k.id
+    return url_for(endpoint, **values)
 
 
 @bp.get("/")
 def overview() -> Any:
     c = console()
-    cs = _status(c)
+    cs = status(c)
     q, state, kind = (request.args.get(k, "").strip()[:100] for k in ("q", "state", "kind"))
     overdue = request.args.get("overdue") == "1"
     units = data.filter_units(cs, q=q, state=state if state in STATES else "",
@@ -59,13 +79,14 @@ def overview() -> Any:
     late = sum(1 for u in cs.units if u.late and u.state != "complete")
     return render_template("overview.html", cs=cs, units=units, counts=counts, late=late,
                            q=q, state=state, kind=kind, overdue=overdue, kinds=KIND_LABELS,
-                           states=STATES, now=c.now())
+                           states=STATES, now=c.now(), campaigns=c.cfg.campaigns)
 
 
 @bp.get("/units/<code>")
-def unit(code: str, error: str = "", status: int = 200) -> Any:
+def unit(code: str, error: str = "", status_code: int = 200) -> Any:
     c = console()
-    cs = _status(c)
+    k = campaign(c)
+    cs = status(c, k)
     u = next((x for x in cs.units if x.code == code), None)
     if u is None:
         abort(404)
@@ -74,9 +95,10 @@ def unit(code: str, error: str = "", status: int = 200) -> Any:
         assert row is not None
         messages = data.unit_messages(s, row.id)
         extended = row.extended_until
-        ud = next((d for d in unit_data(s, c.cfg.campaign.id) if d.code == code), None)
+        ud = next((d for d in unit_data(s, k.id) if d.code == code), None)
     return render_template("unit.html", u=u, messages=messages, extended=extended, ud=ud,
-                           notice=_notice(), error=error), status
+                           notice=notice(), error=error, cs=cs, k=k,
+                           remindable=u.state in actions.OPEN_STATES and bool(u.emails)), status_code
 
 
 def _end_of_day(text: str, c: Console) -> datetime | None:
@@ -96,84 +118,89 @@ def extend_deadline(code: str) -> Any:
     until = _end_of_day(request.form.get("until", ""), c)
     if until is None:
         return unit(code, error="Ngày gia hạn không hợp lệ: hãy chọn một ngày (ngày/tháng/năm).",
-                    status=400)
+                    status_code=400)
     try:
         with c.sessions.begin() as s:
             extend(s, code, until, by=who().name, now=c.now())
     except IntakeError:
         abort(404)
-    return redirect(url_for("views.unit", code=code, ok="extended"), 303)
+    return redirect(here("views.unit", code=code, ok="extended"), 303)
 
 
-@bp.get("/pending")
-def pending(error: str = "", status: int = 200) -> Any:
+@bp.post("/units/<code>/remind")
+def remind(code: str) -> Any:
+    """A reminder (or an overdue notice) to the unit now, through the outbox (web.actions)."""
     c = console()
-    cs = _status(c)
-    names = {u.code: u.name for u in cs.units}
-    with c.sessions() as s:
-        rows = data.waiting(s, names)
-    return render_template("pending.html", rows=rows, units=cs.units, notice=_notice(),
-                           error=error), status
-
-
-@bp.post("/messages/<int:message_id>/assign")
-def assign_message(message_id: int) -> Any:
-    c = console()
-    text = request.form.get("unit", "")[:300]
-    found = data.resolve_unit(_status(c).units, text)
-    if not isinstance(found, UnitStatus):
-        if not found:
-            return pending(error=f"Không tìm thấy đơn vị “{text}”. Hãy gõ tên đơn vị và chọn "
-                                 "trong danh sách gợi ý.", status=400)
-        return pending(error=f"“{text}” khớp với {len(found)} đơn vị: "
-                             + "; ".join(u.name for u in found[:5]) + ". Hãy gõ tên đầy đủ hơn.",
-                       status=400)
-    name = who().name
-    with c.sessions.begin() as s:
-        # The claim comes first in the transaction: on SQLite it takes the write lock, on
-        # PostgreSQL the row lock; the loser sees state != unassigned and changes nothing.
-        result: CursorResult[Any] = s.execute(  # type: ignore[assignment]
-            update(Message).where(Message.id == message_id, Message.state == "unassigned")
-            .values(assigned_by=name)
-        )
-        claimed = result.rowcount
-        if claimed:
-            assign(s, c.cfg.campaign, str(message_id), found.code, by=name, now=c.now())
-    if not claimed:
-        with c.sessions() as s:
-            msg = s.get(Message, message_id)
-        if msg is None:
+    try:
+        sent = actions.remind_now(c, campaign(c), code, by=who().name)
+    except actions.Refused as e:
+        if e.status == 404:
             abort(404)
-        return pending(error=f"Thư số {message_id} đã được {msg.assigned_by or 'người khác'} xử lý "
-                             "trước bạn; không có thay đổi nào.", status=409)
-    return redirect(url_for("views.pending", ok="assigned"), 303)
+        return unit(code, error=e.text, status_code=e.status)
+    return redirect(here("views.unit", code=code, ok=sent.kind), 303)
 
 
 @bp.get("/download")
 def download() -> Any:
-    return render_template("download.html")
+    c = console()
+    return render_template("download.html", cs=status(c), campaigns=c.cfg.campaigns,
+                           k=campaign(c))
+
+
+@bp.get("/download/units/<code>.zip")
+def unit_zip(code: str) -> Any:
+    """One unit's files, streamed (web.zips)."""
+    c = console()
+    with c.sessions() as s:
+        uid = s.scalar(select(Unit.id).where(Unit.code == code))
+        if uid is None:
+            abort(404)
+        items = zips.entries(s, [uid], c.cfg.campaign.tz)
+    return _zip(c, items, f"tep-{code}.zip")
+
+
+@bp.get("/download/all.zip")
+def all_zip() -> Any:
+    """Every unit of the campaign, streamed (web.zips)."""
+    c = console()
+    k = campaign(c)
+    codes = [u.code for u in status(c, k).units]
+    with c.sessions() as s:
+        ids = list(s.scalars(select(Unit.id).where(Unit.code.in_(codes)).order_by(Unit.code)))
+        items = zips.entries(s, ids, k.tz)
+    day = c.now().astimezone(k.tz).strftime("%Y-%m-%d")
+    return _zip(c, items, f"tep-{k.id}-{day}.zip")
+
+
+def _zip(c: Console, items: list[zips.Entry], filename: str) -> Response:
+    resp = Response(zips.stream(c.files, items, c.cfg.campaign.tz), content_type="application/zip")
+    resp.headers["Content-Disposition"] = _disposition(filename, inline=False)
+    resp.headers["Content-Security-Policy"] = FILE_CSP + "; sandbox"
+    return resp
 
 
 @bp.get("/download/workbook.xlsx")
 def workbook() -> Any:
     c = console()
     now = c.now()
-    cs = _status(c)
+    k = campaign(c)
+    cs = status(c, k)
     with c.sessions() as s:
-        ud = unit_data(s, c.cfg.campaign.id)
+        ud = unit_data(s, k.id)
     body = build_workbook(cs, ud, now=now)
-    day = now.astimezone(c.cfg.campaign.tz).strftime("%Y-%m-%d")
-    return _file(body, XLSX_TYPE, f"tong-hop-{c.cfg.campaign.id}-{day}.xlsx", inline=False)
+    day = now.astimezone(k.tz).strftime("%Y-%m-%d")
+    return _file(body, XLSX_TYPE, f"tong-hop-{k.id}-{day}.xlsx", inline=False)
 
 
 @bp.get("/system")
-def system() -> Any:
+def system(error: str = "", status_code: int = 200) -> Any:
     c = console()
-    cs = _status(c)
+    cs = status(c)
     with c.sessions() as s:
         counts = data.outbox_counts(s)
         queue = data.outbox_queue(s)
-    return render_template("system.html", cs=cs, counts=counts, queue=queue, now=c.now())
+    return render_template("system.html", cs=cs, counts=counts, queue=queue, now=c.now(),
+                           notice=notice(), error=error), status_code
 
 
 def _disposition(filename: str, inline: bool) -> str:
