@@ -23,8 +23,8 @@ and Gmail clips an HTML body beyond ~100 KB.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -135,6 +135,61 @@ def _loose(messages: Iterable[LooseMessage], names: dict[str, str]) -> list[Loos
     return [Loose(m, tuple((names.get(c, c), c) for c in m.candidates)) for m in messages]
 
 
+@dataclass(frozen=True)
+class CampaignPart:
+    """What the digest shows of one campaign beyond its status: the columns its table sums
+    (`total_columns`: (label, key); empty = the seed's classes and participants, read from
+    `UnitStatus`), their sums by unit kind (`sums[(kind, key)]`, kind "" for all units), and
+    the units whose scanned report carries a red seal ("có dấu đỏ")."""
+
+    status: CampaignStatus
+    total_columns: tuple[tuple[str, str], ...] = ()
+    sums: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    sealed: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class OtherEntry:
+    """A message of no campaign, as the digest lists it."""
+
+    subject: str
+    name: str  # its unit's name, "" when the sender is no unit
+    from_addr: str
+    received_at: datetime | None
+
+
+@dataclass(frozen=True)
+class OtherMail:
+    total: int
+    recent: Cut  # of OtherEntry: since the previous digest
+
+
+def _campaign_ctx(part: CampaignPart, index: int, several: bool, since: datetime | None,
+                  now: datetime, list_limit: int) -> dict[str, object]:
+    status = part.status
+    units = status.units
+    letter = chr(ord("A") + index) if index < 26 else str(index + 1)
+    return {
+        "id": status.campaign_id,
+        "title": status.title,
+        "letter": letter,
+        "prefix": f"{letter}." if several else "",
+        "deadline": status.deadline,
+        "overall": _kind_row("", list(units)),
+        "kinds": _by_kind(units),
+        "arrived": _cut(_arrived(units, since), list_limit),
+        "missing": _cut(_ordered(u for u in units if u.state == "missing"), list_limit),
+        "incomplete": _cut(_ordered(u for u in units if u.state == "incomplete"), list_limit),
+        "late": _cut(_ordered(u for u in units if u.submitted_late), list_limit),
+        "extended": _cut(_ordered(u for u in units if u.deadline != status.deadline), list_limit),
+        "past_deadline": now > status.deadline,
+        "seed": not part.total_columns,
+        "total_columns": part.total_columns,
+        "sums": dict(part.sums),
+        "sealed": part.sealed,
+    }
+
+
 def compose_digest(
     status: CampaignStatus,
     *,
@@ -144,36 +199,44 @@ def compose_digest(
     env: Environment,
     recipients: tuple[str, ...] | list[str],
     list_limit: int = LIST_LIMIT,
+    campaigns: Sequence[CampaignPart] | None = None,
+    other: OtherMail | None = None,
+    base_url: str = "",
 ) -> OutgoingMail:
-    """The digest letter at `now`; `since` is the previous digest's time (None: the first)."""
-    units = status.units
-    all_row = _kind_row("", list(units))
-    names = {u.code: u.name for u in units}
+    """The digest letter at `now`; `since` is the previous digest's time (None: the first).
+
+    `status` gives the mailbox-wide lists (unassigned, quarantined, retrying mail, health) and,
+    when `campaigns` is None, the one campaign shown. `campaigns` are the open campaigns, a
+    section each (none: only the mailbox-wide lists). `base_url` is the web console's address:
+    each unit links to `{base_url}/units/<code>`, each unassigned message to
+    `{base_url}/pending#message-<id>`.
+    """
+    parts = list(campaigns) if campaigns is not None else [CampaignPart(status)]
+    several = len(parts) != 1
+    sections = [_campaign_ctx(p, i, several, since, now, list_limit) for i, p in enumerate(parts)]
+    names = {u.code: u.name for p in [*parts, CampaignPart(status)] for u in p.status.units}
     local_now = now.astimezone(ZoneInfo(status.timezone))
+    first = sections[0] if sections else _campaign_ctx(CampaignPart(status), 0, False, since, now, 0)
     ctx = {
-        "title": status.title,
+        **first,  # one campaign: its parts at the top level too (subject, header)
+        "campaigns": sections,
+        "title": status.title if not sections else first["title"],
         "tz": status.timezone,
         "now": now,
         "since": since,
-        "deadline": status.deadline,
-        "overall": all_row,
-        "kinds": _by_kind(units),
         "colours": COLOURS,
-        "arrived": _cut(_arrived(units, since), list_limit),
-        "missing": _cut(_ordered(u for u in units if u.state == "missing"), list_limit),
-        "incomplete": _cut(_ordered(u for u in units if u.state == "incomplete"), list_limit),
-        "late": _cut(_ordered(u for u in units if u.submitted_late), list_limit),
-        "extended": _cut(_ordered(u for u in units if u.deadline != status.deadline), list_limit),
         "unassigned": _cut(_loose(status.unassigned, names), list_limit),
         "quarantined": _cut(status.quarantined, list_limit),
         "retrying": _cut(status.retrying, list_limit),
         "ignored": len(status.ignored),
         "unverified": _cut(_loose(status.unverified, names), list_limit),
         "health": status.health,
-        "past_deadline": now > status.deadline,
+        "other": other or OtherMail(0, Cut((), 0)),
+        "base_url": base_url.rstrip("/"),
     }
     subject, text, html = render(env, "digest", **ctx)
-    name = f"tong-hop-{status.campaign_id}-{local_now:%Y%m%d-%H%M}.xlsx"
+    tag = status.campaign_id if not several else "cac-ke-hoach"
+    name = f"tong-hop-{tag}-{local_now:%Y%m%d-%H%M}.xlsx"
     return OutgoingMail(
         kind="digest", to=tuple(recipients), subject=subject, text=text, html=html,
         attachments=((name, workbook, XLSX_TYPE),),

@@ -18,7 +18,7 @@ import email.policy
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
 from sqlalchemy import ColumnElement, or_, select, update
@@ -61,6 +61,26 @@ def sent_keys(s: Session, campaign_id: str, kinds: tuple[str, ...]) -> set[tuple
         )
     )
     return {(r[0], r[1]) for r in rows}
+
+
+def last_sent(s: Session, campaign_id: str, kinds: tuple[str, ...]) -> dict[str, datetime]:
+    """Per unit code, when this campaign's latest mail of these kinds reached the unit (sent),
+    or was queued for it (not sent yet: it is on its way)."""
+    out: dict[str, datetime] = {}
+    for unit, sent_at, created_at in s.execute(
+        select(OutboxMail.unit_code, OutboxMail.sent_at, OutboxMail.created_at).where(
+            OutboxMail.campaign_id == campaign_id, OutboxMail.kind.in_(kinds),
+            OutboxMail.state != "failed",
+        )
+    ):
+        at = sent_at or created_at
+        if at is None:
+            continue
+        if at.tzinfo is None:  # SQLite gives naive UTC back
+            at = at.replace(tzinfo=UTC)
+        if unit not in out or at > out[unit]:
+            out[unit] = at
+    return out
 
 
 def enqueue(

@@ -9,6 +9,9 @@ X-Failed-Recipients), auto-replies (Auto-Submitted other than "no", X-Autoreply,
 Precedence bulk/junk/list/auto_reply), mailing lists and no-reply addresses. Replying to those
 is backscatter, or the start of a mail loop with another robot.
 
+A message counted in several campaigns gets one receipt naming them all, with the unit's file
+in each (`ReceiptSection`); other mail (no campaign) gets none (`notifier.service`).
+
 The letter lists each file of the message once, with every role it plays, what a zip or a
 forwarded message held and why a file was refused (`notifier.receivedfiles`); it asks for
 photos to be attached when they came as a Drive/Google Photos link, and says so when it goes
@@ -19,7 +22,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from jinja2 import Environment
@@ -94,6 +98,26 @@ def should_receipt(
     return not reason
 
 
+SEED_ITEMS = ("report", "data_table", "photos", "nominations")
+
+
+@dataclass(frozen=True)
+class ReceiptSection:
+    """One campaign the message counted in, and the unit's file in it after filing."""
+
+    status: CampaignStatus
+    unit: UnitStatus
+    required: tuple[str, ...] = ("report", "data_table", "photos")
+    seed: bool = True  # the seed's table: every item is listed, as the plan asks for all four
+
+    @property
+    def shown(self) -> tuple[str, ...]:
+        """The items the letter lists for this campaign."""
+        if self.seed:
+            return SEED_ITEMS
+        return tuple(i for i in SEED_ITEMS if i in self.required)
+
+
 def _pairs(pairs: Iterable[tuple[str, str]]) -> tuple[ReceivedFile, ...]:
     """(item, filename) pairs, one per item, as files listed once each."""
     rows = [Row(i, None, name, "", item, 1 if item == "photo" else 0, "")
@@ -114,19 +138,24 @@ def compose_receipt(
     received_at: datetime | None = None,
     original_subject: str = "",
     references: tuple[str, ...] = (),
+    sections: Sequence[ReceiptSection] = (),
 ) -> OutgoingMail:
     """The receipt for one filed message of `status`'s unit, addressed to its sender `to`.
 
     `received` is what THIS message brought (`notifier.receivedfiles.received`); plain
     (item, filename) pairs in `received_files` (item "" when the file provided nothing
     recognisable) are still taken, each file listed once. `status` is the unit's state after
-    filing it.
+    filing it. `sections` are the campaigns the message counted in (default: `campaign` alone);
+    the letter names them all and gives the unit's file in each.
     """
+    parts = list(sections) or [ReceiptSection(campaign, status)]
     got = received or Received(files=_pairs(received_files))
     at = received_at or now
     ctx = {
         "unit": status,
-        "title": campaign.title,
+        "title": " và ".join(p.status.title for p in parts),
+        "sections": [{"title": p.status.title, "unit": p.unit, "shown": p.shown,
+                      "late": (received_at or now) > p.unit.deadline} for p in parts],
         "tz": campaign.timezone,
         "received_at": at,
         "received_files": got.files,

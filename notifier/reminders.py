@@ -77,6 +77,7 @@ class Notice:
     missing: tuple[str, ...]
     deadline: datetime  # the effective deadline the notice speaks of
     at: datetime  # when the slot came due
+    campaign: str = ""  # the campaign's id (its outbox rows carry it)
 
 
 def slots(deadline: datetime, schedule: Schedule) -> list[Slot]:
@@ -139,7 +140,7 @@ def due(
         out.append(
             Notice(
                 unit=u.code, kind=latest.kind, slot=latest.key, to=u.emails,
-                missing=u.missing, deadline=deadline, at=latest.at,
+                missing=u.missing, deadline=deadline, at=latest.at, campaign=status.campaign_id,
             )
         )
     return out

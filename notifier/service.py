@@ -2,6 +2,15 @@
 messages, due reminders and overdue notices, the daily digest. `tick()` does all of it and is
 what the daemon schedules; the CLI calls the parts (`intake remind`, `intake digest`).
 
+Everything is per campaign (`cfg.campaigns`). Reminders and overdue notices go campaign by
+campaign, only to that campaign's units (its `units`), on its own deadline, timezone and the
+units' extensions; their outbox rows carry the campaign, so each (campaign, unit, slot) is sent
+once. A receipt answers one message, once, whichever campaigns it counted in, and names them
+all; other mail (no campaign) gets no receipt and never counts for a reminder. The digest is one
+letter: a section per open campaign (dropped `CLOSED_AFTER` after its last deadline, extensions
+included), the mailbox-wide lists, and a short count of the other mail with subjects; its
+workbook has each campaign's own sheets.
+
 Clock jumps. Each tick compares how far the wall clock moved since the last tick with how far
 the monotonic clock moved (`core.clock.ClockWatch`); a difference over an hour is a jump,
 logged as a warning. After a jump FORWARD (a wrong date set by hand, NTP after a long outage,
@@ -26,26 +35,36 @@ from jinja2 import Environment
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.campaignconfig import CampaignConfig
 from core.clock import Clock, ClockJump, ClockWatch
 from core.config import Config
 from notifier import outbox
-from notifier.digest import compose_digest
+from notifier.campaigntables import UnitTable, sums, unit_tables
+from notifier.digest import LIST_LIMIT, CampaignPart, Cut, OtherEntry, OtherMail, compose_digest
 from notifier.message import OutgoingMail, build_message, new_message_id
-from notifier.receipts import compose_receipt, receipt_block_reason
+from notifier.receipts import ReceiptSection, compose_receipt, receipt_block_reason
 from notifier.receivedfiles import received
 from notifier.reminders import Notice, Schedule, compose_reminder, due
 from notifier.render import make_env
 from notifier.smtp import Mailer
-from notifier.workbook import build_workbook
+from notifier.workbook import CampaignBook, build_campaigns_workbook
 from parsers.mime import kept_headers
+from store.campaigns import OTHER, campaigns_of, other_mail
 from store.files import FileStore
 from store.models import Message, OutboxMail, Unit, UnitAddress
-from store.queries import CampaignStatus, campaign_status, unit_data
+from store.queries import CampaignStatus, campaign_status, sealed_reports, unit_data
 
 log = logging.getLogger(__name__)
 
 JUMP_SETTLE = 3600.0  # seconds of real time reminders wait after the clock jumped forward
 JUMP_PACE = 10  # reminders and overdue notices queued per tick while catching up after a jump
+CLOSED_AFTER = timedelta(days=7)  # a campaign leaves the digest this long after its last deadline
+NOTICE_KINDS = ("reminder", "overdue")
+
+
+def seed_table(c: CampaignConfig) -> bool:
+    """The campaign's table is the seed's: read at filing into the facts (`unit_data`)."""
+    return {"classes", "participants"} <= set(c.table.totals)
 
 
 @dataclass
@@ -71,49 +90,49 @@ class Notifier:
         templates = cfg.path(cfg.notify.templates) if cfg.notify.templates else None
         self.env = env or make_env(templates)
         self.sender = cfg.smtp.sender or "intake@localhost"
-        self.schedule = Schedule(
-            offsets_days=tuple(cfg.notify.reminder_days), at=cfg.notify.reminder_time,
-            tz=cfg.campaign.timezone,
-        )
+        self.schedules = {
+            c.id: Schedule(offsets_days=tuple(cfg.notify.reminder_days), at=cfg.notify.reminder_time,
+                           tz=c.timezone)
+            for c in cfg.campaigns
+        }
+        self.schedule = self.schedules[cfg.campaign.id]
+        self.min_gap = timedelta(hours=cfg.notify.reminder_min_gap)
         self.watch = ClockWatch()
         self.held_until: float | None = None  # monotonic: reminders held after a forward jump
         self.pacing = False  # catching up after a jump: at most JUMP_PACE notices a tick
 
     # -- shared --------------------------------------------------------------------------------
-    def status(self, s: Session, now: datetime) -> CampaignStatus:
-        c = self.cfg.campaign
+    def status(self, s: Session, now: datetime, campaign: CampaignConfig | None = None) -> CampaignStatus:
+        """One campaign's status (the first campaign's when none is named): its units only."""
+        c = campaign or self.cfg.campaign
         return campaign_status(
             s, campaign_id=c.id, title=c.title, deadline=c.deadline_at, timezone=c.timezone,
-            required=tuple(c.required), min_photos=c.min_photos, now=now,
+            required=tuple(c.required), min_photos=c.min_photos, now=now, units_scope=tuple(c.units),
         )
 
-    def _enqueue(self, s: Session, mail: OutgoingMail, *, unit: str, slot: str, now: datetime) -> bool:
+    def _enqueue(self, s: Session, mail: OutgoingMail, *, campaign: str, unit: str, slot: str,
+                 now: datetime) -> bool:
         msg = build_message(mail, sender=self.sender, now=now, message_id=new_message_id(self.sender))
         return outbox.enqueue(
-            s, self.files, msg, campaign_id=self.cfg.campaign.id, kind=mail.kind,
+            s, self.files, msg, campaign_id=campaign, kind=mail.kind,
             unit_code=unit, slot=slot, now=now,
         ) is not None
 
     # -- receipts ------------------------------------------------------------------------------
     def queue_receipts(self, now: datetime) -> int:
         """A receipt for each filed message not yet answered, received in the last
-        `receipt_max_age_hours` (a backfill of old mail stays quiet); at most one per message."""
+        `receipt_max_age_hours` (a backfill of old mail stays quiet); at most one per message,
+        whatever campaigns it counts in. Other mail gets none."""
         if not self.cfg.notify.receipts:
             return 0
         oldest = now - timedelta(hours=self.cfg.notify.receipt_max_age_hours)
         with self.sessions() as s:
-            answered = {
-                slot for (slot,) in s.execute(
-                    select(OutboxMail.slot).where(
-                        OutboxMail.campaign_id == self.cfg.campaign.id, OutboxMail.kind == "receipt"
-                    )
-                )
-            }
+            answered = set(s.scalars(select(OutboxMail.slot).where(OutboxMail.kind == "receipt")))
             candidates = [
                 pk for pk in s.scalars(
                     select(Message.id).where(
-                        Message.campaign_id == self.cfg.campaign.id, Message.state == "filed",
-                        Message.received_at >= oldest,
+                        Message.state == "filed", Message.campaign_id != "",
+                        Message.campaign_id != OTHER, Message.received_at >= oldest,
                     ).order_by(Message.id)
                 ) if f"message-{pk}" not in answered
             ]
@@ -129,6 +148,20 @@ class Notifier:
             return 0
         unit = s.get(Unit, msg.unit_id)
         assert unit is not None
+        counted = campaigns_of(s, msg)
+        sections = []
+        for c in self.cfg.campaigns:
+            if c.id not in counted:
+                continue
+            status = self.status(s, now, c)
+            unit_status = next((u for u in status.units if u.code == unit.code), None)
+            if unit_status is None:
+                log.info("message %d counts in %s, whose units do not include %s", pk, c.id, unit.code)
+                continue
+            sections.append(ReceiptSection(status, unit_status, tuple(c.required), seed_table(c)))
+        if not sections:
+            log.info("no receipt for message %d: it counts in no configured campaign of its unit", pk)
+            return 0
         raw = self.files.get(msg.sha256)
         headers = kept_headers(raw)
         addresses = set(s.scalars(select(UnitAddress.address).where(UnitAddress.unit_id == unit.id)))
@@ -136,36 +169,46 @@ class Notifier:
         if reason:
             log.info("no receipt for message %d: %s", pk, reason)
             return 0
-        status = self.status(s, now)
-        unit_status = next(u for u in status.units if u.code == unit.code)
+        first = sections[0]
         mail = compose_receipt(
-            unit_status, status, received=received(s, self.files, msg, raw=raw), to=msg.from_addr,
+            first.unit, first.status, received=received(s, self.files, msg, raw=raw), to=msg.from_addr,
             in_reply_to=msg.message_id, now=now, env=self.env, received_at=msg.received_at,
-            original_subject=msg.subject,
+            original_subject=msg.subject, sections=sections,
         )
-        return int(self._enqueue(s, mail, unit=unit.code, slot=f"message-{pk}", now=now))
+        home = msg.campaign_id if msg.campaign_id in counted else first.status.campaign_id
+        return int(self._enqueue(s, mail, campaign=home, unit=unit.code, slot=f"message-{pk}", now=now))
 
     # -- reminders -----------------------------------------------------------------------------
-    def due_reminders(self, now: datetime) -> tuple[CampaignStatus, list[Notice]]:
+    def due_reminders(self, now: datetime) -> tuple[list[CampaignStatus], list[Notice]]:
+        """Every campaign's status and the notices due now, campaign by campaign (a notice
+        carries its campaign)."""
+        statuses, notices = [], []
         with self.sessions() as s:
-            status = self.status(s, now)
-            sent = outbox.sent_keys(s, self.cfg.campaign.id, ("reminder", "overdue"))
-        notices = due(status, self.schedule, now, sent, {})
+            for c in self.cfg.campaigns:
+                status = self.status(s, now, c)
+                sent = outbox.sent_keys(s, c.id, NOTICE_KINDS)
+                last = outbox.last_sent(s, c.id, NOTICE_KINDS)
+                statuses.append(status)
+                notices += due(status, self.schedules[c.id], now, sent, {}, last_reminded=last,
+                               min_gap=self.min_gap)
         if not self.cfg.notify.overdue:
             notices = [n for n in notices if n.kind != "overdue"]
-        return status, notices
+        return statuses, notices
 
     def queue_reminders(self, now: datetime, *, limit: int | None = None) -> int:
         """Queue the due notices (the first `limit` of them, when given)."""
-        status, notices = self.due_reminders(now)
-        by_code = {u.code: u for u in status.units}
+        statuses, notices = self.due_reminders(now)
+        by_id = {st.campaign_id: st for st in statuses}
         queued = 0
         if limit is not None and len(notices) <= limit:
             self.pacing = False  # caught up: the rest go out as they come due
         for notice in notices[:limit]:
-            mail = compose_reminder(notice, by_code[notice.unit], status, now, self.env)
+            status = by_id[notice.campaign]
+            unit = next(u for u in status.units if u.code == notice.unit)
+            mail = compose_reminder(notice, unit, status, now, self.env)
             with self.sessions.begin() as s:
-                queued += self._enqueue(s, mail, unit=notice.unit, slot=notice.slot, now=now)
+                queued += self._enqueue(s, mail, campaign=notice.campaign, unit=notice.unit,
+                                        slot=notice.slot, now=now)
         return queued
 
     # -- digest --------------------------------------------------------------------------------
@@ -176,19 +219,63 @@ class Notifier:
             return None
         return local.date().isoformat()
 
+    @staticmethod
+    def is_open(status: CampaignStatus, now: datetime) -> bool:
+        """Shown in the digest: until `CLOSED_AFTER` past its last deadline (extensions count)."""
+        last = max([status.deadline, *(u.deadline for u in status.units)])
+        return now <= last + CLOSED_AFTER
+
+    def _part(self, s: Session, c: CampaignConfig, status: CampaignStatus) -> tuple[CampaignPart, CampaignBook]:
+        sealed = sealed_reports(s, c.id)
+        if seed_table(c):
+            return CampaignPart(status, sealed=sealed), CampaignBook(status, unit_data(s, c.id))
+        tables = unit_tables(s, self.files, c.id, c.table)
+        scope = {u.code: u.kind for u in status.units}
+        keys = c.table.totals
+        by_kind: dict[tuple[str, str], int] = {}
+        for t in tables:
+            if t.code not in scope:
+                continue
+            for key, value in sums(t.rows, keys).items():
+                for kind in ("", t.kind):
+                    by_kind[(kind, key)] = by_kind.get((kind, key), 0) + value
+        columns = tuple((col.headers[0].lower(), col.key) for col in c.table.columns if col.total)
+        part = CampaignPart(status, total_columns=columns, sums=by_kind, sealed=sealed)
+        return part, CampaignBook(status, table=c.table, tables=_in_scope(tables, scope))
+
+    def _other(self, s: Session, since: datetime | None) -> OtherMail:
+        others = other_mail(s)
+        names = {code: name for code, name in s.execute(select(Unit.code, Unit.name))}
+        recent = [o for o in others if since is None or (o.received_at is not None and o.received_at > since)]
+        recent.sort(key=lambda o: (o.received_at is None, o.received_at), reverse=True)
+        entries = [OtherEntry(o.subject, names.get(o.unit or "", ""), o.from_addr, o.received_at)
+                   for o in recent]
+        limit = min(LIST_LIMIT, 20)
+        return OtherMail(len(others), Cut(tuple(entries[:limit]), max(len(entries) - limit, 0)))
+
     def build_digest(self, now: datetime) -> tuple[OutgoingMail, bytes]:
+        parts, books = [], []
         with self.sessions() as s:
-            status = self.status(s, now)
-            data = unit_data(s, self.cfg.campaign.id)
+            first = None
+            for c in self.cfg.campaigns:
+                status = self.status(s, now, c)
+                first = first or status
+                if self.is_open(status, now):
+                    part, book = self._part(s, c, status)
+                    parts.append(part)
+                    books.append(book)
+            assert first is not None
             since = s.scalar(
                 select(OutboxMail.created_at).where(
                     OutboxMail.campaign_id == self.cfg.campaign.id, OutboxMail.kind == "digest"
                 ).order_by(OutboxMail.created_at.desc()).limit(1)
             )
-        workbook = build_workbook(status, data, now=now)
+            other = self._other(s, since)
+        workbook = build_campaigns_workbook(books, now=now)
         mail = compose_digest(
-            status, since=since, now=now, workbook=workbook, env=self.env,
-            recipients=tuple(self.cfg.digest.recipients),
+            parts[0].status if parts else first, since=since, now=now, workbook=workbook,
+            env=self.env, recipients=tuple(self.cfg.digest.recipients), campaigns=parts,
+            other=other, base_url=self.cfg.web.base_url,
         )
         return mail, workbook
 
@@ -207,7 +294,7 @@ class Notifier:
                 return 0
         mail, _ = self.build_digest(now)
         with self.sessions.begin() as s:
-            return int(self._enqueue(s, mail, unit="", slot=slot, now=now))
+            return int(self._enqueue(s, mail, campaign=self.cfg.campaign.id, unit="", slot=slot, now=now))
 
     # -- the tick ------------------------------------------------------------------------------
     def deliver(self) -> outbox.Delivery:
@@ -248,3 +335,7 @@ class Notifier:
 
 def write_html(mail: OutgoingMail, path: Path) -> None:
     path.write_text(mail.html or mail.text, encoding="utf-8")
+
+
+def _in_scope(tables: list[UnitTable], scope: dict[str, str]) -> list[UnitTable]:
+    return [t for t in tables if t.code in scope]

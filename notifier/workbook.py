@@ -29,8 +29,10 @@ from __future__ import annotations
 import io
 import logging
 import math
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from copy import copy
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -44,6 +46,8 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.properties import PageSetupProperties
 
+from core.campaignconfig import TableConfig
+from notifier.campaigntables import UnitTable, sums
 from notifier.render import STATE_LABELS, fmt_datetime, item_label, kind_label
 from store.queries import CampaignStatus, UnitData, unit_order
 
@@ -223,14 +227,20 @@ def _summary(sh: _Sheet, status: CampaignStatus, data: list[UnitData], now: date
                sh.styled(grand_p, font=_BOLD, fill=_HEAD_FILL, number_format=NUMBER)])
 
 
-def _status_sheet(sh: _Sheet, status: CampaignStatus) -> None:
+def _status_sheet(sh: _Sheet, status: CampaignStatus,
+                  totals: Sequence[tuple[str, Mapping[str, int | None]]] | None = None) -> None:
+    """`totals`: (column label, value by unit code) of a campaign's own total columns; None:
+    the seed's classes/contests and participants from the status."""
     tz = ZoneInfo(status.timezone)
-    sh.widths(5, 17, 34, 14, 10, 11, 16.5, 16.5, 6, 30, 10, 10, 16.5, 30)
+    if totals is None:
+        totals = (("Số lớp/số cuộc thi", {u.code: u.total_classes for u in status.units}),
+                  ("Người", {u.code: u.total_participants for u in status.units}))
+    sh.widths(5, 17, 34, 14, 10, 11, 16.5, 16.5, 6, 30, *([10] * len(totals)), 16.5, 30)
     sh.ws.freeze_panes = "A2"
     sh.print_setup("1:1")
     sh.append([sh.styled(v, font=_BOLD, fill=_HEAD_FILL, align=_CENTER, border=True) for v in (
         "STT", "Mã đơn vị", "Tên đơn vị", "Loại đơn vị", "Tình trạng", "Quá hạn / nộp muộn",
-        "Thời điểm gửi", "Lần gửi cuối", "Số thư", "Còn thiếu", "Số lớp/số cuộc thi", "Người",
+        "Thời điểm gửi", "Lần gửi cuối", "Số thư", "Còn thiếu", *(label for label, _ in totals),
         "Hạn nộp", "Địa chỉ thư điện tử",
     )], height=30)
     units = sorted(status.units, key=lambda u: _unit_sort_key(u.kind, u.code, u.name))
@@ -243,8 +253,7 @@ def _status_sheet(sh: _Sheet, status: CampaignStatus) -> None:
             sh.styled(_naive_local(u.last_message_at, tz), number_format=WHEN),
             u.messages,
             sh.styled("; ".join(item_label(m) for m in u.missing) or None, align=_WRAP),
-            sh.styled(u.total_classes, number_format=NUMBER),
-            sh.styled(u.total_participants, number_format=NUMBER),
+            *(sh.styled(values.get(u.code), number_format=NUMBER) for _, values in totals),
             sh.styled(_naive_local(u.deadline, tz), number_format=WHEN),
             _wrapped(sh, ", ".join(u.emails)),
         ], height=_height(("; ".join(item_label(m) for m in u.missing), 30),
@@ -303,3 +312,125 @@ def unit_totals(data: UnitData) -> tuple[int | None, int | None]:
     """(classes/contests, participants) of one unit's rows, as the summary sheet shows them."""
     return _sum(r.classes_or_contests for r in data.rows), _sum(r.participants for r in data.rows)
 
+
+
+# -- several campaigns -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CampaignBook:
+    """One campaign's part of the workbook: its status, and its data — the seed's table and
+    nominations (`data`, `table` None), or its own table's rows (`table`, `tables`)."""
+
+    status: CampaignStatus
+    data: list[UnitData] = field(default_factory=list)
+    table: TableConfig | None = None
+    tables: Sequence[UnitTable] = ()
+
+    def totals(self) -> list[tuple[str, dict[str, int | None]]] | None:
+        """(label, value by unit) of the table's total columns; None for the seed's table."""
+        if self.table is None:
+            return None
+        by_unit = {t.code: sums(t.rows, self.table.totals) for t in self.tables}
+        return [(c.headers[0], {code: v[c.key] for code, v in by_unit.items()})
+                for c in self.table.columns if c.total]
+
+
+_SHEET_BAD = re.compile(r"[\\/?*\[\]:]")
+
+
+def sheet_name(prefix: str, title: str, used: set[str]) -> str:
+    """An Excel sheet name: at most 31 characters, none of \\ / ? * [ ] :, unique."""
+    base = " ".join(_SHEET_BAD.sub(" ", f"{prefix}{title}").split())[:31].rstrip() or prefix.strip()
+    name, n = base, 1
+    while name.casefold() in used:
+        n += 1
+        name = f"{base[:31 - len(str(n)) - 1]}~{n}"
+    used.add(name.casefold())
+    return name
+
+
+def _table_sheet(sh: _Sheet, book: CampaignBook, now: datetime | None) -> None:
+    """A campaign's own table: its columns, every unit's rows grouped by kind, then unit, with a
+    subtotal per unit and kind and a grand total of the `total = true` columns."""
+    assert book.table is not None
+    status, table = book.status, book.table
+    columns = table.columns
+    width = 2 + len(columns)
+    last = chr(ord("A") + width - 1)
+    sh.widths(8, 40, *(24 if c.type == "text" else 14 for c in columns))
+    sh.ws.freeze_panes = "A6"
+    sh.print_setup("5:5")
+    for ref in (f"A1:{last}1", f"A2:{last}2", f"A3:{last}3"):
+        sh.ws.merged_cells.add(ref)
+    sh.append([sh.styled((table.title or status.title).upper(), font=_TITLE, align=_CENTER)])
+    sh.append([sh.styled(status.title, font=_BOLD, align=_CENTER)])
+    with_rows = [t for t in book.tables if t.rows]
+    when = f"đến {fmt_datetime(now, status.timezone)}, " if now is not None else ""
+    sh.append([sh.styled(f"(Số liệu tổng hợp {when}từ {len(with_rows)}/{len(status.units)} "
+                         "đơn vị đã gửi bảng số liệu)", font=_ITALIC, align=_CENTER)])
+    sh.append([])
+    head = {"font": _BOLD, "fill": _HEAD_FILL, "align": _CENTER, "border": True}
+    sh.append([sh.styled(v, **head) for v in ("STT", "Đơn vị", *(c.headers[0] for c in columns))],
+              height=30)
+    keys = table.totals
+
+    def total_row(label: str, values: Mapping[str, int], font: Font, fill: PatternFill | None = None) -> None:
+        sh.append([None, sh.styled(label, font=font, fill=fill),
+                   *(sh.styled(values[c.key], font=font, fill=fill, number_format=NUMBER) if c.total
+                     else None for c in columns)])
+
+    by_kind: dict[str, list[UnitTable]] = {}
+    for t in sorted(with_rows, key=lambda t: _unit_sort_key(t.kind, t.code, t.name)):
+        by_kind.setdefault(t.kind, []).append(t)
+    grand = dict.fromkeys(keys, 0)
+    for k_idx, (kind, units) in enumerate(by_kind.items()):
+        roman = _ROMAN[k_idx] if k_idx < len(_ROMAN) else str(k_idx + 1)
+        sh.append([sh.styled(roman, font=_BOLD, fill=_KIND_FILL),
+                   sh.styled(kind_label(kind).upper(), font=_BOLD, fill=_KIND_FILL)])
+        kind_sum = dict.fromkeys(keys, 0)
+        for u_idx, t in enumerate(units, 1):
+            for r_idx, row in enumerate(t.rows):
+                sh.append([sh.styled(str(u_idx), font=_BOLD) if r_idx == 0 else None,
+                           sh.styled(t.name, font=_BOLD) if r_idx == 0 else None,
+                           *(sh.styled(row.get(c.key), number_format=NUMBER, align=_TOP)
+                             if c.type == "int" else _wrapped(sh, str(row.get(c.key) or "") or None)
+                             for c in columns)])
+            unit_sum = sums(t.rows, keys)
+            if len(t.rows) > 1:
+                total_row(f"Cộng {t.name}", unit_sum, _ITALIC)
+            for k in keys:
+                kind_sum[k] += unit_sum[k]
+        total_row(f"Cộng {kind_label(kind)}", kind_sum, _BOLD)
+        for k in keys:
+            grand[k] += kind_sum[k]
+    total_row("TỔNG CỘNG", grand, _BOLD, _HEAD_FILL)
+
+
+def build_campaigns_workbook(books: Sequence[CampaignBook], *, now: datetime | None = None) -> bytes:
+    """The digest's workbook for several campaigns: per campaign, a sheet of its data (the
+    seed's form, or its own table's columns) and a sheet of its units' status, named after it
+    ("A. <title>", "A. Tình trạng đơn vị"); the nominations of every campaign on one sheet.
+    One campaign with the seed's table gives `build_workbook`'s book, unchanged."""
+    if len(books) == 1 and books[0].table is None:
+        return build_workbook(books[0].status, books[0].data, now=now)
+    wb = Workbook(write_only=True)
+    used: set[str] = set()
+    nominations: list[UnitData] = []
+    names: dict[str, str] = {}
+    for i, book in enumerate(books):
+        letter = chr(ord("A") + i) if i < 26 else str(i + 1)
+        data_sheet = _Sheet(wb.create_sheet(sheet_name(f"{letter}. ", book.status.title, used)))
+        if book.table is None:
+            _summary(data_sheet, book.status, book.data, now)
+        else:
+            _table_sheet(data_sheet, book, now)
+        _status_sheet(_Sheet(wb.create_sheet(sheet_name(f"{letter}. ", STATUS_SHEET, used))),
+                      book.status, book.totals())
+        nominations += [d for d in book.data if d.nominations]
+        names.update({u.code: u.name for u in book.status.units})
+    if nominations or not books:
+        _nomination_sheet(_Sheet(wb.create_sheet(sheet_name("", NOMINATION_SHEET, used))),
+                          nominations, names)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
