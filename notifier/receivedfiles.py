@@ -2,7 +2,8 @@
 role it plays (a .docx can be the report, the data table and the photos at once), what a zip
 or a forwarded message held, why a file was refused (from the stored problem, in Vietnamese),
 links to photos kept on Drive or Google Photos (which cannot be counted), and whether the
-letter goes to an address that only relayed the unit's mail.
+letter goes to an address that only relayed the unit's mail. A photographed document page
+(an image, or one pasted into a .docx) is named "ảnh chụp văn bản": never an evidence photo.
 
 `files_of(rows)` is pure over the stored attachment rows; `received(s, files, message)` reads
 them, the message's body links and the relay from the store.
@@ -24,6 +25,7 @@ from parsers.facts import ITEMS, PHOTO
 from parsers.lift import lift
 from parsers.links import extract_links, photo_service
 from parsers.mime import MalformedMessage, parse_message
+from parsers.scan import PAGE_PHOTO
 from parsers.text import clean_filename
 from store.files import FileStore
 from store.models import Attachment, Message, Unit, UnitAddress
@@ -31,6 +33,7 @@ from store.models import Attachment, Message, Unit, UnitAddress
 log = logging.getLogger(__name__)
 
 CONTAINERS = {"archive": "tệp nén", "email": "thư chuyển tiếp"}
+PAGE_LABEL = "ảnh chụp văn bản"
 _FORWARD_SUBJECT = ("fwd:", "fw:", "tl:", "chuyển tiếp:", "ct:")
 
 
@@ -44,6 +47,8 @@ class ReceivedFile:
     container: str = ""  # "tệp nén" | "thư chuyển tiếp" | "" (not a container)
     members: tuple[ReceivedFile, ...] = ()  # what the container held, each once
     problems: tuple[str, ...] = ()  # why (part of) it was not read, in Vietnamese
+    pages: int = 0  # photographed document pages it is (an image) or holds (a .docx)
+    image: bool = False
 
     @property
     def description(self) -> str:
@@ -65,6 +70,10 @@ class ReceivedFile:
             if item == PHOTO and self.photos > 1:
                 label = f"{label} ({self.photos} ảnh)"
             out.append(label)
+        if self.pages and self.image:
+            out.insert(0, PAGE_LABEL)
+        elif self.pages:
+            out.append(f"{self.pages} {PAGE_LABEL} (không tính là ảnh minh chứng)")
         return tuple(out)
 
 
@@ -100,6 +109,7 @@ class Row:
     items: str  # comma-separated item keys
     photos: int
     problem: str
+    pages: int = 0  # photographed document pages (from the stored facts)
 
 
 def _order(items: Iterable[str]) -> tuple[str, ...]:
@@ -128,7 +138,8 @@ def files_of(rows: Sequence[Row]) -> tuple[ReceivedFile, ...]:
         photos = row.photos + sum(m.photos for m in inner)
         return ReceivedFile(
             name=clean_filename(row.filename), items=items, photos=photos, container=container,
-            members=_merge(inner), problems=tuple(own),
+            members=_merge(inner), problems=tuple(own), pages=row.pages,
+            image=row.kind == "image",
         )
 
     return _merge(build(r, 0) for r in children.get(None, ()))
@@ -143,9 +154,22 @@ def _merge(files: Iterable[ReceivedFile]) -> tuple[ReceivedFile, ...]:
             continue
         out[f.name] = ReceivedFile(
             f.name, _order(seen.items + f.items), max(seen.photos, f.photos), "", (),
-            tuple(dict.fromkeys(seen.problems + f.problems)),
+            tuple(dict.fromkeys(seen.problems + f.problems)), max(seen.pages, f.pages),
+            seen.image and f.image,
         )
     return tuple(out.values())
+
+
+def _pages_in_facts(facts: str) -> int:
+    """How many of the file's images are document pages (parsers.scan.PAGE_PHOTO)."""
+    try:
+        data = json.loads(facts) if facts else {}
+    except ValueError:
+        return 0
+    photos = data.get("photos") if isinstance(data, dict) else None
+    if not isinstance(photos, list):
+        return 0
+    return sum(1 for p in photos if isinstance(p, dict) and p.get("reason") == PAGE_PHOTO)
 
 
 def _links_in_facts(facts: str) -> list[str]:
@@ -204,7 +228,8 @@ def relay_of(s: Session, msg: Message, rows: Sequence[Row], to: str) -> Relay | 
 def received(s: Session, files: FileStore, msg: Message, *, raw: bytes | None = None) -> Received:
     """What the receipt of `msg` says it brought (see the module docstring)."""
     rows = [
-        Row(a.id, a.parent_id, a.filename, a.kind, a.items, a.photos, a.problem)
+        Row(a.id, a.parent_id, a.filename, a.kind, a.items, a.photos, a.problem,
+            _pages_in_facts(a.facts))
         for a in s.scalars(select(Attachment).where(Attachment.message_fk == msg.id).order_by(Attachment.id))
     ]
     urls = [u for (facts,) in s.execute(

@@ -27,6 +27,7 @@ from store.models import Message
 from tests.conftest import ROSTER
 from tests.docgen_media import docx_report_with_photos, phone_jpeg
 from tests.docgen_reports import make_docx_report
+from tests.docgen_scans import photographed_report_pages
 from tests.docgen_tables import make_encrypted_xlsx, make_xlsx_workbook
 from tests.mailgen import forward_as_attachment
 from tests.smtpserver import SmtpServer
@@ -196,3 +197,19 @@ def test_a_units_own_forward_gets_no_relay_note(tmp_path: Path, smtp_server: Smt
         subject="Fwd: Báo cáo Tuần lễ HTSĐ 2021 - Trường THCS Bích Hòa"))
     assert rcpt == [BICH_HOA[0]]
     assert "chuyển tiếp hồ sơ" not in text
+
+
+def test_a_photographed_page_is_listed_as_a_photo_of_a_document(
+    tmp_path: Path, smtp_server: SmtpServer
+) -> None:
+    """Two phone photos of the printed report (issue 20): each is "ảnh chụp văn bản", read as
+    the report, and never counted as an evidence photo."""
+    first, second = photographed_report_pages()
+    text, _ = _receipt(tmp_path, smtp_server, _mail(9, [
+        ("IMG_20211008_162011.jpg", first, "image", "jpeg"),
+        ("IMG_20211008_162034.jpg", second, "image", "jpeg"),
+    ]))
+    lines = _file_lines(text)
+    assert lines[0].startswith("  - IMG_20211008_162011.jpg: ảnh chụp văn bản; Báo cáo"), lines
+    assert lines[1].startswith("  - IMG_20211008_162034.jpg: ảnh chụp văn bản"), lines
+    assert "Hình ảnh minh chứng" not in "\n".join(lines)
