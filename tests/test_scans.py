@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import select
 
 from core.clock import FixedClock
 from intake.app import App
@@ -31,6 +32,7 @@ from parsers.papertable import NEEDS_TYPING
 from parsers.report import header_lines
 from parsers.scan import PAGE_PHOTO
 from parsers.vietnamese import fold
+from store.models import Attachment
 from tests import docgen_media, docgen_reports, docgen_scans
 from tests.conftest import ROSTER, make_config
 
@@ -184,6 +186,15 @@ def test_scan_and_page_photos_from_a_personal_address_file_to_the_unit_on_its_he
     with App(cfg, FixedClock(datetime(2021, 10, 9, 2, 0, tzinfo=UTC))) as app:
         app.import_roster(ROSTER)
         app.poll_once()
+        with app.sessions() as s:
+            stored = {a.filename: json.loads(a.facts) for a in s.scalars(select(Attachment))}
+    # the seal is kept in the stored facts (attachments.facts → "scan" → "seal"), where the
+    # digest can read "có dấu đỏ"; page 1 of the photos carries none
+    assert stored["scan0001.pdf"]["scan"]["seal"] is True
+    assert stored["IMG_20211008_162010.jpg"]["scan"]["seal"] is False
+    assert stored["IMG_20211008_162010.jpg"]["scan"]["source"] == "photo"
+    assert stored["IMG_20211008_162010.jpg"]["photos"][0]["evidence"] is False
+    assert stored["IMG_20211008_162011.jpg"]["scan"]["seal"] is True
     out = CliRunner().invoke(cli, ["--config", cfg.source, "status", "--json"])
     assert out.exit_code == 0, out.output
     status = json.loads(out.output)
