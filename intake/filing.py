@@ -9,7 +9,6 @@ after every parsed message (and while waiting for one), so SIGTERM is answered i
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 from collections.abc import Iterable
@@ -23,15 +22,16 @@ from core.clock import Clock
 from core.config import CampaignConfig
 from core.errors import MessageError, StoreFault
 from intake.campaignfiling import Campaigns, place
-from intake.identify import Decision, RosterUnit, UnitMatcher
-from intake.matching import MatcherSpec, evidence, matcher_for
+from intake.identify import Decision, DecisionStatus, RosterUnit
+from intake.matching import MatcherSpec
 from intake.parsestage import Limits, ParseStage, Staged
 from intake.progress import NullProgress, Progress
 from parsers import authres
+from parsers.mime import ParsedMessage
 from store import campaigns as campaign_store
-from store import faults, ledger
+from store import facts, faults, ledger
 from store.files import FileStore
-from store.models import Attachment, Message, Unit, UnitAddress
+from store.models import Attachment, Message, MessageState, Unit, UnitAddress
 from store.submissions import Requirements, recompute
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ class Filer:
                 s.scalars(
                     select(Message.id)
                     .where(
-                        Message.state == "received",
+                        Message.state == MessageState.RECEIVED,
                         or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
                     )
                     .order_by(Message.received_at, Message.id)
@@ -141,7 +141,6 @@ class Filer:
         with self.sessions.begin() as s:
             campaign_store.register(s, ((c.id, c.title, c.deadline_at, c.opens_at)
                                         for c in self.campaigns), self.clock.now())
-        matcher = matcher_for(spec)
         with self.sessions() as s:
             shas = {pk: sha for pk, sha in s.execute(select(Message.id, Message.sha256).where(Message.id.in_(pks)))}
         done = 0
@@ -156,7 +155,7 @@ class Filer:
         def flush() -> None:
             nonlocal chunk, done
             if chunk:
-                self.apply_chunk(chunk, matcher)
+                self.apply_chunk(chunk)
                 done += len(chunk)
                 self.progress.advance(len(chunk))
                 chunk = []
@@ -180,7 +179,7 @@ class Filer:
     def process(self, pk: int) -> None:
         self.process_many([pk])
 
-    def apply_chunk(self, chunk: list[tuple[int, Staged | MessageError]], matcher: UnitMatcher) -> None:
+    def apply_chunk(self, chunk: list[tuple[int, Staged | MessageError]]) -> None:
         """File staged messages in one transaction and recompute the submissions of the units
         they touched once, before the commit. A crash before the commit leaves all of them
         due, as if not begun (their files are content-addressed: putting them again is
@@ -188,7 +187,7 @@ class Filer:
         one per transaction, so the failure costs only that message."""
         if len(chunk) > 1:
             try:
-                self._apply_all(chunk, matcher)
+                self._apply_all(chunk)
                 return
             except SQLAlchemyError:
                 raise  # the store itself is failing: not a message's fault; retry next tick
@@ -197,29 +196,28 @@ class Filer:
                          len(chunk))
         for one in chunk:
             try:
-                self._apply_all([one], matcher)
+                self._apply_all([one])
             except _MessageFailed as e:  # the per-message boundary: set it aside, go on
                 log.error("filing message %d failed", e.pk, exc_info=e.__cause__)
                 with self.sessions.begin() as s:
                     self._fail(s, e.pk, f"{type(e.__cause__).__name__}: {e.__cause__}")
 
-    def _apply_all(self, chunk: list[tuple[int, Staged | MessageError]], matcher: UnitMatcher) -> None:
+    def _apply_all(self, chunk: list[tuple[int, Staged | MessageError]]) -> None:
         touched: set[int] = set()
         with self.sessions.begin() as s, self.files.batch():  # thumbnails durable, then commit
             for pk, staged in chunk:
-                self.apply(s, pk, staged, matcher, touched)
+                self.apply(s, pk, staged, touched)
             now = self.clock.now()
             recompute_units(s, self.campaigns, touched, now)
 
-    def apply(self, s: Session, pk: int, staged: Staged | MessageError, matcher: UnitMatcher,
-              touched: set[int]) -> None:
+    def apply(self, s: Session, pk: int, staged: Staged | MessageError, touched: set[int]) -> None:
         """File one staged message in the transaction `s` (a parse failure is charged to it);
         raises `_MessageFailed` when filing it fails for a reason of its own."""
         if isinstance(staged, MessageError):
             self._fail(s, pk, str(staged), permanent=staged.permanent)
             return
         try:
-            touched |= self._file(s, pk, matcher, staged)
+            touched |= self._file(s, pk, staged)
         except SQLAlchemyError:
             raise
         except OSError as e:
@@ -237,103 +235,123 @@ class Filer:
         msg.attempts += 1
         msg.reason = reason[:2000]
         if permanent:
-            msg.state = "quarantined"
+            msg.state = MessageState.QUARANTINED
             msg.next_attempt_at = None
             log.error("message %d quarantined: %s", pk, reason)
         elif msg.attempts >= self.max_attempts:
-            msg.state = "quarantined"
+            msg.state = MessageState.QUARANTINED
             msg.next_attempt_at = None
             log.error("message %d quarantined after %d attempts: %s", pk, msg.attempts, reason)
         else:
             msg.next_attempt_at = now + ledger.backoff(msg.attempts)
             log.warning("message %d failed (attempt %d): %s", pk, msg.attempts, reason)
 
-    def _file(self, s: Session, pk: int, matcher: UnitMatcher, staged: Staged) -> set[int]:
+    def _file(self, s: Session, pk: int, staged: Staged) -> set[int]:
         """File one message; returns the units whose submission must be recomputed."""
         now = self.clock.now()
         # Claim the message with a conditional UPDATE: it takes the row lock (PostgreSQL) or
         # the write lock (SQLite) and re-reads the state under it, so when another daemon
         # sharing the store filed it while it was being parsed here, this is a no-op.
         claim = s.execute(
-            update(Message).where(Message.id == pk, Message.state == "received").values(processed_at=now)
+            update(Message).where(Message.id == pk, Message.state == MessageState.RECEIVED)
+            .values(processed_at=now)
         )
         if getattr(claim, "rowcount", 0) != 1:
             return set()
         msg = s.get(Message, pk, populate_existing=True)
         if msg is None:
             return set()
-        parsed = staged.parsed
-        old_unit = msg.unit_id
-        old_split = {a.unit_id for a in msg.attachments if a.unit_id is not None}
-        if msg.attachments:  # a reparse: the old rows go before the new ones come
-            msg.attachments.clear()
-            s.flush()
+        old_units = {msg.unit_id} | {a.unit_id for a in msg.attachments}
+        self._headers(msg, staged.parsed)
+        rows = self._attachments(s, msg, staged)
+        decision, unit_id = self._decide(msg, staged)
+        split_units = self._split(decision, rows)
+        if decision.status == DecisionStatus.SPLIT and split_units:
+            msg.state = MessageState.FILED
+        elif decision.status == DecisionStatus.ASSIGNED and unit_id is not None:
+            msg.state = MessageState.FILED
+        elif decision.status == DecisionStatus.IGNORED:
+            msg.state = MessageState.IGNORED
+        else:
+            msg.state = MessageState.UNASSIGNED
+        msg.unit_id = unit_id if msg.state == MessageState.FILED else None
+        code = decision.unit or next((c for c, i in self._unit_ids.items() if i == msg.unit_id), "")
+        place(msg, rows, staged, self._camps, code if msg.unit_id else "", self._kinds.get(code, ""))
+        msg.processed_at = now
+        msg.next_attempt_at = None
+        s.flush()
+        return {uid for uid in (old_units | {msg.unit_id} | split_units) if uid is not None}
+
+    def _headers(self, msg: Message, parsed: ParsedMessage) -> None:
+        """What the message's headers say: sender, subject, date, authentication results."""
         msg.from_addr = parsed.from_addr or msg.from_addr
         msg.from_name = parsed.from_name[:255]
         msg.subject = parsed.subject
         msg.message_id = parsed.message_id or msg.message_id
         msg.sent_at = parsed.date
-        auth = authres.read(parsed.headers, self.authserv_id)
-        msg.auth = json.dumps(dataclasses.asdict(auth)) if auth is not None else ""
+        msg.auth, msg.dmarc = facts.auth_columns(authres.read(parsed.headers, self.authserv_id))
+
+    def _attachments(self, s: Session, msg: Message, staged: Staged) -> list[Attachment]:
+        """The staged parts as the message's attachment rows (a reparse replaces the old rows)."""
+        if msg.attachments:  # a reparse: the old rows go before the new ones come
+            msg.attachments.clear()
+            s.flush()
         rows: list[Attachment] = []
         parents = {p.parent for p in staged.parts if p.parent is not None}
         for index, part in enumerate(staged.parts):
-            facts = part.facts
+            found = part.facts
             att = Attachment(
                 message=msg,
                 parent_id=rows[part.parent].id if part.parent is not None else None,
                 sha256=part.sha256,
-                filename=facts.filename[:255],
+                filename=found.filename[:255],
                 content_type=part.content_type[:255],
-                kind=facts.kind,
-                fmt=facts.fmt[:16],
+                kind=found.kind,
+                fmt=found.fmt[:16],
                 size=part.size,
-                items=",".join(sorted(facts.items)),
-                photos=sum(1 for p in facts.photos if p.evidence) or (1 if "photo" in facts.items else 0),
-                problem=facts.problem[:2000],
+                items=facts.items_text(found.items),
+                photos=sum(1 for p in found.photos if p.evidence) or (1 if "photo" in found.items else 0),
+                problem=found.problem[:2000],
                 facts=part.facts_json,
             )
             s.add(att)
             if index in parents:
                 s.flush()  # its id is the parent_id of parts to come
             rows.append(att)
+        return rows
+
+    def _decide(self, msg: Message, staged: Staged) -> tuple[Decision, int | None]:
+        """The unit decision: the officer's assignment stands; otherwise the one the parse
+        workers made (intake.matching), recorded on the message with its reason and candidates."""
         if msg.assigned_by and msg.assigned_by != "auto" and msg.unit_id is not None:
-            decision = Decision("assigned", unit=None, reason=msg.reason)  # the officer's hand
-            unit_id: int | None = msg.unit_id
-        else:
-            decision = staged.decision or matcher.identify(evidence(parsed, staged.parts))
-            unit_id = None
-            if decision.unit is not None:
-                unit_id = self._unit_ids.get(decision.unit)
-            msg.assigned_by = "auto" if unit_id is not None else ""
-            msg.forwarded_by = decision.forwarded_by[:320] if unit_id is not None else ""
-            msg.reason = decision.reason[:2000]
-            msg.candidates = json.dumps(
-                [{"code": c.code, "score": round(c.score, 1), "why": c.why} for c in decision.candidates],
-                ensure_ascii=False,
-            )
-        split_units: set[int] = set()
-        if decision.status == "split":
-            # several units' documents in one email: each attachment is filed on its own
-            codes = dict(decision.per_attachment)
-            ids = {c: self._unit_ids.get(c) for c in set(codes.values())}
-            for att in rows:
-                target = ids.get(codes.get(att.filename, ""))
-                if target is not None:
-                    att.unit_id = target
-                    split_units.add(target)
-        msg.state = {"assigned": "filed", "ignored": "ignored"}.get(decision.status, "unassigned")
-        if decision.status == "split" and split_units:
-            msg.state = "filed"
-        elif msg.state == "filed" and unit_id is None:
-            msg.state = "unassigned"
-        msg.unit_id = unit_id if msg.state == "filed" else None
-        code = decision.unit or next((c for c, i in self._unit_ids.items() if i == msg.unit_id), "")
-        place(msg, rows, staged, self._camps, code if msg.unit_id else "", self._kinds.get(code, ""))
-        msg.processed_at = now
-        msg.next_attempt_at = None
-        s.flush()
-        return {uid for uid in ({old_unit, msg.unit_id} | split_units | old_split) if uid is not None}
+            return Decision(DecisionStatus.ASSIGNED, unit=None, reason=msg.reason), msg.unit_id
+        decision = staged.decision
+        if decision is None:
+            raise ValueError("staged without a unit decision (the parse stage was given no roster)")
+        unit_id = self._unit_ids.get(decision.unit) if decision.unit is not None else None
+        msg.assigned_by = "auto" if unit_id is not None else ""
+        msg.forwarded_by = decision.forwarded_by[:320] if unit_id is not None else ""
+        msg.reason = decision.reason[:2000]
+        msg.candidates = json.dumps(
+            [{"code": c.code, "score": round(c.score, 1), "why": c.why} for c in decision.candidates],
+            ensure_ascii=False,
+        )
+        return decision, unit_id
+
+    def _split(self, decision: Decision, rows: list[Attachment]) -> set[int]:
+        """Several units' documents in one email: each attachment is filed on its own unit;
+        returns those units."""
+        if decision.status != DecisionStatus.SPLIT:
+            return set()
+        codes = dict(decision.per_attachment)
+        ids = {c: self._unit_ids.get(c) for c in set(codes.values())}
+        units: set[int] = set()
+        for att in rows:
+            target = ids.get(codes.get(att.filename, ""))
+            if target is not None:
+                att.unit_id = target
+                units.add(target)
+        return units
 
     def reparse(self, pks: Iterable[int]) -> int:
         """Rerun the current parsers over stored raw mail (keeps the officer's assignments)."""
@@ -342,7 +360,7 @@ class Filer:
             for msg in s.scalars(select(Message).where(Message.id.in_(ids))):
                 msg.attempts = 0
                 msg.next_attempt_at = None
-                msg.state = "received"  # filed again below; a crash leaves it due, not lost
+                msg.state = MessageState.RECEIVED  # filed again below; a crash leaves it due, not lost
         return self.process_many(ids)
 
 

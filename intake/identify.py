@@ -40,6 +40,7 @@ import logging
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 from parsers.unitnames import Mention, Vocabulary, unit_place
@@ -111,9 +112,18 @@ class Candidate:
     why: str
 
 
+class DecisionStatus(StrEnum):
+    """What the matcher decided for a message (not stored: filing turns it into a MessageState)."""
+
+    ASSIGNED = "assigned"  # one unit
+    UNASSIGNED = "unassigned"  # unsure: the officer decides
+    IGNORED = "ignored"  # a bounce, an auto-reply, the office's own mail
+    SPLIT = "split"  # several units' documents in one email: filed per attachment
+
+
 @dataclass(frozen=True)
 class Decision:
-    status: str  # "assigned" | "unassigned" | "ignored" | "split"
+    status: DecisionStatus
     unit: str | None = None  # unit code when assigned
     reason: str = ""
     candidates: tuple[Candidate, ...] = ()
@@ -394,22 +404,22 @@ class UnitMatcher:
         are another unit's; `besides` (a forwarder naming itself) does not count against it."""
         others = sorted(c for c in t.primary if c not in (code, besides))
         if others and code not in t.primary:
-            return Decision("unassigned", reason=f"{how}, but the text names "
+            return Decision(DecisionStatus.UNASSIGNED, reason=f"{how}, but the text names "
                             f"{', '.join(others)}: {why}", candidates=cands)
         rival = max(others, key=lambda c: t.doc_score(c, best), default=None)
         if rival is not None and t.doc_score(rival, best) > t.doc_score(code, best):
-            return Decision("unassigned", reason=f"{how}, but the documents are {rival}'s: "
+            return Decision(DecisionStatus.UNASSIGNED, reason=f"{how}, but the documents are {rival}'s: "
                             + "; ".join(t.why[rival]), candidates=cands)
-        return Decision("assigned", unit=code, reason=how, candidates=cands,
+        return Decision(DecisionStatus.ASSIGNED, unit=code, reason=how, candidates=cands,
                         forwarded_by=forwarded_by)
 
     def identify(self, ev: Evidence) -> Decision:
         addr = ev.from_addr.strip().lower()
         why_ignored = ignore_reason(ev)
         if why_ignored is not None:
-            return Decision("ignored", reason=why_ignored)
+            return Decision(DecisionStatus.IGNORED, reason=why_ignored)
         if addr in self.office and not ev.inner_from:
-            return Decision("ignored", reason="sent from the office's own address")
+            return Decision(DecisionStatus.IGNORED, reason="sent from the office's own address")
         by_addr: dict[str, str] = {}
         sender_code: str | None = None
         if addr in self.by_address and addr not in self.office:
@@ -431,11 +441,11 @@ class UnitMatcher:
         named, contested = self._split(ev)
         if len(set(named.values())) >= 2:
             if contested:
-                return Decision("unassigned", reason="attachments name different units and "
+                return Decision(DecisionStatus.UNASSIGNED, reason="attachments name different units and "
                                 f"{', '.join(contested)} names several", candidates=cands)
             pairs = tuple(named.items())
             listing = ", ".join(f"{f} → {c}" for f, c in pairs)
-            return Decision("split", reason=f"the attachments name different units: {listing}",
+            return Decision(DecisionStatus.SPLIT, reason=f"the attachments name different units: {listing}",
                             candidates=cands, per_attachment=pairs)
 
         if by_addr:  # the display name belongs to the address: only the rest of the text counts
@@ -453,13 +463,13 @@ class UnitMatcher:
             return self._by_address(code, how, t, best, why, cands, forwarded_by=forwarder(code))
         if len(by_addr) > 1:
             if choice in by_addr:
-                return Decision("assigned", unit=choice, reason=f"{by_addr[choice]}; {why}",
+                return Decision(DecisionStatus.ASSIGNED, unit=choice, reason=f"{by_addr[choice]}; {why}",
                                 candidates=cands, forwarded_by=forwarder(choice))
             own = (f"; the forward adds files of its own: {', '.join(ev.own_files[:5])}"
                    if ev.own_files else "")
-            return Decision("unassigned", reason="the sender and the forwarded messages are "
+            return Decision(DecisionStatus.UNASSIGNED, reason="the sender and the forwarded messages are "
                             f"different units ({', '.join(by_addr)}); {why}{own}", candidates=cands)
         if choice is not None:
-            return Decision("assigned", unit=choice, reason=why, candidates=cands)
-        return Decision("unassigned", reason=f"{why} (sender {addr or 'unknown'})",
+            return Decision(DecisionStatus.ASSIGNED, unit=choice, reason=why, candidates=cands)
+        return Decision(DecisionStatus.UNASSIGNED, reason=f"{why} (sender {addr or 'unknown'})",
                         candidates=cands)

@@ -22,8 +22,6 @@ started with the passwords, tokens and secrets taken out of the environment it i
 from __future__ import annotations
 
 import concurrent.futures as cf
-import dataclasses
-import json
 import logging
 import multiprocessing
 import multiprocessing.forkserver
@@ -36,9 +34,7 @@ from collections import deque
 from collections.abc import Callable, Generator, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from core.errors import MessageError, StoreFault
 from intake.identify import Decision
@@ -57,6 +53,7 @@ from parsers.mime import (
 from parsers.ocr import MAX_OCR_PAGES, ocr_budget
 from parsers.photo import MAX_MESSAGE_PIXELS, pixel_budget
 from store import faults
+from store.facts import facts_json
 from store.files import FileStore
 
 log = logging.getLogger(__name__)
@@ -171,28 +168,6 @@ def _stage(files: FileStore, sha256: str, limits: Limits) -> Staged:
     staged = [replace(p, facts_json=facts_json(p.facts, files)) for p in staged]
     light = replace(parsed, parts=tuple(Part(p.filename, p.content_type, b"", p.inline, p.content_id) for p in parsed.parts))
     return Staged(light, tuple(staged), tuple(problems))
-
-
-def _jsonable(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, tuple | list | frozenset | set):
-        items = [_jsonable(v) for v in value]
-        return sorted(items) if isinstance(value, frozenset | set) else items
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, bytes):
-        return None  # blobs (thumbnails) go to the file store, not into JSON
-    return value
-
-
-def facts_json(facts: DocumentFacts, files: FileStore) -> str:
-    data = _jsonable(dataclasses.replace(facts, members=()))
-    if facts.report is not None:
-        data["report"]["text"] = facts.report.text[:20000]
-    for photo, out in zip(facts.photos, data["photos"], strict=True):
-        out["thumbnail_sha256"] = files.put(photo.thumbnail) if photo.thumbnail else None
-    return json.dumps(data, ensure_ascii=False)
 
 
 def _parse(raw: bytes, limits: Limits) -> ParsedMessage:

@@ -6,12 +6,12 @@ BLOB_COLUMNS, BLOB_JSON_KEYS): raw messages, attachments, thumbnails and queued 
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from store import facts
 from store.files import FileStore
 from store.models import BLOB_COLUMNS, BLOB_JSON_KEYS
 
@@ -22,9 +22,8 @@ def live_blobs(s: Session) -> set[str]:
     for column in BLOB_COLUMNS:
         keep.update(sha for sha in s.scalars(select(column).distinct()) if sha)
     for column, key in BLOB_JSON_KEYS:
-        named = re.compile(rf'"{re.escape(key)}"\s*:\s*"([0-9a-f]{{64}})"')
         for text in s.scalars(select(column).where(column.contains(f'"{key}"'))):
-            keep.update(named.findall(text or ""))
+            keep.update(facts.named_blobs(text, key))
     return keep
 
 

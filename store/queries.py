@@ -15,10 +15,23 @@ from sqlalchemy.orm import Session
 
 from parsers.facts import Nomination, TableRow
 from parsers.vietnamese import collation_key
-from store.models import Attachment, Heartbeat, LedgerEntry, Message, Submission, Unit, UnitAddress
+from store import facts
+from store.models import (
+    Attachment,
+    Heartbeat,
+    LedgerEntry,
+    LedgerState,
+    Message,
+    MessageState,
+    Submission,
+    SubmissionState,
+    Unit,
+    UnitAddress,
+    split_items,
+)
 from store.submissions import Requirements, in_campaign
 
-STATES = ("missing", "incomplete", "complete")
+STATES = tuple(SubmissionState)
 # Unit kinds in the order the district lists them (status, digest, workbook all follow it).
 KIND_ORDER = ("ubnd", "htcd", "mn", "th", "thcs", "thpt", "gdnn-gdtx")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -66,7 +79,7 @@ class UnitStatus:
     @property
     def submitted_late(self) -> bool:
         """Completed, but after its deadline ("nộp muộn")."""
-        return self.late and self.state == "complete"
+        return self.late and self.state == SubmissionState.COMPLETE
 
 
 @dataclass(frozen=True)
@@ -175,18 +188,18 @@ def campaign_status(
     for msg_unit, att_unit, item_keys, filename in s.execute(
         select(Message.unit_id, Attachment.unit_id, Attachment.items, Attachment.filename)
         .join(Attachment, Attachment.message_fk == Message.id)
-        .where(in_campaign(campaign_id), Message.state == "filed")
+        .where(in_campaign(campaign_id), Message.state == MessageState.FILED)
         .order_by(Message.received_at, Attachment.id)
     ):
         uid = att_unit or msg_unit
         if uid is None or not item_keys:
             continue
-        for item in filter(None, item_keys.split(",")):
+        for item in split_items(item_keys):
             files_by_unit.setdefault(uid, []).append((item, filename))
     forwards: dict[int, list[Forward]] = {}
     fwd_rows = s.execute(
         select(Message.id, Message.unit_id, Message.forwarded_by)
-        .where(Message.campaign_id == campaign_id, Message.state == "filed",
+        .where(Message.campaign_id == campaign_id, Message.state == MessageState.FILED,
                Message.forwarded_by != "")
         .order_by(Message.received_at, Message.id)
     ).all()
@@ -216,7 +229,7 @@ def campaign_status(
         sub = subs.get(unit.id)
         unit_deadline = unit.extended_until or deadline
         if sub is None or sub.messages == 0:
-            state, items, missing = "missing", Items(), req.required
+            state, items, missing = SubmissionState.MISSING, Items(), req.required
             submitted = last = completed = None
             n_msgs, classes, people = 0, None, None
         else:
@@ -235,7 +248,7 @@ def campaign_status(
                 missing=missing, deadline=unit_deadline,
                 files=tuple(files_by_unit.get(unit.id, ())),
                 forwarded=tuple(forwards.get(unit.id, ())),
-                overdue=state != "complete" and now > unit_deadline,
+                overdue=state != SubmissionState.COMPLETE and now > unit_deadline,
             )
         )
     units.sort(key=lambda u: unit_order(u.kind, u.name))
@@ -256,20 +269,20 @@ def campaign_status(
             id=-e.id, message_id="", from_addr="", subject=f"{e.folder} UID {e.uid}",
             received_at=e.first_seen_at, reason=e.error,
         )
-        for e in s.scalars(select(LedgerEntry).where(LedgerEntry.state == "quarantined"))
+        for e in s.scalars(select(LedgerEntry).where(LedgerEntry.state == LedgerState.QUARANTINED))
     )
     codes = {u.id: u.code for u in s.scalars(select(Unit))} if s.scalar(
-        select(Message.id).where(Message.state == "filed", Message.auth.like('%"dmarc": "fail"%')).limit(1)
+        select(Message.id).where(Message.state == MessageState.FILED, Message.dmarc == "fail").limit(1)
     ) else {}
     unverified = tuple(
         LooseMessage(
             id=m.id, message_id=m.message_id, from_addr=m.from_addr, subject=m.subject,
-            received_at=m.received_at, reason=_auth_reason(m.auth),
+            received_at=m.received_at, reason=facts.auth_reason(m.auth),
             candidates=(codes[m.unit_id],) if m.unit_id in codes else (),
         )
         for m in s.scalars(
             select(Message)
-            .where(Message.state == "filed", Message.auth.like('%"dmarc": "fail"%'))
+            .where(Message.state == MessageState.FILED, Message.dmarc == "fail")
             .order_by(Message.received_at)
         )
     )
@@ -279,15 +292,16 @@ def campaign_status(
     )
     return CampaignStatus(
         campaign_id=campaign_id, title=title, deadline=deadline, timezone=timezone,
-        units=tuple(units), unassigned=loose("unassigned"),
-        quarantined=loose("quarantined") + stuck, ignored=loose("ignored"), health=health,
+        units=tuple(units), unassigned=loose(MessageState.UNASSIGNED),
+        quarantined=loose(MessageState.QUARANTINED) + stuck, ignored=loose(MessageState.IGNORED),
+        health=health,
         unverified=unverified, retrying=retrying(s),
     )
 
 
 def _candidates(m: Message) -> tuple[str, ...]:
     """The ranked campaigns of a message whose campaign is unclear, else its ranked units."""
-    if m.state == "unassigned" and m.unit_id is not None and m.campaign_candidates:
+    if m.state == MessageState.UNASSIGNED and m.unit_id is not None and m.campaign_candidates:
         return tuple(c["campaign"] for c in json.loads(m.campaign_candidates))
     return tuple(c["code"] for c in json.loads(m.candidates or "[]"))
 
@@ -302,7 +316,7 @@ def retrying(s: Session) -> tuple[RetryingMessage, ...]:
             received_at=m.received_at, attempts=m.attempts, next_attempt_at=m.next_attempt_at,
             last_error=m.reason,
         )
-        for m in s.scalars(select(Message).where(Message.state == "received", Message.attempts > 0))
+        for m in s.scalars(select(Message).where(Message.state == MessageState.RECEIVED, Message.attempts > 0))
     ]
     fetching = [
         RetryingMessage(
@@ -311,19 +325,11 @@ def retrying(s: Session) -> tuple[RetryingMessage, ...]:
             last_error=e.error, fetched=False,
         )
         for e in s.scalars(
-            select(LedgerEntry).where(LedgerEntry.state == "pending", LedgerEntry.attempts > 0)
+            select(LedgerEntry).where(LedgerEntry.state == LedgerState.PENDING, LedgerEntry.attempts > 0)
         )
     ]
     return tuple(sorted(filing + fetching, key=lambda r: (
         r.next_attempt_at is None, r.next_attempt_at or r.received_at or _EPOCH, r.id)))
-
-
-def _auth_reason(auth: str) -> str:
-    try:
-        data = json.loads(auth or "{}")
-    except ValueError:
-        return "DMARC fail"
-    return f"DMARC {data.get('dmarc') or '?'}, SPF {data.get('spf') or '?'}, DKIM {data.get('dkim') or '?'}"
 
 
 def _iso(dt: datetime | None) -> str | None:
@@ -395,7 +401,7 @@ def unit_data(s: Session, campaign_id: str) -> list[UnitData]:
         .join(Attachment, Attachment.message_fk == Message.id)
         .where(
             in_campaign(campaign_id),
-            Message.state == "filed",
+            Message.state == MessageState.FILED,
             # only tables and nomination lists: the facts JSON of reports and photos is not read
             or_(Attachment.items.contains("data_table"), Attachment.items.contains("nominations")),
         )
@@ -405,14 +411,11 @@ def unit_data(s: Session, campaign_id: str) -> list[UnitData]:
         uid = att_unit or msg_unit
         if uid is None or not facts_json:
             continue
-        item_set = set(items.split(","))
-        if "data_table" not in item_set and "nominations" not in item_set:
-            continue
-        facts = json.loads(facts_json)
-        if "data_table" in item_set and facts.get("data_table"):
-            latest_table[uid] = facts["data_table"]
-        if "nominations" in item_set and facts.get("nominations"):
-            latest_noms[uid] = facts["nominations"]
+        item_set = set(split_items(items))
+        if "data_table" in item_set and (table := facts.data_table(facts_json)):
+            latest_table[uid] = table
+        if "nominations" in item_set and (nominated := facts.nominations(facts_json)):
+            latest_noms[uid] = nominated
     out = []
     for unit in s.execute(
         select(Unit.id, Unit.code, Unit.name, Unit.kind).where(Unit.active.is_(True)).order_by(Unit.code)
@@ -433,12 +436,11 @@ def sealed_reports(s: Session, campaign_id: str) -> frozenset[str]:
     for msg_unit, att_unit, facts_json in s.execute(
         select(Message.unit_id, Attachment.unit_id, Attachment.facts)
         .join(Attachment, Attachment.message_fk == Message.id)
-        .where(in_campaign(campaign_id), Message.state == "filed",
-               Attachment.items.contains("report"), Attachment.facts.contains('"seal": true'))
+        .where(in_campaign(campaign_id), Message.state == MessageState.FILED,
+               Attachment.items.contains("report"), Attachment.facts.contains(facts.SEALED_MARK))
     ):
         uid = att_unit or msg_unit
-        scan = json.loads(facts_json or "{}").get("scan") or {}
-        if uid is not None and scan.get("seal") is True:
+        if uid is not None and facts.sealed(facts_json):
             out.add(uid)
     if not out:
         return frozenset()

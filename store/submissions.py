@@ -7,7 +7,6 @@ first made the submission complete, which is what `late` is judged on.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -15,7 +14,8 @@ from typing import Any, cast
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from store.models import Attachment, Message, Submission
+from store import facts
+from store.models import Attachment, Message, MessageState, Submission, SubmissionState, split_items
 
 
 @dataclass(frozen=True)
@@ -36,15 +36,6 @@ class Requirements:
 _AttRow = tuple[int, datetime, str, str, int, str]  # see attachments_for
 
 
-def _photo_shas(sha256: str, photos: int, facts: str) -> set[str]:
-    """Evidence photos an attachment provides, by content hash (the same photo attached and
-    embedded in a .docx counts once)."""
-    found = json.loads(facts).get("photos", []) if facts else []
-    if not found:
-        return {sha256} if photos else set()
-    return {p["sha256"] for p in found if p.get("evidence", True)}
-
-
 def in_campaign(campaign_id: str) -> Any:
     """The condition on Message ⋈ Attachment rows that count in `campaign_id`."""
     return or_(Attachment.campaign_id == campaign_id,
@@ -60,7 +51,7 @@ def attachments_for(s: Session, campaign_id: str, unit_id: int) -> list[_AttRow]
                Attachment.photos, Attachment.facts, Attachment.id)
     # an attachment counts in its own campaign when placed apart (one email, several
     # campaigns' files), else in its message's
-    filed = (in_campaign(campaign_id), Message.state == "filed")
+    filed = (in_campaign(campaign_id), Message.state == MessageState.FILED)
     # two indexed queries (messages.unit_id, attachments.unit_id) instead of one OR that
     # makes the database scan every attachment of the campaign
     own = s.execute(select(*columns).join(Attachment, Attachment.message_fk == Message.id)
@@ -83,7 +74,8 @@ def recompute(
     messages = list(
         s.execute(
             select(Message.id, Message.received_at)
-            .where(Message.campaign_id == campaign_id, Message.state == "filed", Message.unit_id == unit_id)
+            .where(Message.campaign_id == campaign_id, Message.state == MessageState.FILED,
+                   Message.unit_id == unit_id)
             .order_by(Message.received_at, Message.id)
         )
     )
@@ -94,16 +86,14 @@ def recompute(
     completed_at = None
     received: list[datetime] = [m.received_at for m in messages]
     for _msg_id, msg_received, att_items, att_sha, att_photos, att_facts in pairs:
-        items = set(filter(None, att_items.split(",")))
+        items = set(split_items(att_items))
         report |= "report" in items
         nominations |= "nominations" in items
         if "data_table" in items:
             data_table = True
-            facts = json.loads(att_facts) if att_facts else {}
-            table = facts.get("data_table") or {}
-            totals = (table.get("total_classes"), table.get("total_participants"))
+            totals = facts.totals(att_facts)
         if "photo" in items:
-            photos |= _photo_shas(att_sha, att_photos, att_facts)
+            photos |= facts.evidence_photos(att_sha, att_photos, att_facts)
         received.append(msg_received)
         if completed_at is None and not req.missing(report, data_table, len(photos), nominations):
             completed_at = msg_received
@@ -115,10 +105,10 @@ def recompute(
     sub.last_message_at = max(received) if received else None
     sub.completed_at = completed_at
     if not received:
-        sub.state = "missing"
+        sub.state = SubmissionState.MISSING
     elif req.missing(report, data_table, len(photos), nominations):
-        sub.state = "incomplete"
+        sub.state = SubmissionState.INCOMPLETE
     else:
-        sub.state = "complete"
+        sub.state = SubmissionState.COMPLETE
     sub.updated_at = now
     return sub

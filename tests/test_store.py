@@ -221,3 +221,65 @@ def test_orphan_sweep_keeps_every_referenced_blob(db_url: str, tmp_path: Path) -
     with sessions() as s:
         assert all(files.exists(sha) for sha in s.scalars(sa.select(Attachment.sha256)))
     engine.dispose()
+
+
+def _insert(conn: sa.Connection, table: str, **values: object) -> int:
+    """A row with `values` and a plain value for every other required column (a store as an
+    older revision left it, written without today's models)."""
+    naive = NOW.replace(tzinfo=None) if conn.dialect.name == "sqlite" else NOW
+    for col in sa.inspect(conn).get_columns(table):
+        if col["name"] in values or col["nullable"] or col["name"] == "id" or col.get("default"):
+            continue
+        kind = col["type"]
+        values[col["name"]] = (naive if isinstance(kind, sa.DateTime) else False if isinstance(kind, sa.Boolean)
+                               else 0 if isinstance(kind, sa.Integer | sa.BigInteger) else "")
+    t = sa.table(table, *(sa.column(k) for k in values))
+    return int(conn.execute(t.insert().values(**values).returning(sa.column("id"))).scalar_one())
+
+
+def test_migration_0008_refuses_a_bad_state_and_keeps_what_was_filed(db_url: str) -> None:
+    """0008 puts CHECK constraints on the state columns and DMARC in a column: a message
+    stored before keeps its attachments through the table rebuild (SQLite), its DMARC verdict
+    is read from the stored JSON, and a state outside the enum is refused afterwards."""
+    from store.db import make_engine
+    from store.models import Attachment, LedgerState, MessageState, OutboxState, SubmissionState
+
+    engine = make_engine(db_url)
+    upgrade(engine, "0007")
+    with engine.begin() as c:
+        failed = _insert(c, "messages", sha256="a" * 64, body_sha256="b" * 64, state="filed",
+                         subject="Báo cáo tuần lễ HTSĐ — Trường THCS Kim Bài",
+                         auth='{"authserv_id": "mx.thanhoai.example", "spf": "pass", "dkim": "none", '
+                              '"dmarc": "fail"}')
+        passed = _insert(c, "messages", sha256="c" * 64, body_sha256="d" * 64, state="unassigned",
+                         auth='{"dmarc": "pass"}')
+        _insert(c, "attachments", message_fk=failed, sha256="e" * 64, filename="Báo cáo.docx",
+                items="report")
+    upgrade(engine)
+    assert current_revision(engine) == "0008"
+    with engine.connect() as c:
+        assert dict(c.execute(sa.text("SELECT id, dmarc FROM messages")).all()) == {failed: "fail", passed: "pass"}
+        assert c.execute(sa.select(Attachment.filename, Attachment.message_fk)).all() == [("Báo cáo.docx", failed)]
+    for table, good in (("messages", MessageState.FILED), ("ledger", LedgerState.STORED),
+                        ("submissions", SubmissionState.COMPLETE), ("outbox", OutboxState.SENT)):
+        checks = sa.inspect(engine).get_check_constraints(table)
+        assert [ck["name"] for ck in checks] == [f"ck_{table}_state"]
+        assert all(f"'{v}'" in checks[0]["sqltext"] for v in type(good))
+    with pytest.raises(IntegrityError), engine.begin() as c:
+        c.execute(sa.text("UPDATE messages SET state = 'done' WHERE id = :id"), {"id": failed})
+    with engine.connect() as c:
+        assert c.execute(sa.text("SELECT state FROM messages WHERE id = :id"), {"id": failed}).scalar() == "filed"
+    engine.dispose()
+
+
+def test_migration_0008_stops_on_a_state_it_does_not_know(db_url: str) -> None:
+    from store.db import make_engine
+
+    engine = make_engine(db_url)
+    upgrade(engine, "0007")
+    with engine.begin() as c:
+        _insert(c, "messages", sha256="a" * 64, body_sha256="b" * 64, state="archived")
+    with pytest.raises(RuntimeError, match=r"messages.state holds \['archived'\]"):
+        upgrade(engine)
+    assert current_revision(engine) == "0007"
+    engine.dispose()

@@ -1,0 +1,73 @@
+"""store.facts, the one writer and reader of the stored facts: what the parsers found in real
+generated documents goes into the JSON and comes back out through the readers the store's
+queries use (photos by hash, the data table's totals, the nominations, thumbnails as blobs, the
+authentication verdicts and their DMARC column)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from parsers.authres import AuthResults
+from parsers.documents import read_document
+from store import facts
+from store.files import FileStore
+from store.models import Attachment, split_items
+from tests.docgen_media import logo_png, phone_jpeg
+from tests.docgen_tables import make_docx_report, make_xlsx_workbook
+
+
+def test_a_data_table_reads_back_with_its_totals_and_nominations(tmp_path: Path) -> None:
+    data, expected = make_xlsx_workbook()
+    found = read_document(data, expected.filename, "")
+    text = facts.facts_json(found, FileStore(tmp_path))
+    assert expected.data_table is not None
+    assert facts.totals(text) == (expected.data_table.total_classes, expected.data_table.total_participants)
+    assert len(facts.data_table(text)["rows"]) == len(expected.data_table.rows)
+    assert len(facts.nominations(text)) == len(found.nominations)
+    assert expected.data_table.rows[0].activity in text  # Vietnamese kept as it is, not \u-escaped
+
+
+def test_a_report_keeps_its_text_cut_and_no_table(tmp_path: Path) -> None:
+    data, expected = make_docx_report()
+    found = read_document(data, expected.filename, "")
+    text = facts.facts_json(found, FileStore(tmp_path))
+    assert found.report is not None
+    stored = facts.data_table(text)
+    assert (stored != {}) == (found.data_table is not None)
+    assert len(facts._load(text)["report"]["text"]) == min(len(found.report.text), facts.REPORT_TEXT_CHARS)
+
+
+def test_photos_count_by_content_and_their_thumbnails_are_blobs(tmp_path: Path) -> None:
+    files = FileStore(tmp_path)
+    photo, _ = phone_jpeg(3)
+    found = read_document(photo, "IMG_20211005_081530.jpg", "image/jpeg")
+    text = facts.facts_json(found, files)
+    shas = facts.evidence_photos("f" * 64, 1, text)
+    assert len(shas) == 1
+    thumbs = facts.named_blobs(text, "thumbnail_sha256")
+    assert len(thumbs) == 1 and all(files.exists(t) for t in thumbs)
+    logo, _ = logo_png()
+    assert facts.evidence_photos("f" * 64, 0, facts.facts_json(read_document(logo, "logo.png", ""), files)) == set()
+    # a photo file whose facts were not stored (an old row) is itself one photo
+    assert facts.evidence_photos("f" * 64, 1, "") == {"f" * 64}
+
+
+def test_empty_stored_facts_read_as_nothing() -> None:
+    assert facts.data_table("") == {} and facts.totals(None) == (None, None)
+    assert facts.nominations("") == [] and facts.photos(None) == []
+    assert facts.named_blobs("", "thumbnail_sha256") == set() and not facts.sealed("")
+
+
+def test_items_are_written_sorted_and_split_in_one_place() -> None:
+    text = facts.items_text({"report", "photo", "data_table"})
+    assert text == "data_table,photo,report"
+    assert split_items(text) == ("data_table", "photo", "report") and split_items("") == ()
+    assert Attachment(items=text).item_keys == ("data_table", "photo", "report")
+
+
+def test_auth_verdicts_fill_the_json_and_the_dmarc_column() -> None:
+    auth, dmarc = facts.auth_columns(AuthResults("mx.thanhoai.example", "pass", "none", "fail"))
+    assert dmarc == "fail"
+    assert facts.auth_reason(auth) == "DMARC fail, SPF pass, DKIM none"
+    assert facts.auth_columns(None) == ("", "")
+    assert facts.auth_reason("") == "DMARC ?, SPF ?, DKIM ?"
