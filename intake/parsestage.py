@@ -36,6 +36,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from core.config import LimitsConfig
 from core.errors import MessageError, StoreFault
 from intake.identify import Decision
 from intake.matching import MatcherSpec, evidence, matcher_for
@@ -43,15 +44,13 @@ from parsers.documents import read_document
 from parsers.facts import DocumentFacts
 from parsers.lift import lift, restore
 from parsers.mime import (
-    MAX_MIME_DEPTH,
-    MAX_MIME_PARTS,
     MalformedMessage,
     ParsedMessage,
     Part,
     parse_message,
 )
-from parsers.ocr import MAX_OCR_PAGES, ocr_budget
-from parsers.photo import MAX_MESSAGE_PIXELS, pixel_budget
+from parsers.ocr import ocr_budget
+from parsers.photo import pixel_budget
 from store import faults
 from store.facts import facts_json
 from store.files import FileStore
@@ -59,19 +58,9 @@ from store.files import FileStore
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Limits:
-    max_message_bytes: int = 50 * 2**20
-    max_parts: int = 200
-    max_attachments: int = 100
-    parse_workers: int = 2
-    parse_timeout: float = 120.0
-    parse_memory_mb: int = 1536
-    parse_cpu_seconds: int = 90
-    max_mime_parts: int = MAX_MIME_PARTS  # more, or deeper nesting: the message is set aside
-    max_mime_depth: int = MAX_MIME_DEPTH
-    max_ocr_pages: int = MAX_OCR_PAGES  # pages read by OCR per message (parsers.ocr)
-    max_message_pixels: int = MAX_MESSAGE_PIXELS  # decoded image pixels per message
+# The parse stage's limits are the [limits] section itself (core.config.LimitsConfig), passed
+# as it is; `Limits` is its name here for the callers that build one in code.
+Limits = LimitsConfig
 
 
 @dataclass(frozen=True)
@@ -109,7 +98,7 @@ def _expand(facts: DocumentFacts, data: bytes) -> tuple[list[tuple[str, bytes, s
     return members, "; ".join(out.problems)
 
 
-def stage(sha256: str, files_root: str, limits: Limits, spec: MatcherSpec | None = None) -> Staged:
+def stage(sha256: str, files_root: str, limits: LimitsConfig, spec: MatcherSpec | None = None) -> Staged:
     """Parse one stored message and file its parts. Runs in a worker (or in-process). The
     parts' files are made durable together before it returns (FileStore.batch)."""
     files = FileStore(files_root)
@@ -121,7 +110,7 @@ def stage(sha256: str, files_root: str, limits: Limits, spec: MatcherSpec | None
     return replace(staged, decision=matcher_for(spec).identify(evidence(staged.parsed, staged.parts)))
 
 
-def _stage(files: FileStore, sha256: str, limits: Limits) -> Staged:
+def _stage(files: FileStore, sha256: str, limits: LimitsConfig) -> Staged:
     raw = files.get(sha256)
     parsed = _parse(raw, limits)
     del raw
@@ -170,7 +159,7 @@ def _stage(files: FileStore, sha256: str, limits: Limits) -> Staged:
     return Staged(light, tuple(staged), tuple(problems))
 
 
-def _parse(raw: bytes, limits: Limits) -> ParsedMessage:
+def _parse(raw: bytes, limits: LimitsConfig) -> ParsedMessage:
     """parse_message, with large base64 attachments kept out of the MIME parser (parsers.lift:
     a 25 MB attachment costs ~25 MB here instead of ~260 MB); the whole message is parsed the
     ordinary way when lifting does not apply or its result cannot be trusted."""
@@ -251,7 +240,7 @@ def _worker_init(memory_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard if hard != resource.RLIM_INFINITY and hard < limit else resource.RLIM_INFINITY))
 
 
-def _guarded(sha256: str, files_root: str, limits: Limits, spec: MatcherSpec | None) -> Staged:
+def _guarded(sha256: str, files_root: str, limits: LimitsConfig, spec: MatcherSpec | None) -> Staged:
     """The worker's task: re-arm the CPU limit for this message, then stage it."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     used = int(usage.ru_utime + usage.ru_stime) + 1
@@ -267,10 +256,10 @@ _STOPPED = object()  # the stream was asked to stop while it waited
 
 
 class ParseStage:
-    def __init__(self, files_root: str, limits: Limits | None = None,
+    def __init__(self, files_root: str, limits: LimitsConfig | None = None,
                  secret_env: Sequence[str] = ()) -> None:
         self.files_root = files_root
-        self.limits = limits or Limits()
+        self.limits = limits or LimitsConfig()
         self.secret_env = tuple(n for n in secret_env if n)
         self._pool: cf.ProcessPoolExecutor | None = None
         if self.limits.parse_workers > 0:

@@ -120,10 +120,13 @@ def test_limits_defaults_are_the_documented_ones_and_the_parse_stage_ones() -> N
     stage uses when no config is given (e.g. max_message_pixels, the per-message image
     budget of parsers.photo)."""
     from intake.parsestage import Limits
+    from parsers.mime import MAX_MIME_DEPTH, MAX_MIME_PARTS
+    from parsers.ocr import MAX_OCR_PAGES
     from parsers.photo import MAX_MESSAGE_PIXELS
 
     example = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))["limits"]
     defaults = dataclasses.asdict(config_mod.LimitsConfig())
     assert example == defaults
-    assert dataclasses.asdict(Limits()) == defaults
-    assert defaults["max_message_pixels"] == MAX_MESSAGE_PIXELS
+    assert Limits is config_mod.LimitsConfig  # passed as it is, not copied field for field
+    assert (defaults["max_message_pixels"], defaults["max_mime_parts"], defaults["max_mime_depth"],
+            defaults["max_ocr_pages"]) == (MAX_MESSAGE_PIXELS, MAX_MIME_PARTS, MAX_MIME_DEPTH, MAX_OCR_PAGES)
