@@ -159,7 +159,10 @@ class Daemon:
                 log.info("poll recovered after %d failure(s)", self.failures)
             self.failures = 0
             self.next_poll_at = None
-            log.info(
+            # a poll that found nothing is routine: said only at -v
+            busy = result.new_uids or result.stored or result.duplicates or result.processed
+            log.log(
+                logging.INFO if busy else logging.DEBUG,
                 "poll: %d new, %d stored, %d duplicate(s), %d filed",
                 result.new_uids, result.stored, result.duplicates, result.processed,
             )
@@ -180,6 +183,18 @@ class Daemon:
                       faults.describe(e))
             return None
 
+    def warm_parsers(self) -> None:
+        """Start the parse workers now rather than when the first mail arrives: a worker's
+        start (its fork and imports, ~2.5 s on a small machine) would otherwise be added to
+        the time the first unit waits to see its mail filed. Each worker is handed a sha256
+        that names nothing, so it starts, imports the parsers, and answers "no such file"."""
+        workers = self.app.cfg.limits.parse_workers
+        if workers <= 0:
+            return
+        started = self.clock.monotonic()
+        self.app.stage.run_many(["0" * 64] * workers)
+        log.debug("%d parse worker(s) ready in %.1f s", workers, self.clock.monotonic() - started)
+
     def request_stop(self) -> None:
         self.stop_event.set()
         self.poller.request_stop()
@@ -195,6 +210,7 @@ class Daemon:
         polling when IDLE is missing; reconnects with backoff after errors."""
         folder = self.app.cfg.mailbox.folder
         delay = 5.0
+        watched = False  # an IDLE session was up before this connection attempt
         while not self.stop_event.is_set():
             box = self.app.mailbox()
             try:
@@ -203,11 +219,14 @@ class Daemon:
                     log.info("server has no IDLE: polling every %d s", self.app.cfg.mailbox.poll_interval)
                     return
                 box.idle_start(folder)
+                log.log(logging.DEBUG if watched else logging.INFO, "IDLE: watching %s", folder)
                 started = self.clock.monotonic()
                 delay = 5.0
+                watched = True
                 while not self.stop_event.is_set():
                     if box.idle_wait(1.0):
-                        log.info("IDLE: new mail in %s", folder)
+                        # routine: the poll it triggers logs what it found
+                        log.debug("IDLE: new mail in %s", folder)
                         self._trigger_poll()
                     if self.clock.monotonic() - started >= IDLE_RENEW:
                         box.idle_stop()
@@ -217,7 +236,10 @@ class Daemon:
                 log.error("IDLE stopped: %s", e)
                 return
             except (TransientError, IntakeError) as e:
-                log.warning("IDLE connection lost (%s); reconnecting in %.0f s", e, delay)
+                # a server dropping a long IDLE session now and then is routine; failing to get
+                # one back is not
+                log.log(logging.INFO if delay == 5.0 and watched else logging.WARNING,
+                        "IDLE connection lost (%s); reconnecting in %.0f s", e, delay)
                 self.stop_event.wait(delay)
                 delay = min(delay * 2, 300.0)
             finally:
@@ -280,6 +302,7 @@ class Daemon:
             sweep_orphans(self.app.sessions, self.app.files, self.clock.now())
         except (OSError, SQLAlchemyError) as e:
             log.warning("orphan sweep skipped: %s", e)
+        self.warm_parsers()
         interval = self.app.cfg.mailbox.poll_interval
         sched = Scheduler(self.clock)
         self.scheduler = sched

@@ -253,7 +253,8 @@ class Poller:
         with self.sessions() as s:
             pending = [e.uid for e in ledger.to_fetch(s, account, folder, info.uidvalidity, now)]
         size = max(self.settings.batch_size, 1)
-        self.progress.start(f"fetching {account}/{folder}", len(pending))
+        if pending:  # a poll with nothing to fetch reports no progress
+            self.progress.start(f"fetching {account}/{folder}", len(pending))
         for start in range(0, len(pending), size):
             if self.stop_requested:
                 break

@@ -59,6 +59,8 @@ class Scheduler:
     def trigger(self, name: str) -> None:
         job = self.jobs.get(name)
         if job is not None and not self._stop.is_set():
+            if job.running.locked():
+                log.debug("job %s triggered while it runs: it runs again right after", name)
             job.kick.set()
 
     # -- running ---------------------------------------------------------------------------------
