@@ -9,7 +9,8 @@ opened the cheapest way the product's library for it allows — the readers the 
 - .xlsx/.xls/.ods: python-calamine, every sheet's values and merged ranges
   (`spreadsheets="openpyxl"` measures the reader used before: openpyxl read-only, cells
   iterated, for a before/after in one run);
-- .docx: python-docx `Document()`;
+- .docx: `parsers.office.open_docx` (lxml over the main document part and its styles; it
+  was python-docx `Document()` until issue 19, `docx="python-docx"` measures that);
 - JPEG: Pillow decoding at reduced scale (`draft`).
 
 Run on every core, like the parse workers. The pipeline cannot be faster than this floor plus
@@ -53,14 +54,29 @@ def _open_openpyxl(data: bytes) -> None:
 SPREADSHEET_OPENERS = {"calamine": _open_calamine, "openpyxl": _open_openpyxl}
 
 
-def open_all(raw: bytes, spreadsheets: str = "calamine") -> int:
-    """Open every attachment of one message with its library; returns how many were opened."""
+def _open_lxml(data: bytes) -> None:
+    from parsers.office import open_docx
+
+    open_docx(data)
+
+
+def _open_python_docx(data: bytes) -> None:
     import docx
+
+    docx.Document(io.BytesIO(data))
+
+
+DOCX_OPENERS = {"lxml": _open_lxml, "python-docx": _open_python_docx}
+
+
+def open_all(raw: bytes, spreadsheets: str = "calamine", docx: str = "lxml") -> int:
+    """Open every attachment of one message with its library; returns how many were opened."""
     from PIL import Image
 
     from intake.parsestage import Limits, _parse
 
     open_sheet = SPREADSHEET_OPENERS[spreadsheets]
+    open_docx = DOCX_OPENERS[docx]
     opened = 0
     for part in _parse(raw, Limits()).parts:
         data, ctype = part.data, part.content_type
@@ -70,7 +86,7 @@ def open_all(raw: bytes, spreadsheets: str = "calamine") -> int:
                 im.load()
             opened += 1
         elif data[:2] == b"PK" and "word" in ctype:
-            docx.Document(io.BytesIO(data))
+            open_docx(data)
             opened += 1
         elif ("sheet" in ctype or "excel" in ctype) and data[:2] in (b"PK", b"\xd0\xcf"):
             open_sheet(data)
@@ -78,19 +94,20 @@ def open_all(raw: bytes, spreadsheets: str = "calamine") -> int:
     return opened
 
 
-def _chunk(messages: Sequence[bytes], spreadsheets: str = "calamine") -> tuple[int, float]:
+def _chunk(messages: Sequence[bytes], spreadsheets: str = "calamine",
+           docx: str = "lxml") -> tuple[int, float]:
     t = time.process_time()
-    opened = sum(open_all(m, spreadsheets) for m in messages)
+    opened = sum(open_all(m, spreadsheets, docx) for m in messages)
     return opened, time.process_time() - t
 
 
 def parse_floor(messages: Sequence[bytes], workers: int | None = None,
-                spreadsheets: str = "calamine") -> tuple[float, float, int]:
+                spreadsheets: str = "calamine", docx: str = "lxml") -> tuple[float, float, int]:
     """(wall seconds on `workers` processes, CPU seconds in all, attachments opened)."""
     workers = workers or os.cpu_count() or 1
     size = max(1, len(messages) // (workers * 4))
     chunks = [messages[i : i + size] for i in range(0, len(messages), size)]
-    work = partial(_chunk, spreadsheets=spreadsheets)
+    work = partial(_chunk, spreadsheets=spreadsheets, docx=docx)
     with cf.ProcessPoolExecutor(workers) as pool:
         list(pool.map(work, [messages[:1]] * workers))  # start workers, import libraries
         t = time.perf_counter()

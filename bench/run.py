@@ -14,8 +14,8 @@ Sections:
   Maildir files. Baselines: an imapclient loop (`debug = 0`) fetching BODY.PEEK[] in batches of
   50 and writing each message to its own file with fsync (median of --repeat runs), and
   `mbsync` into a Maildir when isync is installed. The parse floor (bench/floor.py): the
-  libraries the product reads with (calamine, python-docx, Pillow) alone opening 500 of the
-  emails on every core, and again with openpyxl for the spreadsheets (the reader before);
+  libraries the product reads with (calamine, lxml, Pillow) alone opening 500 of the
+  emails on every core, and again with the readers before issue 19 (openpyxl, python-docx);
   the readers' CPU per email (parsers.documents on 200 emails, one process, by format).
   Then the full pipeline
   (App.poll_once: fetch, store, mark, parse, file) on the same mailbox into a fresh store,
@@ -275,8 +275,8 @@ def section_fetch(work: Path, args: argparse.Namespace) -> list[Figure]:
     floor_per_msg, floor_cpu = f_wall / len(sample), f_cpu / len(sample)
     say(f"parse floor: {len(sample)} emails ({f_opened} attachments) opened in {f_wall:.2f} s, "
         f"{floor_cpu * 1000:.1f} ms CPU per email")
-    o_wall, o_cpu, _ = parse_floor(sample, spreadsheets="openpyxl")
-    say(f"  with openpyxl for the spreadsheets (the reader before): {o_wall:.2f} s, "
+    o_wall, o_cpu, _ = parse_floor(sample, spreadsheets="openpyxl", docx="python-docx")
+    say(f"  with openpyxl and python-docx (the readers before): {o_wall:.2f} s, "
         f"{o_cpu / len(sample) * 1000:.1f} ms CPU per email")
     readers_cpu, by_format = reader_cpu(sample[:200])
     say(f"readers (parsers.documents on every attachment): {readers_cpu * 1000:.1f} ms CPU per "
@@ -315,7 +315,7 @@ def section_fetch(work: Path, args: argparse.Namespace) -> list[Figure]:
                            1 / floor_per_msg, "msg/s",
                            note=f"{floor_cpu * 1000:.1f} ms CPU per email "
                            "(bench/floor.py)"))
-        figs.append(Figure("fetch", "parse floor with openpyxl for spreadsheets (before)",
+        figs.append(Figure("fetch", "parse floor with openpyxl, python-docx (before)",
                            floor_n / o_wall, "msg/s",
                            note=f"{o_cpu / floor_n * 1000:.1f} ms CPU per email"))
         figs.append(Figure("fetch", "readers: CPU per email, one process", readers_cpu * 1000,

@@ -10,7 +10,8 @@ This module owns the format libraries' table side:
   value cell, a cell with no reference, an ods with repeated value cells past the bounds) is
   read by the streaming readers as before: openpyxl (read-only, bounded `max_row`/`max_col`,
   merges streamed by `_xlsx_merges`), xlrd (merged cells through `formatting_info`).
-- docx: python-docx (every body table, merged cells repeated); pdf: pdfplumber (text PDFs).
+- docx: lxml over word/document.xml (`parsers.office.DocxText`: every body table, merged
+  cells repeated); pdf: pdfplumber (text PDFs).
 
 Merged ranges are filled with their top-left value, clipped to the bounds.
 Cell values are `str` (whitespace collapsed), `int`, `float` or `None`. Files it cannot read
@@ -34,7 +35,6 @@ import python_calamine
 import xlrd
 from defusedxml.common import DefusedXmlException
 from defusedxml.ElementTree import iterparse
-from docx.document import Document as DocxDocument
 from lxml.etree import XMLSyntaxError
 from pdfminer.pdfparser import PDFSyntaxError
 from pdfminer.psparser import PSException
@@ -46,6 +46,8 @@ from parsers.office import (
     ENCRYPTED_MARK,
     MAX_LOADED_XML_BYTES,
     OLE_MAGIC,
+    W_TR,
+    Docx,
     DocxText,
     check_zip,
     ole_reason,
@@ -80,7 +82,7 @@ class Grid:
 
 
 def grids(data: bytes, fmt: str, *, max_rows: int = 2000, max_cols: int = 40,
-          document: DocxDocument | None = None) -> list[Grid]:
+          document: Docx | None = None) -> list[Grid]:
     """All sheets/tables of `data` in document order; `fmt` is one of xlsx, xls, ods, docx,
     pdf. A docx already opened with `open_docx` can be passed as `document` (read once)."""
     readers = {"xlsx": _xlsx, "xls": _xls, "ods": _ods, "docx": _docx, "pdf": _pdf}
@@ -472,19 +474,20 @@ def _docx(data: bytes, max_rows: int, max_cols: int) -> list[Grid]:
     return _docx_grids(open_docx(data), max_rows, max_cols)
 
 
-def _docx_grids(document: DocxDocument, max_rows: int, max_cols: int) -> list[Grid]:
+def _docx_grids(document: Docx, max_rows: int, max_cols: int) -> list[Grid]:
     reader = DocxText.of(document)  # the report reader's, when it read this document
     out: list[Grid] = []
     for number, table in enumerate(document.tables, start=1):
         rows: list[list[Cell]] = []
-        for row in table.rows[:max_rows]:
+        for index, tr in enumerate(table.iterchildren(W_TR)):
+            if index >= max_rows:
+                break
             try:
-                cells = row.cells
+                cells = reader.row_cells(tr, max_cols)
             except (ValueError, IndexError, AttributeError) as e:
                 log.info("docx table %d has a broken row: %s", number, e)
                 continue
-            rows.append([cell_value(reader.cell_text(c)) if c is not None else None
-                         for c in cells[:max_cols]])
+            rows.append([cell_value(reader.cell_text(tc)) for tc in cells])
         grid = _finish(f"docx table {number}", rows)
         if grid is not None:
             out.append(grid)

@@ -1,6 +1,6 @@
 """The written report ("Báo cáo kết quả tổ chức Tuần lễ…"): bytes → `parsers.facts.Report`.
 
-Readers: docx (python-docx; every run's font decides its TCVN3/VNI conversion; paragraphs and
+Readers: docx (lxml over word/document.xml, `parsers.office.DocxText`; every run's font decides its TCVN3/VNI conversion; paragraphs and
 table cells in document order; hyperlink targets kept), doc (Word 97–2003 via `unword`, chosen
 over legacy-doc, which drops the TCVN3 letter `ư`, and antiword, which is less accurate and a
 subprocess; it exposes no font names, so legacy text is found by character statistics), pdf
@@ -21,10 +21,9 @@ import unicodedata
 from collections.abc import Iterable
 
 import unword
-from docx.document import Document as DocxDocument
 
 from parsers.facts import Report, Unreadable
-from parsers.office import DocxText, open_docx, pdf_pages
+from parsers.office import Docx, DocxText, open_docx, pdf_pages
 from parsers.text import clean_text
 from parsers.vietnamese import (
     cp1258_decode,
@@ -46,9 +45,9 @@ MAX_REPORT_CHARS = 300_000
 # --- readers --------------------------------------------------------------------------------
 
 
-def read_report(data: bytes, fmt: str, *, document: DocxDocument | None = None) -> Report:
+def read_report(data: bytes, fmt: str, *, document: Docx | None = None) -> Report:
     """Read a written report (fmt: docx, doc, pdf, txt) into a `Report`. A docx already
-    opened with `parsers.grid.open_docx` can be passed as `document`."""
+    opened with `parsers.office.open_docx` can be passed as `document`."""
     fmt = fmt.lower()
     warnings: list[str] = []
     cut = False
@@ -117,11 +116,11 @@ def _typed_in_caps(text: str, least: int) -> bool:
     return len(letters) >= least and all(c.isupper() for c in letters)
 
 
-def _docx_lines(document: DocxDocument) -> tuple[list[str], str, bool]:
+def _docx_lines(document: Docx) -> tuple[list[str], str, bool]:
     """The body's lines up to MAX_REPORT_CHARS (the rest is not walked), the legacy encoding
     its fonts showed, and whether text was left out."""
     reader = DocxText.of(document)
-    lines, cut = _within(reader.blocks(document.element.body), MAX_REPORT_CHARS)
+    lines, cut = _within(reader.blocks(document.body), MAX_REPORT_CHARS)
     used = reader.used
     encoding = "tcvn3" if used & {"tcvn3", "tcvn3-upper"} else "vni" if "vni" in used else "unicode"
     return lines, encoding, cut
