@@ -8,6 +8,7 @@ a `Secret` whose repr is `***`.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import tomllib
 import types
@@ -28,7 +29,17 @@ from core.errors import ConfigError
 
 __all__ = ["CampaignConfig", "ColumnConfig", "TableConfig"]  # from core.campaignconfig
 
-SECURITY = ("ssl", "starttls", "none")
+SECURITY = ("ssl", "starttls", "none")  # [mailbox] and [smtp] security
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is this machine (a password may then go without TLS)."""
+    if host.lower() in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class Secret:

@@ -15,7 +15,6 @@ close) is reported as a `TransientError` with the server's words, so the watcher
 from __future__ import annotations
 
 import functools
-import ipaddress
 import logging
 import re
 import socket
@@ -29,7 +28,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 from imapclient.util import to_bytes
 
-from core.config import MailboxConfig, Secret
+from core.config import MailboxConfig, Secret, is_loopback
 from core.errors import ConfigError, CredentialsError, TransientError
 
 log = logging.getLogger(__name__)
@@ -79,15 +78,6 @@ class Mailbox(Protocol):
     def idle_start(self, folder: str) -> None: ...
     def idle_wait(self, timeout: float) -> bool: ...
     def idle_stop(self) -> None: ...
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _aware(value: object) -> datetime | None:

@@ -21,7 +21,6 @@ source (intake/oauth.py); a token the server refuses is refreshed once and tried
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import smtplib
 import ssl
@@ -30,13 +29,10 @@ from email.message import EmailMessage
 from email.utils import parseaddr
 from typing import Protocol
 
-from core.config import Secret
+from core.config import SECURITY, Secret, is_loopback
 from core.errors import ConfigError, CredentialsError, IntakeError, TransientError
 
 log = logging.getLogger(__name__)
-
-SECURITY = ("ssl", "starttls", "none")
-
 
 class TokenSource(Protocol):
     """Access tokens for XOAUTH2 (intake.oauth.OAuth2Tokens, or a fake)."""
@@ -96,15 +92,6 @@ class SmtpSettings:
     @property
     def envelope_from(self) -> str:
         return parseaddr(self.sender)[1]
-
-
-def is_loopback(host: str) -> bool:
-    if host.lower() in ("localhost", "localhost.localdomain"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 class Mailer(Protocol):
