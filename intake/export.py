@@ -1,6 +1,13 @@
 """`intake export`: the consolidated workbook and one folder per unit with the files it sent
 (report, table, photos, nominations), named by their original (cleaned) names, for archiving.
 
+Per campaign: the workbook has each campaign's sheets, its data in the columns of the
+campaign's own table (`[[campaigns.table.columns]]`, `total = true` columns summed;
+`notifier.workbook.build_campaigns_workbook`). With one campaign the unit folders sit at the top
+of `--out`, as always; with several, each campaign has a folder (named by its id) holding its
+unit folders, and a file counts where it was filed (a file placed apart goes to its own
+campaign). Other mail is not exported.
+
 Names are made to fit: at most 255 bytes of UTF-8 (`store.safefs.fit_name`, extension kept),
 no `/`, `\\` or characters Windows refuses, and unique per folder and across unit folders even
 when two cleaned names only differ in case (the archive is often copied to a USB stick). Each
@@ -16,16 +23,18 @@ import errno
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.errors import IntakeError
-from notifier.workbook import build_workbook
+from intake.campaignstatus import status_for
+from notifier.service import campaign_book
+from notifier.workbook import build_campaigns_workbook
 from parsers.text import clean_filename, clean_text
 from store.models import Attachment, Message, Unit
-from store.queries import unit_data
 from store.safefs import LinkRefused, SafeDir, fit_name
+from store.submissions import in_campaign
 
 if TYPE_CHECKING:
     from intake.app import App
@@ -96,25 +105,49 @@ def export_all(app: App, out: Path) -> ExportResult:
 
 def _export(app: App, root: SafeDir, result: ExportResult) -> None:
     now = app.clock.now()
-    status = app.status()
+    campaigns = app.cfg.campaigns
+    files: list[tuple[str, list[Any]]] = []
     with app.sessions() as s:
-        data = unit_data(s, app.cfg.campaign.id)
-        workbook = build_workbook(status, data, now=now)
-        rows = s.execute(
-            select(Unit.id, Unit.code, Unit.name, Attachment.sha256, Attachment.filename)
-            .join(Message, Message.unit_id == Unit.id)
-            .join(Attachment, Attachment.message_fk == Message.id)
-            .where(Message.state == "filed", Message.campaign_id == app.cfg.campaign.id)
-            .order_by(Unit.code, Unit.id, Message.received_at, Attachment.id)
-        ).all()
+        books = [campaign_book(s, app.files, c, status_for(s, c, now)) for c in campaigns]
+        workbook = build_campaigns_workbook(books, now=now)
+        for c in campaigns:
+            owner = func.coalesce(Attachment.unit_id, Message.unit_id)
+            files.append((c.id, list(s.execute(
+                select(Unit.id, Unit.code, Unit.name, Attachment.sha256, Attachment.filename)
+                .select_from(Message)
+                .join(Attachment, Attachment.message_fk == Message.id)
+                .join(Unit, Unit.id == owner)
+                .where(Message.state == "filed", in_campaign(c.id))
+                .order_by(Unit.code, Unit.id, Message.received_at, Attachment.id)
+            ).all())))
     folders = _Names()
-    result.workbook = folders.take(_safe(f"tong-hop-{app.cfg.campaign.id}") + ".xlsx")
+    tag = campaigns[0].id if len(campaigns) == 1 else "cac-ke-hoach"
+    result.workbook = folders.take(_safe(f"tong-hop-{tag}") + ".xlsx")
     try:
         root.write(result.workbook, workbook)
     except OSError as e:
         if e.errno in _FATAL and not isinstance(e, LinkRefused):
             raise _stop(result.out, e) from e
         result.failures.append(f"{result.workbook}: {_why(e)}")
+    if len(files) == 1:
+        _unit_folders(app, root, "", folders, files[0][1], result)
+        return
+    for cid, rows in files:
+        name = folders.take(_safe(cid) or "ke-hoach")
+        try:
+            sub = root.subdir(name)
+        except OSError as e:
+            if e.errno in _FATAL and not isinstance(e, LinkRefused):
+                raise _stop(result.out, e) from e
+            result.failures.append(f"{name}/: {_why(e)}")
+            continue
+        with sub:
+            _unit_folders(app, sub, f"{name}/", _Names(), rows, result)
+
+
+def _unit_folders(app: App, root: SafeDir, where: str, folders: _Names, rows: list[Any],
+                  result: ExportResult) -> None:
+    """One folder per unit under `root` (`where` is its path under --out, for the failures)."""
     app.progress.start("exporting", len(rows))
     current: tuple[int, SafeDir | None, str, _Names] | None = None
     try:
@@ -130,7 +163,7 @@ def _export(app: App, root: SafeDir, result: ExportResult) -> None:
                     if e.errno in _FATAL and not isinstance(e, LinkRefused):
                         raise _stop(result.out, e) from e
                     folder = None
-                    result.failures.append(f"{folder_name}/: {_why(e)}")
+                    result.failures.append(f"{where}{folder_name}/: {_why(e)}")
                 current = (unit_id, folder, folder_name, _Names())
             _, folder, folder_name, names = current
             app.progress.advance()
@@ -140,7 +173,7 @@ def _export(app: App, root: SafeDir, result: ExportResult) -> None:
             try:
                 blob = app.files.get(sha)
             except OSError as e:
-                result.failures.append(f"{folder_name}/{target}: its stored copy {sha[:12]}… "
+                result.failures.append(f"{where}{folder_name}/{target}: its stored copy {sha[:12]}… "
                                        f"cannot be read ({e.strerror or e})")
                 continue
             try:
@@ -148,7 +181,7 @@ def _export(app: App, root: SafeDir, result: ExportResult) -> None:
             except OSError as e:
                 if e.errno in _FATAL and not isinstance(e, LinkRefused):
                     raise _stop(result.out, e) from e
-                result.failures.append(f"{folder_name}/{target}: {_why(e)}")
+                result.failures.append(f"{where}{folder_name}/{target}: {_why(e)}")
                 continue
             result.files += 1
     finally:

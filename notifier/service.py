@@ -227,21 +227,17 @@ class Notifier:
 
     def _part(self, s: Session, c: CampaignConfig, status: CampaignStatus) -> tuple[CampaignPart, CampaignBook]:
         sealed = sealed_reports(s, c.id)
-        if seed_table(c):
-            return CampaignPart(status, sealed=sealed), CampaignBook(status, unit_data(s, c.id))
-        tables = unit_tables(s, self.files, c.id, c.table)
-        scope = {u.code: u.kind for u in status.units}
-        keys = c.table.totals
+        book = campaign_book(s, self.files, c, status)
+        if book.table is None:
+            return CampaignPart(status, sealed=sealed), book
+        kinds = {u.code: u.kind for u in status.units}
         by_kind: dict[tuple[str, str], int] = {}
-        for t in tables:
-            if t.code not in scope:
-                continue
-            for key, value in sums(t.rows, keys).items():
-                for kind in ("", t.kind):
+        for t in book.tables:
+            for key, value in sums(t.rows, c.table.totals).items():
+                for kind in ("", kinds[t.code]):
                     by_kind[(kind, key)] = by_kind.get((kind, key), 0) + value
         columns = tuple((col.headers[0].lower(), col.key) for col in c.table.columns if col.total)
-        part = CampaignPart(status, total_columns=columns, sums=by_kind, sealed=sealed)
-        return part, CampaignBook(status, table=c.table, tables=_in_scope(tables, scope))
+        return CampaignPart(status, total_columns=columns, sums=by_kind, sealed=sealed), book
 
     def _other(self, s: Session, since: datetime | None) -> OtherMail:
         others = other_mail(s)
@@ -335,6 +331,16 @@ class Notifier:
 
 def write_html(mail: OutgoingMail, path: Path) -> None:
     path.write_text(mail.html or mail.text, encoding="utf-8")
+
+
+def campaign_book(s: Session, files: FileStore, c: CampaignConfig, status: CampaignStatus) -> CampaignBook:
+    """The campaign's part of the workbook: the seed's data from the stored facts, or its own
+    table read back by its columns (`notifier.campaigntables`), its units only."""
+    if seed_table(c):
+        return CampaignBook(status, unit_data(s, c.id))
+    scope = {u.code: u.kind for u in status.units}
+    return CampaignBook(status, table=c.table,
+                        tables=_in_scope(unit_tables(s, files, c.id, c.table), scope))
 
 
 def _in_scope(tables: list[UnitTable], scope: dict[str, str]) -> list[UnitTable]:
