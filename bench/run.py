@@ -29,6 +29,8 @@ Sections:
   digest build timed in its parts: campaign_status + unit_data, workbook, digest letter.
 - ocr: CPU per page of OCR (bench/ocr.py): the stamped scanned report at 300 dpi and phone
   photos of its pages (issue 20: ≤ 3 s per page).
+- web: the console's server time (bench/web.py): Tổng quan of --units units (≤ 300 ms) and one
+  unit's page (≤ 50 ms), through the Flask app in process (issue 17).
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ from bench.server import Dovecot, available, inbox_maildir, running  # noqa: E40
 
 PW_ENV = "INTAKE_BENCH_IMAP_PASSWORD"
 MB = 1_000_000
-SECTIONS = ("fetch", "repoll", "rss", "digest", "ocr")
+SECTIONS = ("fetch", "repoll", "rss", "digest", "ocr", "web")
 
 
 @dataclass
@@ -491,9 +493,25 @@ def section_ocr(work: Path, args: argparse.Namespace) -> list[Figure]:
     ]
 
 
+def section_web(work: Path, args: argparse.Namespace) -> list[Figure]:
+    """The console's server time (bench/web.py): Tổng quan of --units units, one unit's page."""
+    from bench.web import TARGETS, measure
+
+    say(f"web: the console over a store with {args.units} units …")
+    (work / "web").mkdir(parents=True, exist_ok=True)
+    out = measure(work / "web", units=args.units)
+    shutil.rmtree(work / "web", ignore_errors=True)
+    return [
+        Figure("web", f"Tổng quan, {out['units']} units", out["overview_s"] * 1000, "ms",
+               target=TARGETS["overview"] * 1000, note=f"median; {out['overview_kb']:.0f} KB"),
+        Figure("web", "unit page", out["unit_s"] * 1000, "ms", target=TARGETS["unit"] * 1000,
+               note=f"median; {out['unit_kb']:.0f} KB"),
+    ]
+
+
 RUNNERS: dict[str, Callable[[Path, argparse.Namespace], list[Figure]]] = {
     "fetch": section_fetch, "repoll": section_repoll, "rss": section_rss, "digest": section_digest,
-    "ocr": section_ocr,
+    "ocr": section_ocr, "web": section_web,
 }
 
 
@@ -538,7 +556,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", nargs="+", choices=SECTIONS, help="run only these sections")
     p.add_argument("--json", action="store_true", help="print JSON instead of the table")
     args = p.parse_args(argv)
-    if not available() and set(args.only or SECTIONS) - {"digest", "ocr"}:
+    if not available() and set(args.only or SECTIONS) - {"digest", "ocr", "web"}:
         print("dovecot is not installed: `make system-deps` installs it", file=sys.stderr)
         return 2
     info = machine()
