@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import select
 import socket
 import ssl
 from collections.abc import Iterator, Sequence
@@ -371,10 +372,15 @@ class ImapMailbox:
 
 def _peer_closed(sock: socket.socket) -> bool:
     """True when the server has closed the TCP connection (a peek at the raw socket, under any
-    TLS layer, finds the end of the stream); False while it is open or has data waiting."""
+    TLS layer, finds the end of the stream); False while it is open or has data waiting.
+    Never waits: a socket with a timeout waits up to that timeout for data before any recv,
+    MSG_DONTWAIT or not, so an idle watcher stalled [mailbox] timeout per second (and a
+    SIGTERM waited as long); hence the zero-timeout select first."""
     try:
+        if not select.select([sock], [], [], 0)[0]:
+            return False  # nothing to read: not closed
         return socket.socket.recv(sock, 1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
     except (BlockingIOError, InterruptedError):
         return False
-    except OSError:
+    except (OSError, ValueError):  # ValueError: select on a socket already closed here
         return True
