@@ -490,6 +490,22 @@ def section_ocr(work: Path, args: argparse.Namespace) -> list[Figure]:
                f"{note}"),
         Figure("ocr", "OCR CPU per page, phone photo", out["photo_page_cpu_s"], "s", target=3.0,
                note="worst of 2; includes page detection, perspective and deskew"),
+        *_ordinary_photo_figures(),
+    ]
+
+
+def _ordinary_photo_figures() -> list[Figure]:
+    from bench.ocr import worker_memory
+
+    say("ocr: what ordinary photos cost a parse worker …")
+    mem = worker_memory()
+    cheap, old = mem["cheap-first"], mem["cv2-always"]
+    return [
+        Figure("ocr", "worker address space after ordinary photos", cheap["as_mb"], "MB",
+               note=f"VmPeak; {old['as_mb']:.0f} MB when every photo >= 600 px loaded OpenCV "
+               f"(limits.parse_memory_mb caps this); cv2 loaded: {cheap['cv2']}"),
+        Figure("ocr", "worker peak RSS after ordinary photos", cheap["rss_mib"], "MiB",
+               note=f"VmHWM; {old['rss_mib']:.0f} MiB with OpenCV for every photo"),
     ]
 
 

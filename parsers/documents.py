@@ -6,7 +6,9 @@ name (`parsers.classify.hint_items`) only where the content leaves it open:
 - spreadsheets (xlsx, xls, ods): the data table and/or the nomination list;
 - docx: the written report (or the unit's directive), a data table inside it (or in an
   embedded Excel object), a nomination table, and its embedded photos — one file can be
-  report + data table + photos at once;
+  report + data table + photos at once. An embedded image that shows a document page is
+  never an evidence photo; when the .docx has next to no text of its own (a photo of the
+  report pasted into Word), its pages are read by OCR as the report;
 - doc, txt: the report; pdf: the report, a table in it, a nomination list; a scanned PDF is a
   report (or directive) only when its name says so or says nothing else;
 - images: a `Photo`; only evidence photos give the photo item (not logos or signatures); an
@@ -25,6 +27,7 @@ message is still filed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import logging
@@ -32,7 +35,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from parsers.archive import ENTRY_ERRORS, BudgetExceeded, read_member
 from parsers.classify import hint_items
@@ -57,14 +60,26 @@ from parsers.nominations import nominations_in
 from parsers.office import ENCRYPTED_MARK, open_docx
 from parsers.photo import image_format, photos_in_docx, read_photo
 from parsers.report import SCANNED, is_directive, read_report
-from parsers.scan import MIN_PAGE_SIDE, PAGE_PHOTO, ScanResult, read_page_photo, read_scanned_pdf
+from parsers.scan import (
+    MIN_PAGE_SIDE,
+    PAGE_PHOTO,
+    ScanResult,
+    page_look,
+    read_page_images,
+    read_page_photo,
+    read_scanned_pdf,
+)
 from parsers.sniff import sniff
 from parsers.table import read_data_table, table_in
 from parsers.vietnamese import fold
 
+if TYPE_CHECKING:
+    from parsers.pageimage import Look
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+Page = tuple[bytes, str, "Look"]  # an embedded image that shows a document page
 REPORT_PROSE_WORDS = 150  # a page of prose makes a report even without title or outline
 HINTED_PROSE_WORDS = 20  # …or this much when the file name says "báo cáo"
 MIN_SECTIONS = 2  # of the Phụ lục outline (one heading-like line alone is not an outline)
@@ -215,7 +230,16 @@ def _document(data: bytes, base: DocumentFacts, hints: frozenset[str]) -> Docume
     if fmt == "docx":
         if (table is None or not table.rows) and readable:
             table = _embedded_table(data) or table
-        photos = _docx_photos(data, problems)
+        photos, pages = _docx_photos(data, problems)
+        if pages and _words(report) < HINTED_PROSE_WORDS:  # the report pasted in as photos
+            read = problems.attempt(read_page_images, pages)
+            if read is not None and read.report is not None:
+                report, scan = read.report, read.scan
+                table = table if table is not None and table.rows else read.table or table
+                for reason in read.problems:
+                    problems.add(reason)
+        elif pages:  # pages pasted beside the text: seen (and their seal), not read
+            scan = Scan("photo", 0, len(pages), 0.0, any(look.seal for _, _, look in pages))
     items = _table_items(table, nominations, problems)
     if any(p.evidence for p in photos):
         items.add(PHOTO)
@@ -272,9 +296,11 @@ def _links(report: Report | None, table: DataTable | None) -> tuple[str, ...]:
     return extract_links("\n".join(parts))
 
 
-def _docx_photos(data: bytes, problems: _Problems) -> tuple[Photo, ...]:
-    """The images in `word/media`, each read as a photo, one per content hash."""
+def _docx_photos(data: bytes, problems: _Problems) -> tuple[tuple[Photo, ...], list[Page]]:
+    """The images in `word/media`, each read as a photo, one per content hash; those that show
+    a document page are no evidence (PAGE_PHOTO) and are returned as pages too, in order."""
     photos: dict[str, Photo] = {}
+    pages: list[Page] = []
     failed: list[str] = []
     for name, blob in photos_in_docx(data):
         digest = hashlib.sha256(blob).hexdigest()
@@ -282,12 +308,25 @@ def _docx_photos(data: bytes, problems: _Problems) -> tuple[Photo, ...]:
         if digest in photos or fmt is None:
             continue
         try:
-            photos[digest] = read_photo(blob, fmt, digest)
+            photo = read_photo(blob, fmt, digest)
         except Unreadable as e:
             failed.append(f"{name}: {e}")
+            continue
+        look = None
+        if min(photo.width, photo.height) >= MIN_PAGE_SIDE:
+            with contextlib.suppress(Unreadable):  # a format OCR does not take (GIF): a photo
+                look = page_look(blob, fmt)
+        if look is not None:
+            photo = replace(photo, evidence=False, reason=PAGE_PHOTO)
+            pages.append((blob, fmt, look))
+        photos[digest] = photo
     if failed:
         problems.add(f"{len(failed)} embedded image(s) not read ({'; '.join(failed[:3])})")
-    return tuple(photos.values())
+    return tuple(photos.values()), pages
+
+
+def _words(report: Report | None) -> int:
+    return len(report.text.split()) if report is not None else 0
 
 
 def _embedded_table(data: bytes) -> DataTable | None:

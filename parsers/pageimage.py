@@ -22,7 +22,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-INSPECT_SIDE = 1000  # px on the longer side for `inspect`
+from parsers.pagehint import INSPECT_SIDE
+
 MIN_PAPER = 0.35  # share of the frame that is paper
 MIN_GLYPHS = 150  # glyph-like marks on the sheet at 1000 px (a page of text: 500+)
 MIN_GLYPHS_SEALED = 60

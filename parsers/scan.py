@@ -12,10 +12,11 @@ Every page takes one from the message's OCR budget (`parsers.ocr.ocr_budget`,
 `limits.max_ocr_pages`); pages past it are not read and a note says so. A "Tổng hợp số liệu"
 table on a page is kept only when its totals row checks out (`parsers.papertable`).
 
-OpenCV and numpy (`parsers.pageimage`) are imported only when an image is looked at or a page
-is read, never at import: every parse worker imports this module, and cv2 with its own
-OpenBLAS (threads, buffers, ~300 MB of address space) would take most of a worker's memory
-cap (limits.parse_memory_mb, RLIMIT_AS) from mail that has no scan or page photo at all.
+OpenCV and numpy (`parsers.pageimage`) are imported only when a page is read or an image
+passed Pillow's cheap look (`parsers.pagehint`: paper and ink), never at import: every parse
+worker imports this module, and cv2 with its own OpenBLAS (threads, buffers, ~300 MB of
+address space) would take most of a worker's memory cap (limits.parse_memory_mb, RLIMIT_AS)
+from mail that has no scan or page photo at all — an ordinary activity photo included.
 """
 
 from __future__ import annotations
@@ -25,15 +26,21 @@ import logging
 import re
 import warnings
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from parsers import pagehint
 from parsers.facts import DataTable, Report, Scan, Unreadable
 from parsers.ocr import OcrPage, current_budget, recognise
 from parsers.office import MAX_PDF_PAGES
+from parsers.pagehint import INSPECT_SIDE
 from parsers.papertable import read_paper_table, visual_rows
 from parsers.report import report_from_lines
 from parsers.vietnamese import fold
+
+if TYPE_CHECKING:
+    from parsers.pageimage import Look
 
 log = logging.getLogger(__name__)
 
@@ -161,20 +168,41 @@ def read_scanned_pdf(data: bytes) -> ScanResult:
         pdf.close()
 
 
-def read_page_photo(data: bytes, fmt: str, *, hinted: bool = False) -> ScanResult | None:
-    """OCR an image when it shows a document page; None when it does not (a photo)."""
-    from parsers.pageimage import INSPECT_SIDE, inspect  # cv2: see the module docstring
-
+def page_look(data: bytes, fmt: str, *, hinted: bool = False) -> Look | None:
+    """The page check of an image, without OCR: its `Look` when it shows a document page,
+    None when it does not (a photo). Pillow's cheap look (`parsers.pagehint`) comes first, so
+    OpenCV is imported only for an image that may be a page."""
     small = _open(data, fmt, draft=INSPECT_SIDE)  # a JPEG is decoded at 1/2…1/8 scale
     if min(small.size) < MIN_PAGE_SIDE * min(1.0, INSPECT_SIDE / max(small.size)):
         return None
+    hint = pagehint.look(small, hinted=hinted)
+    if not hint.maybe_page:
+        log.debug("image hint: %s", hint)
+        return None
+    from parsers.pageimage import inspect  # cv2: see the module docstring
+
     look = inspect(small, hinted=hinted)
     log.debug("image look: %s", look)
-    if not look.document:
+    return look if look.document else None
+
+
+def read_page_photo(data: bytes, fmt: str, *, hinted: bool = False) -> ScanResult | None:
+    """OCR an image when it shows a document page; None when it does not (a photo)."""
+    look = page_look(data, fmt, hinted=hinted)
+    if look is None:
         return None
-    reader = _Reader("photo", 1)
-    reader.seal = look.seal
-    reader.page(_open(data, fmt), "photographed page")
+    return read_page_images([(data, fmt, look)])
+
+
+def read_page_images(pages: list[tuple[bytes, str, Look]]) -> ScanResult:
+    """OCR images already found to be pages (`page_look`): a photographed page, or the pages
+    pasted into a .docx, in order, as one document."""
+    reader = _Reader("photo", len(pages))
+    for number, (data, fmt, look) in enumerate(pages, 1):
+        reader.seal = reader.seal or look.seal
+        where = "photographed page" if len(pages) == 1 else f"pasted page {number}"
+        if not reader.page(_open(data, fmt), where):
+            break
     return reader.result()
 
 

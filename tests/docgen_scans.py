@@ -233,3 +233,35 @@ def table_page(*, smudged: bool = False, wrong_total: bool = False,
 def photographed_table(smudged: bool = False, wrong_total: bool = False) -> bytes:
     return photograph(table_page(smudged=smudged, wrong_total=wrong_total),
                       seed=5 if smudged else 4)
+
+
+def docx_with_pasted_pages() -> bytes:
+    """What a unit makes when it has only the signed paper: a Word file holding the phone photos
+    of the report's two pages, one per page, under a one-line caption."""
+    import docx
+    from docx.shared import Cm
+
+    document = docx.Document()
+    document.add_paragraph("Báo cáo gửi phòng GD&ĐT")
+    for shot in photographed_report_pages():
+        document.add_picture(io.BytesIO(shot), width=Cm(16))
+    buf = io.BytesIO()
+    document.save(buf)
+    return buf.getvalue()
+
+
+def docx_report_with_a_pasted_page() -> tuple[bytes, int]:
+    """The report .docx with two activity photos and, pasted among them, a photo of the signed
+    page 2 (the seal); returns the file and how many evidence photos it holds."""
+    import docx
+    from docx.shared import Cm
+
+    from tests import docgen_media
+
+    data, _expected, _table = docgen_media.docx_report_with_photos()
+    document = docx.Document(io.BytesIO(data))
+    document.add_paragraph("Bản chụp trang ký, đóng dấu:")
+    document.add_picture(io.BytesIO(photographed_report_pages()[1]), width=Cm(16))
+    buf = io.BytesIO()
+    document.save(buf)
+    return buf.getvalue(), 2

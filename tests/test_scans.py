@@ -11,6 +11,9 @@ of each file are done once per session.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -108,6 +111,31 @@ def test_photographed_pages_are_read_and_never_evidence_photos(
     assert second.report is not None
     assert {"II.2", "II.3"} <= {k for k, _ in second.report.sections}
     assert second.data_table is not None and second.data_table.declared_total_participants == 1850
+
+
+def test_a_page_pasted_into_a_docx_report_is_no_evidence_photo() -> None:
+    """A report .docx with its activity photos and a pasted photo of its signed page: the
+    activity photos count, the page does not (and its seal is recorded)."""
+    data, evidence = docgen_scans.docx_report_with_a_pasted_page()
+    facts = read_document(data, "Bao cao Tuan le HTSD THCS Bich Hoa.docx")
+    assert PHOTO in facts.items and REPORT in facts.items
+    assert sum(p.evidence for p in facts.photos) == evidence
+    assert [p.reason for p in facts.photos if not p.evidence].count(PAGE_PHOTO) == 1
+    assert facts.scan is not None and facts.scan.seal and facts.scan.pages == 0
+    assert fold(facts.report.title if facts.report else "").startswith("bao cao ket qua")
+
+
+def test_a_docx_of_pasted_page_photos_is_read_as_the_report() -> None:
+    """A Word file holding only the phone photos of the signed report: read by OCR as the
+    report (unit from its header, the Phụ lục sections), no evidence photo."""
+    facts = read_document(docgen_scans.docx_with_pasted_pages(), "bao cao.docx")
+    assert PHOTO not in facts.items and REPORT in facts.items
+    assert [(p.evidence, p.reason) for p in facts.photos] == [(False, PAGE_PHOTO)] * 2
+    assert facts.scan is not None and facts.scan.source == "photo" and facts.scan.pages == 2
+    assert facts.scan.seal
+    assert facts.report is not None
+    assert "truong thcs bich hoa" in fold(" ".join(header_lines(facts.report)))
+    assert {"II.2", "II.3"} <= {k for k, _ in facts.report.sections}
 
 
 @pytest.mark.parametrize("make", [
@@ -213,3 +241,31 @@ def test_report_generator_really_makes_an_image_only_pdf(scan_pdf: bytes) -> Non
 
     assert read_report(scan_pdf, "pdf").scanned
     assert docgen_reports.UNIT == docgen_scans.UNIT
+
+
+def test_ordinary_photos_never_load_opencv_in_a_worker(tmp_path: Path) -> None:
+    """Pillow's cheap look turns ordinary photos away before the page check, so a parse worker
+    that reads only activity photos (4032×3024 and 1600×1200 phone shots, a report .docx with
+    photos) never imports OpenCV (~400 MB of address space against a 512 MB worker cap); a
+    photographed page still does. Each in a fresh process: the test session has cv2 loaded."""
+    ordinary = {
+        "IMG_20211008_090112.jpg": docgen_media.phone_jpeg(5, size=(4032, 3024))[0],
+        "IMG_20211008_090230.jpg": docgen_media.phone_jpeg(6, size=(1600, 1200))[0],
+        "Bao cao HTSD.docx": docgen_media.docx_report_with_photos()[0],
+    }
+    page = {"IMG_20211008_162011.jpg": docgen_scans.photographed_report_pages()[0]}
+    child = ("import sys; from pathlib import Path; from parsers.documents import read_document\n"
+             "facts = [read_document(Path(p).read_bytes(), Path(p).name) for p in sys.argv[1:]]\n"
+             "print(sum(PHOTO in f.items for f in facts), 'cv2' in sys.modules)\n")
+    child = "from parsers.facts import PHOTO\n" + child
+    root = Path(__file__).resolve().parent.parent
+    said = []
+    for files in (ordinary, page):
+        paths = []
+        for name, data in files.items():
+            (tmp_path / name).write_bytes(data)
+            paths.append(str(tmp_path / name))
+        run = subprocess.run([sys.executable, "-c", child, *paths], cwd=root, check=True,
+                             capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(root)})
+        said.append(run.stdout.split())
+    assert said == [["3", "False"], ["0", "True"]]

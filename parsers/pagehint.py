@@ -1,0 +1,69 @@
+"""The cheap first look at an image (Pillow only): could it be a document page at all?
+
+Every parse worker sees activity photos of 600 px and more; the real page check
+(`parsers.pageimage.inspect`) needs OpenCV and numpy, whose import alone puts ~300 MB of
+address space and ~50 MiB of RSS on a worker under a 512 MB cap. This look decides only
+whether that check is worth making, so it must never turn a page away: it asks for what every
+photographed or scanned page has, at 800 px,
+
+- paper: a good share of the frame bright and unsaturated (`MIN_PAPER`, below the page
+  check's own bar, since glyphs and a desk around the sheet are not paper), and
+- ink on the paper: dark marks beside paper pixels (`MIN_INK` of the frame; a page of text
+  has 3–5 %, a sparse table page ~3 %; an activity photo with little white in it ~0 %).
+
+A whiteboard or a poster passes; the page check then decides. Pure: an image in, a verdict out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PIL import Image, ImageChops, ImageFilter
+
+INSPECT_SIDE = 1000  # px on the longer side an image is decoded at for the page check
+LOOK_SIDE = 800  # px on the longer side for this look
+MIN_PAPER = 0.25  # share of the frame (the page check asks 0.35 of the sheet)
+MIN_INK = 0.004  # share of the frame: dark marks next to paper
+MIN_INK_HINTED = 0.002  # the file name or a seal-like hint says "document"
+
+
+@dataclass(frozen=True)
+class Hint:
+    maybe_page: bool
+    paper: float
+    ink: float
+
+
+def _share(mask: Image.Image) -> float:
+    hist = mask.histogram()
+    return hist[255] / max(sum(hist), 1)
+
+
+def _percentile(band: Image.Image, q: float) -> int:
+    hist = band.histogram()
+    total, acc = sum(hist), 0
+    for value, count in enumerate(hist):
+        acc += count
+        if acc >= q * total:
+            return value
+    return 255
+
+
+def look(image: Image.Image, *, hinted: bool = False) -> Hint:
+    """Whether `image` may show a document page (see the module docstring)."""
+    scale = min(1.0, LOOK_SIDE / max(image.size))
+    if scale < 1.0:
+        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
+                             Image.Resampling.BILINEAR)
+    _hue, sat, val = image.convert("RGB").convert("HSV").split()
+    bright = max(90, int(0.6 * _percentile(val, 0.95)))
+    paper = ImageChops.multiply(sat.point(lambda x: 255 if x < 60 else 0),
+                                val.point(lambda x: 255 if x > bright else 0))
+    gray = image.convert("L")
+    dark = ImageChops.subtract(gray.filter(ImageFilter.BoxBlur(6)), gray).point(
+        lambda x: 255 if x > 35 else 0)
+    ink = ImageChops.multiply(dark, paper.filter(ImageFilter.MaxFilter(9)))
+    paper_share, ink_share = _share(paper), _share(ink)
+    need = MIN_INK_HINTED if hinted else MIN_INK
+    return Hint(paper_share >= MIN_PAPER and ink_share >= need, round(paper_share, 3),
+                round(ink_share, 4))
