@@ -3,11 +3,15 @@
 `EmbeddedImap` serves pymap's in-memory ("dict") backend on a free loopback port from a
 background thread running its own asyncio loop; mail is seeded through the backend's own API
 (so only `intake/imap.py` speaks IMAP as a client). `run_demo` seeds it with realistic unit
-emails made from the example roster (`intake.demo_mail`), writes a config file into a throwaway
-directory, and runs the application exactly as `intake poll --once` does: App → Poller →
-ImapMailbox over loopback (security "none", allowed on loopback) → ledger, file store, filing →
-MOVE to the processed folder. The notifier then decides what it would send; the demo has no SMTP
-server, so receipts and reminders are queued in the outbox and never delivered.
+emails made from the example roster: the week of lifelong learning (`intake.demo_mail`), and
+the rest of an office mailbox (`intake.demo_mixed`): a second campaign with its own table and
+deadline, one email carrying both campaigns' files, mail of no campaign, and two emails that
+wait for the officer. It writes a config file with both campaigns into a throwaway directory,
+and runs the application exactly as `intake poll --once` does: App → Poller → ImapMailbox over
+loopback (security "none", allowed on loopback) → ledger, file store, filing → MOVE to the
+processed folder. The notifier then decides what it would send; the demo has no SMTP server, so
+receipts and reminders are queued in the outbox and never delivered. The report prints each
+campaign's status table, the other mail, and a summary in the officer's Vietnamese.
 
 pymap's gaps that shape this (FIELD-NOTES.md): custom keywords are dropped, so processed mail is
 MOVEd to a folder; UIDs start at 101; no CONDSTORE; no implicit TLS (and the demo needs none).
@@ -47,7 +51,10 @@ from core.clock import FixedClock
 from core.errors import IntakeError
 from intake.app import App
 from intake.demo_mail import campaign_messages
+from intake.demo_mixed import CAMPAIGNS_TOML, WEEK_ID, mixed_mailbox
 from intake.poll import PollResult
+from notifier.render import fmt_deadline
+from store.campaigns import OtherMessage, campaigns_of, other_mail
 from store.models import Message
 from store.queries import CampaignStatus
 
@@ -231,7 +238,10 @@ class EmbeddedImap:
 class DemoResult:
     seeded: int
     poll: PollResult
-    status: CampaignStatus
+    statuses: tuple[CampaignStatus, ...]  # one per campaign, in config order
+    counted: dict[str, int]  # campaign id → messages counted in it (a split email in each)
+    other: tuple[OtherMessage, ...]  # mail of no campaign
+    waiting: int  # messages whose campaign waits for the officer
     server_counts: dict[str, int]
     states: dict[str, int]  # stored messages by state (filed, ignored, quarantined, …)
     receipts: int
@@ -269,48 +279,68 @@ def _config_toml(workdir: Path, server: EmbeddedImap, roster: Path) -> str:
         "[limits]",
         "parse_workers = 0  # parse in-process: no worker pool to start for 20 messages",
         "",
+        "# two campaigns in one mailbox: the week of lifelong learning and the start-of-year",
+        "# statistics (its own table, a later deadline, schools only)",
+        CAMPAIGNS_TOML.strip(),
+        "",
     ])
 
 
+STATE_VI = {"filed": "đã ghi nhận", "other": "thư khác", "unassigned": "chờ cán bộ xử lý",
+            "ignored": "bỏ qua (thư tự động)", "quarantined": "cách ly", "received": "chưa xử lý"}
+
+
+def _vi_count(n: float, decimals: int = 0) -> str:
+    return f"{n:.{decimals}f}".replace(".", ",")
+
+
 def _summary(r: DemoResult) -> str:
-    tz = r.status.timezone
-    counts = {s: sum(1 for u in r.status.units if u.state == s) for s in ("complete", "incomplete", "missing")}
+    """What happened, for the officer: which campaigns the mailbox held, what was other mail,
+    what waits for them, and what the run did."""
     p = r.poll
+    tz = r.statuses[0].timezone if r.statuses else "Asia/Ho_Chi_Minh"
     folders = ", ".join(f"{name} {n}" for name, n in r.server_counts.items())
+    plans = "; ".join(
+        f"«{st.title}» (hạn nộp {fmt_deadline(st.deadline, st.timezone)}): "
+        f"{r.counted.get(st.campaign_id, 0)} thư, {sum(u.state == 'complete' for u in st.units)}/"
+        f"{len(st.units)} đơn vị đã đủ" for st in r.statuses)
     lines = [
-        f"demo: {r.seeded} emails seeded into an embedded IMAP server; one poll over IMAP fetched "
-        f"{p.fetched}, stored {p.stored} ({p.duplicates} duplicate(s), {p.failed} failed), "
-        f"moved {p.marked} to “{PROCESSED_FOLDER}”, filed {p.processed}",
-        f"server after the poll: {folders}; store: "
-        + ", ".join(f"{n} {state}" for state, n in r.states.items()),
-        f"units: {counts['complete']} complete, {counts['incomplete']} incomplete, "
-        f"{counts['missing']} missing; {len(r.status.unassigned)} unassigned, "
-        f"{len(r.status.quarantined)} quarantined",
-        f"outbox: {r.receipts} receipt(s) and {r.reminders} reminder(s) queued, none sent "
-        "(the demo has no SMTP server)",
-        f"demo clock: {DEMO_NOW.isoformat()} ({tz}); took {r.seconds:.1f} s",
+        f"Hộp thư minh họa có thư của {len(r.statuses)} kế hoạch — {plans}.",
+        f"Thư khác, không thuộc kế hoạch nào: {len(r.other)} thư (giữ lại, không tính vào kế hoạch "
+        "nào, không gửi biên nhận hay nhắc nhở).",
+        f"Chờ cán bộ chọn kế hoạch: {r.waiting} thư (intake move SỐ-THƯ MÃ-KẾ-HOẠCH).",
+        f"Đã đưa {r.seeded} thư vào máy chủ IMAP nhúng; một lần quét qua IMAP tải {p.fetched} thư, "
+        f"lưu {p.stored} (trùng {p.duplicates}, lỗi {p.failed}), chuyển {p.marked} thư sang "
+        f"“{PROCESSED_FOLDER}”, xử lý {p.processed}.",
+        f"Máy chủ sau lần quét: {folders}; kho lưu: "
+        + ", ".join(f"{n} {STATE_VI.get(state, state)}" for state, n in r.states.items()) + ".",
+        f"Hộp thư đi: {r.receipts} biên nhận và {r.reminders} thư nhắc đã xếp hàng, chưa gửi "
+        "(bản minh họa không có máy chủ SMTP).",
+        f"Đồng hồ minh họa: {DEMO_NOW:%d/%m/%Y %H:%M} ({tz}); chạy hết {_vi_count(r.seconds, 1)} giây.",
     ]
     if p.error:
-        lines.append(f"poll error: {p.error}")
+        lines.append(f"Lỗi khi quét hộp thư: {p.error}")
     if r.workdir is not None:
-        lines.append(f"kept: {r.workdir} — try: intake --config {r.workdir / 'config.toml'} status")
+        lines.append(f"Đã giữ lại: {r.workdir} — xem: intake --config {r.workdir / 'config.toml'} status")
     return "\n".join(lines)
 
 
 def run_demo(
     messages: int = 20, *, keep: Path | None = None, seed: int = 1, roster: Path = ROSTER
 ) -> DemoResult:
-    """Seed an embedded IMAP server with `messages` unit emails, poll it once with the real
-    application, and return what happened with the status table and a summary as `report`.
+    """Seed an embedded IMAP server with `messages` of the week's unit emails and the rest of
+    an office mailbox (`intake.demo_mixed`, all but its week mail), poll it once with the real
+    application, and return what happened with the status tables and a summary as `report`.
 
     With `keep`, the store, files and config are written there and left for inspection;
     otherwise everything lives in a temporary directory removed before returning."""
-    from intake.statustable import render
+    from intake.statustable import render, render_other
 
     started = time.perf_counter()
     if not roster.is_file():
         raise DemoError(f"the example roster {roster} is missing (run the demo from a source checkout)")
     mail = campaign_messages(roster, messages, seed)
+    mail += [m.raw for m in mixed_mailbox(roster) if m.expect != WEEK_ID]
     clock = FixedClock(DEMO_NOW)
     with ExitStack() as stack:
         if keep is not None:
@@ -333,20 +363,29 @@ def run_demo(
             now = clock.now()
             receipts = notifier.queue_receipts(now)
             reminders = notifier.queue_reminders(now)
-            status = app.status()
+            statuses = tuple(app.status(c.id) for c in cfg.campaigns)
             with app.sessions() as sess:
                 states = {
                     str(state): int(n) for state, n in sess.execute(
                         select(Message.state, func.count()).group_by(Message.state).order_by(Message.state)
                     )
                 }
+                counted: dict[str, int] = {}
+                for msg in sess.scalars(select(Message).where(Message.state == "filed")):
+                    for cid in campaigns_of(sess, msg):
+                        counted[cid] = counted.get(cid, 0) + 1
+                others = other_mail(sess)
+                waiting = int(sess.scalar(select(func.count()).select_from(Message).where(
+                    Message.state == "unassigned", Message.campaign_id == "",
+                    Message.unit_id.is_not(None))) or 0)
         counts = server.counts("INBOX", PROCESSED_FOLDER)
     result = DemoResult(
-        seeded=seeded, poll=poll, status=status, server_counts=counts, states=states, receipts=receipts,
-        reminders=reminders, seconds=time.perf_counter() - started,
-        workdir=workdir if keep is not None else None, report="",
+        seeded=seeded, poll=poll, statuses=statuses, counted=counted, other=others, waiting=waiting,
+        server_counts=counts, states=states, receipts=receipts, reminders=reminders,
+        seconds=time.perf_counter() - started, workdir=workdir if keep is not None else None, report="",
     )
-    report = render(status) + "\n\n" + _summary(result)
+    tables = [render(st) for st in statuses] + ([render_other(others)] if others else [])
+    report = "\n\n".join(tables) + "\n\n" + _summary(result)
     return dataclasses.replace(result, report=report)
 
 

@@ -36,6 +36,7 @@ from intake.demo_mail import (
     WRITTEN,
     XLSX,
     RosterUnit,
+    _pin_zip_dates,
     _save_workbook,
     as_sent,
     attach,
@@ -175,6 +176,9 @@ def _docx(unit: RosterUnit, title: str, lines: list[str],
     from docx import Document
 
     doc = Document()
+    core = doc.core_properties
+    core.author = core.last_modified_by = "vanthu"
+    core.created = core.modified = core.last_printed = WRITTEN  # the same bytes on every run
     head = doc.add_table(rows=2, cols=2)
     head.cell(0, 0).text = "PHÒNG GD&ĐT HUYỆN THANH OAI"
     head.cell(1, 0).text = unit.name.upper()
@@ -193,7 +197,7 @@ def _docx(unit: RosterUnit, title: str, lines: list[str],
     doc.add_paragraph("HIỆU TRƯỞNG")
     out = io.BytesIO()
     doc.save(out)
-    return out.getvalue()
+    return _pin_zip_dates(out.getvalue(), WRITTEN)
 
 
 def covid_report(unit: RosterUnit) -> bytes:

@@ -1,6 +1,8 @@
 """`intake demo`: the real IMAP path against the embedded pymap server, checked against what was
-seeded (expectations are derived from the generated emails, not written down), and checked for
-leftovers: no process, thread, listening port or temporary file survives it."""
+seeded (expectations are derived from the generated emails and what `intake.demo_mixed` says each
+of its messages must become, not written down), and checked for leftovers: no process, thread,
+listening port or temporary file survives it. The demo's mailbox holds two campaigns and other
+mail, and its report says so in Vietnamese."""
 
 from __future__ import annotations
 
@@ -29,9 +31,11 @@ from click.testing import CliRunner
 from intake.cli import cli
 from intake.demo import DEMO_NOW, PROCESSED_FOLDER, EmbeddedImap
 from intake.demo_mail import campaign_messages
+from intake.demo_mixed import OTHER, STATS_ID, STATS_TITLE, WEEK_ID, mixed_mailbox
 from tests.conftest import ROOT, ROSTER
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+MIXED = [m for m in mixed_mailbox(ROSTER) if m.expect != WEEK_ID]  # what the demo adds to the week
 ROW = re.compile(
     r"^(?P<code>\S+)\s.*?\s(?P<state>chưa gửi|chưa đủ|đã đủ)\s+(?P<late>quá hạn|nộp muộn|-)\s+"
     r"(?P<msgs>\d+)\s+(?P<rpt>[x-])\s+(?P<tbl>[x-])\s+(?P<photos>\d+)\s+(?P<nom>[x-])\s+"
@@ -61,16 +65,17 @@ def _filename(part: EmailMessage) -> str:
 
 
 def expected_units(n: int, seed: int = 1) -> tuple[dict[str, Expected], int]:
-    """What each unit sent in the demo's mail, read back from the emails themselves (by sender
-    address, or the unit's name when a teacher wrote from a personal account); and how many
-    messages are automatic replies (bounces), which no unit sent."""
+    """What each unit sent for the week in the demo's mail, read back from the emails themselves
+    (by sender address, or the unit's name when a teacher wrote from a personal account; the
+    email carrying both campaigns' files too, whose statistics table is no week file); and how
+    many messages are automatic replies (bounces), which no unit sent."""
     with ROSTER.open(encoding="utf-8") as f:
         roster = list(csv.DictReader(f))
     by_address = {r["emails"].split(";")[0]: r["code"] for r in roster}
     by_name = {r["name"]: r["code"] for r in roster}
     units: dict[str, Expected] = defaultdict(Expected)
     automatic = 0
-    for raw in campaign_messages(ROSTER, n, seed):
+    for raw in campaign_messages(ROSTER, n, seed) + [m.raw for m in MIXED if m.expect == "split"]:
         m = message_from_bytes(raw, policy=policy.default)
         assert isinstance(m, EmailMessage)
         if m.get("Auto-Submitted", "no") != "no":
@@ -113,6 +118,14 @@ def _session_processes(sid: int) -> list[str]:
     return out
 
 
+def _tables(out: str) -> tuple[dict[str, re.Match[str]], dict[str, re.Match[str]]]:
+    """The week's table rows and the statistics' table rows of the report, by unit code."""
+    week, mark, stats = out.partition(f"{STATS_TITLE} — hạn nộp")
+    assert mark, out
+    rows = [{m["code"]: m for m in map(ROW.match, part.splitlines()) if m} for part in (week, stats)]
+    return rows[0], rows[1]
+
+
 def test_demo_command_files_the_seeded_mail_and_leaves_nothing_behind(tmp_path: Path) -> None:
     """The console command as a user runs it, in a Vietnamese time zone (INTERNALDATE must not
     shift), with a private TMPDIR that must be empty again afterwards."""
@@ -123,13 +136,13 @@ def test_demo_command_files_the_seeded_mail_and_leaves_nothing_behind(tmp_path: 
         [sys.executable, "-m", "intake.cli", "demo"], cwd=ROOT, env=env, start_new_session=True,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
-    out, err = proc.communicate(timeout=60)
+    out, err = proc.communicate(timeout=180)
     assert proc.returncode == 0, err
     assert _session_processes(proc.pid) == []
     assert list(tmp.iterdir()) == []
 
     expected, automatic = expected_units(20)
-    rows = {m["code"]: m for m in map(ROW.match, out.splitlines()) if m}
+    rows, stats_rows = _tables(out)
     assert len(rows) == 111  # the whole roster, one line each
     sent = {code: r for code, r in rows.items() if r["state"] != "chưa gửi"}
     assert set(sent) == set(expected)
@@ -145,15 +158,41 @@ def test_demo_command_files_the_seeded_mail_and_leaves_nothing_behind(tmp_path: 
         assert r["late"] == "-"  # all sent before the deadline, and the demo clock is before it
     assert all(int(r["msgs"]) == 0 for code, r in rows.items() if code not in expected)
 
-    filed = sum(e.messages for e in expected.values())
-    assert f"fetched 20, stored 20 (0 duplicate(s), 0 failed), moved 20 to “{PROCESSED_FOLDER}”" in out
-    assert f"server after the poll: INBOX 0, {PROCESSED_FOLDER} 20; store: {filed} filed" in out
-    if automatic:
-        assert f"{automatic} ignored" in out
+    # the second campaign: schools only, each statistics table counted there and nowhere else
+    with ROSTER.open(encoding="utf-8") as f:
+        schools = {r["code"] for r in csv.DictReader(f) if r["kind"] in ("mn", "th", "thcs", "thpt")}
+    assert set(stats_rows) == schools
+    stats_units = {m.unit for m in MIXED if m.expect in (STATS_ID, "split")}
+    assert {c for c, r in stats_rows.items() if r["state"] != "chưa gửi"} == stats_units
+    assert all((r["state"], r["msgs"], r["tbl"]) == ("đã đủ", "1", "x") for c, r in stats_rows.items()
+               if c in stats_units)
+
+    n = 20 + len(MIXED)
+    others = [m for m in MIXED if m.expect == OTHER]
+    waiting = [m for m in MIXED if m.expect == "unclear"]
+    filed = sum(e.messages for e in expected.values()) + sum(m.expect == STATS_ID for m in MIXED)
     complete = sum(e.state == "complete" for e in expected.values())
-    assert (f"units: {complete} complete, {len(expected) - complete} incomplete, "
-            f"{111 - len(expected)} missing; 0 unassigned, 0 quarantined") in out
-    assert "none sent (the demo has no SMTP server)" in out
+    for line in (
+        "Hộp thư minh họa có thư của 2 kế hoạch — «Tuần lễ hưởng ứng học tập suốt đời năm 2021» "
+        f"(hạn nộp trước ngày 10/10/2021): {sum(e.messages for e in expected.values())} thư, "
+        f"{complete}/111 đơn vị đã đủ; «{STATS_TITLE}» (hạn nộp trước 17:00 ngày 15/10/2021): "
+        f"{len(stats_units)} thư, {len(stats_units)}/{len(schools)} đơn vị đã đủ.",
+        f"Thư khác, không thuộc kế hoạch nào: {len(others)} thư",
+        f"Chờ cán bộ chọn kế hoạch: {len(waiting)} thư (intake move SỐ-THƯ MÃ-KẾ-HOẠCH).",
+        f"tải {n} thư, lưu {n} (trùng 0, lỗi 0), chuyển {n} thư sang “{PROCESSED_FOLDER}”",
+        f"Máy chủ sau lần quét: INBOX 0, {PROCESSED_FOLDER} {n}; kho lưu: {filed} đã ghi nhận",
+        f"{len(others)} thư khác, {len(waiting)} chờ cán bộ xử lý",
+        "chưa gửi (bản minh họa không có máy chủ SMTP)",
+    ):
+        assert line in out, line
+    if automatic:
+        assert f"{automatic} bỏ qua (thư tự động)" in out
+    # the other mail is listed, each by its subject
+    listed = out.split("Thư khác, không thuộc kế hoạch nào (", 1)[1].split("\n\n", 1)[0]
+    assert len(listed.splitlines()) == 1 + len(others)
+    for m in others:
+        subject = str(message_from_bytes(m.raw, policy=policy.default)["Subject"])
+        assert subject[:30] in listed, subject
 
 
 def test_demo_keep_leaves_a_readable_store_and_no_server(tmp_path: Path) -> None:
@@ -162,15 +201,17 @@ def test_demo_keep_leaves_a_readable_store_and_no_server(tmp_path: Path) -> None
     same store: the new server has a new UIDVALIDITY, and nothing is filed twice."""
     keep = tmp_path / "keep"
     runner = CliRunner()
+    n = 6 + len(MIXED)
     r = runner.invoke(cli, ["demo", "--messages", "6", "--keep", str(keep)])
     assert r.exit_code == 0, r.output
-    assert "moved 6 to" in r.output and f"kept: {keep}" in r.output
+    assert f"chuyển {n} thư sang" in r.output and f"Đã giữ lại: {keep}" in r.output
     assert not [t for t in threading.enumerate() if t.name == "intake-demo-imap"]
     port = int(re.search(r"^port = (\d+)$", (keep / "config.toml").read_text(), re.M)[1])  # type: ignore[index]
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
 
-    r = runner.invoke(cli, ["--config", str(keep / "config.toml"), "status", "--json"])
+    week = ["--config", str(keep / "config.toml"), "status", "--json", "--campaign", WEEK_ID]
+    r = runner.invoke(cli, week)
     assert r.exit_code == 0, r.output
     units = {u["code"]: u for u in json.loads(r.output)["units"]}
     expected, _ = expected_units(6)
@@ -185,10 +226,8 @@ def test_demo_keep_leaves_a_readable_store_and_no_server(tmp_path: Path) -> None
 
     r = runner.invoke(cli, ["demo", "--messages", "6", "--keep", str(keep)])
     assert r.exit_code == 0, r.output
-    assert "fetched 6, stored 0 (6 duplicate(s), 0 failed), moved 6" in r.output
-    again = {u["code"]: u for u in json.loads(
-        runner.invoke(cli, ["--config", str(keep / "config.toml"), "status", "--json"]).output
-    )["units"]}
+    assert f"tải {n} thư, lưu 0 (trùng {n}, lỗi 0), chuyển {n} thư" in r.output
+    again = {u["code"]: u for u in json.loads(runner.invoke(cli, week).output)["units"]}
     assert {c: u["messages"] for c, u in again.items()} == {c: u["messages"] for c, u in units.items()}
 
 
