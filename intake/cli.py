@@ -15,7 +15,7 @@ import click
 from core import config as config_mod
 from core.errors import IntakeError
 from intake.app import App
-from intake.clierrors import Instant, IntakeGroup, parse_day_or_instant
+from intake.clierrors import Deadline, Instant, IntakeGroup, Until
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +36,6 @@ class Ctx:
 
 
 pass_ctx = click.make_pass_decorator(Ctx)
-
-
-def _fail(e: Exception) -> None:
-    click.echo(f"error: {e}", err=True)
-    sys.exit(2)
 
 
 @click.group(cls=IntakeGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -74,12 +69,9 @@ def poll(c: Ctx, once: bool) -> None:
 
     Example: intake --config config.toml poll --once
     """
-    try:
-        with c.app() as app:
-            app.ensure_roster()
-            r = app.poll_once()
-    except IntakeError as e:
-        _fail(e)
+    with c.app() as app:
+        app.ensure_roster()
+        r = app.poll_once()
     click.echo(
         f"{r.account}: {r.new_uids} new, {r.stored} stored, {r.duplicates} duplicate(s), "
         f"{r.failed} failed, {r.marked} marked, {r.processed} filed"
@@ -101,12 +93,9 @@ def import_cmd(c: Ctx, paths: tuple[Path, ...]) -> None:
 
     Example: intake import ~/Takeout/Mail/All\\ mail.mbox
     """
-    try:
-        with c.app() as app:
-            app.ensure_roster()
-            r = app.import_paths(list(paths))
-    except IntakeError as e:
-        _fail(e)
+    with c.app() as app:
+        app.ensure_roster()
+        r = app.import_paths(list(paths))
     skipped = f", {len(r.skipped)} skipped" if r.skipped else ""
     click.echo(f"{r.seen} message(s) read, {r.stored} new, {r.duplicates} already in the store{skipped}")
     for item in r.skipped[:SKIPPED_SHOWN]:
@@ -136,17 +125,14 @@ def status(c: Ctx, as_json: bool, state: str | None, campaign_id: str | None) ->
     from intake.statustable import render, render_other
     from store.campaigns import other_mail
 
-    try:
-        with c.app() as app, app.sessions() as s:
-            now = app.clock.now()
-            if as_json:
-                doc = status_document(s, app.cfg, campaign_id, now)
-            else:
-                chosen = [campaign_config(app.cfg, campaign_id)] if campaign_id else list(app.cfg.campaigns)
-                tables = [render(app.status(x.id), only=state) for x in chosen]
-                others = other_mail(s)
-    except IntakeError as e:
-        _fail(e)
+    with c.app() as app, app.sessions() as s:
+        now = app.clock.now()
+        if as_json:
+            doc = status_document(s, app.cfg, campaign_id, now)
+        else:
+            chosen = [campaign_config(app.cfg, campaign_id)] if campaign_id else list(app.cfg.campaigns)
+            tables = [render(app.status(x.id), only=state) for x in chosen]
+            others = other_mail(s)
     if as_json:
         click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
     else:
@@ -166,11 +152,8 @@ def reparse(c: Ctx, message_ids: tuple[int, ...], all_: bool) -> None:
     """
     if not all_ and not message_ids:
         raise click.UsageError("give message ids or --all")
-    try:
-        with c.app() as app:
-            n = app.reparse(None if all_ else list(message_ids))
-    except IntakeError as e:
-        _fail(e)
+    with c.app() as app:
+        n = app.reparse(None if all_ else list(message_ids))
     click.echo(f"{n} message(s) reparsed")
 
 
@@ -187,11 +170,8 @@ def units_import(c: Ctx, file: str) -> None:
 
     Example: intake units import examples/units-thanh-oai-2021.csv
     """
-    try:
-        with c.app() as app:
-            created, updated = app.import_roster(file)
-    except IntakeError as e:
-        _fail(e)
+    with c.app() as app:
+        created, updated = app.import_roster(file)
     click.echo(f"{created} unit(s) added, {updated} updated")
 
 
@@ -203,26 +183,18 @@ def units_list(c: Ctx, as_json: bool) -> None:
 
     Example: intake units list
     """
-    from sqlalchemy import select
+    from store.queries import roster_units
 
-    from store.models import Unit
-
-    try:
-        with c.app() as app, app.sessions() as s:
-            rows = [
-                (u.code, u.name, u.kind, [a.address for a in u.addresses])
-                for u in s.scalars(select(Unit).order_by(Unit.code))
-            ]
-    except IntakeError as e:
-        _fail(e)
+    with c.app() as app, app.sessions() as s:
+        rows = roster_units(s)
     if as_json:
         click.echo(json.dumps(
-            [{"code": a, "name": b, "kind": k, "emails": e} for a, b, k, e in rows],
+            [{"code": u.code, "name": u.name, "kind": u.kind, "emails": list(u.emails)} for u in rows],
             ensure_ascii=False, indent=2,
         ))
         return
-    for code, name, kind, emails in rows:
-        click.echo(f"{code:<24} {kind:<10} {name:<40} {', '.join(emails)}")
+    for u in rows:
+        click.echo(f"{u.code:<24} {u.kind:<10} {u.name:<40} {', '.join(u.emails)}")
     click.echo(f"{len(rows)} unit(s)")
 
 
@@ -244,35 +216,24 @@ def units_aliases(c: Ctx) -> None:
 
 @units.command("extend")
 @click.argument("code")
-@click.argument("until")
+@click.argument("until", type=Until())
 @click.option("--by", default=lambda: os.environ.get("USER", "officer"), help="Who decides (audited).")
 @pass_ctx
-def units_extend(c: Ctx, code: str, until: str, by: str) -> None:
+def units_extend(c: Ctx, code: str, until: Deadline, by: str) -> None:
     """Give one unit a later deadline: a date as Vietnamese write it (15/10/2021: the end of that
     day, local time), a date and time (15/10/2021 17:00), or ISO 8601.
 
     Example: intake units extend thcs-thanh-mai 15/10/2021
     """
-    from datetime import datetime, time, timedelta
-
     from intake.officer import extend
     from notifier.render import fmt_until
 
-    parsed, bare_date = parse_day_or_instant(until, "UNTIL")
-    try:
-        with c.app() as app:
-            tz = app.cfg.campaign.tz
-            if bare_date:
-                day = parsed.date() + timedelta(days=1)
-                when = datetime.combine(day, time(0, 0), tzinfo=tz)
-            else:
-                when = parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
-            with app.sessions.begin() as s:
-                unit = extend(s, code, when, by=by, now=app.clock.now())
-                name = unit.name
-            shown = fmt_until(when, app.cfg.campaign.timezone)
-    except IntakeError as e:
-        _fail(e)
+    with c.app() as app:
+        when = until.at(app.cfg.campaign.tz)
+        with app.sessions.begin() as s:
+            unit = extend(s, code, when, by=by, now=app.clock.now())
+            name = unit.name
+        shown = fmt_until(when, app.cfg.campaign.timezone)
     click.echo(f"{code} ({name}): hạn nộp mới {shown}")
 
 
@@ -290,15 +251,12 @@ def assign(c: Ctx, message: str, unit: str, no_learn: bool, by: str) -> None:
     """
     from intake.officer import assign as do_assign
 
-    try:
-        with c.app() as app, app.sessions.begin() as s:
-            msg, learned = do_assign(
-                s, app.cfg.campaign, message, unit, by=by, now=app.clock.now(), learn=not no_learn,
-                campaigns=app.cfg.campaigns,
-            )
-            addr = msg.from_addr
-    except IntakeError as e:
-        _fail(e)
+    with c.app() as app, app.sessions.begin() as s:
+        msg, learned = do_assign(
+            s, app.cfg.campaign, message, unit, by=by, now=app.clock.now(), learn=not no_learn,
+            campaigns=app.cfg.campaigns,
+        )
+        addr = msg.from_addr
     click.echo(f"message {message} filed under {unit}" + (f"; learned {addr}" if learned else ""))
 
 
@@ -313,12 +271,9 @@ def unassign(c: Ctx, message: str, by: str) -> None:
     """
     from intake.officer import unassign as do_unassign
 
-    try:
-        with c.app() as app, app.sessions.begin() as s:
-            do_unassign(s, app.cfg.campaign, message, by=by, now=app.clock.now(),
-                        campaigns=app.cfg.campaigns)
-    except IntakeError as e:
-        _fail(e)
+    with c.app() as app, app.sessions.begin() as s:
+        do_unassign(s, app.cfg.campaign, message, by=by, now=app.clock.now(),
+                    campaigns=app.cfg.campaigns)
     click.echo(f"message {message} is unassigned")
 
 
@@ -337,18 +292,15 @@ def move(c: Ctx, message: str, campaign: str, by: str) -> None:
     """
     from intake.campaignmoves import move as do_move
 
-    try:
-        with c.app() as app:
-            with app.sessions.begin() as s:
-                msg = do_move(s, app.cfg, message, campaign, by=by, now=app.clock.now())
-                pk = msg.id
-            app.filer.reparse([pk])  # its files read as the campaign's (its table's columns)
-            with app.sessions() as s:
-                from store.models import Message
+    with c.app() as app:
+        with app.sessions.begin() as s:
+            msg = do_move(s, app.cfg, message, campaign, by=by, now=app.clock.now())
+            pk = msg.id
+        app.filer.reparse([pk])  # its files read as the campaign's (its table's columns)
+        with app.sessions() as s:
+            from store.models import Message
 
-                state = s.get(Message, pk).state  # type: ignore[union-attr]
-    except IntakeError as e:
-        _fail(e)
+            state = s.get(Message, pk).state  # type: ignore[union-attr]
     click.echo(f"message {message} moved to {campaign} ({state})")
 
 
@@ -372,15 +324,12 @@ def requeue(c: Ctx, message: str | None, all_quarantined: bool, by: str) -> None
 
     if (message is None) == (not all_quarantined):
         raise click.UsageError("give MESSAGE or --quarantined (not both)")
-    try:
-        with c.app() as app:
-            with app.sessions.begin() as s:
-                r = do_requeue(s, message, by=by, now=app.clock.now())
-            app.filer.process_many(r.messages)
-            with app.sessions() as s:
-                states = [m.state for m in s.scalars(select(Message).where(Message.id.in_(r.messages)))]
-    except IntakeError as e:
-        _fail(e)
+    with c.app() as app:
+        with app.sessions.begin() as s:
+            r = do_requeue(s, message, by=by, now=app.clock.now())
+        app.filer.process_many(r.messages)
+        with app.sessions() as s:
+            states = [m.state for m in s.scalars(select(Message).where(Message.id.in_(r.messages)))]
     counts = ", ".join(f"{states.count(st)} {st}" for st in sorted(set(states))) or "none"
     click.echo(f"{len(r.messages)} message(s) requeued and filed again ({counts}); "
                f"{len(r.entries)} mailbox entr{'y' if len(r.entries) == 1 else 'ies'} to fetch at the next poll")
@@ -404,13 +353,10 @@ def outbox_retry(c: Ctx, failed: bool, by: str) -> None:
     """
     from notifier.outbox import requeue as do_requeue
 
-    try:
-        with c.app() as app:
-            with app.sessions.begin() as s:
-                waiting, again = do_requeue(s, app.clock.now(), failed=failed, by=by)
-            d = app.notifier().deliver()
-    except IntakeError as e:
-        _fail(e)
+    with c.app() as app:
+        with app.sessions.begin() as s:
+            waiting, again = do_requeue(s, app.clock.now(), failed=failed, by=by)
+        d = app.notifier().deliver()
     click.echo(f"{len(again)} failed mail requeued, {len(waiting)} made due now; "
                f"{d.sent} sent, {d.retried} to retry, {d.failed} failed")
     if d.error:
@@ -491,14 +437,11 @@ def db_upgrade(c: Ctx) -> None:
     """
     from store.db import current_revision, make_engine, upgrade
 
-    try:
-        cfg = c.config()
-        engine = make_engine(cfg.store_url)
-        upgrade(engine, files_root=cfg.files_dir)
-        click.echo(f"database at revision {current_revision(engine)}")
-        engine.dispose()
-    except IntakeError as e:
-        _fail(e)
+    cfg = c.config()
+    engine = make_engine(cfg.store_url)
+    upgrade(engine, files_root=cfg.files_dir)
+    click.echo(f"database at revision {current_revision(engine)}")
+    engine.dispose()
 
 
 @db.command("migrate-to")
@@ -511,14 +454,12 @@ def db_migrate_to(c: Ctx, url: str) -> None:
     Example: intake db migrate-to postgresql+psycopg://intake@127.0.0.1/intake
     """
     from store.db import make_engine
-    from store.migrate import MigrationError, migrate
+    from store.migrate import migrate
 
     source = make_engine(c.config().store_url)
     target = make_engine(url)
     try:
         done = migrate(source, target)
-    except (MigrationError, IntakeError) as e:
-        _fail(e)
     finally:
         source.dispose()
         target.dispose()
@@ -544,15 +485,12 @@ def run(c: Ctx, no_idle: bool, standby: bool) -> None:
     """
     from intake.daemon import Daemon
 
+    app = c.app(tty=False)
     try:
-        app = c.app(tty=False)
-        try:
-            notifier = app.notifier()
-            code = Daemon(app, notify=notifier.tick).run(idle=not no_idle, standby=5.0 if standby else 0.0)
-        finally:
-            app.close()
-    except IntakeError as e:
-        _fail(e)
+        notifier = app.notifier()
+        code = Daemon(app, notify=notifier.tick).run(idle=not no_idle, standby=5.0 if standby else 0.0)
+    finally:
+        app.close()
     sys.exit(code)
 
 
@@ -572,21 +510,18 @@ def remind(c: Ctx, dry_run: bool, at: datetime | None) -> None:
     Each unit and slot is sent once, ever; complete units get nothing.
     Example: intake remind --dry-run --at 2021-10-07T08:00
     """
-    try:
-        with c.app() as app:
-            n = app.notifier()
-            now = _at(app, at)
-            if dry_run:
-                _, notices = n.due_reminders(now)
-                for notice in notices:
-                    click.echo(f"{notice.unit:<24} {notice.kind:<9} {notice.slot:<24} "
-                               f"{', '.join(notice.to)}  missing: {', '.join(notice.missing)}")
-                click.echo(f"{len(notices)} notice(s) due")
-                return
-            queued = n.queue_reminders(now)
-            d = n.deliver()
-    except IntakeError as e:
-        _fail(e)
+    with c.app() as app:
+        n = app.notifier()
+        now = _at(app, at)
+        if dry_run:
+            _, notices = n.due_reminders(now)
+            for notice in notices:
+                click.echo(f"{notice.unit:<24} {notice.kind:<9} {notice.slot:<24} "
+                           f"{', '.join(notice.to)}  missing: {', '.join(notice.missing)}")
+            click.echo(f"{len(notices)} notice(s) due")
+            return
+        queued = n.queue_reminders(now)
+        d = n.deliver()
     click.echo(f"{queued} notice(s) queued; {d.sent} sent, {d.retried} to retry, {d.failed} failed")
     if d.error:
         click.echo(f"error: {d.error}", err=True)
@@ -604,23 +539,20 @@ def digest(c: Ctx, send: bool, out: Path | None, at: datetime | None) -> None:
     """
     if not send and not out:
         raise click.UsageError("give --send or --out FILE.html")
-    try:
-        with c.app() as app:
-            n = app.notifier()
-            now = _at(app, at)
-            if out:
-                mail, workbook = n.build_digest(now)
-                _write_digest(out, (mail.html or mail.text).encode("utf-8"), workbook)
-                click.echo(f"wrote {out} and {out.with_suffix('.xlsx')}")
-            if send:
-                queued = n.queue_digest(now, force=True)
-                d = n.deliver()
-                click.echo(f"{queued} digest queued; {d.sent} sent")
-                if d.error:
-                    click.echo(f"error: {d.error}", err=True)
-                    sys.exit(1)
-    except IntakeError as e:
-        _fail(e)
+    with c.app() as app:
+        n = app.notifier()
+        now = _at(app, at)
+        if out:
+            mail, workbook = n.build_digest(now)
+            _write_digest(out, (mail.html or mail.text).encode("utf-8"), workbook)
+            click.echo(f"wrote {out} and {out.with_suffix('.xlsx')}")
+        if send:
+            queued = n.queue_digest(now, force=True)
+            d = n.deliver()
+            click.echo(f"{queued} digest queued; {d.sent} sent")
+            if d.error:
+                click.echo(f"error: {d.error}", err=True)
+                sys.exit(1)
 
 
 def _write_digest(out: Path, html: bytes, workbook: bytes) -> None:
@@ -652,11 +584,8 @@ def export(c: Ctx, out: Path) -> None:
     """
     from intake.export import export_all
 
-    try:
-        with c.app() as app:
-            r = export_all(app, out)
-    except IntakeError as e:
-        _fail(e)
+    with c.app() as app:
+        r = export_all(app, out)
     click.echo(f"wrote {out}: workbook, {r.units} unit folder(s), {r.files} file(s)"
                + (f", {len(r.failures)} not written" if r.failures else ""))
     for line in r.failures:
@@ -693,10 +622,7 @@ def demo(messages: int, keep: Path | None) -> None:
     """
     from intake.demo import run_demo
 
-    try:
-        result = run_demo(messages, keep=keep)
-    except IntakeError as e:
-        _fail(e)
+    result = run_demo(messages, keep=keep)
     click.echo(result.report)
     if result.poll.error:
         sys.exit(1)

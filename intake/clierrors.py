@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
 import click
@@ -98,40 +99,55 @@ class IntakeGroup(click.Group):
             raise describe(e) from None
 
 
-def parse_instant(value: str, what: str) -> datetime:
-    """An ISO 8601 date or date-time (naive: the caller applies the campaign's time zone)."""
-    try:
-        return datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is not an ISO 8601 date-time, e.g. 2021-10-07T08:00 or 2021-10-07T08:00+07:00",
-            param_hint=what,
-        ) from None
-
-
 _VN_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:[ T]+(\d{1,2})[:h](\d{2}))?$")
 
 
-def parse_day_or_instant(value: str, what: str) -> tuple[datetime, bool]:
+@dataclass(frozen=True)
+class Deadline:
+    """A deadline as the officer typed it: naive unless an offset was given; `whole_day` for a
+    bare date, which means the end of that day."""
+
+    value: datetime
+    whole_day: bool
+
+    def at(self, tz: tzinfo) -> datetime:
+        """The instant in `tz` (the campaign's zone) when no offset was given; the end of the
+        day (00:00 of the next one) for a bare date."""
+        if self.whole_day:
+            return datetime.combine(self.value.date() + timedelta(days=1), time(0, 0), tzinfo=tz)
+        return self.value if self.value.tzinfo else self.value.replace(tzinfo=tz)
+
+
+def parse_deadline(value: str) -> Deadline:
     """A date as Vietnamese write it (`15/10/2021`, `15/10/2021 17:00`) or ISO 8601
-    (`2021-10-15`, `2021-10-15T17:00+07:00`); naive unless an offset was given. The flag is True
-    for a bare date (the caller takes the end of that day)."""
+    (`2021-10-15`, `2021-10-15T17:00+07:00`); ValueError names the ways to write one."""
     text = value.strip()
     m = _VN_DATE.match(text)
     try:
         if m:
             day, month, year, hour, minute = m.groups()
             if hour is None:
-                return datetime(int(year), int(month), int(day)), True  # noqa: DTZ001 - naive by design
-            return datetime(int(year), int(month), int(day), int(hour), int(minute)), False  # noqa: DTZ001
-        parsed = datetime.fromisoformat(text)
+                return Deadline(datetime(int(year), int(month), int(day)), True)  # noqa: DTZ001 - naive by design
+            return Deadline(datetime(int(year), int(month), int(day), int(hour), int(minute)), False)  # noqa: DTZ001
+        return Deadline(datetime.fromisoformat(text), len(text) == 10)
     except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is not a date: write 15/10/2021 (the end of that day), "
-            "15/10/2021 17:00, or ISO 8601 like 2021-10-15T17:00+07:00",
-            param_hint=what,
-        ) from None
-    return parsed, len(text) == 10
+        raise ValueError(f"{value!r} is not a date: write 15/10/2021 (the end of that day), "
+                         "15/10/2021 17:00, or ISO 8601 like 2021-10-15T17:00+07:00") from None
+
+
+class Until(click.ParamType):
+    """A deadline argument (`units extend CODE UNTIL`), refused on the command line when it is
+    not a date."""
+
+    name = "DATE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Deadline:
+        if isinstance(value, Deadline):
+            return value
+        try:
+            return parse_deadline(str(value))
+        except ValueError as e:
+            self.fail(str(e), param, ctx)
 
 
 class Instant(click.ParamType):

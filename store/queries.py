@@ -138,6 +138,16 @@ class CampaignStatus:
 
 
 @dataclass(frozen=True)
+class RosterUnit:
+    """A unit as `intake units list` shows it: every address, roster and learned, oldest first."""
+
+    code: str
+    name: str
+    kind: str
+    emails: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class UnitData:
     """One unit's latest data-table rows and nominations, for the consolidated workbook."""
 
@@ -445,3 +455,12 @@ def sealed_reports(s: Session, campaign_id: str) -> frozenset[str]:
     if not out:
         return frozenset()
     return frozenset(s.scalars(select(Unit.code).where(Unit.id.in_(out))))
+
+
+def roster_units(s: Session) -> list[RosterUnit]:
+    """Every unit (active or not) by code, with its addresses."""
+    emails: dict[int, list[str]] = {}
+    for unit_id, address in s.execute(select(UnitAddress.unit_id, UnitAddress.address).order_by(UnitAddress.id)):
+        emails.setdefault(unit_id, []).append(address)
+    return [RosterUnit(u.code, u.name, u.kind, tuple(emails.get(u.id, ())))
+            for u in s.execute(select(Unit.id, Unit.code, Unit.name, Unit.kind).order_by(Unit.code))]

@@ -174,3 +174,41 @@ def test_long_work_reports_progress_when_not_on_a_terminal(tmp_path: Path) -> No
     progress = [line for line in r.stderr.splitlines() if "intake.progress" in line]
     assert any("importing: 25 " in line and "(done)" in line for line in progress), r.stderr
     assert any("filing [" in line and "25/25" in line for line in progress), r.stderr
+
+
+def test_units_list_shows_roster_and_learned_addresses(tmp_path: Path) -> None:
+    cfg = make_config(tmp_path)
+    runner = CliRunner()
+    base = ["--config", cfg.source]
+    assert runner.invoke(cli, [*base, "units", "import", str(ROSTER)]).exit_code == 0
+    from intake.app import App
+    from intake.filing import learn_address
+    from store.models import Unit
+
+    with App(cfg) as app, app.sessions.begin() as s:
+        unit = s.query(Unit).filter_by(code="th-kim-an").one()
+        learn_address(s, unit, "HieuTruong.KimAn@gmail.com", "Nguyễn Thị Hoà", app.clock.now())
+    r = runner.invoke(cli, [*base, "units", "list", "--json"])
+    assert r.exit_code == 0, r.output
+    units = {u["code"]: u for u in json.loads(r.output)}
+    assert units["th-kim-an"]["name"] == "Trường Tiểu học Kim An"
+    assert units["th-kim-an"]["emails"][-1] == "hieutruong.kiman@gmail.com"  # learned after the roster's
+    assert list(units) == sorted(units)
+    text = runner.invoke(cli, [*base, "units", "list"]).output
+    assert text.splitlines()[-1] == f"{len(units)} unit(s)" and "hieutruong.kiman@gmail.com" in text
+
+
+@pytest.mark.parametrize(("typed", "local"), [
+    ("15/10/2021", "2021-10-16T00:00:00+07:00"),  # the end of that day
+    ("15/10/2021 17:00", "2021-10-15T17:00:00+07:00"),
+    ("2021-10-15", "2021-10-16T00:00:00+07:00"),
+    ("2021-10-15T17:00+00:00", "2021-10-15T17:00:00+00:00"),  # an offset given is kept
+])
+def test_a_deadline_is_read_once_whatever_way_it_is_written(typed: str, local: str) -> None:
+    from zoneinfo import ZoneInfo
+
+    from intake.clierrors import parse_deadline
+
+    assert parse_deadline(typed).at(ZoneInfo("Asia/Ho_Chi_Minh")).isoformat() == local
+    with pytest.raises(ValueError, match="write 15/10/2021"):
+        parse_deadline("30/02/2021")
