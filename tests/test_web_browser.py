@@ -1,13 +1,16 @@
 """The officer's flows in a real browser: Debian's headless Chromium driven by Playwright against
 `intake web`'s waitress server on a real store. Log in, find a unit by name typed without
 diacritics, extend its deadline, assign a waiting email by a name typed without diacritics,
-download the workbook — then the store and the audit log show it. Sender-written <script> stays
+mark another as other mail and put it back, send a reminder now, download the unit's zip, the
+workbook and the zip of all units, try quarantined mail again — then the store and the audit
+log show it. Sender-written <script> stays
 text. Screenshots at 390 px and 1280 px are kept under $INTAKE_TEST_ARTIFACTS/web
 (default: $TMPDIR/intake-test-artifacts/web)."""
 
 from __future__ import annotations
 
 import io
+import zipfile
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -18,13 +21,14 @@ import pytest
 from sqlalchemy import select
 
 from core.clock import FixedClock
-from store.models import Unit
+from store.models import OutboxMail, Unit
 from tests.browser import ARTIFACTS as BROWSER_ARTIFACTS
 from tests.browser import Browser, browser  # noqa: F401 - the session fixture
 from tests.websupport import (
     HOSTILE_NAME,
     HOSTILE_SUBJECT,
     PASSWORD,
+    QUARANTINED_SUBJECT,
     Site,
     audit_actions,
     running_site,
@@ -92,7 +96,7 @@ def test_officer_finds_a_unit_extends_it_assigns_mail_and_downloads_the_workbook
 
         page.click("nav a:has-text('Chờ xử lý')")
         waiting = site.message("tieu-de")
-        article = page.locator(f"#m{waiting.id}")
+        article = page.locator(f"#message-{waiting.id}")
         assert article.locator("h3").inner_text() == HOSTILE_SUBJECT  # shown as text
         assert HOSTILE_NAME in article.locator("p.meta").inner_text()
         assert page.evaluate("document.scripts.length") == 0
@@ -100,7 +104,28 @@ def test_officer_finds_a_unit_extends_it_assigns_mail_and_downloads_the_workbook
         article.locator("input[name=unit]").fill("truong thcs thanh mai")
         article.locator("button:has-text('Giao thư')").click()
         page.wait_for_selector("text=Đã giao thư cho đơn vị.")
-        assert page.locator(f"#m{waiting.id}").count() == 0
+        assert page.locator(f"#message-{waiting.id}").count() == 0
+
+        # the other waiting email is no report: other mail, kept and listed
+        minh = site.message("gửi báo cáo")
+        page.goto(f"{site.url}/pending#message-{minh.id}")  # as the digest links it
+        page.locator(f"#message-{minh.id} button:has-text('chuyển sang Thư khác')").click()
+        page.wait_for_selector("text=Đã chuyển thư sang Thư khác.")
+        page.click("nav a:has-text('Thư khác')")
+        assert page.locator(f"#message-{minh.id}").count() == 1
+        _shots(page, "thu-khac")
+        # a mistake after all: back to the campaign, waiting for its unit again
+        page.locator(f"#message-{minh.id} button:has-text('Đưa về đợt này')").click()
+        page.wait_for_selector("text=Đã chuyển thư sang đợt báo cáo khác.")
+
+        # a reminder now to a unit that has sent nothing, and its files as a zip
+        page.goto(f"{site.url}/units/th-kim-bai")
+        page.click("button:has-text('Gửi thư nhắc ngay')")
+        page.wait_for_selector("text=Đã xếp thư nhắc vào hàng gửi")
+        with page.expect_download() as zinfo:
+            page.click("a:has-text('Tải tất cả tệp của đơn vị')")
+        unit_zip = ARTIFACTS / zinfo.value.suggested_filename
+        zinfo.value.save_as(str(unit_zip))
 
         page.click("nav a:has-text('Tải về')")
         with page.expect_download() as info:
@@ -108,8 +133,15 @@ def test_officer_finds_a_unit_extends_it_assigns_mail_and_downloads_the_workbook
         download = info.value
         saved = ARTIFACTS / download.suggested_filename
         download.save_as(str(saved))
+        with page.expect_download() as ainfo:
+            page.click("a:has-text('Tệp của tất cả đơn vị')")
+        all_zip = ARTIFACTS / ainfo.value.suggested_filename
+        ainfo.value.save_as(str(all_zip))
+        _shots(page, "tai-ve")
         page.click("nav a:has-text('Tình trạng hệ thống')")
         _shots(page, "tinh-trang")
+        page.click("button:has-text('Thử lại')")  # the quarantined report, read again
+        page.wait_for_selector("text=Đã đọc lại thư.")
         assert dialogs == []
     finally:
         context.close()
@@ -127,4 +159,16 @@ def test_officer_finds_a_unit_extends_it_assigns_mail_and_downloads_the_workbook
     assert msg.state == "filed" and filed_to == "thcs-thanh-mai" and msg.assigned_by == "co.hoa"
     done = [(actor, action) for actor, action, _ in audit_actions(site)]
     assert ("co.hoa", "web.login") in done and ("co.hoa", "extend") in done
-    assert ("co.hoa", "assign") in done
+    assert ("co.hoa", "assign") in done and ("co.hoa", "remind") in done
+    assert [a[2]["campaign"] for a in audit_actions(site) if a[1] == "move"] == [
+        "other", "tuan-le-htsd-2021"]
+    minh = site.message("gửi báo cáo")
+    assert (minh.state, minh.campaign_by) == ("unassigned", "co.hoa")
+    assert site.message(QUARANTINED_SUBJECT).state == "filed"
+    with site.app.sessions() as s:
+        (reminder,) = s.scalars(select(OutboxMail)).all()
+    assert (reminder.unit_code, reminder.kind, reminder.state) == ("th-kim-bai", "reminder", "pending")
+    with zipfile.ZipFile(unit_zip) as z:
+        assert any(n.endswith("/Ảnh hoạt động 1.jpg") for n in z.namelist())
+    with zipfile.ZipFile(all_zip) as z:
+        assert {n.split("/", 1)[0] for n in z.namelist()} == {"th-kim-bai", "thcs-thanh-mai"}
