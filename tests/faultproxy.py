@@ -11,8 +11,11 @@ injects faults at exact points, so tests need not patch our own modules.
   mid-message).
 - `fault_on_command(pattern, action, nth=)`: run `action` when the client sends the nth matching
   command, before the server sees it.
-An action is `"reset"` (both sockets closed with RST: the client sees ECONNRESET) or a callable
-(e.g. `dovecot.kill_sessions`); a fault fires once.
+An action is `"reset"` (both sockets closed with RST: the client sees ECONNRESET), a callable
+(e.g. `dovecot.kill_sessions`), or `Answer(reply)` (with `fault_on_command`: the server never
+sees the command; the client gets `reply`, `TAG` replaced by the command's tag — e.g. Microsoft
+365 throttling, `TAG NO [UNAVAILABLE] Server Unavailable. 15` — and the connection is closed
+after a reply with `* BYE`); a fault fires once.
 """
 
 from __future__ import annotations
@@ -25,7 +28,13 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-Action = str | Callable[[], object]
+
+@dataclass(frozen=True)
+class Answer:
+    reply: bytes
+
+
+Action = str | Callable[[], object] | Answer
 BODY_FETCH = re.compile(rb"^(?:UID )?FETCH .*BODY(?:\.PEEK)?\[\]", re.I)
 LITERAL = re.compile(rb"\{(\d+)\+?\}$")
 
@@ -147,8 +156,11 @@ class FaultProxy:
                 if not sep:
                     break
                 pending = rest
-                if self._command(conn, line):  # a fault fired before the server saw it
+                verdict = self._command(conn, line)
+                if verdict is True:  # a fault fired before the server saw it
                     return None
+                if verdict == "answered":
+                    continue
                 out += line + sep
                 m = LITERAL.search(line)
                 literal = int(m.group(1)) if m else 0
@@ -158,7 +170,7 @@ class FaultProxy:
                 except OSError:
                     return self._drop(conn, reset=False)
 
-    def _command(self, conn: _Conn, line: bytes) -> bool:
+    def _command(self, conn: _Conn, line: bytes) -> bool | str:
         parts = line.split(b" ", 1)
         if len(parts) < 2 or parts[0] in (b"*", b"+") or line.upper() == b"DONE":
             return False
@@ -173,6 +185,8 @@ class FaultProxy:
                 continue
             if fault.after_bytes is None:
                 fault.fired = True
+                if isinstance(fault.action, Answer):
+                    return self._answer(conn, fault.action, parts[0])
                 self._act(conn, fault.action)
                 return conn.dead
             with conn.lock:
@@ -214,6 +228,16 @@ class FaultProxy:
             first.fired = True
             conn.armed = [(f, rest) for f, rest in conn.armed if f is not first]
             return first, data[:n]
+
+    def _answer(self, conn: _Conn, answer: Answer, tag: bytes) -> bool | str:
+        try:
+            conn.client.sendall(answer.reply.replace(b"TAG", tag))
+        except OSError:
+            pass
+        if b"* BYE" in answer.reply:
+            self._drop(conn, reset=False)
+            return True
+        return "answered"
 
     def _act(self, conn: _Conn, action: Action) -> None:
         if action == "reset":

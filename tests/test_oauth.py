@@ -37,9 +37,10 @@ from intake.oauth import MS_IMAP, MS_SMTP, settings_for
 from intake.oauthtokens import OAuth2Tokens
 from intake.scheduler import Scheduler
 from notifier.smtp import SmtpMailer
-from store.models import Heartbeat, Message
+from store.models import Heartbeat, LedgerEntry, Message
 from tests import dovecot as dovecot_mod
 from tests.conftest import ROSTER, make_config
+from tests.faultproxy import Answer, proxied
 from tests.oauthserver import OAuthServer, serve
 from tests.smtpserver import SmtpServer
 
@@ -462,3 +463,43 @@ def test_idle_keeps_watching_across_token_expiries(
     assert any("about to expire; logging in again" in t for t in texts)
     assert any("IDLE connection lost" in t and "closed the connection" in t for t in texts), texts
     _no_token_in(texts, oauth_server)
+
+
+@pytest.mark.dovecot
+@pytest.mark.parametrize("reply", [
+    b"TAG NO [UNAVAILABLE] Server Unavailable. 15\r\n",
+    b"* BYE Server Unavailable. 21\r\n",
+], ids=["no-unavailable", "bye"])
+def test_throttling_mid_poll_backs_off_and_keeps_the_ledgers_place(
+    tmp_path: Path, dovecot: dovecot_mod.Dovecot, clock: FixedClock, reply: bytes,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Microsoft 365 throttles a session already logged in: the second batch's FETCH is
+    answered `NO … Server Unavailable` (or the server says BYE). The poll stops with the first
+    batch stored and moved, the daemon backs off (no connection until then), and the next poll
+    takes the rest: every message stored once, none left, none twice."""
+    monkeypatch.setenv("INTAKE_TEST_IMAP_PW", dovecot.password)
+    dovecot.append([_message(f"thư {i}") for i in range(6)])
+    with proxied(dovecot.host, dovecot.port) as proxy:
+        proxy.fault_on_command(r"^UID FETCH .*BODY\.PEEK\[\]", Answer(reply), nth=2)
+        cfg = make_config(tmp_path, mailbox={
+            "host": proxy.host, "port": proxy.port, "security": "none", "username": dovecot.user,
+            "password_env": "INTAKE_TEST_IMAP_PW", "batch_size": 3, "poll_interval": 60,
+            "processed_folder": "Đã xử lý"}, limits={"parse_workers": 0})
+        with App(cfg, clock) as app:
+            daemon = Daemon(app)
+            first = daemon.poll_once(force=True)
+            assert first is not None and first.stored == 3 and first.error, first
+            assert proxy.fired() == 1 and daemon.failures == 1
+            asked = len(proxy.commands)
+            assert daemon.poll_once() is None  # backing off: the server is not asked
+            assert len(proxy.commands) == asked
+            clock.advance(timedelta(seconds=61))
+            second = daemon.poll_once()
+            assert second is not None and second.error == "" and second.stored == 3
+            assert daemon.failures == 0
+            with app.sessions() as s:
+                stored = s.scalars(select(LedgerEntry.uid).where(LedgerEntry.message_fk.is_not(None))).all()
+                messages = s.scalar(select(func.count()).select_from(Message))
+    assert sorted(stored) == [1, 2, 3, 4, 5, 6] and messages == 6
+    assert dovecot.folder_count("INBOX") == 0 and dovecot.folder_count("Đã xử lý") == 6
