@@ -28,7 +28,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment
@@ -327,10 +326,6 @@ class Notifier:
                   result.receipts, result.reminders, result.digests,
                   " (reminders held)" if held else "", result.delivery.sent)
         return result
-
-
-def write_html(mail: OutgoingMail, path: Path) -> None:
-    path.write_text(mail.html or mail.text, encoding="utf-8")
 
 
 def campaign_book(s: Session, files: FileStore, c: CampaignConfig, status: CampaignStatus) -> CampaignBook:
