@@ -34,14 +34,11 @@ unit whose place alone was named. Learned addresses for codes not on the roster 
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from enum import StrEnum
-from pathlib import Path
 
 from parsers.unitnames import Mention, Vocabulary, unit_place
 from parsers.vietnamese import fold
@@ -135,24 +132,6 @@ class Decision:
 def _snippet(line: str) -> str:
     line = " ".join(line.split())
     return line if len(line) <= 100 else f"{line[:40]} … {line[-55:]}"
-
-
-def roster_from_csv(text: str) -> list[RosterUnit]:
-    """Roster units from CSV text (`code,name,kind,emails,aliases`; `;` separates several)."""
-    def split(value: str | None) -> tuple[str, ...]:
-        return tuple(x.strip() for x in (value or "").split(";") if x.strip())
-
-    return [
-        RosterUnit(row["code"].strip(), row["name"].strip(), row["kind"].strip().lower(),
-                   tuple(e.lower() for e in split(row.get("emails"))), split(row.get("aliases")))
-        for row in csv.DictReader(io.StringIO(text))
-        if (row.get("code") or "").strip()
-    ]
-
-
-def load_roster_csv(path: str | Path) -> list[RosterUnit]:
-    """Read a roster CSV file (UTF-8, BOM allowed); the only function here that opens a file."""
-    return roster_from_csv(Path(path).read_text(encoding="utf-8-sig"))
 
 
 def ignore_reason(ev: Evidence) -> str | None:

@@ -9,7 +9,6 @@ import csv
 import io
 import logging
 import unicodedata
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import ConfigError
+from intake.identify import RosterUnit
 from parsers.office import OLE_MAGIC
 from parsers.text import clean_text
 from parsers.vietnamese import detect_legacy, to_unicode
@@ -28,20 +28,11 @@ KINDS = ("ubnd", "htcd", "mn", "th", "thcs", "thpt", "gdnn-gdtx")
 COLUMNS = ("code", "name", "kind", "emails", "aliases")
 
 
-@dataclass(frozen=True)
-class RosterRow:
-    code: str
-    name: str
-    kind: str
-    emails: tuple[str, ...]
-    aliases: tuple[str, ...]
-
-
 def _split(value: str) -> tuple[str, ...]:
     return tuple(x.strip() for x in value.split(";") if x.strip())
 
 
-def _rows_from_table(table: list[list[str]], source: str) -> list[RosterRow]:
+def _rows_from_table(table: list[list[str]], source: str) -> list[RosterUnit]:
     if not table:
         raise ConfigError(f"{source}: the roster is empty")
     header = [h.strip().lower() for h in table[0]]
@@ -49,7 +40,7 @@ def _rows_from_table(table: list[list[str]], source: str) -> list[RosterRow]:
     if missing:
         raise ConfigError(f"{source}: missing column(s) {', '.join(missing)} (need {','.join(COLUMNS)})")
     idx = {c: header.index(c) for c in COLUMNS if c in header}
-    rows: list[RosterRow] = []
+    rows: list[RosterUnit] = []
     seen_codes: dict[str, int] = {}
     seen_emails: dict[str, str] = {}
     for n, raw in enumerate(table[1:], start=2):
@@ -76,7 +67,7 @@ def _rows_from_table(table: list[list[str]], source: str) -> list[RosterRow]:
             if e in seen_emails:
                 raise ConfigError(f"{source}: line {n}: {e} is also the address of {seen_emails[e]}")
             seen_emails[e] = code
-        rows.append(RosterRow(code, name, kind, emails, _split(get("aliases"))))
+        rows.append(RosterUnit(code, name, kind, emails, _split(get("aliases"))))
     return rows
 
 
@@ -155,7 +146,7 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def read_roster(path: str | Path) -> list[RosterRow]:
+def read_roster(path: str | Path) -> list[RosterUnit]:
     """The roster rows of a CSV (any of the encodings `decode_text` knows; comma, tab or
     semicolon separated), XLSX or XLS file, told apart by content, not by name."""
     p = Path(path)
@@ -176,7 +167,7 @@ def read_roster(path: str | Path) -> list[RosterRow]:
     return _rows_from_table(table, source)
 
 
-def import_roster(s: Session, rows: list[RosterRow], now: datetime) -> tuple[int, int]:
+def import_roster(s: Session, rows: list[RosterUnit], now: datetime) -> tuple[int, int]:
     """Upsert units by code; returns (created, updated)."""
     created = updated = 0
     existing = {u.code: u for u in s.scalars(select(Unit))}

@@ -22,14 +22,13 @@ from intake.identify import (
     RosterUnit,
     UnitMatcher,
     ignore_reason,
-    load_roster_csv,
-    roster_from_csv,
 )
+from intake.roster import read_roster
 from parsers.mime import KEPT_HEADERS
 
 ROSTER_CSV = Path(__file__).resolve().parent.parent / "examples" / "units-thanh-oai-2021.csv"
 OFFICE = "totrunghoc-thanhoai@thanhoai.example"
-UNITS = load_roster_csv(ROSTER_CSV)
+UNITS = read_roster(ROSTER_CSV)
 MATCHER = UnitMatcher(
     UNITS,
     learned={"hieutruong.c2binhminh@gmail.com": "thcs-binh-minh", "KetoanMNCuKhe@yahoo.com": "mn-cu-khe"},
@@ -462,15 +461,16 @@ def test_zero_wrong_filings_and_share_filed() -> None:
     assert share >= MIN_SHARE
 
 
-def test_roster_loads_with_csv_module() -> None:
+def test_roster_loads_with_csv_module(tmp_path: Path) -> None:
     with ROSTER_CSV.open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert len(UNITS) == len(rows) == 111
     assert [u.code for u in UNITS] == [r["code"] for r in rows]
     gdnn = BY_CODE["gdnn-gdtx"]
     assert len(gdnn.aliases) == 2 and gdnn.emails == ("gdnn-gdtx@thanhoai.example",)
-    text = "code,name,kind,emails,aliases\nx,UBND xã X,UBND,A@B.vn; c@d.vn,X1;X2\n\n"
-    assert roster_from_csv(text) == [RosterUnit("x", "UBND xã X", "ubnd", ("a@b.vn", "c@d.vn"),
+    (tmp_path / "r.csv").write_text("code,name,kind,emails,aliases\nx,UBND xã X,UBND,A@B.vn; c@d.vn,X1;X2\n\n",
+                                    encoding="utf-8")
+    assert read_roster(tmp_path / "r.csv") == [RosterUnit("x", "UBND xã X", "ubnd", ("a@b.vn", "c@d.vn"),
                                                 ("X1", "X2"))]
 
 
