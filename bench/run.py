@@ -31,6 +31,8 @@ Sections:
   photos of its pages (issue 20: ≤ 3 s per page).
 - web: the console's server time (bench/web.py): Tổng quan of --units units (≤ 300 ms) and one
   unit's page (≤ 50 ms), through the Flask app in process (issue 17).
+- campaigns: the campaign classifier's CPU per message against the filing's, on a mailbox of two
+  campaigns and other mail (bench/campaigns.py; issue 15: ≤ 5 %).
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ from bench.server import Dovecot, available, inbox_maildir, running  # noqa: E40
 
 PW_ENV = "INTAKE_BENCH_IMAP_PASSWORD"
 MB = 1_000_000
-SECTIONS = ("fetch", "repoll", "rss", "digest", "ocr", "web")
+SECTIONS = ("fetch", "repoll", "rss", "digest", "ocr", "web", "campaigns")
 
 
 @dataclass
@@ -525,9 +527,23 @@ def section_web(work: Path, args: argparse.Namespace) -> list[Figure]:
     ]
 
 
+def section_campaigns(work: Path, args: argparse.Namespace) -> list[Figure]:
+    """The campaign classifier's share of the filing CPU (bench/campaigns.py)."""
+    from bench.campaigns import TARGET_PERCENT, measure
+
+    say("campaigns: filing a mailbox of two campaigns and other mail …")
+    out = measure(work / "campaigns")
+    shutil.rmtree(work / "campaigns", ignore_errors=True)
+    return [
+        Figure("campaigns", "classification share of filing CPU", out["percent"], "%",
+               target=TARGET_PERCENT, note=f"{out['classify_s'] * 1000:.2f} ms of "
+               f"{out['filing_s'] * 1000:.0f} ms CPU per message; {out['messages']} messages"),
+    ]
+
+
 RUNNERS: dict[str, Callable[[Path, argparse.Namespace], list[Figure]]] = {
     "fetch": section_fetch, "repoll": section_repoll, "rss": section_rss, "digest": section_digest,
-    "ocr": section_ocr, "web": section_web,
+    "ocr": section_ocr, "web": section_web, "campaigns": section_campaigns,
 }
 
 
@@ -572,7 +588,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", nargs="+", choices=SECTIONS, help="run only these sections")
     p.add_argument("--json", action="store_true", help="print JSON instead of the table")
     args = p.parse_args(argv)
-    if not available() and set(args.only or SECTIONS) - {"digest", "ocr", "web"}:
+    if not available() and set(args.only or SECTIONS) - {"digest", "ocr", "web", "campaigns"}:
         print("dovecot is not installed: `make system-deps` installs it", file=sys.stderr)
         return 2
     info = machine()
