@@ -1,7 +1,9 @@
 """The console's server time (issue 17): Tổng quan of a campaign of 5,000 units (target
-≤ 300 ms) and one unit's page (≤ 50 ms), on a real SQLite store filled by bench/synth.py, through
-the real Flask app (guard, session lookup, queries, templates) in process: the time from the
-request entering the app to the body written, median of `repeat` after a warm-up.
+≤ 300 ms) and one unit's page (≤ 50 ms), on a real SQLite store filled by bench/synth.py, served
+by the real `intake web` (waitress) in its own process: the time from sending the request on
+loopback to the last byte of the body, median of `repeat` after a warm-up (loopback adds well
+under a millisecond). bench/ sits beside web/, so it drives the console as a client, by its
+command line, never by importing it.
 
     .venv/bin/python bench/web.py [--units 5000] [--repeat 7]
 
@@ -11,13 +13,17 @@ request entering the app to the body written, median of `repeat` after a warm-up
 from __future__ import annotations
 
 import argparse
+import http.client
 import re
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -27,7 +33,7 @@ TARGETS = {"overview": 0.300, "unit": 0.050}
 PASSWORD = "mat-khau-do-toc-do"
 
 
-def _config(work: Path) -> Path:
+def _config(work: Path, port: int) -> Path:
     from intake.demo_mail import OFFICE
 
     path = work / "config.toml"
@@ -36,57 +42,96 @@ def _config(work: Path) -> Path:
         f'url = "sqlite:///{work / "intake.sqlite3"}"\nfiles = "{work / "files"}"\n'
         "[units]\n"
         f'office_addresses = ["{OFFICE}"]\n'
-        "[limits]\nparse_workers = 0\n", encoding="utf-8")
+        "[limits]\nparse_workers = 0\n"
+        f'[web]\nport = {port}\n', encoding="utf-8")
     return path
 
 
-def _timed(client: Any, path: str, repeat: int) -> tuple[float, int]:
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class _Client:
+    """Cookies kept, no redirects followed (http.client)."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.cookies: dict[str, str] = {}
+
+    def request(self, method: str, path: str, form: dict[str, str] | None = None) -> tuple[int, bytes]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        body = None
+        if form is not None:
+            body = urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        conn.request(method, path, body=body, headers=headers)
+        r = conn.getresponse()
+        data = r.read()
+        for line in r.headers.get_all("Set-Cookie") or []:
+            name, _, rest = line.partition("=")
+            self.cookies[name] = rest.split(";", 1)[0]
+        conn.close()
+        return r.status, data
+
+
+def _timed(client: _Client, path: str, repeat: int) -> tuple[float, int]:
     """Median seconds of GET `path` (the body read), and the body's size."""
-    r = client.get(path)  # warm: templates compiled, caches filled
-    assert r.status_code == 200, (path, r.status_code)
+    status, body = client.request("GET", path)  # warm: templates compiled, caches filled
+    assert status == 200, (path, status)
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        r = client.get(path)
-        body = r.get_data()
+        status, body = client.request("GET", path)
         times.append(time.perf_counter() - t0)
-        assert r.status_code == 200
+        assert status == 200
     return statistics.median(times), len(body)
 
 
 def measure(work: Path, *, units: int = 5000, repeat: int = 7) -> dict[str, Any]:
     from bench import synth
     from core import config as config_mod
-    from core.clock import FixedClock
     from intake.filing import requirements
     from store.db import open_store
     from store.files import FileStore
-    from web.accounts import add_user
-    from web.app import create_app
-    from web.console import build_console
 
-    cfg = config_mod.load(_config(work))
+    port = _free_port()
+    path = _config(work, port)
+    cfg = config_mod.load(path)
     c = cfg.campaign
     engine, sessions = open_store(cfg.store_url, migrate=True, files_root=cfg.files_dir)
     counts = synth.fill(sessions, FileStore(cfg.files_dir), units=units, campaign_id=c.id,
                         deadline=c.deadline_at, req=requirements(c))
-    clock = FixedClock(c.deadline_at)
-    with sessions.begin() as s:
-        add_user(s, "co.hoa", "officer", PASSWORD, by="bench", now=clock.now())
     engine.dispose()
-    console, close = build_console(cfg, clock)
+    intake = str(Path(sys.executable).parent / "intake")
+    subprocess.run([intake, "--config", str(path), "users", "add", "co.hoa", "--role", "officer",
+                    "--password-stdin", "--by", "bench"], input=PASSWORD + "\n", text=True,
+                   check=True, capture_output=True)
+    server = subprocess.Popen([intake, "--config", str(path), "web"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
     try:
-        client = create_app(console).test_client()
-        page = client.get("/login").get_data(as_text=True)
-        m = re.search(r'name="csrf" value="([^"]+)"', page)
+        client = _Client(port)
+        for _ in range(300):
+            try:
+                status, page = client.request("GET", "/login")
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("intake web did not answer")
+        m = re.search(r'name="csrf" value="([^"]+)"', page.decode())
         assert m
-        r = client.post("/login", data={"csrf": m[1], "name": "co.hoa", "password": PASSWORD})
-        assert r.status_code == 303, r.status_code
+        status, _ = client.request("POST", "/login", {"csrf": m[1], "name": "co.hoa",
+                                                      "password": PASSWORD})
+        assert status == 303, status
         overview, size = _timed(client, "/", repeat)
         filtered, _ = _timed(client, "/?state=incomplete&kind=th&q=thanh", repeat)
         unit, unit_size = _timed(client, "/units/th-kim-bai", repeat)
     finally:
-        close()
+        server.terminate()
+        server.wait(timeout=30)
     return {"units": units, "messages": counts["messages"], "overview_s": overview,
             "overview_kb": size / 1000, "filtered_s": filtered, "unit_s": unit,
             "unit_kb": unit_size / 1000}
