@@ -459,7 +459,7 @@ def _xls_value(cell: Any, datemode: int) -> Cell:
         return None
     if cell.ctype == xlrd.XL_CELL_DATE:
         try:
-            return xlrd.xldate.xldate_as_datetime(cell.value, datemode).date().isoformat()
+            return str(xlrd.xldate.xldate_as_datetime(cell.value, datemode).date().isoformat())
         except (xlrd.xldate.XLDateError, ValueError, OverflowError):
             return cell_value(cell.value)
     if cell.ctype == xlrd.XL_CELL_BOOLEAN:

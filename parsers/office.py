@@ -243,7 +243,7 @@ class DocxText:
             document.text = cls(document)
         return document.text
 
-    def blocks(self, parent) -> Iterator[str]:
+    def blocks(self, parent: Any) -> Iterator[str]:
         for child in parent.iterchildren(W_P, W_TBL, W_SDT):
             if child.tag == W_P:
                 yield from self.paragraph(child).split("\n")
@@ -254,17 +254,17 @@ class DocxText:
                 if content is not None:
                     yield from self.blocks(content)
 
-    def cell_text(self, tc) -> str:
+    def cell_text(self, tc: Any) -> str:
         """A table cell's (`w:tc`) text, converted run by run."""
         return "\n".join(self._cell_lines(tc))
 
-    def _cell_lines(self, tc) -> list[str]:
+    def _cell_lines(self, tc: Any) -> list[str]:
         lines = self._cells.get(tc)
         if lines is None:
             lines = self._cells[tc] = list(self.blocks(tc))
         return lines
 
-    def table(self, tbl) -> Iterator[str]:
+    def table(self, tbl: Any) -> Iterator[str]:
         for tr in tbl.iterchildren(W_TR):
             cells = [self._cell_lines(tc) for tc in tr.iterchildren(W_TC)]
             cells = [[line for line in c if line.strip()] for c in cells]
@@ -275,7 +275,7 @@ class DocxText:
                 for cell in cells:
                     yield from cell
 
-    def row_cells(self, tr, limit: int) -> list[Any]:
+    def row_cells(self, tr: Any, limit: int) -> list[Any]:
         """The row's cells (`w:tc`) by grid column, at most `limit`: a cell spanning columns
         repeated, a vertical continuation as the cell above it. Raises ValueError for a
         continuation with no cell above (what python-docx did)."""
@@ -287,7 +287,7 @@ class DocxText:
             out.extend([root] * min(_span(root), limit - len(out)))
         return out
 
-    def _root(self, tc) -> Any:
+    def _root(self, tc: Any) -> Any:
         """The cell holding the content at `tc`'s place: itself, or for a vertical
         continuation the cell it continues (walked up row by row)."""
         chain = []
@@ -302,7 +302,7 @@ class DocxText:
             self._roots[seen] = tc
         return tc
 
-    def paragraph(self, p) -> str:
+    def paragraph(self, p: Any) -> str:
         style_font = self._style_font("paragraph", _val(p, "pPr", "pStyle"))
         parts = []
         for item in p.iterchildren(W_R, W_HYPERLINK):
@@ -315,7 +315,7 @@ class DocxText:
                 parts.append(self.run(item, style_font))
         return "".join(parts)
 
-    def run(self, r, style_font: str | None) -> str:
+    def run(self, r: Any, style_font: str | None) -> str:
         rpr = r.find(_W + "rPr")
         font = _font_of(None if rpr is None else rpr.find(_W + "rFonts"))
         if font is None:
@@ -348,13 +348,13 @@ class DocxText:
         return self._fonts[key]
 
 
-def _val(element, props: str, child: str) -> str | None:
+def _val(element: Any, props: str, child: str) -> str | None:
     """w:val of `element`'s props/child (a paragraph's pPr/pStyle, a run's rPr/rStyle)."""
     found = element.find(f"{_W}{props}/{_W}{child}")
     return None if found is None else found.get(W_VAL)
 
 
-def _run_text(r) -> str:
+def _run_text(r: Any) -> str:
     parts = []
     for e in r.iterchildren():
         tag = e.tag
@@ -368,23 +368,23 @@ def _run_text(r) -> str:
     return "".join(parts)
 
 
-def _span(tc) -> int:
+def _span(tc: Any) -> int:
     """The grid columns a cell spans (w:gridSpan; ValueError when it is not a number)."""
     found = tc.find(f"{_W}tcPr/{_W}gridSpan")
     return 1 if found is None else int(found.get(W_VAL, ""))
 
 
-def _vmerge(tc) -> str | None:
+def _vmerge(tc: Any) -> str | None:
     found = tc.find(f"{_W}tcPr/{_W}vMerge")
     return None if found is None else found.get(W_VAL, "continue")
 
 
-def _grid_before(tr) -> int:
+def _grid_before(tr: Any) -> int:
     found = tr.find(f"{_W}trPr/{_W}gridBefore")
     return 0 if found is None else int(found.get(W_VAL, ""))
 
 
-def _tc_above(tc) -> Any:
+def _tc_above(tc: Any) -> Any:
     """The cell in the row above that starts at `tc`'s grid column; ValueError when none."""
     tr = tc.getparent()
     offset = _grid_before(tr) + sum(_span(t) for t in tc.itersiblings(W_TC, preceding=True))
@@ -401,11 +401,10 @@ def _tc_above(tc) -> Any:
     raise ValueError(f"no cell at grid column {offset} in the row above")
 
 
-def _font_of(rfonts) -> str | None:
+def _font_of(rfonts: Any) -> str | None:
     """The font that draws Vietnamese letters: w:hAnsi (bytes 0x80–0xFF) before w:ascii."""
     if rfonts is None:
         return None
-    names = [rfonts.get(f"{_W}{a}") for a in ("hAnsi", "ascii")]
-    names = [n for n in names if n]
+    names: list[str] = [n for n in (rfonts.get(f"{_W}{a}") for a in ("hAnsi", "ascii")) if n]
     legacy = [n for n in names if font_encoding(n)]
-    return (legacy or names or [None])[0]
+    return legacy[0] if legacy else names[0] if names else None

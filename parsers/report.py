@@ -19,6 +19,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import unword
 
@@ -34,6 +35,9 @@ from parsers.vietnamese import (
     has_unicode_vietnamese,
     to_unicode,
 )
+
+if TYPE_CHECKING:
+    from pdfplumber.page import Page
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +162,7 @@ def _pdf_font(name: str) -> str:
     return name.split("+", 1)[1] if re.match(r"^[A-Z]{6}\+", name) else name
 
 
-def _pdf_legacy_lines(page, used: set[str]) -> list[str]:
+def _pdf_legacy_lines(page: Page, used: set[str]) -> list[str]:
     rows: dict[int, list[tuple[float, str]]] = {}
     for word in page.extract_words(extra_attrs=["fontname"], keep_blank_chars=False):
         encoding = font_encoding(_pdf_font(word["fontname"]))
