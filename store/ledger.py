@@ -20,7 +20,7 @@ BACKOFF_MAX = timedelta(hours=6)
 
 def backoff(attempts: int) -> timedelta:
     """2 min, 4, 8, … capped at 6 h: the delay before attempt `attempts + 1`."""
-    return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
+    return min(BACKOFF_BASE * (1 << max(attempts - 1, 0)), BACKOFF_MAX)
 
 
 def folder_state(

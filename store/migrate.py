@@ -45,8 +45,8 @@ class Migration:
 
 def _norm(value: Any) -> str:
     if isinstance(value, datetime):
-        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-        return value.isoformat()
+        moment: datetime = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return moment.isoformat()
     if isinstance(value, bool):
         return "1" if value else "0"
     return repr(value)
