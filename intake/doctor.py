@@ -132,7 +132,8 @@ def run_checks(config_path: str | None, *, smtp_check: Callable[[config_mod.Conf
 
     def imap_fix(e: Exception) -> str:
         if isinstance(e, CredentialsError) and cfg.mailbox.auth == "oauth2":
-            return "run: intake auth login (then intake auth status shows the account and expiry)"
+            return ("run: intake auth login (then intake auth status shows the account and "
+                    "expiry); a running daemon resumes by itself within seconds, no restart")
         mb = cfg.mailbox
         if secret := _secret_fix(mb, "mailbox", "IMAP"):
             return secret
@@ -196,7 +197,8 @@ def _secret_fix(section: config_mod.MailboxConfig | config_mod.SmtpConfig, name:
 def _smtp_fix(e: Exception, cfg: config_mod.Config) -> str:
     sm = cfg.smtp
     if isinstance(e, CredentialsError) and sm.auth == "oauth2":
-        return "run: intake auth login" + (" --smtp" if sm.provider else "")
+        return ("run: intake auth login" + (" --smtp" if sm.provider else "")
+                + "; a running daemon sends with the new token, no restart")
     if secret := _secret_fix(sm, "smtp", "SMTP"):
         return secret
     if isinstance(e, CredentialsError):
