@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from store.models import Attachment, Campaign, Message, Unit
+from store.models import Attachment, Campaign, Message, MessageState, Unit
 
 OTHER = "other"
 
@@ -56,7 +56,7 @@ def other_mail(s: Session) -> tuple[OtherMessage, ...]:
     return tuple(
         OtherMessage(m.id, m.message_id, m.from_addr, codes.get(m.unit_id) if m.unit_id else None,
                      m.subject, m.received_at, m.campaign_reason or m.reason)
-        for m in s.scalars(select(Message).where(Message.state == "other")
+        for m in s.scalars(select(Message).where(Message.state == MessageState.OTHER)
                            .order_by(Message.received_at, Message.id))
     )
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from store.models import FolderState, LedgerEntry, Message
+from store.models import FolderState, LedgerEntry, LedgerState, Message
 
 BACKOFF_BASE = timedelta(minutes=2)
 BACKOFF_MAX = timedelta(hours=6)
@@ -61,7 +61,7 @@ def record_uids(
     new = [u for u in uids if u not in known]
     s.add_all(
         LedgerEntry(
-            account=account, folder=folder, uidvalidity=uidvalidity, uid=u, state="pending",
+            account=account, folder=folder, uidvalidity=uidvalidity, uid=u, state=LedgerState.PENDING,
             first_seen_at=now, updated_at=now,
         )
         for u in new
@@ -80,7 +80,7 @@ def to_fetch(
                 LedgerEntry.account == account,
                 LedgerEntry.folder == folder,
                 LedgerEntry.uidvalidity == uidvalidity,
-                LedgerEntry.state == "pending",
+                LedgerEntry.state == LedgerState.PENDING,
                 or_(LedgerEntry.next_attempt_at.is_(None), LedgerEntry.next_attempt_at <= now),
             )
             .order_by(LedgerEntry.uid)
@@ -97,7 +97,7 @@ def server_pending(s: Session, account: str, folder: str, uidvalidity: int) -> l
                 LedgerEntry.account == account,
                 LedgerEntry.folder == folder,
                 LedgerEntry.uidvalidity == uidvalidity,
-                LedgerEntry.state == "stored",
+                LedgerEntry.state == LedgerState.STORED,
                 LedgerEntry.server_done.is_(False),
             )
             .order_by(LedgerEntry.uid)
@@ -161,7 +161,7 @@ def fail_entry(entry: LedgerEntry, error: str, now: datetime, max_attempts: int)
     entry.error = error[:2000]
     entry.updated_at = now
     if entry.attempts >= max_attempts:
-        entry.state = "quarantined"
+        entry.state = LedgerState.QUARANTINED
         entry.next_attempt_at = None
     else:
         entry.next_attempt_at = now + backoff(entry.attempts)
