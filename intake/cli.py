@@ -16,6 +16,7 @@ from core import config as config_mod
 from core.errors import IntakeError
 from intake.app import App
 from intake.clierrors import Deadline, Instant, IntakeGroup, Until
+from store.models import SubmissionState
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,7 @@ def import_cmd(c: Ctx, paths: tuple[Path, ...]) -> None:
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option(
-    "--state", type=click.Choice(["missing", "incomplete", "complete"]), help="Only units in this state."
+    "--state", type=click.Choice([s.value for s in SubmissionState]), help="Only units in this state."
 )
 @click.option("--campaign", "campaign_id", metavar="ID",
               help="Only this campaign (default: every campaign of the config).")
