@@ -180,7 +180,31 @@ def campaign_status(
     units_scope: tuple[str, ...] = (),
 ) -> CampaignStatus:
     """The whole picture of one campaign at `now`, for `status`, the digest and reminders."""
-    req = Requirements(required, min_photos)
+    units = _unit_statuses(s, campaign_id, deadline, Requirements(required, min_photos), now,
+                           units_scope)
+    stuck = tuple(
+        LooseMessage(
+            id=-e.id, message_id="", from_addr="", subject=f"{e.folder} UID {e.uid}",
+            received_at=e.first_seen_at, reason=e.error,
+        )
+        for e in s.scalars(select(LedgerEntry).where(LedgerEntry.state == LedgerState.QUARANTINED))
+    )
+    health = tuple(
+        AccountHealth(h.account, h.last_success_at, h.failing_since, h.last_error)
+        for h in s.scalars(select(Heartbeat).order_by(Heartbeat.account))
+    )
+    return CampaignStatus(
+        campaign_id=campaign_id, title=title, deadline=deadline, timezone=timezone,
+        units=units, unassigned=_loose(s, MessageState.UNASSIGNED),
+        quarantined=_loose(s, MessageState.QUARANTINED) + stuck,
+        ignored=_loose(s, MessageState.IGNORED), health=health,
+        unverified=_unverified(s), retrying=retrying(s),
+    )
+
+
+def _unit_statuses(s: Session, campaign_id: str, deadline: datetime, req: Requirements,
+                   now: datetime, units_scope: tuple[str, ...]) -> tuple[UnitStatus, ...]:
+    """Each active unit asked to submit, from its submission row, in the district's order."""
     subs = {
         sub.unit_id: sub
         for sub in s.execute(
@@ -192,35 +216,8 @@ def campaign_status(
             ).where(Submission.campaign_id == campaign_id)
         )
     }
-    # Plain columns, not ORM entities: a campaign of thousands of units has tens of thousands
-    # of attachments, and their facts JSON is not needed here.
-    files_by_unit: dict[int, list[tuple[str, str]]] = {}
-    for msg_unit, att_unit, item_keys, filename in s.execute(
-        select(Message.unit_id, Attachment.unit_id, Attachment.items, Attachment.filename)
-        .join(Attachment, Attachment.message_fk == Message.id)
-        .where(in_campaign(campaign_id), Message.state == MessageState.FILED)
-        .order_by(Message.received_at, Attachment.id)
-    ):
-        uid = att_unit or msg_unit
-        if uid is None or not item_keys:
-            continue
-        for item in split_items(item_keys):
-            files_by_unit.setdefault(uid, []).append((item, filename))
-    forwards: dict[int, list[Forward]] = {}
-    fwd_rows = s.execute(
-        select(Message.id, Message.unit_id, Message.forwarded_by)
-        .where(Message.campaign_id == campaign_id, Message.state == MessageState.FILED,
-               Message.forwarded_by != "")
-        .order_by(Message.received_at, Message.id)
-    ).all()
-    if fwd_rows:
-        owner = {address: code for address, code in s.execute(
-            select(UnitAddress.address, Unit.code).join(Unit, Unit.id == UnitAddress.unit_id)
-            .where(UnitAddress.address.in_({r.forwarded_by for r in fwd_rows}))
-        )}
-        for pk, unit_id, by in fwd_rows:
-            if unit_id is not None:
-                forwards.setdefault(unit_id, []).append(Forward(pk, by, owner.get(by)))
+    files_by_unit = _files_by_unit(s, campaign_id)
+    forwards = _forwards(s, campaign_id)
     emails: dict[int, list[str]] = {}
     for unit_id, address in s.execute(
         select(UnitAddress.unit_id, UnitAddress.address)
@@ -262,50 +259,74 @@ def campaign_status(
             )
         )
     units.sort(key=lambda u: unit_order(u.kind, u.name))
+    return tuple(units)
 
-    def loose(state: str) -> tuple[LooseMessage, ...]:
-        rows = s.scalars(select(Message).where(Message.state == state).order_by(Message.received_at))
-        return tuple(
-            LooseMessage(
-                id=m.id, message_id=m.message_id, from_addr=m.from_addr, subject=m.subject,
-                received_at=m.received_at, reason=m.reason,
-                candidates=_candidates(m),
-            )
-            for m in rows
-        )
 
-    stuck = tuple(
+def _files_by_unit(s: Session, campaign_id: str) -> dict[int, list[tuple[str, str]]]:
+    """unit id → (item, file name) of every file counting for it, in receipt order."""
+    # Plain columns, not ORM entities: a campaign of thousands of units has tens of thousands
+    # of attachments, and their facts JSON is not needed here.
+    files_by_unit: dict[int, list[tuple[str, str]]] = {}
+    for msg_unit, att_unit, item_keys, filename in s.execute(
+        select(Message.unit_id, Attachment.unit_id, Attachment.items, Attachment.filename)
+        .join(Attachment, Attachment.message_fk == Message.id)
+        .where(in_campaign(campaign_id), Message.state == MessageState.FILED)
+        .order_by(Message.received_at, Attachment.id)
+    ):
+        uid = att_unit or msg_unit
+        if uid is None or not item_keys:
+            continue
+        for item in split_items(item_keys):
+            files_by_unit.setdefault(uid, []).append((item, filename))
+    return files_by_unit
+
+
+def _forwards(s: Session, campaign_id: str) -> dict[int, list[Forward]]:
+    """unit id → its messages that someone else forwarded, with the forwarder's unit."""
+    forwards: dict[int, list[Forward]] = {}
+    fwd_rows = s.execute(
+        select(Message.id, Message.unit_id, Message.forwarded_by)
+        .where(Message.campaign_id == campaign_id, Message.state == MessageState.FILED,
+               Message.forwarded_by != "")
+        .order_by(Message.received_at, Message.id)
+    ).all()
+    if fwd_rows:
+        owner = {address: code for address, code in s.execute(
+            select(UnitAddress.address, Unit.code).join(Unit, Unit.id == UnitAddress.unit_id)
+            .where(UnitAddress.address.in_({r.forwarded_by for r in fwd_rows}))
+        )}
+        for pk, unit_id, by in fwd_rows:
+            if unit_id is not None:
+                forwards.setdefault(unit_id, []).append(Forward(pk, by, owner.get(by)))
+    return forwards
+
+
+def _loose(s: Session, state: MessageState) -> tuple[LooseMessage, ...]:
+    """Messages in `state` (unassigned, quarantined, ignored), oldest first."""
+    rows = s.scalars(select(Message).where(Message.state == state).order_by(Message.received_at))
+    return tuple(
         LooseMessage(
-            id=-e.id, message_id="", from_addr="", subject=f"{e.folder} UID {e.uid}",
-            received_at=e.first_seen_at, reason=e.error,
+            id=m.id, message_id=m.message_id, from_addr=m.from_addr, subject=m.subject,
+            received_at=m.received_at, reason=m.reason,
+            candidates=_candidates(m),
         )
-        for e in s.scalars(select(LedgerEntry).where(LedgerEntry.state == LedgerState.QUARANTINED))
+        for m in rows
     )
-    codes = {u.id: u.code for u in s.scalars(select(Unit))} if s.scalar(
-        select(Message.id).where(Message.state == MessageState.FILED, Message.dmarc == "fail").limit(1)
-    ) else {}
-    unverified = tuple(
+
+
+def _unverified(s: Session) -> tuple[LooseMessage, ...]:
+    """Filed messages whose DMARC failed (messages.dmarc), with the unit they were filed to."""
+    failed = (Message.state == MessageState.FILED, Message.dmarc == "fail")
+    if s.scalar(select(Message.id).where(*failed).limit(1)) is None:
+        return ()
+    codes = {u.id: u.code for u in s.scalars(select(Unit))}
+    return tuple(
         LooseMessage(
             id=m.id, message_id=m.message_id, from_addr=m.from_addr, subject=m.subject,
             received_at=m.received_at, reason=facts.auth_reason(m.auth),
             candidates=(codes[m.unit_id],) if m.unit_id in codes else (),
         )
-        for m in s.scalars(
-            select(Message)
-            .where(Message.state == MessageState.FILED, Message.dmarc == "fail")
-            .order_by(Message.received_at)
-        )
-    )
-    health = tuple(
-        AccountHealth(h.account, h.last_success_at, h.failing_since, h.last_error)
-        for h in s.scalars(select(Heartbeat).order_by(Heartbeat.account))
-    )
-    return CampaignStatus(
-        campaign_id=campaign_id, title=title, deadline=deadline, timezone=timezone,
-        units=tuple(units), unassigned=loose(MessageState.UNASSIGNED),
-        quarantined=loose(MessageState.QUARANTINED) + stuck, ignored=loose(MessageState.IGNORED),
-        health=health,
-        unverified=unverified, retrying=retrying(s),
+        for m in s.scalars(select(Message).where(*failed).order_by(Message.received_at))
     )
 
 
