@@ -212,3 +212,16 @@ def test_a_deadline_is_read_once_whatever_way_it_is_written(typed: str, local: s
     assert parse_deadline(typed).at(ZoneInfo("Asia/Ho_Chi_Minh")).isoformat() == local
     with pytest.raises(ValueError, match="write 15/10/2021"):
         parse_deadline("30/02/2021")
+
+
+def test_no_command_maps_errors_itself() -> None:
+    """Errors become one line and an exit in one place (intake.clierrors.IntakeGroup): no
+    command of intake/cli.py catches IntakeError or exits with a code of its own for one."""
+    import ast
+
+    import intake.cli
+
+    tree = ast.parse(Path(intake.cli.__file__).read_text(encoding="utf-8"))
+    caught = [ast.unparse(h.type) for h in ast.walk(tree) if isinstance(h, ast.ExceptHandler) and h.type]
+    assert not [c for c in caught if "IntakeError" in c or "MigrationError" in c]
+    assert not [f.name for f in ast.walk(tree) if isinstance(f, ast.FunctionDef) and f.name == "_fail"]

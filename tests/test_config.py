@@ -130,3 +130,18 @@ def test_limits_defaults_are_the_documented_ones_and_the_parse_stage_ones() -> N
     assert Limits is config_mod.LimitsConfig  # passed as it is, not copied field for field
     assert (defaults["max_message_pixels"], defaults["max_mime_parts"], defaults["max_mime_depth"],
             defaults["max_ocr_pages"]) == (MAX_MESSAGE_PIXELS, MAX_MIME_PARTS, MAX_MIME_DEPTH, MAX_OCR_PAGES)
+
+
+@pytest.mark.parametrize(("host", "loopback"), [
+    ("localhost", True), ("LOCALHOST", True), ("localhost.localdomain", True), ("127.0.0.1", True),
+    ("127.8.9.10", True), ("::1", True), ("[::1]", True),
+    ("mail.hanoiedu.vn", False), ("10.0.0.5", False), ("localhost.hanoiedu.vn", False), ("", False),
+])
+def test_a_password_may_go_without_tls_only_to_this_machine(host: str, loopback: bool) -> None:
+    """One is_loopback for IMAP and SMTP (core.config): both refuse a plaintext login elsewhere."""
+    from intake import imap
+    from notifier import smtp
+
+    assert config_mod.is_loopback(host) is loopback
+    assert imap.is_loopback is smtp.is_loopback is config_mod.is_loopback
+    assert smtp.SECURITY is config_mod.SECURITY
