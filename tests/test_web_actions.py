@@ -8,10 +8,13 @@ nothing is doubled."""
 
 from __future__ import annotations
 
+import html
 import io
+import re
 import threading
 import zipfile
 from collections.abc import Callable, Iterator
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -21,6 +24,7 @@ from core.clock import FixedClock
 from intake.app import build_mailer
 from notifier.outbox import deliver_due
 from store.models import Attachment, Message, OutboxMail, Unit
+from tests.docgen_media import phone_jpeg
 from tests.smtpserver import SmtpServer, smtp_server  # noqa: F401 - the fixture
 from tests.websupport import (
     HOSTILE_FILE,
@@ -274,10 +278,48 @@ def test_the_overview_filters_by_state_kind_and_overdue(site: Site) -> None:
     complete = officer.get("/?state=complete")
     th = officer.get("/?kind=th")
     assert "Trường Tiểu học Kim Bài" in th.text and "Trường THCS Thanh Mai" not in th.text
-    assert "Trường THCS Thanh Mai" in everyone.text
+    # every unit once across the pages (100 a page), in the roster's order
+    seen: list[str] = []
+    page, path = everyone, "/"
+    while True:
+        seen += re.findall(r'<td data-label="Đơn vị"><a href="/units/([\w-]+)">', page.text)
+        m = re.search(r'<a href="([^"]+)" rel="next">', page.text)
+        if not m:
+            break
+        path = html.unescape(m[1])
+        page = officer.get(path)
+    with site.app.sessions() as s:
+        codes = set(s.scalars(select(Unit.code)))
+    assert path == "/?page=2" and len(seen) == len(set(seen)) == len(codes) > 100
+    assert set(seen) == codes and "thcs-thanh-mai" in seen
+    assert "Trang 2/2" in page.text and 'rel="prev"' in page.text
     assert "Trường Tiểu học Kim Bài" not in complete.text
     assert "Không có đơn vị nào khớp với bộ lọc." in officer.get("/?overdue=1").text  # 05/10
     site.console.clock = FixedClock(site.console.now().replace(month=11))  # past the deadline
     officer, _ = _officer(site)  # (the session of a month ago has expired)
     late = officer.get("/?overdue=1&kind=thcs")
     assert "Trường THCS Thanh Mai" in late.text and "Trường Tiểu học Kim Bài" not in late.text
+
+
+def test_mail_filed_by_the_daemon_shows_at_the_next_view(site: Site, tmp_path: Path) -> None:
+    """The pages are served from the status computed for the store as it is (web.statuscache):
+    mail the daemon files meanwhile, in the same store, shows at once."""
+    officer, _ = _officer(site)
+    before = officer.get("/units/th-thanh-cao")
+    assert "Đơn vị chưa gửi thư nào." in before.text
+    assert officer.get("/?state=missing&kind=th&q=thanh+cao").text.count("/units/th-thanh-cao") == 1
+    m = EmailMessage()
+    m["From"] = "Trường Tiểu học Thanh Cao <th-thanh-cao@thanhoai.example>"
+    m["To"] = "totrunghoc-thanhoai@thanhoai.example"
+    m["Subject"] = "Báo cáo Tuần lễ học tập suốt đời - TH Thanh Cao"
+    m["Message-ID"] = "<web-thanh-cao@thanhoai.example>"
+    m["Date"] = "Tue, 05 Oct 2021 08:30:00 +0700"
+    m.set_content("Kính gửi Phòng GD&ĐT, trường gửi ảnh hoạt động Tuần lễ ạ.")
+    m.add_attachment(phone_jpeg(9, size=(320, 240))[0], maintype="image", subtype="jpeg",
+                     filename="Ảnh Tuần lễ Thanh Cao.jpg")
+    path = tmp_path / "thanh-cao.eml"
+    path.write_bytes(bytes(m))
+    site.app.import_paths([path])  # the daemon's side: the same store, not the console
+    after = officer.get("/units/th-thanh-cao")
+    assert "Ảnh Tuần lễ Thanh Cao.jpg" in after.text
+    assert "/units/th-thanh-cao" not in officer.get("/?state=missing&kind=th&q=thanh+cao").text

@@ -34,6 +34,7 @@ from intake.parsestage import Limits, ParseStage
 from store.db import open_store
 from store.files import FileStore
 from web.accounts import SESSION_LIFETIME, Throttle, Who, session_user
+from web.statuscache import StatusCache
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,10 @@ class Console:
     throttle: Throttle = field(default_factory=Throttle)
     _filer: Filer | None = field(default=None, repr=False)
     filing: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    statuses: StatusCache = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.statuses = StatusCache(self.sessions)
 
     @property
     def tz(self) -> str:

@@ -20,12 +20,11 @@ from sqlalchemy import select
 
 from core.campaignconfig import CampaignConfig
 from core.errors import IntakeError
-from intake.campaignstatus import status_for
 from intake.officer import extend
 from notifier.render import KIND_LABELS
 from notifier.workbook import XLSX_TYPE, build_workbook
 from store.models import Attachment, Unit
-from store.queries import STATES, CampaignStatus, unit_data
+from store.queries import STATES, CampaignStatus
 from web import actions, data, zips
 from web.console import Console, console, who
 
@@ -42,6 +41,7 @@ NOTICES = {
     "refetch": "Thư sẽ được lấy lại từ hộp thư ở lần lấy thư tới.",
     "requeued": "Đã đưa thư gửi không được vào hàng gửi lại.",
 }
+PAGE = 100  # units per page of Tổng quan (the figures count them all)
 FILE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'"
 
 
@@ -51,8 +51,8 @@ def campaign(c: Console) -> CampaignConfig:
 
 
 def status(c: Console, k: CampaignConfig | None = None) -> CampaignStatus:
-    with c.sessions() as s:
-        return status_for(s, k or campaign(c), c.now())
+    """The campaign's status now (web.statuscache: computed once per change of the store)."""
+    return c.statuses.status(k or campaign(c), c.now())
 
 
 def notice() -> str:
@@ -77,9 +77,20 @@ def overview() -> Any:
                               kind=kind if kind in KIND_LABELS else "", overdue=overdue)
     counts = {st: sum(1 for u in cs.units if u.state == st) for st in STATES}
     late = sum(1 for u in cs.units if u.late and u.state != "complete")
-    return render_template("overview.html", cs=cs, units=units, counts=counts, late=late,
-                           q=q, state=state, kind=kind, overdue=overdue, kinds=KIND_LABELS,
-                           states=STATES, now=c.now(), campaigns=c.cfg.campaigns)
+    pages = max(1, -(-len(units) // PAGE))
+    page = min(max(_int(request.args.get("page", "1")), 1), pages)
+    keep: dict[str, Any] = {k: v for k, v in request.args.items()
+                            if k in ("q", "state", "kind", "overdue", "campaign") and v}
+    links = {"prev": url_for("views.overview", **keep, page=page - 1) if page > 1 else "",
+             "next": url_for("views.overview", **keep, page=page + 1) if page < pages else ""}
+    return render_template("overview.html", cs=cs, units=units[(page - 1) * PAGE:page * PAGE],
+                           found=len(units), page=page, pages=pages, links=links, counts=counts,
+                           late=late, q=q, state=state, kind=kind, overdue=overdue,
+                           kinds=KIND_LABELS, states=STATES, now=c.now())
+
+
+def _int(text: str) -> int:
+    return int(text) if text.isdigit() and len(text) < 7 else 1
 
 
 @bp.get("/units/<code>")
@@ -95,7 +106,7 @@ def unit(code: str, error: str = "", status_code: int = 200) -> Any:
         assert row is not None
         messages = data.unit_messages(s, row.id)
         extended = row.extended_until
-        ud = next((d for d in unit_data(s, k.id) if d.code == code), None)
+    ud = c.statuses.unit_data(k, c.now()).get(code)
     return render_template("unit.html", u=u, messages=messages, extended=extended, ud=ud,
                            notice=notice(), error=error, cs=cs, k=k,
                            remindable=u.state in actions.OPEN_STATES and bool(u.emails)), status_code
@@ -185,9 +196,7 @@ def workbook() -> Any:
     now = c.now()
     k = campaign(c)
     cs = status(c, k)
-    with c.sessions() as s:
-        ud = unit_data(s, k.id)
-    body = build_workbook(cs, ud, now=now)
+    body = build_workbook(cs, list(c.statuses.unit_data(k, now).values()), now=now)
     day = now.astimezone(k.tz).strftime("%Y-%m-%d")
     return _file(body, XLSX_TYPE, f"tong-hop-{k.id}-{day}.xlsx", inline=False)
 

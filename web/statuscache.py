@@ -1,0 +1,98 @@
+"""A campaign's status and data rows, computed once per change of the store.
+
+`store.queries.campaign_status` and `unit_data` read every unit, submission and file of a
+campaign (about 0.6 s and 0.8 s at 5,000 units), and every console page needs the status. A
+page is served from the copy made for the store as it is now: the copy is keyed by a fingerprint
+the store answers in one cheap statement (a few milliseconds), which changes whenever anything
+the status shows can have changed:
+
+- mail: how many messages, the newest id, the latest `processed_at` (every filing and reparse
+  sets it) and the sum of `attempts` (a failed try sets no time);
+- the officer: the newest audit entry (assign, move, extend, requeue, reminder, … all audited);
+- the roster: how many units and addresses, the latest unit `updated_at`;
+- the mailbox: how many ledger entries, the latest ledger `updated_at`, and the heartbeats;
+- the time: the minute of `now` (a deadline passing makes units late).
+
+As a backstop a copy is never used after `TTL`, whatever the fingerprint says.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.campaignconfig import CampaignConfig
+from intake.campaignstatus import status_for
+from store.models import AuditEntry, Heartbeat, LedgerEntry, Message, Unit, UnitAddress
+from store.queries import CampaignStatus, UnitData, unit_data
+
+TTL = 60.0  # seconds
+
+
+def fingerprint(s: Session, now: datetime) -> tuple[Any, ...]:
+    """What changes whenever the status of any campaign can have changed (see above)."""
+    def one(*cols: Any) -> Any:
+        return select(*cols).scalar_subquery()
+
+    row = s.execute(select(
+        one(func.count(Message.id)), one(func.max(Message.id)), one(func.max(Message.processed_at)),
+        one(func.sum(Message.attempts)), one(func.max(AuditEntry.id)), one(func.count(Unit.id)),
+        one(func.max(Unit.updated_at)), one(func.count(UnitAddress.id)),
+        one(func.count(LedgerEntry.id)), one(func.max(LedgerEntry.updated_at)),
+        one(func.max(Heartbeat.last_success_at)), one(func.max(Heartbeat.failing_since)),
+    )).one()
+    return (*row, now.replace(second=0, microsecond=0))
+
+
+@dataclass
+class _Copy:
+    key: tuple[Any, ...]
+    made: float  # monotonic
+    value: Any
+
+
+class StatusCache:
+    """Thread-safe; two threads missing at once may both compute (the same result)."""
+
+    def __init__(self, sessions: sessionmaker[Session], *, ttl: float = TTL,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.sessions = sessions
+        self.ttl = ttl
+        self.monotonic = monotonic
+        self._copies: dict[tuple[str, str], _Copy] = {}
+        self._lock = threading.Lock()
+
+    def _get(self, what: str, campaign: CampaignConfig, now: datetime,
+             compute: Callable[[Session], Any]) -> Any:
+        with self.sessions() as s:
+            key = fingerprint(s, now)
+            with self._lock:
+                copy = self._copies.get((what, campaign.id))
+            if copy is not None and copy.key == key and self.monotonic() - copy.made < self.ttl:
+                return copy.value
+            value = compute(s)
+        with self._lock:
+            self._copies[(what, campaign.id)] = _Copy(key, self.monotonic(), value)
+        return value
+
+    def status(self, campaign: CampaignConfig, now: datetime) -> CampaignStatus:
+        out: CampaignStatus = self._get("status", campaign, now,
+                                        lambda s: status_for(s, campaign, now))
+        return out
+
+    def unit_data(self, campaign: CampaignConfig, now: datetime) -> dict[str, UnitData]:
+        """Each unit's latest data-table rows and nominations, by unit code."""
+        out: dict[str, UnitData] = self._get(
+            "data", campaign, now, lambda s: {d.code: d for d in unit_data(s, campaign.id)})
+        return out
+
+    def clear(self) -> None:
+        with self._lock:
+            self._copies.clear()
