@@ -101,6 +101,13 @@ def read_paper_table(words: Sequence[Word], source: str) -> PaperTable:
         if "stt" in roles:  # a ruling read as a letter: "1|" → "1", "1N" → "1"
             stt = roles.index("stt")
             line[stt] = re.sub(r"^(\d{1,3})[^\d\s.]$", r"\1", line[stt])
+            if "activity" in roles:  # the STT is a number; words there began the activity
+                # cell left of its centred header ("1 Lễ khai mạc", "sách cùng em")
+                number, _, rest = line[stt].partition(" ")
+                if not re.fullmatch(r"\d{1,3}\.?", number):
+                    number, rest = "", line[stt]
+                act = roles.index("activity")
+                line[stt], line[act] = number, f"{rest} {line[act]}".strip()
         key = any(line[roles.index(r)] for r in ("stt", "classes", "people") if r in roles)
         if not key and previous_had_key and len(cells) > 1:
             cells[-1] = [f"{a} {b}".strip() for a, b in zip(cells[-1], line, strict=True)]

@@ -76,7 +76,8 @@ def test_scanned_report_is_read_like_a_docx_report(read_scan: DocumentFacts) -> 
     headers = fold(" ".join(header_lines(report)))
     assert "truong thcs bich hoa" in headers and "ubnd xa bich hoa" in headers
     assert "scanned, no text layer" not in facts.problem
-    assert facts.scan.source == "pdf" and facts.scan.pages == facts.scan.pages_total == 3
+    # LibreOffice prints the report on 3 pages with Times New Roman, on 2 with its stand-in
+    assert facts.scan.source == "pdf" and facts.scan.pages == facts.scan.pages_total >= 2
     assert facts.scan.confidence >= 80
 
 
@@ -175,7 +176,9 @@ def test_ocr_pages_of_a_message_are_bounded(scan_pdf: bytes) -> None:
     with ocr_budget(1):
         facts = read_document(scan_pdf, "scan0001.pdf", "application/pdf")
     assert facts.scan is not None and facts.scan.pages == 1
-    assert "2 page(s) not read by OCR" in facts.problem and "max_ocr_pages" in facts.problem
+    left = facts.scan.pages_total - 1  # 2 or 3 pages, as the machine's fonts print the report
+    assert left >= 1 and f"{left} page(s) not read by OCR" in facts.problem
+    assert "max_ocr_pages" in facts.problem
     assert facts.report is not None and REPORT in facts.items  # page 1 alone is read
 
 
