@@ -4,7 +4,8 @@ fsync, so a crash leaves either the whole file or a `.tmp` orphan that `sweep()`
 
 `batch()` makes the writes of one unit of work (a fetched batch of mail, one message's
 attachments) durable together: the same steps in the same order, but the fsyncs of all its
-files, then of all their directories, are issued at once from threads, so the file system
+files, then of all their directories (and of the parents of the directories just made for
+them: only those), are issued at once from threads, so the file system
 commits them together (on ext4, 50 files: ~15 ms instead of ~200 ms one by one). Nothing is
 renamed into place before its data is on disk; the caller commits the rows that name the blobs
 only after the block has ended.
@@ -59,14 +60,20 @@ class FileStore:
         pending = self._batch()
         if pending is not None and target in pending:
             return digest
-        if target.is_file() and target.stat().st_size == len(data):
-            return digest
-        fd, tmp = self._create_tmp(target)
+        try:
+            st = os.stat(target)
+            if stat.S_ISREG(st.st_mode) and st.st_size == len(data):
+                return digest
+        except (FileNotFoundError, NotADirectoryError):
+            pass
+        made: list[Path] = []
+        fd, tmp = self._create_tmp(target, made)
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
                 if pending is not None:  # fsync and rename when the batch ends
                     pending[target] = Path(tmp)
+                    self._local.made.update(made)
                     return digest
                 fh.flush()
                 os.fsync(fh.fileno())
@@ -74,21 +81,24 @@ class FileStore:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        for folder in (target.parent, *(d.parent for d in made)):
+            _fsync_path(folder)
         return digest
 
-    def _create_tmp(self, target: Path) -> tuple[int, str]:
-        """A new temp file beside `target` (its directories made when missing)."""
+    def _create_tmp(self, target: Path, made: list[Path]) -> tuple[int, str]:
+        """A new temp file beside `target`; the directories made for it (when missing) are
+        added to `made`, so their own parents' entries are made durable too."""
         tmp = str(target.parent / f".{target.name[:16]}.{os.getpid()}.{next(_TMP_SEQ)}.tmp")
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
         try:
             return os.open(tmp, flags, 0o600), tmp
         except FileNotFoundError:
-            target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            for folder in (target.parent.parent, target.parent):
+                try:
+                    folder.mkdir(mode=0o700)
+                except FileExistsError:
+                    continue
+                made.append(folder)
         except FileExistsError:  # a leftover of a crashed process that had our pid
             return tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
         return os.open(tmp, flags, 0o600), tmp
@@ -102,7 +112,8 @@ class FileStore:
             yield
             return
         pending: dict[Path, Path] = {}
-        self._local.pending = pending
+        made: set[Path] = set()
+        self._local.pending, self._local.made = pending, made
         try:
             yield
         except BaseException:
@@ -110,10 +121,10 @@ class FileStore:
                 tmp.unlink(missing_ok=True)
             raise
         finally:
-            self._local.pending = None
-        self._commit(pending)
+            self._local.pending = self._local.made = None
+        self._commit(pending, made)
 
-    def _commit(self, pending: dict[Path, Path]) -> None:
+    def _commit(self, pending: dict[Path, Path], made: set[Path]) -> None:
         if not pending:
             return
         try:
@@ -124,8 +135,9 @@ class FileStore:
             for tmp in pending.values():
                 tmp.unlink(missing_ok=True)
             raise
-        # the new names, and the directories made for them
-        _fsync_all({p for target in pending for p in (target.parent, target.parent.parent)})
+        # the new names, and the entries of the directories made for them (in their parents):
+        # a folder that already existed needs no fsync of its parent
+        _fsync_all({target.parent for target in pending} | {d.parent for d in made})
 
     def get(self, digest: str) -> bytes:
         return self.path(digest).read_bytes()
