@@ -189,6 +189,47 @@ def test_batch_puts_land_together_at_the_end(tmp_path: Path) -> None:
     assert not list(files.root.rglob("*.tmp"))
 
 
+def _fsynced_folders(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The folders fsynced from now on (os.fsync recorded, then called)."""
+    import os
+
+    seen: list[Path] = []
+    real = os.fsync
+
+    def recording(fd: int) -> None:
+        path = Path(os.readlink(f"/proc/self/fd/{fd}"))
+        if path.is_dir():
+            seen.append(path)
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", recording)
+    return seen
+
+
+@pytest.mark.parametrize("batched", [True, False])
+def test_a_folder_made_for_a_blob_is_made_durable_in_its_parent(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batched: bool) -> None:
+    files = FileStore(tmp_path / "files")
+    root = files.root.resolve()
+    first = "Báo cáo tuần lễ học tập suốt đời, Trường THCS Bích Hòa".encode()
+    seen = _fsynced_folders(monkeypatch)
+    if batched:
+        with files.batch():
+            digest = files.put(first)
+    else:
+        digest = files.put(first)
+    leaf = files.path(digest).parent.resolve()
+    # the new ab/cd/ entry in ab/, the new ab/ entry in the root, the blob's name in ab/cd/
+    assert set(seen) == {leaf, leaf.parent, root}
+    # a second blob in the same folders: only its own folder's entry needs an fsync
+    seen.clear()
+    twin = next(b for b in (f"Phụ lục {i}".encode() for i in range(100_000))
+                if hashlib.sha256(b).hexdigest()[:4] == digest[:4])
+    with files.batch():
+        files.put(twin)
+    assert seen == [leaf]
+
+
 def test_a_failed_batch_leaves_nothing(tmp_path: Path) -> None:
     files = FileStore(tmp_path / "files")
     with pytest.raises(RuntimeError), files.batch():
