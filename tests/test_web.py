@@ -5,6 +5,7 @@ changes nothing. Sender-written markup is inert; files are served by id with saf
 
 from __future__ import annotations
 
+import html
 import re
 import threading
 from collections.abc import Iterator
@@ -169,6 +170,14 @@ def test_sender_written_markup_is_inert_on_every_page(site: Site) -> None:
         assert escaped in pending.text, text
     r = officer.post(f"/messages/{waiting.id}/assign", {"csrf": pending.csrf(), "unit": "th-kim-bai"})
     assert r.status == 303
+    filed = site.message("tieu-de")  # now other mail of its unit: listed on Thư khác as well
+    r = officer.post(f"/messages/{waiting.id}/move",
+                     {"csrf": pending.csrf(), "campaign_to": "other", "back": "pending",
+                      "seen": f"{filed.state}:{filed.campaign_id}"})
+    assert r.status == 303
+    other = officer.get("/other").text
+    for text in (HOSTILE_SUBJECT, HOSTILE_NAME, HOSTILE_FILE, HOSTILE_BODY_FILE):
+        assert html.escape(text).replace("&#x27;", "&#39;") in other, text
     pages = [p for e, m, p in _routes(site) if m == "GET" and e.startswith(("views.", "mail."))
              and not e.startswith(("views.stored_file", "views.thumbnail", "views.workbook"))
              and not p.endswith(".zip")]
@@ -180,6 +189,7 @@ def test_sender_written_markup_is_inert_on_every_page(site: Site) -> None:
         assert "script-src" not in r.headers["Content-Security-Policy"]  # no script runs at all
         assert r.headers["Content-Security-Policy"].startswith("default-src 'none'")
     assert "&lt;script&gt;alert(&#39;tieu-de&#39;)" in officer.get("/units/th-kim-bai").text
+    assert f"thư số {waiting.id}" in officer.get("/units/th-kim-bai").text
 
 
 def test_files_are_served_by_id_inline_only_for_images_and_pdf(site: Site) -> None:

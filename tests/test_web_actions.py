@@ -25,6 +25,7 @@ from intake.app import build_mailer
 from notifier.outbox import deliver_due
 from store.models import Attachment, Message, OutboxMail, Unit
 from tests.docgen_media import phone_jpeg
+from tests.docgen_tables import make_xlsx_workbook
 from tests.smtpserver import SmtpServer, smtp_server  # noqa: F401 - the fixture
 from tests.websupport import (
     HOSTILE_FILE,
@@ -323,3 +324,29 @@ def test_mail_filed_by_the_daemon_shows_at_the_next_view(site: Site, tmp_path: P
     after = officer.get("/units/th-thanh-cao")
     assert "Ảnh Tuần lễ Thanh Cao.jpg" in after.text
     assert "/units/th-thanh-cao" not in officer.get("/?state=missing&kind=th&q=thanh+cao").text
+
+
+def test_the_unit_page_shows_the_data_table_rows_and_the_nomination_list(site: Site, tmp_path: Path) -> None:
+    book, expected = make_xlsx_workbook()
+    assert expected.data_table is not None and expected.nominations
+    m = EmailMessage()
+    m["From"] = "Trường THCS Bích Hòa <thcs-bich-hoa@thanhoai.example>"
+    m["To"] = "totrunghoc-thanhoai@thanhoai.example"
+    m["Subject"] = "Biểu tổng hợp số liệu Tuần lễ học tập suốt đời - THCS Bích Hòa"
+    m["Message-ID"] = "<web-bich-hoa@thanhoai.example>"
+    m["Date"] = "Tue, 05 Oct 2021 08:40:00 +0700"
+    m.set_content("Kính gửi Phòng GD&ĐT, trường gửi biểu tổng hợp số liệu và danh sách khen thưởng.")
+    m.add_attachment(book, maintype="application",
+                     subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                     filename=expected.filename)
+    path = tmp_path / "bich-hoa.eml"
+    path.write_bytes(bytes(m))
+    site.app.import_paths([path])
+    officer, _ = _officer(site)
+    page = officer.get("/units/thcs-bich-hoa")
+    assert "Bảng tổng hợp số liệu" in page.text and "Danh sách đề nghị khen thưởng" in page.text
+    text = html.unescape(page.text)
+    for row in expected.data_table.rows:
+        assert row.activity in text, row.activity
+    for n in expected.nominations:
+        assert n.name in text and n.achievement in text, n.name
