@@ -27,6 +27,8 @@ Sections:
   process; its ru_maxrss and that of its children (the parse workers).
 - digest: a real SQLite store with 5,000 units' filed mail (bench/synth.py); the notifier's
   digest build timed in its parts: campaign_status + unit_data, workbook, digest letter.
+- latency: APPEND → visible in `intake status` with IDLE, `intake run` against Dovecot,
+  20 unit emails one at a time (bench/latency.py): median and 95th percentile (issue 19).
 - ocr: CPU per page of OCR (bench/ocr.py): the stamped scanned report at 300 dpi and phone
   photos of its pages (issue 20: ≤ 3 s per page).
 - web: the console's server time (bench/web.py): Tổng quan of --units units (≤ 300 ms) and one
@@ -62,7 +64,7 @@ from bench.server import Dovecot, available, inbox_maildir, running  # noqa: E40
 
 PW_ENV = "INTAKE_BENCH_IMAP_PASSWORD"
 MB = 1_000_000
-SECTIONS = ("fetch", "repoll", "rss", "digest", "ocr", "web", "campaigns")
+SECTIONS = ("fetch", "repoll", "rss", "digest", "ocr", "web", "campaigns", "latency")
 
 
 @dataclass
@@ -541,9 +543,21 @@ def section_campaigns(work: Path, args: argparse.Namespace) -> list[Figure]:
     ]
 
 
+def section_latency(work: Path, args: argparse.Namespace) -> list[Figure]:
+    from bench.latency import measure, p95
+
+    say("latency: APPEND -> visible in status, IDLE, 20 emails one at a time …")
+    lat = measure(20)
+    note = f"{len(lat)} samples, {min(lat):.2f}–{max(lat):.2f} s; Dovecot's IDLE notice alone ~0.5 s"
+    return [Figure("latency", "APPEND → status, IDLE: median", statistics.median(lat), "s",
+                   target=0.5, note=note),
+            Figure("latency", "APPEND → status, IDLE: p95", p95(lat), "s", target=0.5)]
+
+
 RUNNERS: dict[str, Callable[[Path, argparse.Namespace], list[Figure]]] = {
     "fetch": section_fetch, "repoll": section_repoll, "rss": section_rss, "digest": section_digest,
     "ocr": section_ocr, "web": section_web, "campaigns": section_campaigns,
+    "latency": section_latency,
 }
 
 
