@@ -85,13 +85,29 @@ def check_zip(data: bytes, streamed: str = "") -> zipfile.ZipFile:
 
 class Docx:
     """What the readers take from a .docx: the body element (`w:body`), the styles part's root
-    (None without one) and the document part's relationship targets by id (hyperlinks)."""
+    (None without one) and the document part's relationship targets by id (hyperlinks).
 
-    def __init__(self, body: Any, styles: Any | None, targets: dict[str, str]) -> None:
+    The styles part is parsed only when a run names no font of its own (`styles`): Word's
+    styles.xml is often 100× the document (350 KB of table styles beside 4 KB of text), and
+    parsing it was most of the cost of opening a report."""
+
+    def __init__(self, body: Any, styles_xml: bytes | None, targets: dict[str, str]) -> None:
         self.body = body
-        self.styles = styles
         self.targets = targets
         self.text: DocxText | None = None  # the shared reader, see `DocxText.of`
+        self._styles_xml = styles_xml
+        self._styles: Any | None = None
+
+    @property
+    def styles(self) -> Any | None:
+        """The styles part's root element, parsed on first use; None without one."""
+        if self._styles is None and self._styles_xml is not None:
+            try:
+                self._styles = etree.fromstring(self._styles_xml, _XML)
+            except (etree.XMLSyntaxError, ValueError) as e:
+                raise Unreadable("file is damaged or not really a docx document") from e
+            self._styles_xml = None
+        return self._styles
 
     @property
     def tables(self) -> list[Any]:
@@ -117,7 +133,7 @@ def open_docx(data: bytes) -> Docx:
                 raise KeyError("no body")
             rels = _rels(archive, main)
             styles_name = next((t for t, kind, _ in rels.values() if kind == "styles"), None)
-            styles = _xml(archive, styles_name) if styles_name and _exists(
+            styles = archive.read(styles_name) if styles_name and _exists(
                 archive, styles_name) else None
     except (KeyError, ValueError, zipfile.BadZipFile, etree.XMLSyntaxError, zlib.error,
             EOFError, NotImplementedError, OSError, UnicodeError) as e:
@@ -217,20 +233,10 @@ class DocxText:
     def __init__(self, document: Docx) -> None:
         self.document = document
         self.used: set[str] = set()
-        styles = document.styles
-        defaults = None if styles is None else styles.find(_W + "docDefaults")
-        rfonts = None if defaults is None else defaults.find(
-            f"{_W}rPrDefault/{_W}rPr/{_W}rFonts")
-        self.default_font = _font_of(rfonts)
-        # one pass maps the style ids, and each (type, id)'s font is resolved once
+        self._mapped = False  # styles mapped (`_map_styles`), when a run first needs them
+        self.default_font: str | None = None
         self._styles: dict[str, Any] = {}
         self._defaults: dict[str, Any] = {}
-        for style in ([] if styles is None else styles.iterchildren(_W + "style")):
-            sid, stype = style.get(_W + "styleId"), style.get(_W + "type")
-            if sid is not None:
-                self._styles.setdefault(sid, style)
-            if stype and style.get(_W + "default") in ("1", "true", "on"):
-                self._defaults.setdefault(stype, style)
         self._fonts: dict[tuple[str, str | None], str | None] = {}
         self._cells: dict[Any, list[str]] = {}  # w:tc element → its lines (kept alive here)
         self._roots: dict[Any, Any] = {}  # a continuation w:tc → the w:tc it continues
@@ -303,27 +309,31 @@ class DocxText:
         return tc
 
     def paragraph(self, p: Any) -> str:
-        style_font = self._style_font("paragraph", _val(p, "pPr", "pStyle"))
+        style = _val(p, "pPr", "pStyle")
         parts = []
         for item in p.iterchildren(W_R, W_HYPERLINK):
             if item.tag == W_HYPERLINK:
-                text = "".join(self.run(r, style_font) for r in item.iterchildren(W_R))
+                text = "".join(self.run(r, style) for r in item.iterchildren(W_R))
                 rid = item.get(_R_ID)
                 address = self.document.targets.get(rid, "") if rid else ""
                 parts.append(text if not address or address in text else f"{text} ({address})")
             else:
-                parts.append(self.run(item, style_font))
+                parts.append(self.run(item, style))
         return "".join(parts)
 
-    def run(self, r: Any, style_font: str | None) -> str:
+    def run(self, r: Any, paragraph_style: str | None) -> str:
+        """A run's text, converted when its font is a legacy one: the run's own font, else
+        its character style's, its paragraph style's, the document default's."""
+        text = _run_text(r)
+        if not text:
+            return text
         rpr = r.find(_W + "rPr")
         font = _font_of(None if rpr is None else rpr.find(_W + "rFonts"))
         if font is None:
-            font = self._style_font("character", _val(r, "rPr", "rStyle"))
-        font = font or style_font or self.default_font
+            font = (self._style_font("character", _val(r, "rPr", "rStyle"))
+                    or self._style_font("paragraph", paragraph_style) or self.default_font)
         encoding = font_encoding(font)
-        text = _run_text(r)
-        if encoding and text and not has_unicode_vietnamese(text):
+        if encoding and not has_unicode_vietnamese(text):
             self.used.add(encoding)
             return to_unicode(text, encoding)
         return text
@@ -332,6 +342,8 @@ class DocxText:
         """The font a style of `kind` (paragraph, character) gives, through its w:basedOn
         chain; an unknown or missing id means the kind's default style, as in Word."""
         key = (kind, style_id)
+        if not self._mapped:
+            self._map_styles()
         if key not in self._fonts:
             style = self._styles.get(style_id) if style_id is not None else None
             if style is None or style.get(_W + "type") != kind:
@@ -346,6 +358,20 @@ class DocxText:
                 depth += 1
             self._fonts[key] = font
         return self._fonts[key]
+
+    def _map_styles(self) -> None:
+        """One pass over the styles: ids mapped, each type's default style, the default font."""
+        self._mapped = True
+        styles = self.document.styles
+        defaults = None if styles is None else styles.find(_W + "docDefaults")
+        self.default_font = _font_of(None if defaults is None else defaults.find(
+            f"{_W}rPrDefault/{_W}rPr/{_W}rFonts"))
+        for style in ([] if styles is None else styles.iterchildren(_W + "style")):
+            sid, stype = style.get(_W + "styleId"), style.get(_W + "type")
+            if sid is not None:
+                self._styles.setdefault(sid, style)
+            if stype and style.get(_W + "default") in ("1", "true", "on"):
+                self._defaults.setdefault(stype, style)
 
 
 def _val(element: Any, props: str, child: str) -> str | None:

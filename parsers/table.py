@@ -14,6 +14,7 @@ collapsed).
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Sequence
@@ -42,8 +43,17 @@ _NOMINATION_HEADER = re.compile(r"\b(?:ho va ten|ho ten|ten tap the|thanh tich)\
 
 
 def norm(text: str) -> str:
-    """Folded text with punctuation turned into spaces, for header and label matching."""
-    return " ".join(re.sub(r"[^\w/()*]+", " ", fold(text)).replace("_", " ").split())
+    """Folded text with punctuation turned into spaces, for header and label matching. Short
+    texts (labels, headers: the same few are asked for again and again) are cached."""
+    return _norm_short(text) if len(text) <= 200 else _norm(text)
+
+
+def _norm(text: str) -> str:
+    return " ".join(_PUNCT.sub(" ", fold(text)).replace("_", " ").split())
+
+
+_PUNCT = re.compile(r"[^\w/()*]+")
+_norm_short = functools.lru_cache(maxsize=4096)(_norm)
 
 
 def column_role(label: str) -> str | None:
