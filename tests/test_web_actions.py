@@ -101,6 +101,7 @@ def test_waiting_mail_marked_as_other_is_kept_listed_and_can_be_put_back(site: S
     assert f'id="message-{waiting.id}"' not in officer.get("/pending").text
     other = officer.get("/other")
     assert f'id="message-{waiting.id}"' in other.text and "IMG_20211006_3.jpg" in other.text
+    assert "Do co.hoa chuyển sang Thư khác." in other.text
     moves = [(a[0], a[2]["campaign"]) for a in audit_actions(site) if a[1] == "move"]
     assert moves == [("co.hoa", "other")]
     # a mistake: it belongs to the campaign after all, and waits for its unit again
@@ -350,3 +351,22 @@ def test_the_unit_page_shows_the_data_table_rows_and_the_nomination_list(site: S
         assert row.activity in text, row.activity
     for n in expected.nominations:
         assert n.name in text and n.achievement in text, n.name
+
+
+def test_mail_of_another_matter_is_listed_on_thu_khac_with_its_reason(site: Site, tmp_path: Path) -> None:
+    m = EmailMessage()
+    m["From"] = "Trường Tiểu học Kim An <th-kim-an@thanhoai.example>"
+    m["To"] = "totrunghoc-thanhoai@thanhoai.example"
+    m["Subject"] = "Kế hoạch kiểm tra nội bộ trường học năm học 2021-2022"
+    m["Message-ID"] = "<web-kiem-tra@thanhoai.example>"
+    m["Date"] = "Tue, 05 Oct 2021 09:10:00 +0700"
+    m.set_content("Kính gửi Phòng GD&ĐT, trường gửi kế hoạch kiểm tra nội bộ năm học 2021-2022.")
+    path = tmp_path / "kiem-tra.eml"
+    path.write_bytes(bytes(m))
+    site.app.import_paths([path])
+    msg = site.message("kiểm tra nội bộ")
+    officer, _ = _officer(site)
+    page = officer.get("/other")
+    assert f'id="message-{msg.id}"' in page.text, (msg.state, msg.campaign_id)
+    assert "th-kim-an" in page.text and "lý do kỹ thuật" not in page.text
+    assert (msg.state, msg.campaign_by) == ("other", "auto")

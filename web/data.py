@@ -50,6 +50,8 @@ class MessageRow:
     candidates: tuple[tuple[str, str], ...] = ()  # (code, name)
     campaign_id: str = ""  # "" undecided, a campaign's id, or "other"
     unit_code: str = ""  # the unit it is filed under, if any
+    campaign_by: str = ""  # who decided its campaign: "auto" or an officer
+    campaign_reason: str = ""
 
     @property
     def seen(self) -> str:
@@ -103,6 +105,7 @@ def _rows(s: Session, msgs: list[Message], unit_id: int | None = None,
             files=tuple(files.get(m.id, ())),
             candidates=tuple((c, (names or {}).get(c, c)) for c in found),
             campaign_id=m.campaign_id, unit_code=codes.get(m.unit_id, "") if m.unit_id else "",
+            campaign_by=m.campaign_by, campaign_reason=m.campaign_reason,
         ))
     return rows
 
