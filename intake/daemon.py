@@ -236,6 +236,8 @@ class Daemon:
                 log.error("IDLE stopped: %s", e)
                 return
             except (TransientError, IntakeError) as e:
+                if self.stop_event.is_set():
+                    return  # the connection ends with the daemon: nothing to report
                 # a server dropping a long IDLE session now and then is routine; failing to get
                 # one back is not
                 log.log(logging.INFO if delay == 5.0 and watched else logging.WARNING,

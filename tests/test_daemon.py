@@ -125,7 +125,8 @@ class Store:
 def test_idle_files_new_mail_within_seconds_and_sigterm_exits_0(
     tmp_path: Path, dovecot: Any, smtp_server: SmtpServer, run_env: dict[str, str], daemons: list[Daemon]
 ) -> None:
-    cfg = _cfg(tmp_path, dovecot, smtp_server, mailbox={"poll_interval": 600})
+    # the default IMAP timeout: a stop must not wait for it
+    cfg = _cfg(tmp_path, dovecot, smtp_server, mailbox={"poll_interval": 600, "timeout": 30.0})
     store = Store(cfg)
     d = Daemon(cfg, run_env, tmp_path / "run.log")
     daemons.append(d)
@@ -139,7 +140,11 @@ def test_idle_files_new_mail_within_seconds_and_sigterm_exits_0(
     took = time.monotonic() - t0
     assert took < 10, f"filed after {took:.1f} s, poll_interval is 600 s: IDLE did not work"
     assert "IDLE: new mail" in d.text()
+    time.sleep(2.0)  # IDLE quiet for a while: the watcher sits in its wait loop
+    t0 = time.monotonic()
     assert d.stop() == 0
+    stopped = time.monotonic() - t0
+    assert stopped < 5, f"SIGTERM with IDLE took {stopped:.1f} s (the watcher waited for the IMAP timeout)"
     assert "intake stopped" in d.text()
 
 
