@@ -28,8 +28,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench import seed  # noqa: E402
-from bench.run import PW_ENV, app_for, write_config  # noqa: E402
 from bench.server import inbox_maildir, running  # noqa: E402
+from bench.stores import PW_ENV, app_for, write_config  # noqa: E402
 
 OURS = ("/core/", "/parsers/", "/store/", "/intake/", "/notifier/")
 

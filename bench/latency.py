@@ -29,8 +29,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench import seed  # noqa: E402
-from bench.run import PW_ENV, write_config  # noqa: E402
 from bench.server import running  # noqa: E402
+from bench.stores import PW_ENV, write_config  # noqa: E402
 
 INTAKE = str(Path(sys.executable).with_name("intake"))
 

@@ -49,8 +49,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -61,8 +60,8 @@ if str(ROOT) not in sys.path:
 
 from bench import seed  # noqa: E402
 from bench.server import Dovecot, available, inbox_maildir, running  # noqa: E402
+from bench.stores import PW_ENV, app_for, write_config  # noqa: E402
 
-PW_ENV = "INTAKE_BENCH_IMAP_PASSWORD"
 MB = 1_000_000
 SECTIONS = ("fetch", "repoll", "rss", "digest", "ocr", "web", "campaigns", "latency")
 
@@ -122,43 +121,6 @@ def machine() -> dict[str, Any]:
 
 
 # -- helpers ----------------------------------------------------------------------------------
-
-def write_config(work: Path, name: str, server: Dovecot | None, **sections: dict[str, Any]) -> Path:
-    """A config.toml for a fresh store under work/name (the app's real loader reads it)."""
-    from intake.demo_mail import OFFICE
-
-    d = work / name
-    d.mkdir(parents=True, exist_ok=True)
-    data: dict[str, dict[str, Any]] = {
-        "store": {"url": f"sqlite:///{d / 'intake.sqlite3'}", "files": str(d / "files")},
-        "units": {"roster": str(seed.ROSTER), "office_addresses": [OFFICE]},
-    }
-    if server is not None:
-        data["mailbox"] = {"host": server.host, "port": server.port, "security": "none",
-                           "username": server.user, "password_env": PW_ENV}
-    for key, values in sections.items():
-        data.setdefault(key, {}).update(values)
-    lines = []
-    for key, values in data.items():
-        lines.append(f"[{key}]")
-        lines += [f"{k} = {json.dumps(v, ensure_ascii=False)}" for k, v in values.items()]
-    path = d / "config.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
-@contextmanager
-def app_for(config: Path) -> Iterator[Any]:
-    from core import config as config_mod
-    from core.clock import SystemClock
-    from intake.app import App
-
-    app = App(config_mod.load(config), SystemClock())
-    try:
-        yield app
-    finally:
-        app.close()
-
 
 def bare_fetch(server: Dovecot, out: Path, batch: int = 50) -> tuple[int, int, float]:
     """The baseline: connect, log in, fetch BODY.PEEK[] in batches, write + fsync each message
