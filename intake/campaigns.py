@@ -14,7 +14,9 @@ The rule, as for units: never a wrong campaign.
   more words that are neither common office words, nor a unit's name, nor any campaign's
   vocabulary "names another matter" ("BÁO CÁO công tác phòng chống dịch COVID-19"): such a
   document counts nowhere, however it is formatted — a table headed like a campaign's ("Số lớp",
-  "Số người") or a file name does not outweigh its title.
+  "Số người") or a file name does not outweigh its title. A reporting period alone ("Báo cáo
+  tháng 9", "quý III", "học kỳ I") names another matter: a periodic report may list a campaign
+  among the period's work, and is not its report.
 - Campaigns outside the message's window (received before `opens`) or whose `units` do not
   include the sender's unit are not candidates (late mail still belongs).
 - A subject a machine wrote ("Scanned from a RICOH MP 3055", "Message from KM_C224e",
@@ -69,6 +71,9 @@ fuji fujifilm oki olivetti develop printer scanner copier multifunction mfp mfd
 # weights of a keyword hit by where it is found
 W_TITLE, W_HEADINGS, W_TABLE, W_SUBJECT, W_FILENAME, W_BODY = 4, 2, 3, 3, 2, 1
 FOREIGN_WORDS = 2  # words left over that make a text name another matter
+# a reporting period, folded: the subject of a periodic report ("Báo cáo tháng 9/2021")
+PERIOD = re.compile(r"\b(?:thang (?:[1-9]|1[0-2])(?!\d)|quy (?:i{1,3}|iv|[1-4])\b|"
+                    r"hoc ky (?:i{1,2}|[12])\b|(?:6|sau|9|chin) thang (?:dau|cuoi)|tuan (?:[1-9]|[1-4]\d)(?!\d))")
 
 
 def norm(text: str) -> str:
@@ -206,6 +211,17 @@ def _leftover(text: str, known: frozenset[str]) -> list[str]:
     ))
 
 
+def another_matter(text: str, known: frozenset[str], need: int = FOREIGN_WORDS) -> list[str]:
+    """What makes `text` (which names no campaign) name another matter: `need` or more words of
+    its own, or a reporting period alone ("tháng 9", "quý III", "học kỳ I": a periodic report,
+    which may list a campaign among the period's work); [] when it names none."""
+    words = _leftover(text, known)
+    period = PERIOD.search(norm(text))
+    if period:
+        return [period[0], *(w for w in words if w not in period[0].split())]
+    return words if len(words) >= need else []
+
+
 def table_fit(spec: CampaignSpec, doc: DocEvidence) -> float:
     """The share of the campaign's columns whose header is one of the doc's table cells."""
     if spec.seed_table and doc.seed_table:
@@ -258,9 +274,9 @@ def classify(
     for doc in ev.docs:
         title = _doc_title(doc)
         # a title naming no campaign and another matter decides, however the file is formatted
-        foreign = (_leftover(title, known)
+        foreign = (another_matter(title, known)
                    if title and not any(_score(c, title)[0] for c in campaigns) else [])
-        if len(foreign) >= FOREIGN_WORDS:
+        if foreign:
             doc_target.append(OTHER)
             doc_why.append(f"{doc.filename!r} is titled {title[:120]!r}, another matter")
             continue
@@ -304,7 +320,7 @@ def classify(
     named = [t for t in doc_target if t in ok]
     named_set = list(dict.fromkeys(named))
     foreign_docs = [i for i, t in enumerate(doc_target) if t == OTHER]
-    subject_foreign = (_leftover(subject, known)
+    subject_foreign = (another_matter(subject, known, 1 if DOC_TITLE.match(norm(subject)) else FOREIGN_WORDS)
                        if not any(msg.values()) and not machine_subject(subject) else [])
 
     def decided(cid: str, reason: str) -> CampaignDecision:
@@ -331,7 +347,7 @@ def classify(
         if not_open:
             return CampaignDecision("other", OTHER, "it names only campaigns not open for it"
                                     + note, candidates)
-        if len(subject_foreign) >= (1 if DOC_TITLE.match(norm(subject)) else FOREIGN_WORDS):
+        if subject_foreign:
             return CampaignDecision(
                 "other", OTHER, f"the subject names another matter ({' '.join(subject_foreign[:6])})"
                 + note, candidates)

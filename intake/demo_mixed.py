@@ -215,6 +215,19 @@ def covid_report(unit: RosterUnit) -> bytes:
         ("2", "Cán bộ, giáo viên đã tiêm vắc xin mũi 2", "", "37", "")])
 
 
+def monthly_report(unit: RosterUnit) -> bytes:
+    """The month's work report: among the month's activities, the week of lifelong learning —
+    a report that speaks of the campaign and is not its report."""
+    return _docx(unit, "BÁO CÁO\nKết quả công tác tháng 9 năm 2021", [
+        "I. KẾT QUẢ THỰC HIỆN NHIỆM VỤ THÁNG 9",
+        "1. Tổ chức Lễ khai giảng năm học 2021-2022 theo hình thức trực tuyến.",
+        "2. Xây dựng kế hoạch tổ chức Tuần lễ hưởng ứng học tập suốt đời năm 2021.",
+        "3. Hoàn thành thống kê số liệu đầu năm học.",
+        "II. PHƯƠNG HƯỚNG NHIỆM VỤ THÁNG 10",
+        "Tổ chức các hoạt động hưởng ứng Tuần lễ; kiểm tra nội bộ; bồi dưỡng giáo viên.",
+    ])
+
+
 def contest_list(unit: RosterUnit) -> bytes:
     """Teachers entered for the district's good-teacher contest: a list of names, not a
     nomination list."""
@@ -344,6 +357,11 @@ def other_mail(u: dict[str, RosterUnit], start: datetime) -> list[MixedMail]:
               "Kính gửi Phòng GD&ĐT,\n\nTrường Tiểu học Kim An gửi báo cáo tháng 9.",
               [(covid_report(u["th-kim-an"]), "Bao cao thang 9.docx", DOCX)],
               OTHER, "COVID-19 report under a vague subject"),
+        # the month's report speaks of both campaigns among the month's work: it is neither's
+        _with(u["thcs-do-dong"], 52, at(13), "Báo cáo tháng 9 năm 2021 - THCS Đỗ Động",
+              "Kính gửi Phòng GD&ĐT,\n\nNhà trường gửi báo cáo kết quả công tác tháng 9.",
+              [(monthly_report(u["thcs-do-dong"]), "BC thang 9-2021.docx", DOCX)],
+              OTHER, "monthly work report naming the campaigns among its tasks"),
         _with(u["thcs-kim-an"], 42, at(3), "V/v đăng ký dự thi Giáo viên dạy giỏi cấp huyện năm học 2021-2022",
               "Kính gửi Phòng GD&ĐT,\n\nTrường THCS Kim An gửi danh sách giáo viên đăng ký dự thi.",
               [(contest_list(u["thcs-kim-an"]), "DS đăng ký dự thi GVDG cấp huyện.xlsx", XLSX)],

@@ -75,6 +75,11 @@ COVID = DocEvidence("BC thang 9.docx",
 # formatted like the week's: a figures table the built-in reader takes for the seed's
 COVID_TABLED = DocEvidence("BC phong chong dich T9.docx", COVID.title, (
     "STT | Nội dung | Số lớp | Số người | Ghi chú",), frozenset({"report", "data_table"}), seed_table=True)
+# the month's report lists the week among the month's work
+MONTHLY = DocEvidence("BC thang 9-2021.docx", "BÁO CÁO Kết quả công tác tháng 9 năm 2021", (
+    "I. KẾT QUẢ THỰC HIỆN NHIỆM VỤ THÁNG 9",
+    "2. Xây dựng kế hoạch tổ chức Tuần lễ hưởng ứng học tập suốt đời năm 2021."),
+    frozenset({"report"}))
 CONTEST = DocEvidence("Danh sach GV.xlsx", "", (
     "DANH SÁCH GIÁO VIÊN ĐĂNG KÝ DỰ THI GIÁO VIÊN DẠY GIỎI CẤP HUYỆN",
     "STT | Họ và tên | Môn dạy | Ghi chú"), frozenset({"nominations"}))
@@ -94,6 +99,11 @@ RICOH = "Scanned from a RICOH MP 3055"  # the subject the scanner writes by itse
     (ev("Báo cáo tháng 9", COVID), BOTH, "other", "other"),
     (ev("Báo cáo Tuần lễ HTSĐ", COVID), ONE, "unclear", None),  # the document contradicts
     (ev("Báo cáo tháng 9", COVID_TABLED), BOTH, "other", "other"),  # however it is formatted
+    (ev("Báo cáo tháng 9 năm 2021", MONTHLY), ONE, "other", "other"),  # a periodic report
+    (ev("Báo cáo tháng 9 năm 2021", MONTHLY), BOTH, "other", "other"),
+    (ev("Báo cáo quý III"), ONE, "other", "other"),
+    (ev("Báo cáo Tuần lễ HTSĐ", MONTHLY), ONE, "unclear", None),  # the document contradicts
+    (ev("Gửi báo cáo tháng 10", WEEK_REPORT, PHOTO), BOTH, "campaign", WEEK.id),  # its file says
     (ev("Báo cáo tháng 9", COVID_TABLED), ONE, "other", "other"),
     (ev("Báo cáo Tuần lễ HTSĐ", COVID_TABLED), BOTH, "unclear", None),
     (ev("Danh sách dự thi giáo viên dạy giỏi", CONTEST), BOTH, "other", "other"),
