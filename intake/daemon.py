@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 IDLE_RENEW = 25 * 60  # seconds; RFC 2177 servers may drop IDLE after 29 minutes
 MAX_BACKOFF = 3600.0
 NOTIFY_INTERVAL = 120.0  # seconds between two notifier ticks (receipts, reminders, digest)
+LOGIN_WATCH = 2.0  # seconds between two looks at the OAuth2 token file while it is refused
 
 
 def _canonical(address: str) -> str:
@@ -141,15 +142,19 @@ class Daemon:
         self.next_poll_at: float | None = None  # monotonic; set while backing off
         self.scheduler: Scheduler | None = None
         self._idle_thread: threading.Thread | None = None
+        self._login_at_failure: tuple[int, int] | None = None  # token file after the last failure
 
     # -- jobs (each can be called directly) ---------------------------------------------------
     def poll_once(self, *, force: bool = False) -> PollResult | None:
         now = self.clock.monotonic()
         if not force and self.next_poll_at is not None and now < self.next_poll_at:
-            log.debug("poll skipped: backing off %.0f s more", self.next_poll_at - now)
-            return None
+            if self._login_at_failure is None or self._login_stamp() == self._login_at_failure:
+                log.debug("poll skipped: backing off %.0f s more", self.next_poll_at - now)
+                return None
+            log.info("a new OAuth2 login was saved: polling now")
         result = self.poller.poll_once()
         if result.error:
+            self._login_at_failure = self._login_stamp()
             self.failures += 1
             delay = min(self.app.cfg.mailbox.poll_interval * 2 ** (self.failures - 1), MAX_BACKOFF)
             self.next_poll_at = self.clock.monotonic() + delay
@@ -201,13 +206,35 @@ class Daemon:
         self.app.filer.stop_requested = True
 
     # -- IDLE --------------------------------------------------------------------------------
+    def _login_stamp(self) -> tuple[int, int] | None:
+        """The mailbox's OAuth2 token file as last written (None with a password login): a
+        new `intake auth login` changes it, and the daemon resumes without a restart."""
+        if self.app.cfg.mailbox.auth != "oauth2":
+            return None
+        from intake.oauth import settings_for
+        from intake.oauthtokens import login_stamp
+
+        try:
+            return login_stamp(settings_for(self.app.cfg, "mailbox").token_file)
+        except IntakeError:
+            return None
+
+    def _wait_for_login(self) -> bool:
+        """Wait until the token file changes (True) or the daemon stops (False)."""
+        seen = self._login_stamp()
+        while not self.stop_event.wait(LOGIN_WATCH):
+            if self._login_stamp() != seen:
+                return True
+        return False
+
     def _trigger_poll(self) -> None:
         if self.scheduler is not None and not self.stop_event.is_set():
             self.scheduler.trigger("poll")
 
     def idle_loop(self) -> None:
         """Watch the folder with IDLE; new mail triggers a poll at once. Falls back to plain
-        polling when IDLE is missing; reconnects with backoff after errors."""
+        polling when IDLE is missing; reconnects with backoff after errors. A refused OAuth2
+        login stops it until `intake auth login` writes a new token file (no restart)."""
         folder = self.app.cfg.mailbox.folder
         delay = 5.0
         watched = False  # an IDLE session was up before this connection attempt
@@ -233,8 +260,14 @@ class Daemon:
                         box.idle_start(folder)
                         started = self.clock.monotonic()
             except CredentialsError as e:
-                log.error("IDLE stopped: %s", e)
-                return
+                if self.app.cfg.mailbox.auth != "oauth2":
+                    log.error("IDLE stopped: %s", e)
+                    return
+                log.error("IDLE stopped: %s; waiting for a new login (the token file)", e)
+                if not self._wait_for_login():
+                    return
+                log.info("a new OAuth2 login was saved: IDLE resumes")
+                self._trigger_poll()
             except (TransientError, IntakeError) as e:
                 if self.stop_event.is_set():
                     return  # the connection ends with the daemon: nothing to report

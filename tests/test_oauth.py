@@ -503,3 +503,51 @@ def test_throttling_mid_poll_backs_off_and_keeps_the_ledgers_place(
                 messages = s.scalar(select(func.count()).select_from(Message))
     assert sorted(stored) == [1, 2, 3, 4, 5, 6] and messages == 6
     assert dovecot.folder_count("INBOX") == 0 and dovecot.folder_count("Đã xử lý") == 6
+
+
+@pytest.mark.dovecot
+def test_after_a_revoked_login_the_daemon_resumes_once_auth_login_is_run(
+    tmp_path: Path, oauth_server: OAuthServer, oauth_dovecot: dovecot_mod.Dovecot,
+    clock: FixedClock, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Consent is withdrawn while the daemon watches: IDLE and the polls fail with a
+    CredentialsError, the heartbeat and doctor say what to run; once `intake auth login` has
+    written a new token file, the daemon polls again and IDLE resumes, with no restart."""
+    caplog.set_level(logging.INFO)
+    cfg = make_config(tmp_path, mailbox=_mailbox(oauth_dovecot, oauth_server))
+    with App(cfg, clock) as app:
+        app.import_roster(ROSTER)
+        _device_login(OAuth2Tokens(settings_for(cfg, "mailbox"), clock), oauth_server)
+        daemon = Daemon(app)
+        with _watching(daemon, clock):
+            _until("the IDLE login", lambda: oauth_server.introspections == [True])
+            oauth_server.revoke_refresh_tokens()
+            oauth_server.expire_access_tokens()
+            oauth_dovecot.kill_sessions()  # the provider ends the session with the consent
+            _until("the watcher waiting for a login", lambda: any(
+                "waiting for a new login" in r.getMessage() for r in caplog.records), 30)
+            failed = daemon.poll_once(force=True)
+            assert failed is not None and "run `intake auth login`" in failed.error
+            assert daemon.failures == 1 and daemon.poll_once() is None  # backing off
+            with app.sessions() as s:
+                hb = s.scalars(select(Heartbeat)).one()
+            assert "run `intake auth login`" in hb.last_error
+            assert "resumes by itself" in hb.last_error
+            doctor = CliRunner().invoke(cli, ["--config", cfg.source, "doctor"])
+            assert "fix: run: intake auth login" in doctor.output, doctor.output
+            assert "no restart" in doctor.output
+
+            oauth_dovecot.append([_message("gửi lại sau khi đăng nhập")])
+            logins = len(oauth_server.introspections)
+            _device_login(OAuth2Tokens(settings_for(cfg, "mailbox"), clock), oauth_server)
+            _until("the mail polled without a restart", lambda: _stored(app) == 1, 30)
+            _until("IDLE back", lambda: True in oauth_server.introspections[logins:], 30)
+            _until("the backoff ended", lambda: daemon.failures == 0)  # the poll has returned
+            oauth_dovecot.append([_message("thư sau")])
+            _until("the next mail, through IDLE", lambda: _stored(app) == 2)
+        with app.sessions() as s:
+            assert s.scalars(select(Heartbeat)).one().last_error == ""
+    # (the regular poll is a day away and the backoff on a fixed clock never ends: only the
+    # new token file can have resumed it; `doctor` reconfigured logging, so no log is read)
+    texts = [rec.getMessage() for rec in caplog.records] + [hb.last_error, doctor.output]
+    _no_token_in(texts, oauth_server)
