@@ -1,5 +1,13 @@
-"""The officer's digest: one letter (HTML + text, Vietnamese) with the campaign's progress and the
+"""The officer's digest: one letter (HTML + text, Vietnamese) with the campaigns' progress and the
 consolidated workbook attached.
+
+Several campaigns: one letter, a section per open campaign ("A. <title>", its parts numbered
+A.1–A.5; a campaign with its own table shows the sums of its `total = true` columns), then the
+mailbox-wide lists once (unassigned, DMARC warnings, retrying, quarantined), a short "Thư khác"
+count with the subjects of other mail received since the previous digest, and the health. With
+one campaign the letter reads as it always did. With `[web] base_url`, each unit links to
+`{base_url}/units/<code>` and each unassigned message to `{base_url}/pending#message-<id>`; a
+unit whose scanned report carries a red seal reads "có dấu đỏ" where it is listed as arrived.
 
 Contents: counts by state and by unit kind; a progress bar per kind drawn as an HTML table
 (coloured cells with percentage widths: it renders in Gmail, Outlook and phone clients without
