@@ -38,7 +38,7 @@ from core.campaignconfig import CampaignConfig
 from core.clock import Clock, ClockJump, ClockWatch
 from core.config import Config
 from notifier import outbox
-from notifier.campaigntables import UnitTable, sums, unit_tables
+from notifier.campaigntables import UnitTable, unit_tables
 from notifier.digest import LIST_LIMIT, CampaignPart, Cut, OtherEntry, OtherMail, compose_digest
 from notifier.message import OutgoingMail, build_message, new_message_id
 from notifier.receipts import ReceiptSection, compose_receipt, receipt_block_reason
@@ -47,6 +47,7 @@ from notifier.reminders import Notice, Schedule, compose_reminder, due
 from notifier.render import make_env
 from notifier.smtp import Mailer
 from notifier.workbook import CampaignBook, build_campaigns_workbook
+from parsers.campaigntable import sums
 from parsers.mime import kept_headers
 from store.campaigns import OTHER, campaigns_of, other_mail
 from store.files import FileStore

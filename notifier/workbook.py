@@ -47,8 +47,9 @@ from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.properties import PageSetupProperties
 
 from core.campaignconfig import TableConfig
-from notifier.campaigntables import UnitTable, sums
+from notifier.campaigntables import UnitTable
 from notifier.render import STATE_LABELS, fmt_datetime, item_label, kind_label
+from parsers.campaigntable import sums
 from store.queries import CampaignStatus, UnitData, unit_order
 
 log = logging.getLogger(__name__)

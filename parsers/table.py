@@ -56,6 +56,11 @@ _PUNCT = re.compile(r"[^\w/()*]+")
 _norm_short = functools.lru_cache(maxsize=4096)(_norm)
 
 
+def is_totals_label(label: str) -> bool:
+    """Whether a row's folded label (`norm`) names a totals row ("Tổng cộng", "Cộng", "Tổng số")."""
+    return bool(_TOTAL.match(label)) or label.startswith("tong cong")
+
+
 def column_role(label: str) -> str | None:
     """What a (combined) header label means: stt, activity, organizer, classes, people,
     quantity, note, or None."""
@@ -195,7 +200,7 @@ def read_rows(grid: Grid, header: Header) -> DataTable:
             if problem:
                 where = "totals row" if _TOTAL.match(label) else f"row {index + 1}"
                 warnings.append(f"{where}, {_COUNT_NAMES[role]}: {problem}")
-        if _TOTAL.match(label) or label.startswith("tong cong"):
+        if is_totals_label(label):
             totals.append((label, counts["classes"], counts["people"]))
             continue
         organizer, note = text(row, "organizer"), text(row, "note")

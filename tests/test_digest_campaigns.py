@@ -1,7 +1,7 @@
 """The digest with several campaigns, as the officer reads it (issue 15 item 5): a section per
 campaign with its own sums, console links, "có dấu đỏ" beside a sealed scanned report, the
 other mail counted with subjects — and still no sideways scrolling at 390 px in Chromium.
-Also the campaign table reader that feeds the sums (`notifier.campaigntables.read_rows`)."""
+"""
 
 from __future__ import annotations
 
@@ -10,11 +10,9 @@ from datetime import timedelta
 
 import pytest
 
-from core.campaignconfig import SEED_TABLE, ColumnConfig, TableConfig
-from notifier.campaigntables import read_rows, sums
+from core.campaignconfig import ColumnConfig, TableConfig
 from notifier.digest import CampaignPart, Cut, OtherEntry, OtherMail, compose_digest
 from notifier.render import make_env
-from parsers.grid import Grid
 from store.queries import CampaignStatus, LooseMessage
 from tests.browser import Browser, browser  # noqa: F401 - the session fixture
 from tests.test_digest_view import _busy_campaign, _unit
@@ -133,24 +131,3 @@ def test_two_campaign_digest_reads_without_sideways_scrolling(browser: Browser, 
     _, _, html = _digest(parts)
     got = browser.render(html, width, "digest-campaigns")
     assert got.scroll_width <= width, f"the digest needs {got.scroll_width} px at {width} px"
-
-
-# -- the campaign's own table, read back ---------------------------------------------------------
-
-def test_a_campaign_table_is_read_by_its_own_headers_without_its_totals_row() -> None:
-    sheet = Grid("sheet 'Thống kê'", (
-        ("TRƯỜNG THCS CAO DƯƠNG", None, None, None),
-        ("THỐNG KÊ SỐ LIỆU ĐẦU NĂM HỌC 2021-2022", None, None, None),
-        (None, None, None, None),
-        ("KHỐI LỚP", "Số lớp", "Số học sinh", "Số GV"),  # any case; a shorter wording
-        ("Khối 6", 5, 198, 11),
-        ("Khối 7", 4.0, "171", 10),
-        (None, None, None, None),
-        ("Tổng cộng", 9, 369, 21),
-    ))
-    rows = read_rows([Grid("sheet 'Hướng dẫn'", (("Ghi chú", "Nộp trước 15/10"),)), sheet], STATS_TABLE)
-    assert rows == ({"grade": "Khối 6", "classes": 5, "pupils": 198, "teachers": 11},
-                    {"grade": "Khối 7", "classes": 4, "pupils": 171, "teachers": 10})
-    assert sums(rows, STATS_TABLE.totals) == {"classes": 9, "pupils": 369, "teachers": 21}
-    # the week's table has none of these headers: nothing read
-    assert read_rows([sheet], SEED_TABLE) == ()
