@@ -19,6 +19,7 @@ from openpyxl import Workbook
 
 from core.campaignconfig import CampaignConfig, ColumnConfig, TableConfig
 from core.clock import FixedClock
+from intake import demo_mixed
 from intake.app import App
 from intake.campaigns import CampaignEvidence, CampaignSpec, DocEvidence, classify
 from intake.cli import cli
@@ -303,46 +304,8 @@ def _write(tmp_path: Path, name: str, raws: list[bytes]) -> Path:
     return d
 
 
-CAMPAIGNS_TOML = '''
-[[campaigns]]
-id = "tuan-le-htsd-2021"
-title = "Tuần lễ hưởng ứng học tập suốt đời năm 2021"
-deadline = "2021-10-10T00:00:00+07:00"
-opens = "2021-09-15T00:00:00+07:00"
+CAMPAIGNS_TOML = demo_mixed.CAMPAIGNS_TOML  # the week and the start-of-year statistics, as the demo runs them
 
-[[campaigns]]
-id = "thong-ke-dau-nam-2021"
-title = "Thống kê số liệu đầu năm học 2021-2022"
-deadline = "2021-10-15T17:00:00+07:00"
-opens = "2021-09-20T00:00:00+07:00"
-keywords = ["thống kê đầu năm", "số liệu đầu năm", "đầu năm học 2021-2022"]
-units = ["mn", "th", "thcs", "thpt"]
-required = ["data_table"]
-min_photos = 0
-
-[campaigns.table]
-title = "Thống kê số liệu đầu năm học"
-
-[[campaigns.table.columns]]
-key = "grade"
-headers = ["Khối lớp", "Khối"]
-type = "text"
-
-[[campaigns.table.columns]]
-key = "classes"
-headers = ["Số lớp"]
-total = true
-
-[[campaigns.table.columns]]
-key = "pupils"
-headers = ["Số học sinh"]
-total = true
-
-[[campaigns.table.columns]]
-key = "teachers"
-headers = ["Số giáo viên"]
-total = true
-'''
 
 
 def _app(tmp_path: Path, db_url: str, campaigns: str = CAMPAIGNS_TOML) -> App:
