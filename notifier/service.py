@@ -100,6 +100,7 @@ class Notifier:
         self.watch = ClockWatch()
         self.held_until: float | None = None  # monotonic: reminders held after a forward jump
         self.pacing = False  # catching up after a jump: at most JUMP_PACE notices a tick
+        self.no_receipt_said: set[int] = set()  # messages whose "no receipt" was logged
 
     # -- shared --------------------------------------------------------------------------------
     def status(self, s: Session, now: datetime, campaign: CampaignConfig | None = None) -> CampaignStatus:
@@ -142,12 +143,27 @@ class Notifier:
                 queued += self._receipt(s, pk, now)
         return queued
 
+    def _no_receipt(self, pk: int, reason: str) -> None:
+        """Say once (per message, per run) why a message gets no receipt: it stays a candidate
+        every tick for `receipt_max_age_hours`, since an assign, a move or a taught address
+        can change the answer."""
+        if pk not in self.no_receipt_said:
+            self.no_receipt_said.add(pk)
+            log.info("no receipt for message %d: %s", pk, reason)
+
     def _receipt(self, s: Session, pk: int, now: datetime) -> int:
         msg = s.get(Message, pk)
         if msg is None or msg.unit_id is None:
             return 0
         unit = s.get(Unit, msg.unit_id)
         assert unit is not None
+        raw = self.files.get(msg.sha256)
+        headers = kept_headers(raw)
+        addresses = set(s.scalars(select(UnitAddress.address).where(UnitAddress.unit_id == unit.id)))
+        reason = receipt_block_reason(msg.from_addr, "assigned", headers, unit_addresses=addresses)
+        if reason:
+            self._no_receipt(pk, reason)
+            return 0
         counted = campaigns_of(s, msg)
         sections = []
         for c in self.cfg.campaigns:
@@ -156,18 +172,11 @@ class Notifier:
             status = self.status(s, now, c)
             unit_status = next((u for u in status.units if u.code == unit.code), None)
             if unit_status is None:
-                log.info("message %d counts in %s, whose units do not include %s", pk, c.id, unit.code)
+                log.debug("message %d counts in %s, whose units do not include %s", pk, c.id, unit.code)
                 continue
             sections.append(ReceiptSection(status, unit_status, tuple(c.required), seed_table(c)))
         if not sections:
-            log.info("no receipt for message %d: it counts in no configured campaign of its unit", pk)
-            return 0
-        raw = self.files.get(msg.sha256)
-        headers = kept_headers(raw)
-        addresses = set(s.scalars(select(UnitAddress.address).where(UnitAddress.unit_id == unit.id)))
-        reason = receipt_block_reason(msg.from_addr, "assigned", headers, unit_addresses=addresses)
-        if reason:
-            log.info("no receipt for message %d: %s", pk, reason)
+            self._no_receipt(pk, "it counts in no configured campaign of its unit")
             return 0
         first = sections[0]
         mail = compose_receipt(

@@ -237,7 +237,8 @@ class SmtpMailer:
             return ""
 
         self._run("send", go)
-        log.info("sent %s to %d recipient(s)", msg.get("Message-ID", "?"), len(msg.get_all("To", [])))
+        # the outbox logs each sent mail with its kind, unit and recipients
+        log.debug("sent %s to %d recipient(s)", msg.get("Message-ID", "?"), len(msg.get_all("To", [])))
 
     def check(self) -> str:
         """Connect, negotiate TLS, log in and NOOP: for `intake doctor`."""

@@ -101,6 +101,28 @@ def test_receipt_once_per_message_and_never_to_robots(tmp_path: Path, smtp_serve
         assert len(smtp_server.received) == 1
 
 
+def test_why_a_message_gets_no_receipt_is_logged_once_not_every_tick(
+    tmp_path: Path, smtp_server: SmtpServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A message filed from an address its unit does not own stays a receipt candidate for
+    `receipt_max_age_hours` (the officer may teach the address): why it gets none is said at
+    the first tick, not at each one."""
+    clock = FixedClock(datetime(2021, 10, 5, 3, 0, tzinfo=UTC))
+    quiet = {"reminder_days": [], "overdue": False}
+    with App(_cfg(tmp_path, smtp_server.port, notify=quiet, digest={"recipients": []}), clock) as app:
+        app.import_roster(ROSTER)
+        _import(app, tmp_path, _mail("lure@evil.example", "Trường Tiểu học Kim An", 31,
+                                     subject="Báo cáo Tuần lễ HTSĐ 2021 - Trường Tiểu học Kim An"))
+        n = app.notifier()
+        with caplog.at_level("INFO", logger="notifier.service"):
+            for _ in range(3):
+                clock.advance(timedelta(minutes=2))
+                assert n.tick().receipts == 0
+        said = [r.getMessage() for r in caplog.records if "no receipt for message" in r.getMessage()]
+        assert len(said) == 1 and "not on the unit's roster" in said[0], said
+        assert smtp_server.received == []
+
+
 def test_receipt_only_to_the_units_own_or_taught_address(tmp_path: Path, smtp_server: SmtpServer) -> None:
     """A stranger whose subject names a unit gets the message filed, but no receipt quoting
     their subject back; a teacher's personal address gets one once the officer taught it."""
