@@ -20,7 +20,6 @@ output folder that cannot be opened, stops it (`ExportError`).
 from __future__ import annotations
 
 import errno
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,16 +30,14 @@ from core.errors import IntakeError
 from intake.campaignstatus import status_for
 from notifier.service import campaign_book
 from notifier.workbook import build_campaigns_workbook
-from parsers.text import clean_filename, clean_text
+from parsers.text import clean_filename
 from store.models import Attachment, Message, Unit
-from store.safefs import LinkRefused, SafeDir, fit_name
+from store.safefs import LinkRefused, SafeDir, UniqueNames, safe_name
 from store.submissions import in_campaign
 
 if TYPE_CHECKING:
     from intake.app import App
 
-_SLASHES = re.compile(r"[/\\]+")
-_WINDOWS_BAD = re.compile(r'[<>:"|?*]')
 _FATAL = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
 
 
@@ -56,28 +53,6 @@ class ExportResult:
     units: int = 0
     files: int = 0
     failures: list[str] = field(default_factory=list)  # "<path under out>: <reason>", one each
-
-
-def _safe(text: str) -> str:
-    text = clean_text(text, keep_newlines=False)
-    text = _WINDOWS_BAD.sub("_", _SLASHES.sub("-", text))
-    return " ".join(text.split()).strip(" .")
-
-
-class _Names:
-    """Unique names within one folder, compared case-insensitively."""
-
-    def __init__(self) -> None:
-        self.used: set[str] = set()
-
-    def take(self, name: str) -> str:
-        n = 1
-        candidate = fit_name(name)
-        while candidate.casefold() in self.used:
-            n += 1
-            candidate = fit_name(name, suffix=f" ({n})")
-        self.used.add(candidate.casefold())
-        return candidate
 
 
 def _why(e: OSError) -> str:
@@ -120,9 +95,9 @@ def _export(app: App, root: SafeDir, result: ExportResult) -> None:
                 .where(Message.state == "filed", in_campaign(c.id))
                 .order_by(Unit.code, Unit.id, Message.received_at, Attachment.id)
             ).all())))
-    folders = _Names()
+    folders = UniqueNames()
     tag = campaigns[0].id if len(campaigns) == 1 else "cac-ke-hoach"
-    result.workbook = folders.take(_safe(f"tong-hop-{tag}") + ".xlsx")
+    result.workbook = folders.take(safe_name(f"tong-hop-{tag}") + ".xlsx")
     try:
         root.write(result.workbook, workbook)
     except OSError as e:
@@ -133,7 +108,7 @@ def _export(app: App, root: SafeDir, result: ExportResult) -> None:
         _unit_folders(app, root, "", folders, files[0][1], result)
         return
     for cid, rows in files:
-        name = folders.take(_safe(cid) or "ke-hoach")
+        name = folders.take(safe_name(cid) or "ke-hoach")
         try:
             sub = root.subdir(name)
         except OSError as e:
@@ -142,20 +117,20 @@ def _export(app: App, root: SafeDir, result: ExportResult) -> None:
             result.failures.append(f"{name}/: {_why(e)}")
             continue
         with sub:
-            _unit_folders(app, sub, f"{name}/", _Names(), rows, result)
+            _unit_folders(app, sub, f"{name}/", UniqueNames(), rows, result)
 
 
-def _unit_folders(app: App, root: SafeDir, where: str, folders: _Names, rows: list[Any],
+def _unit_folders(app: App, root: SafeDir, where: str, folders: UniqueNames, rows: list[Any],
                   result: ExportResult) -> None:
     """One folder per unit under `root` (`where` is its path under --out, for the failures)."""
     app.progress.start("exporting", len(rows))
-    current: tuple[int, SafeDir | None, str, _Names] | None = None
+    current: tuple[int, SafeDir | None, str, UniqueNames] | None = None
     try:
         for unit_id, code, name, sha, filename in rows:
             if current is None or current[0] != unit_id:
                 if current is not None and current[1] is not None:
                     current[1].close()
-                folder_name = folders.take(_safe(f"{code} - {name}") or "don-vi")
+                folder_name = folders.take(safe_name(f"{code} - {name}") or "don-vi")
                 try:
                     folder: SafeDir | None = root.subdir(folder_name)
                     result.units += 1
@@ -164,12 +139,12 @@ def _unit_folders(app: App, root: SafeDir, where: str, folders: _Names, rows: li
                         raise _stop(result.out, e) from e
                     folder = None
                     result.failures.append(f"{where}{folder_name}/: {_why(e)}")
-                current = (unit_id, folder, folder_name, _Names())
+                current = (unit_id, folder, folder_name, UniqueNames())
             _, folder, folder_name, names = current
             app.progress.advance()
             if folder is None:
                 continue  # the folder's one line says why
-            target = names.take(_safe(clean_filename(filename, default="tep-dinh-kem")) or "tep-dinh-kem")
+            target = names.take(safe_name(clean_filename(filename, default="tep-dinh-kem")) or "tep-dinh-kem")
             try:
                 blob = app.files.get(sha)
             except OSError as e:

@@ -10,7 +10,10 @@ link is refused with `LinkRefused`. Only the folder the caller names is opened t
 to our user whatever the umask: folders 0700, files 0600 (an export names every unit's files).
 
 `fit_name` bounds a name by bytes, as file systems do (255 bytes of UTF-8: a Vietnamese letter
-takes 2–3), keeping the extension and never splitting a letter from its combining marks.
+takes 2–3), keeping the extension and never splitting a letter from its combining marks;
+`safe_name` makes sender text a name any system takes (an export folder, an officer's zip opened
+on Windows: no slashes, none of `<>:"|?*`, no control characters) and `UniqueNames` keeps names
+unique within one folder as Windows and macOS compare them (case-insensitively).
 """
 
 from __future__ import annotations
@@ -18,9 +21,12 @@ from __future__ import annotations
 import errno
 import itertools
 import os
+import re
 import stat
 import unicodedata
 from pathlib import Path
+
+from parsers.text import clean_text
 
 NAME_MAX = 255  # bytes, ext4/xfs/btrfs
 _SEQ = itertools.count()
@@ -64,6 +70,34 @@ def fit_name(name: str, *, suffix: str = "", limit: int = NAME_MAX) -> str:
     budget = limit - len(tail.encode("utf-8", "surrogatepass"))
     cut = _cut(stem, max(budget, 1)).rstrip(" .") or "_"
     return cut + tail
+
+
+_SLASHES = re.compile(r"[/\\]+")
+_WINDOWS_BAD = re.compile(r'[<>:"|?*]')
+
+
+def safe_name(text: str) -> str:
+    """Sender text as one path component: control characters out, slashes as "-", the
+    characters Windows refuses as "_", blanks folded, no leading or trailing dot or space."""
+    text = clean_text(text, keep_newlines=False)
+    text = _WINDOWS_BAD.sub("_", _SLASHES.sub("-", text))
+    return " ".join(text.split()).strip(" .")
+
+
+class UniqueNames:
+    """Unique names within one folder, compared case-insensitively, each fitted (`fit_name`)."""
+
+    def __init__(self) -> None:
+        self.used: set[str] = set()
+
+    def take(self, name: str) -> str:
+        n = 1
+        candidate = fit_name(name)
+        while candidate.casefold() in self.used:
+            n += 1
+            candidate = fit_name(name, suffix=f" ({n})")
+        self.used.add(candidate.casefold())
+        return candidate
 
 
 def _is_link(name: str, dir_fd: int) -> bool:

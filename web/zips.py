@@ -5,11 +5,12 @@ ever held in memory (zipfile writes data descriptors when the sink cannot seek; 
 What goes in: every stored file of the unit's messages (and files filed apart to it), under
 `<unit code>/<received date>-thu-<message number>/<file name>`; a container (a zip, a
 forwarded message) whose contents were stored is left out for its contents. File names are the
-sender's, made safe: no folders, no `..`, no control characters, unique within their folder."""
+sender's, made safe as `intake export` makes them (`store.safefs.safe_name`: no folders, no
+`..`, none of the characters Windows refuses) and unique within their folder as Windows
+compares them (`UniqueNames`), so the zip opens the same on the officer's Windows PC."""
 
 from __future__ import annotations
 
-import re
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -19,8 +20,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from parsers.text import clean_filename
 from store.files import FileStore
 from store.models import Attachment, Message, Unit
+from store.safefs import UniqueNames, safe_name
 
 CHUNK = 64 * 1024
 
@@ -55,12 +58,6 @@ class _Sink:
         return out
 
 
-def _safe(name: str) -> str:
-    clean = "".join(ch for ch in name if ch.isprintable())
-    clean = re.sub(r"[/\\:]+", "_", clean).strip(" .")
-    return clean[:150] or "tep"
-
-
 def entries(s: Session, unit_ids: Iterable[int], tz: ZoneInfo) -> list[Entry]:
     """The files of these units, in unit, time and message order."""
     wanted = list(unit_ids)
@@ -76,20 +73,14 @@ def entries(s: Session, unit_ids: Iterable[int], tz: ZoneInfo) -> list[Entry]:
     ).all()
     parents = {r[1] for r in rows if r[1] is not None}
     out: list[Entry] = []
-    used: set[str] = set()
+    folders: dict[str, UniqueNames] = {}
     for aid, _, filename, sha, apart, mid, munit, received in rows:
         owner = apart if apart is not None else munit
         if aid in parents or owner not in codes:
             continue
         folder = f"{codes[owner]}/{received.astimezone(tz):%Y-%m-%d}-thu-{mid}"
-        name = _safe(filename)
-        path, n = f"{folder}/{name}", 1
-        while path in used:
-            n += 1
-            stem, dot, ext = name.rpartition(".")
-            path = f"{folder}/{stem}-{n}.{ext}" if dot and stem else f"{folder}/{name}-{n}"
-        used.add(path)
-        out.append(Entry(path, sha, received))
+        name = safe_name(clean_filename(filename, default="tep")) or "tep"
+        out.append(Entry(f"{folder}/{folders.setdefault(folder, UniqueNames()).take(name)}", sha, received))
     return out
 
 
