@@ -39,6 +39,7 @@ system-deps:
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
 # The whole suite twice: SQLite as the default store, then PostgreSQL (127.0.0.1:5432, database

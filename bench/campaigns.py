@@ -34,13 +34,23 @@ def _config(work: Path) -> Path:
 
     work.mkdir(parents=True, exist_ok=True)
     path = work / "config.toml"
-    path.write_text("\n".join([
-        "[store]", f"url = {q('sqlite:///' + str(work / 'intake.sqlite3'))}",
-        f"files = {q(str(work / 'files'))}",
-        "[units]", f"roster = {q(str(ROSTER))}", f"office_addresses = [{q(OFFICE)}]",
-        "[limits]", "parse_workers = 0",
-        CAMPAIGNS_TOML,
-    ]) + "\n", encoding="utf-8")
+    path.write_text(
+        "\n".join(
+            [
+                "[store]",
+                f"url = {q('sqlite:///' + str(work / 'intake.sqlite3'))}",
+                f"files = {q(str(work / 'files'))}",
+                "[units]",
+                f"roster = {q(str(ROSTER))}",
+                f"office_addresses = [{q(OFFICE)}]",
+                "[limits]",
+                "parse_workers = 0",
+                CAMPAIGNS_TOML,
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -86,5 +96,10 @@ def measure(work: Path, messages: int = 100) -> dict[str, Any]:
         for m in msgs:
             states[m.state] = states.get(m.state, 0) + 1
     n = len(raws)
-    return {"messages": n, "filing_s": filing / n, "classify_s": best / n,
-            "percent": 100.0 * best / filing, "states": states}
+    return {
+        "messages": n,
+        "filing_s": filing / n,
+        "classify_s": best / n,
+        "percent": 100.0 * best / filing,
+        "states": states,
+    }

@@ -93,15 +93,20 @@ def open_all(raw: bytes, spreadsheets: str = "calamine", docx: str = "lxml") -> 
     return opened
 
 
-def _chunk(messages: Sequence[bytes], spreadsheets: str = "calamine",
-           docx: str = "lxml") -> tuple[int, float]:
+def _chunk(
+    messages: Sequence[bytes], spreadsheets: str = "calamine", docx: str = "lxml"
+) -> tuple[int, float]:
     t = time.process_time()
     opened = sum(open_all(m, spreadsheets, docx) for m in messages)
     return opened, time.process_time() - t
 
 
-def parse_floor(messages: Sequence[bytes], workers: int | None = None,
-                spreadsheets: str = "calamine", docx: str = "lxml") -> tuple[float, float, int]:
+def parse_floor(
+    messages: Sequence[bytes],
+    workers: int | None = None,
+    spreadsheets: str = "calamine",
+    docx: str = "lxml",
+) -> tuple[float, float, int]:
     """(wall seconds on `workers` processes, CPU seconds in all, attachments opened)."""
     workers = workers or os.cpu_count() or 1
     size = max(1, len(messages) // (workers * 4))
@@ -109,8 +114,9 @@ def parse_floor(messages: Sequence[bytes], workers: int | None = None,
     work = partial(_chunk, spreadsheets=spreadsheets, docx=docx)
     # every worker imports the libraries and opens one email before the clock starts: a
     # warm-up task per worker may all land on one of them, leaving the other's imports timed
-    with cf.ProcessPoolExecutor(workers, initializer=_chunk,
-                                initargs=(messages[:1], spreadsheets, docx)) as pool:
+    with cf.ProcessPoolExecutor(
+        workers, initializer=_chunk, initargs=(messages[:1], spreadsheets, docx)
+    ) as pool:
         list(pool.map(work, [messages[:1]] * workers))
         t = time.perf_counter()
         results = list(pool.map(work, chunks))
@@ -125,8 +131,11 @@ def reader_cpu(messages: Sequence[bytes]) -> tuple[float, dict[str, float]]:
     from parsers.documents import read_document
     from parsers.sniff import sniff
 
-    parts = [(p.data, p.filename or "", p.content_type)
-             for m in messages for p in _parse(m, Limits()).parts]
+    parts = [
+        (p.data, p.filename or "", p.content_type)
+        for m in messages
+        for p in _parse(m, Limits()).parts
+    ]
     for data, name, ctype in parts[:20]:  # warm up: imports, caches
         read_document(data, name, ctype)
     cost: dict[str, float] = {}
@@ -136,4 +145,6 @@ def reader_cpu(messages: Sequence[bytes]) -> tuple[float, dict[str, float]]:
         read_document(data, name, ctype)
         cost[fmt] = cost.get(fmt, 0.0) + time.process_time() - t
     n = max(1, len(messages))
-    return sum(cost.values()) / n, {k: v / n for k, v in sorted(cost.items(), key=lambda kv: -kv[1])}
+    return sum(cost.values()) / n, {
+        k: v / n for k, v in sorted(cost.items(), key=lambda kv: -kv[1])
+    }

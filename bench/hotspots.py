@@ -38,8 +38,9 @@ def _ours(filename: str) -> bool:
     return str(ROOT) in filename and ".venv" not in filename and any(p in filename for p in OURS)
 
 
-def top(profile: cProfile.Profile, n: int, per: int,
-        ours: bool = False) -> list[tuple[str, float, float, int]]:
+def top(
+    profile: cProfile.Profile, n: int, per: int, ours: bool = False
+) -> list[tuple[str, float, float, int]]:
     """The `n` functions (of ours only, with `ours`) with the most own time: (name, own ms per
     message, cumulative ms per message, calls per message ×100)."""
     stats = pstats.Stats(profile)
@@ -59,8 +60,15 @@ def top(profile: cProfile.Profile, n: int, per: int,
 def ours_share(profile: cProfile.Profile, per: int) -> float:
     """Own time (ms per message) spent in functions of our modules."""
     stats = pstats.Stats(profile)
-    return sum(tt for (f, _l, _n), (_c, _k, tt, _ct, _cl) in stats.stats.items()  # type: ignore[attr-defined]
-               if _ours(f)) * 1000 / per
+    return (
+        sum(
+            tt
+            for (f, _l, _n), (_c, _k, tt, _ct, _cl) in stats.stats.items()  # type: ignore[attr-defined]
+            if _ours(f)
+        )
+        * 1000
+        / per
+    )
 
 
 def run(messages: int, phase: str) -> dict[str, Any]:
@@ -98,10 +106,16 @@ def run(messages: int, phase: str) -> dict[str, Any]:
                 t1, c1 = time.perf_counter(), time.process_time()
         n = max(1, result.fetched)
         mid, mid_cpu = marks.get("filing", t1), marks.get("filing_cpu", c1)
-        return {"messages": n, "result": result,
-                "intake_ms": (mid - t0) * 1000 / n, "intake_cpu_ms": (mid_cpu - c0) * 1000 / n,
-                "filing_ms": (t1 - mid) * 1000 / n, "filing_cpu_ms": (c1 - mid_cpu) * 1000 / n,
-                "intake": intake_prof, "filing": filing_prof if phase == "pipeline" else None}
+        return {
+            "messages": n,
+            "result": result,
+            "intake_ms": (mid - t0) * 1000 / n,
+            "intake_cpu_ms": (mid_cpu - c0) * 1000 / n,
+            "filing_ms": (t1 - mid) * 1000 / n,
+            "filing_cpu_ms": (c1 - mid_cpu) * 1000 / n,
+            "intake": intake_prof,
+            "filing": filing_prof if phase == "pipeline" else None,
+        }
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -109,15 +123,20 @@ def run(messages: int, phase: str) -> dict[str, Any]:
 def report(out: dict[str, Any], n_top: int) -> str:
     buf = io.StringIO()
     n = out["messages"]
-    print(f"{n} messages; intake {out['intake_ms']:.2f} ms wall ({out['intake_cpu_ms']:.2f} ms "
-          f"CPU) a message, filing {out['filing_ms']:.2f} ms wall ({out['filing_cpu_ms']:.2f} ms "
-          "CPU) a message, profiler overhead included", file=buf)
+    print(
+        f"{n} messages; intake {out['intake_ms']:.2f} ms wall ({out['intake_cpu_ms']:.2f} ms "
+        f"CPU) a message, filing {out['filing_ms']:.2f} ms wall ({out['filing_cpu_ms']:.2f} ms "
+        "CPU) a message, profiler overhead included",
+        file=buf,
+    )
     for name in ("intake", "filing"):
         prof = out[name]
         if prof is None:
             continue
         print(f"\n{name}: own time in our modules {ours_share(prof, n):.2f} ms a message", file=buf)
-        print(f"{'own ms/msg':>10} {'cum ms/msg':>10} {'calls/100':>9}  function (* ours)", file=buf)
+        print(
+            f"{'own ms/msg':>10} {'cum ms/msg':>10} {'calls/100':>9}  function (* ours)", file=buf
+        )
         for label, own, cum, calls in top(prof, n_top, n):
             print(f"{own:>10.3f} {cum:>10.3f} {calls:>9}  {label}", file=buf)
         print(f"{name}: our own functions", file=buf)
@@ -130,8 +149,12 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     p.add_argument("--messages", type=int, default=300, help="unit emails to seed")
     p.add_argument("--top", type=int, default=10, help="functions listed per phase")
-    p.add_argument("--phase", choices=("intake", "pipeline"), default="pipeline",
-                   help="profile the intake phase only, or the filing too")
+    p.add_argument(
+        "--phase",
+        choices=("intake", "pipeline"),
+        default="pipeline",
+        help="profile the intake phase only, or the filing too",
+    )
     args = p.parse_args(argv)
     print(report(run(args.messages, args.phase), args.top))
     return 0

@@ -44,14 +44,17 @@ def p95(values: list[float]) -> float:
 def _visible(db: Path) -> set[str]:
     try:
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=0.5) as c:
-            return {str(m) for (m,) in c.execute(
-                "SELECT message_id FROM messages WHERE state <> 'received'")}
+            return {
+                str(m)
+                for (m,) in c.execute("SELECT message_id FROM messages WHERE state <> 'received'")
+            }
     except sqlite3.Error:  # not created yet, or busy for a moment
         return set()
 
 
-def _wait(what: str, ok: Callable[[], bool], timeout: float, proc: subprocess.Popen[bytes],
-          log: Path) -> None:
+def _wait(
+    what: str, ok: Callable[[], bool], timeout: float, proc: subprocess.Popen[bytes], log: Path
+) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if ok():
@@ -65,8 +68,10 @@ def _wait(what: str, ok: Callable[[], bool], timeout: float, proc: subprocess.Po
 def measure(samples: int = 20, timeout: float = 20.0, keep_log: Path | None = None) -> list[float]:
     work = Path(tempfile.mkdtemp(prefix="intake-latency-"))
     mails = seed.unit_messages(samples + 1, seed=19)
-    ids = [str(email.message_from_bytes(m, policy=email.policy.default)["Message-ID"]).strip()
-           for m in mails]
+    ids = [
+        str(email.message_from_bytes(m, policy=email.policy.default)["Message-ID"]).strip()
+        for m in mails
+    ]
     out: list[float] = []
     try:
         with running() as server:
@@ -75,10 +80,18 @@ def measure(samples: int = 20, timeout: float = 20.0, keep_log: Path | None = No
             db = work / "latency" / "intake.sqlite3"
             log = work / "latency" / "run.log"
             with log.open("ab") as fh:
-                proc = subprocess.Popen([INTAKE, "--config", str(cfg), "-v", "run"], stdout=fh,
-                                        stderr=fh, env=env, start_new_session=True, cwd=ROOT)
+                proc = subprocess.Popen(
+                    [INTAKE, "--config", str(cfg), "-v", "run"],
+                    stdout=fh,
+                    stderr=fh,
+                    env=env,
+                    start_new_session=True,
+                    cwd=ROOT,
+                )
             try:
-                _wait("the IDLE watcher", lambda: "IDLE: watching" in log.read_text(), 90, proc, log)
+                _wait(
+                    "the IDLE watcher", lambda: "IDLE: watching" in log.read_text(), 90, proc, log
+                )
                 with server.client() as c:
                     c.append("INBOX", mails[0])  # a first message: the workers warm
                     _wait("the first message", lambda: ids[0] in _visible(db), 60, proc, log)
@@ -111,8 +124,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep-log", type=Path, help="copy the daemon's log here")
     args = p.parse_args(argv)
     lat = measure(args.samples, keep_log=args.keep_log)
-    print(f"{len(lat)} samples: median {statistics.median(lat):.3f} s, p95 {p95(lat):.3f} s, "
-          f"min {min(lat):.3f}, max {max(lat):.3f}: " + " ".join(f"{x:.2f}" for x in lat))
+    print(
+        f"{len(lat)} samples: median {statistics.median(lat):.3f} s, p95 {p95(lat):.3f} s, "
+        f"min {min(lat):.3f}, max {max(lat):.3f}: " + " ".join(f"{x:.2f}" for x in lat)
+    )
     return 0
 
 

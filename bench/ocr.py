@@ -39,9 +39,14 @@ def measure() -> dict[str, Any]:
     wall = time.perf_counter()
     read_scanned_pdf(scan)
     wall = time.perf_counter() - wall
-    return {"model_load_s": load, "scan_page_cpu_s": max(pages), "photo_page_cpu_s": max(shots),
-            "scan_pages": result.scan.pages, "scan_wall_s": wall,
-            "confidence": result.scan.confidence}
+    return {
+        "model_load_s": load,
+        "scan_page_cpu_s": max(pages),
+        "photo_page_cpu_s": max(shots),
+        "scan_pages": result.scan.pages,
+        "scan_wall_s": wall,
+        "confidence": result.scan.confidence,
+    }
 
 
 # -- what an ordinary photo costs a parse worker (issue 20, the cheap first look) ----------------
@@ -94,9 +99,18 @@ def worker_memory() -> dict[str, Any]:
             files.append(str(path))
         out: dict[str, Any] = {}
         for mode in ("cheap-first", "cv2-always"):
-            run = subprocess.run([sys.executable, "-c", _CHILD, mode, *files], cwd=root,
-                                 capture_output=True, text=True, check=True,
-                                 env={"PYTHONPATH": str(root), "OPENBLAS_NUM_THREADS": "1",
-                                      "MALLOC_ARENA_MAX": "2", "PATH": "/usr/bin:/bin"})
+            run = subprocess.run(
+                [sys.executable, "-c", _CHILD, mode, *files],
+                cwd=root,
+                capture_output=True,
+                text=True,
+                check=True,
+                env={
+                    "PYTHONPATH": str(root),
+                    "OPENBLAS_NUM_THREADS": "1",
+                    "MALLOC_ARENA_MAX": "2",
+                    "PATH": "/usr/bin:/bin",
+                },
+            )
             out[mode] = json.loads(run.stdout.strip().splitlines()[-1])
     return out

@@ -43,7 +43,9 @@ def unit_messages(n: int, seed: int = 1, workers: int | None = None) -> list[byt
     if workers == 1:
         return [m for s, e in ranges for m in _chunk(s, e, seed)]
     with cf.ProcessPoolExecutor(workers) as pool:
-        parts = pool.map(_chunk, [s for s, _ in ranges], [e for _, e in ranges], [seed] * len(ranges))
+        parts = pool.map(
+            _chunk, [s for s, _ in ranges], [e for _, e in ranges], [seed] * len(ranges)
+        )
         return [m for part in parts for m in part]
 
 
@@ -58,11 +60,13 @@ def small_messages(n: int, start: int = 0, seed: int = 2) -> list[bytes]:
         m = EmailMessage()
         m["From"] = formataddr((u.name, u.email))
         m["To"] = demo_mail.OFFICE
-        m["Subject"] = rng.choice((
-            f"V/v xác nhận đã nhận công văn số {rng.randint(100, 999)}/PGDĐT",
-            f"{u.name} hỏi về thời hạn nộp báo cáo",
-            "Re: Kế hoạch tổ chức Tuần lễ hưởng ứng học tập suốt đời năm 2021",
-        ))
+        m["Subject"] = rng.choice(
+            (
+                f"V/v xác nhận đã nhận công văn số {rng.randint(100, 999)}/PGDĐT",
+                f"{u.name} hỏi về thời hạn nộp báo cáo",
+                "Re: Kế hoạch tổ chức Tuần lễ hưởng ứng học tập suốt đời năm 2021",
+            )
+        )
         when = base + timedelta(minutes=7 * i + rng.randint(0, 6))
         m["Date"] = format_datetime(when)
         m["Message-ID"] = f"<{when:%Y%m%d%H%M}.{i}.small@{u.email.split('@')[1]}>"
@@ -90,8 +94,9 @@ def big_message(attachment_bytes: int, seed: int = 3) -> bytes:
     assert isinstance(msg, EmailMessage)
     header = b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41"  # an MP4's first box
     video = header + random.Random(seed).randbytes(attachment_bytes - len(header))
-    msg.add_attachment(video, maintype="video", subtype="mp4",
-                       filename="Video lễ khai mạc Tuần lễ HTSĐ 2021.mp4")
+    msg.add_attachment(
+        video, maintype="video", subtype="mp4", filename="Video lễ khai mạc Tuần lễ HTSĐ 2021.mp4"
+    )
     return bytes(msg)
 
 

@@ -32,8 +32,13 @@ def write_config(work: Path, name: str, server: Dovecot | None, **sections: dict
         "units": {"roster": str(seed.ROSTER), "office_addresses": [OFFICE]},
     }
     if server is not None:
-        data["mailbox"] = {"host": server.host, "port": server.port, "security": "none",
-                           "username": server.user, "password_env": PW_ENV}
+        data["mailbox"] = {
+            "host": server.host,
+            "port": server.port,
+            "security": "none",
+            "username": server.user,
+            "password_env": PW_ENV,
+        }
     for key, values in sections.items():
         data.setdefault(key, {}).update(values)
     lines = []

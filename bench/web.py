@@ -44,7 +44,9 @@ def _config(work: Path, port: int) -> Path:
         "[units]\n"
         f'office_addresses = ["{OFFICE}"]\n'
         "[limits]\nparse_workers = 0\n"
-        f'[web]\nport = {port}\n', encoding="utf-8")
+        f"[web]\nport = {port}\n",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -61,7 +63,9 @@ class _Client:
         self.port = port
         self.cookies: dict[str, str] = {}
 
-    def request(self, method: str, path: str, form: dict[str, str] | None = None) -> tuple[int, bytes]:
+    def request(
+        self, method: str, path: str, form: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
         body = None
@@ -103,14 +107,37 @@ def measure(work: Path, *, units: int = 5000, repeat: int = 7) -> dict[str, Any]
     cfg = config_mod.load(path)
     c = cfg.campaign
     engine, sessions = open_store(cfg.store_url, migrate=True, files_root=cfg.files_dir)
-    counts = synth.fill(sessions, FileStore(cfg.files_dir), units=units, campaign_id=c.id,
-                        deadline=c.deadline_at, req=requirements(c))
+    counts = synth.fill(
+        sessions,
+        FileStore(cfg.files_dir),
+        units=units,
+        campaign_id=c.id,
+        deadline=c.deadline_at,
+        req=requirements(c),
+    )
     intake = str(Path(sys.executable).parent / "intake")
-    subprocess.run([intake, "--config", str(path), "users", "add", "co.hoa", "--role", "officer",
-                    "--password-stdin", "--by", "bench"], input=PASSWORD + "\n", text=True,
-                   check=True, capture_output=True)
-    server = subprocess.Popen([intake, "--config", str(path), "web"], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            intake,
+            "--config",
+            str(path),
+            "users",
+            "add",
+            "co.hoa",
+            "--role",
+            "officer",
+            "--password-stdin",
+            "--by",
+            "bench",
+        ],
+        input=PASSWORD + "\n",
+        text=True,
+        check=True,
+        capture_output=True,
+    )
+    server = subprocess.Popen(
+        [intake, "--config", str(path), "web"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         client = _Client(port)
         for _ in range(300):
@@ -123,22 +150,31 @@ def measure(work: Path, *, units: int = 5000, repeat: int = 7) -> dict[str, Any]
             raise RuntimeError("intake web did not answer")
         m = re.search(r'name="csrf" value="([^"]+)"', page.decode())
         assert m
-        status, _ = client.request("POST", "/login", {"csrf": m[1], "name": "co.hoa",
-                                                      "password": PASSWORD})
+        status, _ = client.request(
+            "POST", "/login", {"csrf": m[1], "name": "co.hoa", "password": PASSWORD}
+        )
         assert status == 303, status
         overview, size = _timed(client, "/", repeat)
         filtered, _ = _timed(client, "/?state=incomplete&kind=th&q=thanh", repeat)
         unit, unit_size = _timed(client, "/units/th-kim-bai", repeat)
-        cold = {path: _after_a_change(client, sessions, path, 3)
-                for path in ("/", "/units/th-kim-bai")}
+        cold = {
+            path: _after_a_change(client, sessions, path, 3) for path in ("/", "/units/th-kim-bai")
+        }
     finally:
         server.terminate()
         server.wait(timeout=30)
         engine.dispose()
-    return {"units": units, "messages": counts["messages"], "overview_s": overview,
-            "overview_kb": size / 1000, "filtered_s": filtered, "unit_s": unit,
-            "unit_kb": unit_size / 1000, "overview_cold_s": cold["/"],
-            "unit_cold_s": cold["/units/th-kim-bai"]}
+    return {
+        "units": units,
+        "messages": counts["messages"],
+        "overview_s": overview,
+        "overview_kb": size / 1000,
+        "filtered_s": filtered,
+        "unit_s": unit,
+        "unit_kb": unit_size / 1000,
+        "overview_cold_s": cold["/"],
+        "unit_cold_s": cold["/units/th-kim-bai"],
+    }
 
 
 def _after_a_change(client: _Client, sessions: Any, path: str, repeat: int) -> float:
@@ -165,18 +201,32 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="intake-bench-web-") as tmp:
         out = measure(Path(tmp), units=args.units, repeat=args.repeat)
     rows = [
-        (f"Tổng quan, {out['units']} units", out["overview_s"], TARGETS["overview"],
-         f"{out['overview_kb']:.0f} KB, store unchanged since the last view"),
+        (
+            f"Tổng quan, {out['units']} units",
+            out["overview_s"],
+            TARGETS["overview"],
+            f"{out['overview_kb']:.0f} KB, store unchanged since the last view",
+        ),
         ("Tổng quan, filtered", out["filtered_s"], TARGETS["overview"], ""),
-        ("Tổng quan, after a change", out["overview_cold_s"], TARGETS["overview"],
-         "status computed again"),
+        (
+            "Tổng quan, after a change",
+            out["overview_cold_s"],
+            TARGETS["overview"],
+            "status computed again",
+        ),
         ("unit page", out["unit_s"], TARGETS["unit"], f"{out['unit_kb']:.0f} KB"),
-        ("unit page, after a change", out["unit_cold_s"], TARGETS["unit"],
-         "status and data rows computed again"),
+        (
+            "unit page, after a change",
+            out["unit_cold_s"],
+            TARGETS["unit"],
+            "status and data rows computed again",
+        ),
     ]
     for name, value, target, note in rows:
         verdict = "PASS" if value <= target else "MISS"
-        print(f"{name:<28} {value * 1000:8.1f} ms   target ≤ {target * 1000:.0f} ms  {verdict}  {note}")
+        print(
+            f"{name:<28} {value * 1000:8.1f} ms   target ≤ {target * 1000:.0f} ms  {verdict}  {note}"
+        )
     return 0
 
 

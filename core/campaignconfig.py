@@ -92,7 +92,9 @@ class CampaignConfig:
 Section = Callable[[str, type, Any, str], Any]
 
 
-def read_campaign(name: str, raw: Any, source: str, section: Section, *, several: bool) -> CampaignConfig:
+def read_campaign(
+    name: str, raw: Any, source: str, section: Section, *, several: bool
+) -> CampaignConfig:
     """One campaign table (`[campaign]`, or an entry of `[[campaigns]]` when `several`)."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: [{name}] must be a table")
@@ -100,7 +102,9 @@ def read_campaign(name: str, raw: Any, source: str, section: Section, *, several
     table_raw = raw.pop("table", None)
     campaign: CampaignConfig = section(name, CampaignConfig, raw, source)
     if table_raw is not None:
-        campaign = dataclasses.replace(campaign, table=_table(f"{name}.table", table_raw, source, section))
+        campaign = dataclasses.replace(
+            campaign, table=_table(f"{name}.table", table_raw, source, section)
+        )
     _check(name, campaign, source)
     if several and not campaign.opens:
         opens = campaign.deadline_at - DEFAULT_WINDOW
@@ -113,24 +117,32 @@ def _table(name: str, raw: Any, source: str, section: Section) -> TableConfig:
         raise ConfigError(f"{source}: [{name}] must be a table")
     unknown = set(raw) - {"title", "columns"}
     if unknown:
-        raise ConfigError(f"{source}: unknown key {name}.{sorted(unknown)[0]} (known keys: columns, title)")
+        raise ConfigError(
+            f"{source}: unknown key {name}.{sorted(unknown)[0]} (known keys: columns, title)"
+        )
     title = raw.get("title", "")
     if not isinstance(title, str):
         raise ConfigError(f"{source}: {name}.title must be str")
     cols_raw = raw.get("columns", [])
     if not isinstance(cols_raw, list) or not cols_raw:
-        raise ConfigError(f"{source}: {name}.columns must list the table's columns ([[{name}.columns]])")
+        raise ConfigError(
+            f"{source}: {name}.columns must list the table's columns ([[{name}.columns]])"
+        )
     columns = tuple(section(f"{name}.columns", ColumnConfig, c, source) for c in cols_raw)
     keys = [c.key for c in columns]
     for c in columns:
         if not c.key:
             raise ConfigError(f"{source}: {name}.columns: every column needs a key")
         if not c.headers:
-            raise ConfigError(f"{source}: {name}.columns {c.key!r}: give the header wordings (headers)")
+            raise ConfigError(
+                f"{source}: {name}.columns {c.key!r}: give the header wordings (headers)"
+            )
         if c.type not in COLUMN_TYPES:
             raise ConfigError(f"{source}: {name}.columns {c.key!r}: type must be int or text")
         if c.total and c.type != "int":
-            raise ConfigError(f"{source}: {name}.columns {c.key!r}: only an int column can be a total")
+            raise ConfigError(
+                f"{source}: {name}.columns {c.key!r}: only an int column can be a total"
+            )
     if len(set(keys)) != len(keys):
         raise ConfigError(f"{source}: {name}.columns: a key is given twice ({', '.join(keys)})")
     return TableConfig(title=title, columns=columns)
@@ -149,7 +161,9 @@ def _check(name: str, c: CampaignConfig, source: str) -> None:
         except ValueError as e:
             raise ConfigError(f"{source}: {name}.{key} is not ISO 8601: {e}") from e
         if when.tzinfo is None:
-            raise ConfigError(f"{source}: {name}.{key} needs an offset, e.g. 2021-10-10T00:00:00+07:00")
+            raise ConfigError(
+                f"{source}: {name}.{key} needs an offset, e.g. 2021-10-10T00:00:00+07:00"
+            )
     opens = c.opens_at
     if opens is not None and opens >= c.deadline_at:
         raise ConfigError(f"{source}: {name}.opens must be before its deadline")
@@ -161,8 +175,10 @@ def _check(name: str, c: CampaignConfig, source: str) -> None:
     if unknown:
         raise ConfigError(f"{source}: {name}.required has unknown items {sorted(unknown)}")
     if not 0 <= c.min_photos <= 100:
-        raise ConfigError(f"{source}: {name}.min_photos = {c.min_photos!r} is out of range: "
-                          "allowed 0 to 100 photos")
+        raise ConfigError(
+            f"{source}: {name}.min_photos = {c.min_photos!r} is out of range: "
+            "allowed 0 to 100 photos"
+        )
     if any(not k.strip() for k in c.keywords):
         raise ConfigError(f"{source}: {name}.keywords: an empty keyword matches everything")
 

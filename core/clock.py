@@ -79,8 +79,10 @@ class ClockJump:
         return self.skew > timedelta(0)
 
     def describe(self) -> str:
-        return (f"wall clock jumped {'forward' if self.forward else 'back'} by {_span(abs(self.skew))} "
-                f"(it moved {_span(self.wall, signed=True)} in {_span(self.elapsed)} of real time)")
+        return (
+            f"wall clock jumped {'forward' if self.forward else 'back'} by {_span(abs(self.skew))} "
+            f"(it moved {_span(self.wall, signed=True)} in {_span(self.elapsed)} of real time)"
+        )
 
 
 def _span(d: timedelta, *, signed: bool = False) -> str:

@@ -224,7 +224,7 @@ class Config:
             return f"sqlite:///{self.path('var/intake.sqlite3')}"
         prefix = "sqlite:///"
         if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
-            return prefix + str(self.path(url[len(prefix):]))  # relative to the config file
+            return prefix + str(self.path(url[len(prefix) :]))  # relative to the config file
         return url
 
     @property
@@ -328,20 +328,25 @@ def _validate(cfg: Config) -> None:
             raise ConfigError(f"{src}: {name}: give password_env or password_file, not both")
         _validate_oauth2(src, name, sec)
     if cfg.smtp.auth == "oauth2" and not cfg.smtp.provider and cfg.mailbox.auth != "oauth2":
-        raise ConfigError(f"{src}: smtp.provider is required unless [mailbox] uses auth = \"oauth2\"")
-    for key, value in (("digest.at", cfg.digest.at), ("notify.reminder_at", cfg.notify.reminder_at)):
+        raise ConfigError(f'{src}: smtp.provider is required unless [mailbox] uses auth = "oauth2"')
+    for key, value in (
+        ("digest.at", cfg.digest.at),
+        ("notify.reminder_at", cfg.notify.reminder_at),
+    ):
         try:
             time.fromisoformat(value)
         except ValueError as e:
             raise ConfigError(f"{src}: {key} must be HH:MM") from e
     _check_ranges(cfg)
     if cfg.web.base_url and not cfg.web.base_url.startswith(("http://", "https://")):
-        raise ConfigError(f"{src}: web.base_url must start with https:// (or http://), "
-                          f"e.g. https://intake.thanhoai.example")
+        raise ConfigError(
+            f"{src}: web.base_url must start with https:// (or http://), "
+            f"e.g. https://intake.thanhoai.example"
+        )
     if cfg.notify.templates and not cfg.path(cfg.notify.templates).is_dir():
         raise ConfigError(
             f"{src}: notify.templates: folder {cfg.path(cfg.notify.templates)} does not exist; "
-            "create it (copy the files of notifier/templates to reword them) or set templates = \"\""
+            'create it (copy the files of notifier/templates to reword them) or set templates = ""'
         )
 
 
@@ -353,18 +358,18 @@ def _validate_oauth2(src: str, name: str, sec: MailboxConfig | SmtpConfig) -> No
     if sec.auth != "oauth2":
         return
     if sec.password_env or sec.password_file:
-        raise ConfigError(f"{src}: {name}: auth = \"oauth2\" takes no password_env/password_file")
+        raise ConfigError(f'{src}: {name}: auth = "oauth2" takes no password_env/password_file')
     if name == "smtp" and not sec.provider:
         return  # [smtp] shares the mailbox's OAuth2 client and token (intake/oauth.py)
     if sec.provider not in PROVIDERS:
         raise ConfigError(f"{src}: {name}.provider must be one of {', '.join(PROVIDERS)}")
     if not sec.client_id:
-        raise ConfigError(f"{src}: {name}.client_id is required with auth = \"oauth2\"")
+        raise ConfigError(f'{src}: {name}.client_id is required with auth = "oauth2"')
     if sec.provider == "custom" and not (
         sec.token_endpoint and (sec.device_authorization_endpoint or sec.authorization_endpoint)
     ):
         raise ConfigError(
-            f"{src}: {name}: provider = \"custom\" needs token_endpoint and "
+            f'{src}: {name}: provider = "custom" needs token_endpoint and '
             "device_authorization_endpoint or authorization_endpoint"
         )
 
@@ -411,11 +416,15 @@ def password(section: MailboxConfig | SmtpConfig, name: str) -> Secret | None:
     if section.password_env:
         value = os.environ.get(section.password_env)
         if value is None:
-            raise ConfigError(f"{name}.password_env: environment variable {section.password_env} is not set")
+            raise ConfigError(
+                f"{name}.password_env: environment variable {section.password_env} is not set"
+            )
         return Secret(value)
     if section.password_file:
         try:
             return Secret(Path(section.password_file).read_text(encoding="utf-8").strip("\r\n"))
         except OSError as e:
-            raise ConfigError(f"{name}.password_file: cannot read {section.password_file}: {e.strerror}") from e
+            raise ConfigError(
+                f"{name}.password_file: cannot read {section.password_file}: {e.strerror}"
+            ) from e
     return None

@@ -40,21 +40,33 @@ class App:
         self.cfg = cfg
         self.clock = clock or SystemClock()
         try:
-            self.engine, self.sessions = open_store(cfg.store_url, migrate=migrate,
-                                                    files_root=cfg.files_dir)
+            self.engine, self.sessions = open_store(
+                cfg.store_url, migrate=migrate, files_root=cfg.files_dir
+            )
         except (SQLAlchemyError, OSError) as e:
             if not faults.fault(e):
                 raise
-            raise StoreFault(f"the store ({faults.where(cfg.store_url)}) cannot be opened: "
-                             f"{faults.describe(e)}; make it writable (owner, permissions, "
-                             "mount, disk) and start again") from e
+            raise StoreFault(
+                f"the store ({faults.where(cfg.store_url)}) cannot be opened: "
+                f"{faults.describe(e)}; make it writable (owner, permissions, "
+                "mount, disk) and start again"
+            ) from e
         self.files = FileStore(cfg.files_dir)
-        self.stage = ParseStage(str(self.files.root), Limits(**dataclasses.asdict(cfg.limits)),
-                                secret_env=(cfg.mailbox.password_env, cfg.smtp.password_env))
+        self.stage = ParseStage(
+            str(self.files.root),
+            Limits(**dataclasses.asdict(cfg.limits)),
+            secret_env=(cfg.mailbox.password_env, cfg.smtp.password_env),
+        )
         self.filer = Filer(
-            self.sessions, self.files, self.clock, cfg.campaign,
-            office=cfg.units.office_addresses, max_attempts=cfg.mailbox.max_attempts,
-            authserv_id=cfg.mailbox.authserv_id, stage=self.stage, campaigns=cfg.campaigns,
+            self.sessions,
+            self.files,
+            self.clock,
+            cfg.campaign,
+            office=cfg.units.office_addresses,
+            max_attempts=cfg.mailbox.max_attempts,
+            authserv_id=cfg.mailbox.authserv_id,
+            stage=self.stage,
+            campaigns=cfg.campaigns,
         )
         self.progress: Progress = NullProgress()
 
@@ -86,8 +98,13 @@ class App:
 
     def poller(self, mailbox: Mailbox | None = None) -> Poller:
         return Poller(
-            mailbox or self.mailbox(), self.sessions, self.files, self.clock, self.cfg.mailbox,
-            process=self.filer.process_pending, max_message_bytes=self.cfg.limits.max_message_bytes,
+            mailbox or self.mailbox(),
+            self.sessions,
+            self.files,
+            self.clock,
+            self.cfg.mailbox,
+            process=self.filer.process_pending,
+            max_message_bytes=self.cfg.limits.max_message_bytes,
             progress=self.progress,
         )
 
@@ -158,8 +175,16 @@ def build_mailer(cfg: Config) -> Mailer | None:
 
         oauth = settings_for(cfg, "smtp")
         tokens, username = OAuth2Tokens(oauth), sm.username or oauth.username
-    return SmtpMailer(SmtpSettings(
-        host=sm.host, port=sm.port, security=sm.security, username=username,
-        password=secret.reveal() if secret else None, sender=sm.sender,
-        timeout=sm.timeout, allow_insecure=sm.allow_insecure, tokens=tokens,
-    ))
+    return SmtpMailer(
+        SmtpSettings(
+            host=sm.host,
+            port=sm.port,
+            security=sm.security,
+            username=username,
+            password=secret.reveal() if secret else None,
+            sender=sm.sender,
+            timeout=sm.timeout,
+            allow_insecure=sm.allow_insecure,
+            tokens=tokens,
+        )
+    )

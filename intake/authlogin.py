@@ -34,9 +34,11 @@ from intake.oauthtokens import OAuth2Tokens, TokenStatus
 
 BROWSER_WAIT = 600.0  # seconds to wait for the redirect or a pasted address
 
-DONE_PAGE = (b"<!doctype html><meta charset=utf-8><title>intake</title>"
-             b"<p>\xc4\x90\xc3\xa3 \xc4\x91\xc4\x83ng nh\xe1\xba\xadp xong. Logged in: "
-             b"you can close this tab and return to the terminal.</p>")
+DONE_PAGE = (
+    b"<!doctype html><meta charset=utf-8><title>intake</title>"
+    b"<p>\xc4\x90\xc3\xa3 \xc4\x91\xc4\x83ng nh\xe1\xba\xadp xong. Logged in: "
+    b"you can close this tab and return to the terminal.</p>"
+)
 
 
 def choose_method(st: OAuth2Settings, method: str) -> str:
@@ -62,8 +64,10 @@ def login(
     if choose_method(st, method) == "device":
         code = start_device_flow(st)
         where = code.verification_uri_complete or code.verification_uri
-        out(f"Open {where} on any device and enter the code {code.user_code} "
-            f"(valid for {code.expires_in / 60:.0f} minutes). Waiting…")
+        out(
+            f"Open {where} on any device and enter the code {code.user_code} "
+            f"(valid for {code.expires_in / 60:.0f} minutes). Waiting…"
+        )
         token = poll_device_flow(st, code, sleep=sleep)
     else:
         token = _browser(st, out, open_browser, read_line, wait)
@@ -91,8 +95,11 @@ class _Catcher(http.server.BaseHTTPRequestHandler):
 
 
 def _browser(
-    st: OAuth2Settings, out: Callable[[str], None], open_browser: Callable[[str], object] | None,
-    read_line: Callable[[], str] | None, wait: float,
+    st: OAuth2Settings,
+    out: Callable[[str], None],
+    open_browser: Callable[[str], object] | None,
+    read_line: Callable[[], str] | None,
+    wait: float,
 ) -> dict[str, object]:
     results: queue.Queue[str] = queue.Queue()
 
@@ -117,8 +124,10 @@ def _browser(
         if open_browser is not None:
             open_browser(flow.url)
         if read_line is not None:
-            out("If the browser runs on another machine, the last page will fail to load: copy "
-                f"its address (it starts with {redirect_uri}) and paste it here.")
+            out(
+                "If the browser runs on another machine, the last page will fail to load: copy "
+                f"its address (it starts with {redirect_uri}) and paste it here."
+            )
 
             def paste() -> None:
                 try:
@@ -132,8 +141,9 @@ def _browser(
         try:
             response = results.get(timeout=wait)
         except queue.Empty:
-            raise CredentialsError(f"no sign-in within {wait / 60:.0f} minutes; run "
-                                   f"`{st.login_command}` again") from None
+            raise CredentialsError(
+                f"no sign-in within {wait / 60:.0f} minutes; run `{st.login_command}` again"
+            ) from None
     finally:
         stop.set()
         server.server_close()
@@ -145,20 +155,26 @@ def _browser(
 
 def render_status(s: TokenStatus, now: datetime) -> str:
     """Lines for `intake auth status`: no token, ever."""
+
     def when(d: datetime | None) -> str:
         return d.isoformat(timespec="seconds") if d else "-"
 
     left = ""
     if s.expires_at is not None:
         secs = (s.expires_at - now).total_seconds()
-        left = (f" (in {secs / 60:.0f} min; refreshed automatically)" if secs > 0
-                else " (expired; the next login refreshes it)")
-    return "\n".join([
-        f"account:       {s.account}",
-        f"provider:      {s.provider}",
-        f"scopes:        {' '.join(s.scopes) or '-'}",
-        f"access token:  expires {when(s.expires_at)}{left}",
-        f"refresh token: {'held' if s.has_refresh_token else 'MISSING: run intake auth login'}",
-        f"obtained:      {when(s.obtained_at)}; last refreshed {when(s.refreshed_at)}",
-        f"token file:    {s.path} (mode {s.mode:04o})",
-    ])
+        left = (
+            f" (in {secs / 60:.0f} min; refreshed automatically)"
+            if secs > 0
+            else " (expired; the next login refreshes it)"
+        )
+    return "\n".join(
+        [
+            f"account:       {s.account}",
+            f"provider:      {s.provider}",
+            f"scopes:        {' '.join(s.scopes) or '-'}",
+            f"access token:  expires {when(s.expires_at)}{left}",
+            f"refresh token: {'held' if s.has_refresh_token else 'MISSING: run intake auth login'}",
+            f"obtained:      {when(s.obtained_at)}; last refreshed {when(s.refreshed_at)}",
+            f"token file:    {s.path} (mode {s.mode:04o})",
+        ]
+    )

@@ -52,39 +52,60 @@ def doc_evidence(staged: Staged) -> list[DocEvidence]:
     out = []
     for p in staged.parts:
         f = p.facts
-        lines = [ln.strip() for ln in f.report.text.splitlines()[:15] if ln.strip()] if f.report else []
-        out.append(DocEvidence(
-            filename=f.filename,
-            title=f.report.title if f.report else "",
-            headings=(*f.headings, *lines),
-            items=f.items,
-            seed_table=f.data_table is not None and bool(f.data_table.rows),
-        ))
+        lines = (
+            [ln.strip() for ln in f.report.text.splitlines()[:15] if ln.strip()] if f.report else []
+        )
+        out.append(
+            DocEvidence(
+                filename=f.filename,
+                title=f.report.title if f.report else "",
+                headings=(*f.headings, *lines),
+                items=f.items,
+                seed_table=f.data_table is not None and bool(f.data_table.rows),
+            )
+        )
     return out
 
 
-def decide(staged: Staged, msg: Message, campaigns: Campaigns, unit_code: str,
-           unit_kind: str) -> CampaignDecision:
+def decide(
+    staged: Staged, msg: Message, campaigns: Campaigns, unit_code: str, unit_kind: str
+) -> CampaignDecision:
     parsed = staged.parsed
     lines = [ln.strip() for ln in parsed.text.splitlines() if ln.strip()]
     ev = CampaignEvidence(
-        subject=parsed.subject, body="\n".join(lines[:40]), docs=tuple(doc_evidence(staged)),
-        received_at=msg.received_at, unit_code=unit_code, unit_kind=unit_kind,
+        subject=parsed.subject,
+        body="\n".join(lines[:40]),
+        docs=tuple(doc_evidence(staged)),
+        received_at=msg.received_at,
+        unit_code=unit_code,
+        unit_kind=unit_kind,
     )
     return classify(ev, campaigns.specs, names=campaigns.names)
 
 
-def place(msg: Message, rows: Sequence[Attachment], staged: Staged, campaigns: Campaigns,
-          unit_code: str, unit_kind: str) -> None:
+def place(
+    msg: Message,
+    rows: Sequence[Attachment],
+    staged: Staged,
+    campaigns: Campaigns,
+    unit_code: str,
+    unit_kind: str,
+) -> None:
     """Write the campaign decision on `msg` (state, campaign, reason) and on its attachments.
     Called after the unit decision: `msg.state` is filed, unassigned or ignored."""
     for att in rows:
         att.campaign_id = ""
     if msg.state == "ignored":
-        msg.campaign_id, msg.campaign_by, msg.campaign_reason, msg.campaign_candidates = "", "", "", ""
+        msg.campaign_id, msg.campaign_by, msg.campaign_reason, msg.campaign_candidates = (
+            "",
+            "",
+            "",
+            "",
+        )
         return
     officer = msg.campaign_by not in ("", "auto") and (
-        msg.campaign_id == OTHER or campaigns.config(msg.campaign_id) is not None)
+        msg.campaign_id == OTHER or campaigns.config(msg.campaign_id) is not None
+    )
     if officer:
         _items(rows, staged, campaigns, msg.campaign_id)
         if msg.campaign_id == OTHER:
@@ -95,7 +116,8 @@ def place(msg: Message, rows: Sequence[Attachment], staged: Staged, campaigns: C
     msg.campaign_reason = d.reason[:2000]
     msg.campaign_candidates = json.dumps(
         [{"campaign": c.id, "score": c.score, "why": c.why[:300]} for c in d.candidates],
-        ensure_ascii=False)
+        ensure_ascii=False,
+    )
     if d.status == "unclear":
         msg.campaign_id = ""
         if msg.state == "filed":

@@ -26,8 +26,9 @@ def move(s: Session, cfg: Config, message: str, target: str, *, by: str, now: da
         raise IntakeError(f"no campaign {target!r} (campaigns: {', '.join(ids)}; or: other)")
     msg = _message(s, message)
     if msg.state in ("received", "quarantined", "ignored"):
-        raise IntakeError(f"message {message} is {msg.state}: only filed, unassigned or other "
-                          "mail can be moved")
+        raise IntakeError(
+            f"message {message} is {msg.state}: only filed, unassigned or other mail can be moved"
+        )
     before = sorted(campaigns_of(s, msg)) or [msg.campaign_id or "(none)"]
     msg.campaign_id, msg.campaign_by = target, by
     msg.campaign_reason = f"moved to {target} by {by}"

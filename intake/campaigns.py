@@ -43,7 +43,8 @@ from core.campaignconfig import OTHER, CampaignConfig
 from parsers.vietnamese import fold
 
 # Words of any office email or document: they name no matter of their own.
-GENERIC = frozenset("""
+GENERIC = frozenset(
+    """
 bao cao ke hoach danh sach thong tong hop so lieu ket qua to chuc cong tac gui nop ve viec vv
 kinh phong gd dt gddt giao duc dao tao huyen thanh oai xa thi tran truong mn mam non th tieu
 thcs thpt trung co ubnd tt htcd gdnn gdtx nhan dan uy ban tam cac cua va tai trong cho theo de
@@ -53,9 +54,12 @@ ba mot so noi dung va cap phu luc mau minh chung tai lieu quyet dinh chi thi huo
 tap sinh vien lop nhom tap the ca nhan chu de ve viec dia chi email thu dien tu
 tren duoi voi den tu sau truoc moi nhung nay do la co khong da se dang lan cuoi dot ky i ii iii
 huong ung
-""".split())
-DOC_TITLE = re.compile(r"^(?:bao cao|ke hoach|danh sach|tong hop|thong ke|bang|bieu|ket qua|"
-                       r"de an|to trinh|cong van|quyet dinh|thong bao)\b")
+""".split()
+)
+DOC_TITLE = re.compile(
+    r"^(?:bao cao|ke hoach|danh sach|tong hop|thong ke|bang|bieu|ket qua|"
+    r"de an|to trinh|cong van|quyet dinh|thong bao)\b"
+)
 _SUBJECT_PREFIX = re.compile(r"^(?:\s*(?:re|fw|fwd|tl|tr|v/v|vv)\s*:?\s*)+", re.I)
 # A subject a scanner or copier writes by itself (scan to email), folded: what the machine did
 # and, after "from", which machine it was (a model number or a maker's word); nothing of the
@@ -63,24 +67,31 @@ _SUBJECT_PREFIX = re.compile(r"^(?:\s*(?:re|fw|fwd|tl|tr|v/v|vv)\s*:?\s*)+", re.
 MACHINE_SUBJECT = re.compile(
     r"^(?:scan(?:ned)?(?: to (?:e ?mail|mail|folder))?(?: (?:image|document|data|file|pdf)s?)?"
     r"|scan data|image data|attached (?:image|file|document)s?|(?:message|document|image)s? from)"
-    r"(?: from)?(?P<device>(?: .*)?)$")
-MACHINE_WORDS = frozenset("""
+    r"(?: from)?(?P<device>(?: .*)?)$"
+)
+MACHINE_WORDS = frozenset(
+    """
 ricoh xerox canon hp konica minolta kyocera sharp brother epson toshiba samsung lexmark panasonic
 fuji fujifilm oki olivetti develop printer scanner copier multifunction mfp mfd
-""".split())
+""".split()
+)
 # weights of a keyword hit by where it is found
 W_TITLE, W_HEADINGS, W_TABLE, W_SUBJECT, W_FILENAME, W_BODY = 4, 2, 3, 3, 2, 1
 FOREIGN_WORDS = 2  # words left over that make a text name another matter
 # a reporting period, folded: the subject of a periodic report ("Báo cáo tháng 9/2021")
-PERIOD = re.compile(r"\b(?:thang (?:[1-9]|1[0-2])(?!\d)|quy (?:i{1,3}|iv|[1-4])\b|"
-                    r"hoc ky (?:i{1,2}|[12])\b|(?:6|sau|9|chin) thang (?:dau|cuoi)|tuan (?:[1-9]|[1-4]\d)(?!\d))")
+PERIOD = re.compile(
+    r"\b(?:thang (?:[1-9]|1[0-2])(?!\d)|quy (?:i{1,3}|iv|[1-4])\b|"
+    r"hoc ky (?:i{1,2}|[12])\b|(?:6|sau|9|chin) thang (?:dau|cuoi)|tuan (?:[1-9]|[1-4]\d)(?!\d))"
+)
 
 
 def norm(text: str) -> str:
     """Folded words: CamelCase split, no diacritics, lower-case, punctuation as spaces."""
     text = unicodedata.normalize("NFC", text)
-    text = "".join(f" {ch}" if i and ch.isupper() and text[i - 1].islower() else ch
-                   for i, ch in enumerate(text))  # "BaoCaoTuanLe" → "Bao Cao Tuan Le"
+    text = "".join(
+        f" {ch}" if i and ch.isupper() and text[i - 1].islower() else ch
+        for i, ch in enumerate(text)
+    )  # "BaoCaoTuanLe" → "Bao Cao Tuan Le"
     words = re.sub(r"[\W_]+", " ", fold(text))
     return " ".join(re.sub(r"(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])", " ", words).split())
 
@@ -94,7 +105,7 @@ def derive_keywords(title: str) -> tuple[str, ...]:
     out: list[str] = [" ".join(words)] if words else []
     for size in (4, 3, 2):
         for i in range(len(words) - size + 1):
-            run = words[i:i + size]
+            run = words[i : i + size]
             if all(w in GENERIC for w in run):
                 continue
             out.append(" ".join(run))
@@ -126,11 +137,15 @@ class CampaignSpec:
         weak = tuple(k for k in derived if len(k.split()) == 2 and k not in strong)
         vocab = {w for k in (*strong, *weak, norm(c.title), norm(c.table.title)) for w in k.split()}
         return CampaignSpec(
-            id=c.id, title=c.title, strong=tuple(k for k in strong if k), weak=weak,
+            id=c.id,
+            title=c.title,
+            strong=tuple(k for k in strong if k),
+            weak=weak,
             vocabulary=frozenset(vocab),
             columns=tuple(tuple(norm(h) for h in col.headers) for col in c.table.columns),
             seed_table={"classes", "participants"} <= set(c.table.totals),
-            opens=c.opens_at, units=frozenset(c.units),
+            opens=c.opens_at,
+            units=frozenset(c.units),
             photos="photos" in c.required and c.min_photos > 0,
         )
 
@@ -205,10 +220,13 @@ def machine_subject(subject: str) -> bool:
 
 
 def _leftover(text: str, known: frozenset[str]) -> list[str]:
-    return list(dict.fromkeys(
-        w for w in norm(text).split()
-        if len(w) > 1 and not w.isdigit() and w not in GENERIC and w not in known
-    ))
+    return list(
+        dict.fromkeys(
+            w
+            for w in norm(text).split()
+            if len(w) > 1 and not w.isdigit() and w not in GENERIC and w not in known
+        )
+    )
 
 
 def another_matter(text: str, known: frozenset[str], need: int = FOREIGN_WORDS) -> list[str]:
@@ -231,8 +249,10 @@ def table_fit(spec: CampaignSpec, doc: DocEvidence) -> float:
     cells = {norm(c) for line in doc.headings for c in line.split(" | ")} - {""}
     found = 0
     for wordings in spec.columns:
-        if any(w in cells or (len(w.split()) >= 2 and any(f" {w} " in f" {c} " for c in cells))
-               for w in wordings):
+        if any(
+            w in cells or (len(w.split()) >= 2 and any(f" {w} " in f" {c} " for c in cells))
+            for w in wordings
+        ):
             found += 1
     return found / len(spec.columns) if found >= 2 else 0.0
 
@@ -248,15 +268,20 @@ def _doc_title(doc: DocEvidence) -> str:
 
 
 def classify(
-    ev: CampaignEvidence, campaigns: Sequence[CampaignSpec], *, names: frozenset[str] = frozenset(),
+    ev: CampaignEvidence,
+    campaigns: Sequence[CampaignSpec],
+    *,
+    names: frozenset[str] = frozenset(),
 ) -> CampaignDecision:
     """The campaign decision for one message (see the module docstring). `names` are the folded
     words of the roster's unit names (a unit's name names no matter)."""
     known = names | frozenset().union(*(c.vocabulary for c in campaigns))
-    eligible = [c for c in campaigns
-                if (c.opens is None or ev.received_at >= c.opens)
-                and (not c.units or ev.unit_code in c.units or ev.unit_kind in c.units
-                     or not ev.unit_code)]
+    eligible = [
+        c
+        for c in campaigns
+        if (c.opens is None or ev.received_at >= c.opens)
+        and (not c.units or ev.unit_code in c.units or ev.unit_kind in c.units or not ev.unit_code)
+    ]
     left_out = [c for c in campaigns if c not in eligible]
     # the email's own words
     subject = _SUBJECT_PREFIX.sub("", ev.subject)
@@ -267,15 +292,19 @@ def classify(
         s_body, k_body = _score(c, ev.body)
         msg[c.id] = W_SUBJECT * s_sub + W_BODY * s_body
         why[c.id] = ([f"subject says {k_sub!r}"] if s_sub else []) + (
-            [f"body says {k_body!r}"] if s_body else [])
+            [f"body says {k_body!r}"] if s_body else []
+        )
     # each document's own words
     doc_target: list[str | None] = []  # campaign id, OTHER, "?" (tie) or None (no evidence)
     doc_why: list[str] = []
     for doc in ev.docs:
         title = _doc_title(doc)
         # a title naming no campaign and another matter decides, however the file is formatted
-        foreign = (another_matter(title, known)
-                   if title and not any(_score(c, title)[0] for c in campaigns) else [])
+        foreign = (
+            another_matter(title, known)
+            if title and not any(_score(c, title)[0] for c in campaigns)
+            else []
+        )
         if foreign:
             doc_target.append(OTHER)
             doc_why.append(f"{doc.filename!r} is titled {title[:120]!r}, another matter")
@@ -286,14 +315,20 @@ def classify(
             s_head, k_head = _score(c, " ".join(doc.headings[:8]))
             s_file, k_file = _score(c, doc.filename)
             fit = table_fit(c, doc)
-            total = W_TITLE * s_title + W_HEADINGS * s_head + W_FILENAME * s_file + (
-                W_TABLE * 2 if fit >= 0.6 else 0)
+            total = (
+                W_TITLE * s_title
+                + W_HEADINGS * s_head
+                + W_FILENAME * s_file
+                + (W_TABLE * 2 if fit >= 0.6 else 0)
+            )
             scores[c.id] = total
             if total:
-                bits = [f"title says {k_title!r}" if s_title else "",
-                        f"its table says {k_head!r}" if s_head else "",
-                        f"name says {k_file!r}" if s_file else "",
-                        "its table has the campaign's columns" if fit >= 0.6 else ""]
+                bits = [
+                    f"title says {k_title!r}" if s_title else "",
+                    f"its table says {k_head!r}" if s_head else "",
+                    f"name says {k_file!r}" if s_file else "",
+                    "its table has the campaign's columns" if fit >= 0.6 else "",
+                ]
                 why[c.id].append(f"{doc.filename}: " + ", ".join(b for b in bits if b))
         ranked = sorted(scores.items(), key=lambda kv: -kv[1])
         if ranked and ranked[0][1] > 0:
@@ -306,10 +341,19 @@ def classify(
         doc_why.append("")
 
     ok = {c.id for c in eligible}
-    candidates = tuple(sorted(
-        (CampaignCandidate(c.id, float(msg[c.id] + _doc_sum(c.id, ev, campaigns)),
-                           "; ".join(why[c.id]) or "no evidence") for c in eligible),
-        key=lambda x: -x.score))
+    candidates = tuple(
+        sorted(
+            (
+                CampaignCandidate(
+                    c.id,
+                    float(msg[c.id] + _doc_sum(c.id, ev, campaigns)),
+                    "; ".join(why[c.id]) or "no evidence",
+                )
+                for c in eligible
+            ),
+            key=lambda x: -x.score,
+        )
+    )
     not_open = [c.id for c in left_out if msg[c.id] or any(t == c.id for t in doc_target)]
     if not_open:
         note = f" ({', '.join(not_open)} named but not open for this message or its unit)"
@@ -320,8 +364,11 @@ def classify(
     named = [t for t in doc_target if t in ok]
     named_set = list(dict.fromkeys(named))
     foreign_docs = [i for i, t in enumerate(doc_target) if t == OTHER]
-    subject_foreign = (another_matter(subject, known, 1 if DOC_TITLE.match(norm(subject)) else FOREIGN_WORDS)
-                       if not any(msg.values()) and not machine_subject(subject) else [])
+    subject_foreign = (
+        another_matter(subject, known, 1 if DOC_TITLE.match(norm(subject)) else FOREIGN_WORDS)
+        if not any(msg.values()) and not machine_subject(subject)
+        else []
+    )
 
     def decided(cid: str, reason: str) -> CampaignDecision:
         others = tuple((i, OTHER) for i in foreign_docs)
@@ -329,43 +376,56 @@ def classify(
 
     def unclear(reason: str, ids: Iterable[str] | None = None) -> CampaignDecision:
         keep = set(ids) if ids is not None else ok
-        return CampaignDecision("unclear", None, reason + note,
-                                tuple(c for c in candidates if c.id in keep))
+        return CampaignDecision(
+            "unclear", None, reason + note, tuple(c for c in candidates if c.id in keep)
+        )
 
     if not named_set:
         if foreign_docs and not msg_best:
-            return CampaignDecision("other", OTHER, "; ".join(d for d in doc_why if d) + note, candidates)
+            return CampaignDecision(
+                "other", OTHER, "; ".join(d for d in doc_why if d) + note, candidates
+            )
         if foreign_docs:
             if len(msg_best) == 1:
-                return unclear(f"the email names {msg_best[0]}, but "
-                               + "; ".join(d for d in doc_why if d), msg_best)
+                return unclear(
+                    f"the email names {msg_best[0]}, but " + "; ".join(d for d in doc_why if d),
+                    msg_best,
+                )
             return unclear("; ".join(d for d in doc_why if d), msg_best)
         if len(msg_best) == 1:
             return decided(msg_best[0], "; ".join(why[msg_best[0]]))
         if len(msg_best) > 1:
             return unclear(f"the email names {' and '.join(msg_best)} equally", msg_best)
         if not_open:
-            return CampaignDecision("other", OTHER, "it names only campaigns not open for it"
-                                    + note, candidates)
+            return CampaignDecision(
+                "other", OTHER, "it names only campaigns not open for it" + note, candidates
+            )
         if subject_foreign:
             return CampaignDecision(
-                "other", OTHER, f"the subject names another matter ({' '.join(subject_foreign[:6])})"
-                + note, candidates)
+                "other",
+                OTHER,
+                f"the subject names another matter ({' '.join(subject_foreign[:6])})" + note,
+                candidates,
+            )
         if len(eligible) == 1:
-            return decided(eligible[0].id, "the only campaign open for it; nothing names another matter")
+            return decided(
+                eligible[0].id, "the only campaign open for it; nothing names another matter"
+            )
         if not eligible:
             return CampaignDecision("other", OTHER, "no campaign is open for it" + note, candidates)
         return unclear("nothing in the email or its files names a campaign")
     if len(named_set) == 1:
         cid = named_set[0]
         if msg_best and cid not in msg_best:
-            return unclear(f"the email names {' and '.join(msg_best)}, its files name {cid}",
-                           [*msg_best, cid])
+            return unclear(
+                f"the email names {' and '.join(msg_best)}, its files name {cid}", [*msg_best, cid]
+            )
         return decided(cid, "; ".join(why[cid]))
     # documents of several campaigns in one email
     if msg_best and not set(named_set) <= set(msg_best) and len(msg_best) == 1:
-        return unclear(f"the email names {msg_best[0]}, its files name {', '.join(named_set)}",
-                       named_set)
+        return unclear(
+            f"the email names {msg_best[0]}, its files name {', '.join(named_set)}", named_set
+        )
     home = msg_best[0] if len(msg_best) == 1 else None
     photo_home = [c.id for c in eligible if c.id in named_set and c.photos]
     placed: list[tuple[int, str]] = []
@@ -379,13 +439,21 @@ def classify(
         elif len(photo_home) == 1 and "photo" in ev.docs[i].items:
             placed.append((i, photo_home[0]))
         elif ev.docs[i].items:
-            return unclear(f"files of {', '.join(named_set)} in one email, and "
-                           f"{ev.docs[i].filename!r} says whose it is not", named_set)
+            return unclear(
+                f"files of {', '.join(named_set)} in one email, and "
+                f"{ev.docs[i].filename!r} says whose it is not",
+                named_set,
+            )
         else:
             placed.append((i, OTHER))
     first = home or named_set[0]
-    return CampaignDecision("split", first, f"files of {', '.join(named_set)} in one email" + note,
-                            candidates, tuple(placed))
+    return CampaignDecision(
+        "split",
+        first,
+        f"files of {', '.join(named_set)} in one email" + note,
+        candidates,
+        tuple(placed),
+    )
 
 
 def _best(scores: dict[str, int]) -> list[str]:

@@ -35,8 +35,15 @@ def campaign_config(cfg: Config, campaign_id: str | None) -> CampaignConfig:
 
 def status_for(s: Session, c: CampaignConfig, now: datetime) -> CampaignStatus:
     return campaign_status(
-        s, campaign_id=c.id, title=c.title, deadline=c.deadline_at, timezone=c.timezone,
-        required=tuple(c.required), min_photos=c.min_photos, now=now, units_scope=tuple(c.units),
+        s,
+        campaign_id=c.id,
+        title=c.title,
+        deadline=c.deadline_at,
+        timezone=c.timezone,
+        required=tuple(c.required),
+        min_photos=c.min_photos,
+        now=now,
+        units_scope=tuple(c.units),
     )
 
 
@@ -45,20 +52,32 @@ def status_of(s: Session, cfg: Config, campaign_id: str | None, now: datetime) -
 
 
 def other_json(others: tuple[OtherMessage, ...]) -> list[dict[str, Any]]:
-    return [{"id": m.id, "message_id": m.message_id, "from": m.from_addr, "unit": m.unit,
-             "subject": m.subject,
-             "received_at": m.received_at.isoformat() if m.received_at else None,
-             "reason": m.reason} for m in others]
+    return [
+        {
+            "id": m.id,
+            "message_id": m.message_id,
+            "from": m.from_addr,
+            "unit": m.unit,
+            "subject": m.subject,
+            "received_at": m.received_at.isoformat() if m.received_at else None,
+            "reason": m.reason,
+        }
+        for m in others
+    ]
 
 
-def status_document(s: Session, cfg: Config, campaign_id: str | None, now: datetime) -> dict[str, Any]:
+def status_document(
+    s: Session, cfg: Config, campaign_id: str | None, now: datetime
+) -> dict[str, Any]:
     """What `intake status --json [--campaign ID]` prints."""
     others = other_json(other_mail(s))
     if campaign_id is not None or len(cfg.campaigns) == 1:
         c = campaign_config(cfg, campaign_id)
         return {**_keyed(status_json(status_for(s, c, now)), c), "other": others}
-    return {"campaigns": [_keyed(status_json(status_for(s, c, now)), c) for c in cfg.campaigns],
-            "other": others}
+    return {
+        "campaigns": [_keyed(status_json(status_for(s, c, now)), c) for c in cfg.campaigns],
+        "other": others,
+    }
 
 
 def _keyed(doc: dict[str, Any], c: CampaignConfig) -> dict[str, Any]:

@@ -41,12 +41,18 @@ pass_ctx = click.make_pass_decorator(Ctx)
 
 @click.group(cls=IntakeGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
-    "--config", "config_path", envvar="INTAKE_CONFIG", type=click.Path(dir_okay=False),
+    "--config",
+    "config_path",
+    envvar="INTAKE_CONFIG",
+    type=click.Path(dir_okay=False),
     help="Config file (TOML). Default: $INTAKE_CONFIG, else built-in defaults.",
 )
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.option(
-    "--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
     help="Log lines on stderr: readable text (journald) or JSON (collectors).",
 )
 @click.pass_context
@@ -98,11 +104,15 @@ def import_cmd(c: Ctx, paths: tuple[Path, ...]) -> None:
         app.ensure_roster()
         r = app.import_paths(list(paths))
     skipped = f", {len(r.skipped)} skipped" if r.skipped else ""
-    click.echo(f"{r.seen} message(s) read, {r.stored} new, {r.duplicates} already in the store{skipped}")
+    click.echo(
+        f"{r.seen} message(s) read, {r.stored} new, {r.duplicates} already in the store{skipped}"
+    )
     for item in r.skipped[:SKIPPED_SHOWN]:
         click.echo(f"skipped: {item}")
     if len(r.skipped) > SKIPPED_SHOWN:
-        click.echo(f"skipped: … and {len(r.skipped) - SKIPPED_SHOWN} more (run with -v to log them all)")
+        click.echo(
+            f"skipped: … and {len(r.skipped) - SKIPPED_SHOWN} more (run with -v to log them all)"
+        )
     for err in r.errors:
         click.echo(f"error: {err}", err=True)
     if r.errors:
@@ -112,10 +122,16 @@ def import_cmd(c: Ctx, paths: tuple[Path, ...]) -> None:
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option(
-    "--state", type=click.Choice([s.value for s in SubmissionState]), help="Only units in this state."
+    "--state",
+    type=click.Choice([s.value for s in SubmissionState]),
+    help="Only units in this state.",
 )
-@click.option("--campaign", "campaign_id", metavar="ID",
-              help="Only this campaign (default: every campaign of the config).")
+@click.option(
+    "--campaign",
+    "campaign_id",
+    metavar="ID",
+    help="Only this campaign (default: every campaign of the config).",
+)
 @pass_ctx
 def status(c: Ctx, as_json: bool, state: str | None, campaign_id: str | None) -> None:
     """Where each campaign stands: one line per unit, then unassigned, other and quarantined mail.
@@ -131,7 +147,9 @@ def status(c: Ctx, as_json: bool, state: str | None, campaign_id: str | None) ->
         if as_json:
             doc = status_document(s, app.cfg, campaign_id, now)
         else:
-            chosen = [campaign_config(app.cfg, campaign_id)] if campaign_id else list(app.cfg.campaigns)
+            chosen = (
+                [campaign_config(app.cfg, campaign_id)] if campaign_id else list(app.cfg.campaigns)
+            )
             tables = [render(app.status(x.id), only=state) for x in chosen]
             others = other_mail(s)
     if as_json:
@@ -189,10 +207,16 @@ def units_list(c: Ctx, as_json: bool) -> None:
     with c.app() as app, app.sessions() as s:
         rows = roster_units(s)
     if as_json:
-        click.echo(json.dumps(
-            [{"code": u.code, "name": u.name, "kind": u.kind, "emails": list(u.emails)} for u in rows],
-            ensure_ascii=False, indent=2,
-        ))
+        click.echo(
+            json.dumps(
+                [
+                    {"code": u.code, "name": u.name, "kind": u.kind, "emails": list(u.emails)}
+                    for u in rows
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return
     for u in rows:
         click.echo(f"{u.code:<24} {u.kind:<10} {u.name:<40} {', '.join(u.emails)}")
@@ -218,7 +242,9 @@ def units_aliases(c: Ctx) -> None:
 @units.command("extend")
 @click.argument("code")
 @click.argument("until", type=Until())
-@click.option("--by", default=lambda: os.environ.get("USER", "officer"), help="Who decides (audited).")
+@click.option(
+    "--by", default=lambda: os.environ.get("USER", "officer"), help="Who decides (audited)."
+)
 @pass_ctx
 def units_extend(c: Ctx, code: str, until: Deadline, by: str) -> None:
     """Give one unit a later deadline: a date as Vietnamese write it (15/10/2021: the end of that
@@ -242,7 +268,9 @@ def units_extend(c: Ctx, code: str, until: Deadline, by: str) -> None:
 @click.argument("message")
 @click.argument("unit")
 @click.option("--no-learn", is_flag=True, help="Do not teach the sender address to the unit.")
-@click.option("--by", default=lambda: os.environ.get("USER", "officer"), help="Who decides (audited).")
+@click.option(
+    "--by", default=lambda: os.environ.get("USER", "officer"), help="Who decides (audited)."
+)
 @pass_ctx
 def assign(c: Ctx, message: str, unit: str, no_learn: bool, by: str) -> None:
     """File a message under a unit; its sender address is learned for next time.
@@ -254,7 +282,13 @@ def assign(c: Ctx, message: str, unit: str, no_learn: bool, by: str) -> None:
 
     with c.app() as app, app.sessions.begin() as s:
         msg, learned = do_assign(
-            s, app.cfg.campaign, message, unit, by=by, now=app.clock.now(), learn=not no_learn,
+            s,
+            app.cfg.campaign,
+            message,
+            unit,
+            by=by,
+            now=app.clock.now(),
+            learn=not no_learn,
             campaigns=app.cfg.campaigns,
         )
         addr = msg.from_addr
@@ -263,7 +297,9 @@ def assign(c: Ctx, message: str, unit: str, no_learn: bool, by: str) -> None:
 
 @cli.command()
 @click.argument("message")
-@click.option("--by", default=lambda: os.environ.get("USER", "officer"), help="Who decides (audited).")
+@click.option(
+    "--by", default=lambda: os.environ.get("USER", "officer"), help="Who decides (audited)."
+)
 @pass_ctx
 def unassign(c: Ctx, message: str, by: str) -> None:
     """Take a message off its unit (it goes back to the unassigned list).
@@ -273,15 +309,18 @@ def unassign(c: Ctx, message: str, by: str) -> None:
     from intake.officer import unassign as do_unassign
 
     with c.app() as app, app.sessions.begin() as s:
-        do_unassign(s, app.cfg.campaign, message, by=by, now=app.clock.now(),
-                    campaigns=app.cfg.campaigns)
+        do_unassign(
+            s, app.cfg.campaign, message, by=by, now=app.clock.now(), campaigns=app.cfg.campaigns
+        )
     click.echo(f"message {message} is unassigned")
 
 
 @cli.command()
 @click.argument("message")
 @click.argument("campaign")
-@click.option("--by", default=lambda: os.environ.get("USER", "officer"), help="Who decides (audited).")
+@click.option(
+    "--by", default=lambda: os.environ.get("USER", "officer"), help="Who decides (audited)."
+)
 @pass_ctx
 def move(c: Ctx, message: str, campaign: str, by: str) -> None:
     """Put a message in a campaign, or in "other" mail (counted nowhere); audited, and the
@@ -307,9 +346,15 @@ def move(c: Ctx, message: str, campaign: str, by: str) -> None:
 
 @cli.command()
 @click.argument("message", required=False)
-@click.option("--quarantined", "all_quarantined", is_flag=True,
-              help="Requeue every quarantined message and mailbox entry.")
-@click.option("--by", default=lambda: os.environ.get("USER", "officer"), help="Who decides (audited).")
+@click.option(
+    "--quarantined",
+    "all_quarantined",
+    is_flag=True,
+    help="Requeue every quarantined message and mailbox entry.",
+)
+@click.option(
+    "--by", default=lambda: os.environ.get("USER", "officer"), help="Who decides (audited)."
+)
 @pass_ctx
 def requeue(c: Ctx, message: str | None, all_quarantined: bool, by: str) -> None:
     """Put quarantined mail back to be filed again, attempts reset, once the cause is fixed.
@@ -332,8 +377,10 @@ def requeue(c: Ctx, message: str | None, all_quarantined: bool, by: str) -> None
         with app.sessions() as s:
             states = [m.state for m in s.scalars(select(Message).where(Message.id.in_(r.messages)))]
     counts = ", ".join(f"{states.count(st)} {st}" for st in sorted(set(states))) or "none"
-    click.echo(f"{len(r.messages)} message(s) requeued and filed again ({counts}); "
-               f"{len(r.entries)} mailbox entr{'y' if len(r.entries) == 1 else 'ies'} to fetch at the next poll")
+    click.echo(
+        f"{len(r.messages)} message(s) requeued and filed again ({counts}); "
+        f"{len(r.entries)} mailbox entr{'y' if len(r.entries) == 1 else 'ies'} to fetch at the next poll"
+    )
 
 
 @cli.group()
@@ -342,9 +389,14 @@ def outbox() -> None:
 
 
 @outbox.command("retry")
-@click.option("--failed", is_flag=True,
-              help="Also requeue mail given up on (refused for good, e.g. 550, or out of tries).")
-@click.option("--by", default=lambda: os.environ.get("USER", "officer"), help="Who decides (audited).")
+@click.option(
+    "--failed",
+    is_flag=True,
+    help="Also requeue mail given up on (refused for good, e.g. 550, or out of tries).",
+)
+@click.option(
+    "--by", default=lambda: os.environ.get("USER", "officer"), help="Who decides (audited)."
+)
 @pass_ctx
 def outbox_retry(c: Ctx, failed: bool, by: str) -> None:
     """Send queued mail now instead of after its backoff; --failed requeues failed mail too.
@@ -358,8 +410,10 @@ def outbox_retry(c: Ctx, failed: bool, by: str) -> None:
         with app.sessions.begin() as s:
             waiting, again = do_requeue(s, app.clock.now(), failed=failed, by=by)
         d = app.notifier().deliver()
-    click.echo(f"{len(again)} failed mail requeued, {len(waiting)} made due now; "
-               f"{d.sent} sent, {d.retried} to retry, {d.failed} failed")
+    click.echo(
+        f"{len(again)} failed mail requeued, {len(waiting)} made due now; "
+        f"{d.sent} sent, {d.retried} to retry, {d.failed} failed"
+    )
     if d.error:
         click.echo(f"error: {d.error}", err=True)
         sys.exit(1)
@@ -370,17 +424,31 @@ def auth() -> None:
     """OAuth2 (XOAUTH2) for Google and Microsoft 365 mailboxes: log in once, see the token."""
 
 
-_WHICH = [click.option("--mailbox", "which", flag_value="mailbox", default=True,
-                       help="The [mailbox] login (default; covers SMTP too when [smtp] shares it)."),
-          click.option("--smtp", "which", flag_value="smtp", help="The [smtp] login of its own.")]
+_WHICH = [
+    click.option(
+        "--mailbox",
+        "which",
+        flag_value="mailbox",
+        default=True,
+        help="The [mailbox] login (default; covers SMTP too when [smtp] shares it).",
+    ),
+    click.option("--smtp", "which", flag_value="smtp", help="The [smtp] login of its own."),
+]
 
 
 @auth.command("login")
 @_WHICH[0]
 @_WHICH[1]
-@click.option("--method", type=click.Choice(["auto", "device", "browser"]), default="auto",
-              show_default=True, help="auto: device code for Microsoft/custom, browser for Google.")
-@click.option("--no-browser", is_flag=True, help="Do not open a browser here; paste the address instead.")
+@click.option(
+    "--method",
+    type=click.Choice(["auto", "device", "browser"]),
+    default="auto",
+    show_default=True,
+    help="auto: device code for Microsoft/custom, browser for Google.",
+)
+@click.option(
+    "--no-browser", is_flag=True, help="Do not open a browser here; paste the address instead."
+)
 @pass_ctx
 def auth_login(c: Ctx, which: str, method: str, no_browser: bool) -> None:
     """Obtain the refresh token once (device code or browser sign-in); kept 0600 in token_file.
@@ -395,9 +463,14 @@ def auth_login(c: Ctx, which: str, method: str, no_browser: bool) -> None:
 
     cfg = c.config()
     st = settings_for(cfg, which)
-    status = login(st, OAuth2Tokens(st), out=click.echo, method=method,
-                   open_browser=None if no_browser else webbrowser.open,
-                   read_line=lambda: input("address> "))
+    status = login(
+        st,
+        OAuth2Tokens(st),
+        out=click.echo,
+        method=method,
+        open_browser=None if no_browser else webbrowser.open,
+        read_line=lambda: input("address> "),
+    )
     click.echo(render_status(status, status.obtained_at or status.expires_at or _now()))
 
 
@@ -467,16 +540,21 @@ def db_migrate_to(c: Ctx, url: str) -> None:
     for r in done.tables:
         click.echo(f"{r.name:<16} {r.rows:>8} rows  sha256 {r.checksum[:16]}  ok")
     if done.already_copied:
-        click.echo("already copied and verified: the target holds every table with the same rows "
-                   "and checksum (an earlier run committed the copy); nothing was written")
+        click.echo(
+            "already copied and verified: the target holds every table with the same rows "
+            "and checksum (an earlier run committed the copy); nothing was written"
+        )
     else:
         click.echo("verified: every table has the same rows and checksum in the target")
 
 
 @cli.command()
 @click.option("--no-idle", is_flag=True, help="Poll on the interval only; do not use IMAP IDLE.")
-@click.option("--standby", is_flag=True,
-              help="If another daemon holds this mailbox, wait and take over when it stops.")
+@click.option(
+    "--standby",
+    is_flag=True,
+    help="If another daemon holds this mailbox, wait and take over when it stops.",
+)
 @pass_ctx
 def run(c: Ctx, no_idle: bool, standby: bool) -> None:
     """Run the daemon: poll (and IDLE), send due notices, until SIGTERM/SIGINT.
@@ -489,7 +567,9 @@ def run(c: Ctx, no_idle: bool, standby: bool) -> None:
     app = c.app(tty=False)
     try:
         notifier = app.notifier()
-        code = Daemon(app, notify=notifier.tick).run(idle=not no_idle, standby=5.0 if standby else 0.0)
+        code = Daemon(app, notify=notifier.tick).run(
+            idle=not no_idle, standby=5.0 if standby else 0.0
+        )
     finally:
         app.close()
     sys.exit(code)
@@ -503,7 +583,9 @@ def _at(app: App, at: datetime | None) -> datetime:
 
 @cli.command()
 @click.option("--dry-run", is_flag=True, help="Show what is due; queue and send nothing.")
-@click.option("--at", "at", type=Instant(), help="Judge at this instant (ISO 8601; local time if no offset).")
+@click.option(
+    "--at", "at", type=Instant(), help="Judge at this instant (ISO 8601; local time if no offset)."
+)
 @pass_ctx
 def remind(c: Ctx, dry_run: bool, at: datetime | None) -> None:
     """Send (or show) the reminders and overdue notices due at an instant.
@@ -517,8 +599,10 @@ def remind(c: Ctx, dry_run: bool, at: datetime | None) -> None:
         if dry_run:
             _, notices = n.due_reminders(now)
             for notice in notices:
-                click.echo(f"{notice.unit:<24} {notice.kind:<9} {notice.slot:<24} "
-                           f"{', '.join(notice.to)}  missing: {', '.join(notice.missing)}")
+                click.echo(
+                    f"{notice.unit:<24} {notice.kind:<9} {notice.slot:<24} "
+                    f"{', '.join(notice.to)}  missing: {', '.join(notice.missing)}"
+                )
             click.echo(f"{len(notices)} notice(s) due")
             return
         queued = n.queue_reminders(now)
@@ -568,15 +652,23 @@ def _write_digest(out: Path, html: bytes, workbook: bytes) -> None:
             folder.write(names[0], html)
             folder.write(names[1], workbook)
     except LinkRefused as e:
-        raise IntakeError(f"cannot write the digest: {e}; remove the link or choose another --out") from e
+        raise IntakeError(
+            f"cannot write the digest: {e}; remove the link or choose another --out"
+        ) from e
     except OSError as e:
-        raise IntakeError(f"cannot write the digest to {out}: {e.strerror or e}; "
-                          "give --out a file in an existing folder you can write to") from e
+        raise IntakeError(
+            f"cannot write the digest to {out}: {e.strerror or e}; "
+            "give --out a file in an existing folder you can write to"
+        ) from e
 
 
 @cli.command()
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Directory to write into (created).")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory to write into (created).",
+)
 @pass_ctx
 def export(c: Ctx, out: Path) -> None:
     """Write the consolidated workbook and one folder per unit with its files, for the archive.
@@ -587,8 +679,10 @@ def export(c: Ctx, out: Path) -> None:
 
     with c.app() as app:
         r = export_all(app, out)
-    click.echo(f"wrote {out}: workbook, {r.units} unit folder(s), {r.files} file(s)"
-               + (f", {len(r.failures)} not written" if r.failures else ""))
+    click.echo(
+        f"wrote {out}: workbook, {r.units} unit folder(s), {r.files} file(s)"
+        + (f", {len(r.failures)} not written" if r.failures else "")
+    )
     for line in r.failures:
         click.echo(f"error: {out / line}", err=True)
     if r.failures:
@@ -611,10 +705,18 @@ def doctor(c: Ctx) -> None:
 
 
 @cli.command()
-@click.option("--messages", default=20, show_default=True, type=click.IntRange(1, 500),
-              help="How many emails to seed.")
-@click.option("--keep", type=click.Path(file_okay=False, path_type=Path),
-              help="Keep the store, files and config in this directory for inspection.")
+@click.option(
+    "--messages",
+    default=20,
+    show_default=True,
+    type=click.IntRange(1, 500),
+    help="How many emails to seed.",
+)
+@click.option(
+    "--keep",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Keep the store, files and config in this directory for inspection.",
+)
 def demo(messages: int, keep: Path | None) -> None:
     """Run the real IMAP path once against an embedded server with sample mail; print status.
 

@@ -76,15 +76,22 @@ def describe(e: Exception) -> OneLineError:
     if isinstance(e, SQLAlchemyError):
         orig = getattr(e, "orig", None) or e
         return OneLineFailure(f"database error: {one_line(str(orig))[:300]} (-vv shows where)")
-    return OneLineFailure(f"unexpected {type(e).__name__}: {one_line(str(e))[:300]} "
-                          "(a bug: run again with -vv and report the output)")
+    return OneLineFailure(
+        f"unexpected {type(e).__name__}: {one_line(str(e))[:300]} "
+        "(a bug: run again with -vv and report the output)"
+    )
 
 
 class IntakeGroup(click.Group):
     """The top-level group: turns whatever a command raises into one line (see the module)."""
 
-    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
-                     **extra: Any) -> click.Context:
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
         try:
             return super().make_context(info_name, args, parent, **extra)
         except click.UsageError as e:
@@ -128,11 +135,16 @@ def parse_deadline(value: str) -> Deadline:
             day, month, year, hour, minute = m.groups()
             if hour is None:
                 return Deadline(datetime(int(year), int(month), int(day)), True)  # noqa: DTZ001 - naive by design
-            return Deadline(datetime(int(year), int(month), int(day), int(hour), int(minute)), False)  # noqa: DTZ001
+            return Deadline(
+                datetime(int(year), int(month), int(day), int(hour), int(minute)),  # noqa: DTZ001
+                False,
+            )
         return Deadline(datetime.fromisoformat(text), len(text) == 10)
     except ValueError:
-        raise ValueError(f"{value!r} is not a date: write 15/10/2021 (the end of that day), "
-                         "15/10/2021 17:00, or ISO 8601 like 2021-10-15T17:00+07:00") from None
+        raise ValueError(
+            f"{value!r} is not a date: write 15/10/2021 (the end of that day), "
+            "15/10/2021 17:00, or ISO 8601 like 2021-10-15T17:00+07:00"
+        ) from None
 
 
 class Until(click.ParamType):
@@ -141,7 +153,9 @@ class Until(click.ParamType):
 
     name = "DATE"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Deadline:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> Deadline:
         if isinstance(value, Deadline):
             return value
         try:
@@ -155,11 +169,17 @@ class Instant(click.ParamType):
 
     name = "ISO-DATETIME"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> datetime:
         if isinstance(value, datetime):
             return value
         try:
             return datetime.fromisoformat(str(value).strip())
         except ValueError:
-            self.fail(f"{value!r} is not an ISO 8601 date-time, e.g. 2021-10-07T08:00 or "
-                      "2021-10-07T08:00+07:00", param, ctx)
+            self.fail(
+                f"{value!r} is not an ISO 8601 date-time, e.g. 2021-10-07T08:00 or "
+                "2021-10-07T08:00+07:00",
+                param,
+                ctx,
+            )

@@ -89,7 +89,8 @@ class InstanceLock:
 
     def _refused(self, where: str) -> AlreadyRunning:
         return AlreadyRunning(
-            f"another intake daemon already runs for {self.app.cfg.mailbox.account} {where}")
+            f"another intake daemon already runs for {self.app.cfg.mailbox.account} {where}"
+        )
 
     def acquire(self) -> None:
         url = make_url(self.app.cfg.store_url)
@@ -169,7 +170,10 @@ class Daemon:
             log.log(
                 logging.INFO if busy else logging.DEBUG,
                 "poll: %d new, %d stored, %d duplicate(s), %d filed",
-                result.new_uids, result.stored, result.duplicates, result.processed,
+                result.new_uids,
+                result.stored,
+                result.duplicates,
+                result.processed,
             )
             if result.processed and self.scheduler is not None:
                 self.scheduler.trigger("notify")  # receipts now, not at the next notify tick
@@ -184,8 +188,9 @@ class Daemon:
             if not faults.fault(e):
                 raise
             faults.reset(self.app.sessions)
-            log.error("notices skipped this time: the store cannot be written: %s",
-                      faults.describe(e))
+            log.error(
+                "notices skipped this time: the store cannot be written: %s", faults.describe(e)
+            )
             return None
 
     def warm_parsers(self) -> None:
@@ -243,7 +248,9 @@ class Daemon:
             try:
                 box.connect()
                 if "IDLE" not in box.capabilities():
-                    log.info("server has no IDLE: polling every %d s", self.app.cfg.mailbox.poll_interval)
+                    log.info(
+                        "server has no IDLE: polling every %d s", self.app.cfg.mailbox.poll_interval
+                    )
                     return
                 box.idle_start(folder)
                 log.log(logging.DEBUG if watched else logging.INFO, "IDLE: watching %s", folder)
@@ -273,8 +280,12 @@ class Daemon:
                     return  # the connection ends with the daemon: nothing to report
                 # a server dropping a long IDLE session now and then is routine; failing to get
                 # one back is not
-                log.log(logging.INFO if delay == 5.0 and watched else logging.WARNING,
-                        "IDLE connection lost (%s); reconnecting in %.0f s", e, delay)
+                log.log(
+                    logging.INFO if delay == 5.0 and watched else logging.WARNING,
+                    "IDLE connection lost (%s); reconnecting in %.0f s",
+                    e,
+                    delay,
+                )
                 self.stop_event.wait(delay)
                 delay = min(delay * 2, 300.0)
             finally:
@@ -304,9 +315,11 @@ class Daemon:
         instead of refusing to start."""
         reason = faults.probe(self.app.engine, self.app.files.root)
         if reason is not None:
-            raise StoreFault(f"the store ({faults.where(self.app.cfg.store_url)}) cannot be "
-                             f"written: {reason}; make it writable (owner, permissions, mount, "
-                             "disk) and start again")
+            raise StoreFault(
+                f"the store ({faults.where(self.app.cfg.store_url)}) cannot be "
+                f"written: {reason}; make it writable (owner, permissions, mount, "
+                "disk) and start again"
+            )
         lock = InstanceLock(self.app)
         previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
 
@@ -347,7 +360,9 @@ class Daemon:
         try:
             sched.start()
             if idle:
-                self._idle_thread = threading.Thread(target=self.idle_loop, name="idle", daemon=True)
+                self._idle_thread = threading.Thread(
+                    target=self.idle_loop, name="idle", daemon=True
+                )
                 self._idle_thread.start()
             log.info("intake running: %s, poll every %d s", self.app.cfg.mailbox.account, interval)
             self.stop_event.wait()

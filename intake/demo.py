@@ -164,8 +164,14 @@ class EmbeddedImap:
 
         args = Namespace(passlib_cfg=None, proxy_protocol=None, inherited_sockets=None, debug=False)
         config = DemoConfig(
-            args, host=self.host, port=0, demo_data=False, demo_user=self.user,
-            demo_password=self.password, tls_enabled=False, reject_dnsbl=False,
+            args,
+            host=self.host,
+            port=0,
+            demo_data=False,
+            demo_user=self.user,
+            demo_password=self.password,
+            tls_enabled=False,
+            reject_dnsbl=False,
             invalid_user_sleep=0.0,
             hash_context=BuiltinHash(rounds=1000),  # a throwaway password: no slow hashing
             cpu_subsystem=Subsystem.for_asyncio(),  # no thread pool left behind
@@ -255,39 +261,47 @@ def _config_toml(workdir: Path, server: EmbeddedImap, roster: Path) -> str:
     def q(value: object) -> str:
         return json.dumps(value, ensure_ascii=False)
 
-    return "\n".join([
-        "# Written by `intake demo`: the embedded IMAP server it names is gone now; the store",
-        "# stays readable, e.g. `intake --config THIS_FILE status`.",
-        "[mailbox]",
-        f"host = {q(server.host)}",
-        f"port = {server.port}",
-        'security = "none"  # loopback only',
-        f"username = {q(server.user)}",
-        f"password_file = {q(str(workdir / 'imap-password'))}",
-        'folder = "INBOX"',
-        f"processed_folder = {q(PROCESSED_FOLDER)}",
-        "timeout = 30.0",
-        "",
-        "[store]",
-        f"url = {q('sqlite:///' + str(workdir / 'intake.sqlite3'))}",
-        f"files = {q(str(workdir / 'files'))}",
-        "",
-        "[units]",
-        f"roster = {q(str(roster))}",
-        'office_addresses = ["totrunghoc-thanhoai@thanhoai.example"]',
-        "",
-        "[limits]",
-        "parse_workers = 0  # parse in-process: no worker pool to start for 20 messages",
-        "",
-        "# two campaigns in one mailbox: the week of lifelong learning and the start-of-year",
-        "# statistics (its own table, a later deadline, schools only)",
-        CAMPAIGNS_TOML.strip(),
-        "",
-    ])
+    return "\n".join(
+        [
+            "# Written by `intake demo`: the embedded IMAP server it names is gone now; the store",
+            "# stays readable, e.g. `intake --config THIS_FILE status`.",
+            "[mailbox]",
+            f"host = {q(server.host)}",
+            f"port = {server.port}",
+            'security = "none"  # loopback only',
+            f"username = {q(server.user)}",
+            f"password_file = {q(str(workdir / 'imap-password'))}",
+            'folder = "INBOX"',
+            f"processed_folder = {q(PROCESSED_FOLDER)}",
+            "timeout = 30.0",
+            "",
+            "[store]",
+            f"url = {q('sqlite:///' + str(workdir / 'intake.sqlite3'))}",
+            f"files = {q(str(workdir / 'files'))}",
+            "",
+            "[units]",
+            f"roster = {q(str(roster))}",
+            'office_addresses = ["totrunghoc-thanhoai@thanhoai.example"]',
+            "",
+            "[limits]",
+            "parse_workers = 0  # parse in-process: no worker pool to start for 20 messages",
+            "",
+            "# two campaigns in one mailbox: the week of lifelong learning and the start-of-year",
+            "# statistics (its own table, a later deadline, schools only)",
+            CAMPAIGNS_TOML.strip(),
+            "",
+        ]
+    )
 
 
-STATE_VI = {"filed": "đã ghi nhận", "other": "thư khác", "unassigned": "chờ cán bộ xử lý",
-            "ignored": "bỏ qua (thư tự động)", "quarantined": "cách ly", "received": "chưa xử lý"}
+STATE_VI = {
+    "filed": "đã ghi nhận",
+    "other": "thư khác",
+    "unassigned": "chờ cán bộ xử lý",
+    "ignored": "bỏ qua (thư tự động)",
+    "quarantined": "cách ly",
+    "received": "chưa xử lý",
+}
 
 
 def _vi_count(n: float, decimals: int = 0) -> str:
@@ -303,7 +317,9 @@ def _summary(r: DemoResult) -> str:
     plans = "; ".join(
         f"«{st.title}» (hạn nộp {fmt_deadline(st.deadline, st.timezone)}): "
         f"{r.counted.get(st.campaign_id, 0)} thư, {sum(u.state == 'complete' for u in st.units)}/"
-        f"{len(st.units)} đơn vị đã đủ" for st in r.statuses)
+        f"{len(st.units)} đơn vị đã đủ"
+        for st in r.statuses
+    )
     lines = [
         f"Hộp thư minh họa có thư của {len(r.statuses)} kế hoạch — {plans}.",
         f"Thư khác, không thuộc kế hoạch nào: {len(r.other)} thư (giữ lại, không tính vào kế hoạch "
@@ -313,7 +329,8 @@ def _summary(r: DemoResult) -> str:
         f"lưu {p.stored} (trùng {p.duplicates}, lỗi {p.failed}), chuyển {p.marked} thư sang "
         f"“{PROCESSED_FOLDER}”, xử lý {p.processed}.",
         f"Máy chủ sau lần quét: {folders}; kho lưu: "
-        + ", ".join(f"{n} {STATE_VI.get(state, state)}" for state, n in r.states.items()) + ".",
+        + ", ".join(f"{n} {STATE_VI.get(state, state)}" for state, n in r.states.items())
+        + ".",
         f"Hộp thư đi: {r.receipts} biên nhận và {r.reminders} thư nhắc đã xếp hàng, chưa gửi "
         "(bản minh họa không có máy chủ SMTP).",
         f"Đồng hồ minh họa: {DEMO_NOW:%d/%m/%Y %H:%M} ({tz}); chạy hết {_vi_count(r.seconds, 1)} giây.",
@@ -321,7 +338,9 @@ def _summary(r: DemoResult) -> str:
     if p.error:
         lines.append(f"Lỗi khi quét hộp thư: {p.error}")
     if r.workdir is not None:
-        lines.append(f"Đã giữ lại: {r.workdir} — xem: intake --config {r.workdir / 'config.toml'} status")
+        lines.append(
+            f"Đã giữ lại: {r.workdir} — xem: intake --config {r.workdir / 'config.toml'} status"
+        )
     return "\n".join(lines)
 
 
@@ -338,7 +357,9 @@ def run_demo(
 
     started = time.perf_counter()
     if not roster.is_file():
-        raise DemoError(f"the example roster {roster} is missing (run the demo from a source checkout)")
+        raise DemoError(
+            f"the example roster {roster} is missing (run the demo from a source checkout)"
+        )
     mail = campaign_messages(roster, messages, seed)
     mail += [m.raw for m in mixed_mailbox(roster) if m.expect != WEEK_ID]
     clock = FixedClock(DEMO_NOW)
@@ -366,8 +387,11 @@ def run_demo(
             statuses = tuple(app.status(c.id) for c in cfg.campaigns)
             with app.sessions() as sess:
                 states = {
-                    str(state): int(n) for state, n in sess.execute(
-                        select(Message.state, func.count()).group_by(Message.state).order_by(Message.state)
+                    str(state): int(n)
+                    for state, n in sess.execute(
+                        select(Message.state, func.count())
+                        .group_by(Message.state)
+                        .order_by(Message.state)
                     )
                 }
                 counted: dict[str, int] = {}
@@ -375,14 +399,33 @@ def run_demo(
                     for cid in campaigns_of(sess, msg):
                         counted[cid] = counted.get(cid, 0) + 1
                 others = other_mail(sess)
-                waiting = int(sess.scalar(select(func.count()).select_from(Message).where(
-                    Message.state == "unassigned", Message.campaign_id == "",
-                    Message.unit_id.is_not(None))) or 0)
+                waiting = int(
+                    sess.scalar(
+                        select(func.count())
+                        .select_from(Message)
+                        .where(
+                            Message.state == "unassigned",
+                            Message.campaign_id == "",
+                            Message.unit_id.is_not(None),
+                        )
+                    )
+                    or 0
+                )
         counts = server.counts("INBOX", PROCESSED_FOLDER)
     result = DemoResult(
-        seeded=seeded, poll=poll, statuses=statuses, counted=counted, other=others, waiting=waiting,
-        server_counts=counts, states=states, receipts=receipts, reminders=reminders,
-        seconds=time.perf_counter() - started, workdir=workdir if keep is not None else None, report="",
+        seeded=seeded,
+        poll=poll,
+        statuses=statuses,
+        counted=counted,
+        other=others,
+        waiting=waiting,
+        server_counts=counts,
+        states=states,
+        receipts=receipts,
+        reminders=reminders,
+        seconds=time.perf_counter() - started,
+        workdir=workdir if keep is not None else None,
+        report="",
     )
     tables = [render(st) for st in statuses] + ([render_other(others)] if others else [])
     report = "\n\n".join(tables) + "\n\n" + _summary(result)

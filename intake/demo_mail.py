@@ -62,7 +62,9 @@ class RosterUnit:
 def read_units(roster_csv: Path) -> list[RosterUnit]:
     with Path(roster_csv).open(encoding="utf-8-sig") as f:
         return [
-            RosterUnit(r["code"], r["name"], r["kind"], (r.get("emails") or "").split(";")[0].strip())
+            RosterUnit(
+                r["code"], r["name"], r["kind"], (r.get("emails") or "").split(";")[0].strip()
+            )
             for r in csv.DictReader(f)
             if r.get("code")
         ]
@@ -100,12 +102,19 @@ def _number(n: int, rng: random.Random) -> object:
 
 def _rows(rng: random.Random) -> list[tuple[str, str, int, int]]:
     picks = rng.sample(ACTIVITIES, rng.randint(3, 5))
-    return [(a, o, rng.randint(1, 12), rng.choice((35, 120, 450, 1200, 2350)) + rng.randint(0, 40))
-            for a, o in picks]
+    return [
+        (a, o, rng.randint(1, 12), rng.choice((35, 120, 450, 1200, 2350)) + rng.randint(0, 40))
+        for a, o in picks
+    ]
 
 
-def make_table(unit: RosterUnit, rows: list[tuple[str, str, int, int]], rng: random.Random,
-               *, when: datetime = WRITTEN) -> bytes:
+def make_table(
+    unit: RosterUnit,
+    rows: list[tuple[str, str, int, int]],
+    rng: random.Random,
+    *,
+    when: datetime = WRITTEN,
+) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
 
@@ -157,8 +166,13 @@ def _save_workbook(wb: Workbook, unit: RosterUnit, when: datetime) -> bytes:
     return _pin_zip_dates(out.getvalue(), when)
 
 
-def make_report(unit: RosterUnit, rows: list[tuple[str, str, int, int]], rng: random.Random,
-                *, when: datetime = WRITTEN) -> bytes:
+def make_report(
+    unit: RosterUnit,
+    rows: list[tuple[str, str, int, int]],
+    rng: random.Random,
+    *,
+    when: datetime = WRITTEN,
+) -> bytes:
     from docx import Document
 
     doc = Document()
@@ -168,8 +182,12 @@ def make_report(unit: RosterUnit, rows: list[tuple[str, str, int, int]], rng: ra
     core.revision = 3
     core.title = core.subject = core.comments = core.keywords = ""
     head = doc.add_table(rows=2, cols=2)
-    parent = {"mn": "PHÒNG GD&ĐT HUYỆN THANH OAI", "th": "PHÒNG GD&ĐT HUYỆN THANH OAI",
-              "thcs": "PHÒNG GD&ĐT HUYỆN THANH OAI", "thpt": "SỞ GD&ĐT HÀ NỘI"}.get(unit.kind, "UBND HUYỆN THANH OAI")
+    parent = {
+        "mn": "PHÒNG GD&ĐT HUYỆN THANH OAI",
+        "th": "PHÒNG GD&ĐT HUYỆN THANH OAI",
+        "thcs": "PHÒNG GD&ĐT HUYỆN THANH OAI",
+        "thpt": "SỞ GD&ĐT HÀ NỘI",
+    }.get(unit.kind, "UBND HUYỆN THANH OAI")
     head.cell(0, 0).text = parent
     head.cell(1, 0).text = unit.name.upper()
     head.cell(0, 1).text = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
@@ -177,21 +195,31 @@ def make_report(unit: RosterUnit, rows: list[tuple[str, str, int, int]], rng: ra
     doc.add_paragraph(f"Số: {rng.randint(12, 140)}/BC-{unit.code.split('-')[0].upper()}")
     doc.add_paragraph(f"BÁO CÁO\nKết quả tổ chức {TITLE}")
     doc.add_paragraph("I. KẾT QUẢ TRIỂN KHAI")
-    doc.add_paragraph(f"1. Công tác chỉ đạo: {unit.name} xây dựng Kế hoạch số {rng.randint(20, 90)}/KH "
-                      "triển khai Tuần lễ tới toàn thể cán bộ, giáo viên, nhân viên và học sinh.")
+    doc.add_paragraph(
+        f"1. Công tác chỉ đạo: {unit.name} xây dựng Kế hoạch số {rng.randint(20, 90)}/KH "
+        "triển khai Tuần lễ tới toàn thể cán bộ, giáo viên, nhân viên và học sinh."
+    )
     total = sum(p for _, _, _, p in rows)
-    doc.add_paragraph(f"2. Các hoạt động đã tổ chức: {len(rows)} hoạt động với "
-                      f"{f'{total:,}'.replace(',', '.')} lượt người tham gia; Lễ khai mạc Tuần lễ được tổ "
-                      "chức trực tuyến do dịch COVID-19.")
+    doc.add_paragraph(
+        f"2. Các hoạt động đã tổ chức: {len(rows)} hoạt động với "
+        f"{f'{total:,}'.replace(',', '.')} lượt người tham gia; Lễ khai mạc Tuần lễ được tổ "
+        "chức trực tuyến do dịch COVID-19."
+    )
     budget = rng.choice((5, 8, 12, 15)) * 1_000_000
-    doc.add_paragraph(f"3. Kinh phí: Ngân sách nhà nước: {f'{budget:,}'.replace(',', '.')} đồng; "
-                      "nguồn hỗ trợ: 2.500.000 đồng.")
+    doc.add_paragraph(
+        f"3. Kinh phí: Ngân sách nhà nước: {f'{budget:,}'.replace(',', '.')} đồng; "
+        "nguồn hỗ trợ: 2.500.000 đồng."
+    )
     doc.add_paragraph("II. ĐÁNH GIÁ CHUNG")
     doc.add_paragraph("1. Ưu điểm: hình thành thói quen đọc sách trong học sinh.")
-    doc.add_paragraph("2. Tồn tại, hạn chế: một số hoạt động phải chuyển sang trực tuyến do dịch COVID-19.")
+    doc.add_paragraph(
+        "2. Tồn tại, hạn chế: một số hoạt động phải chuyển sang trực tuyến do dịch COVID-19."
+    )
     doc.add_paragraph("3. Đề xuất, kiến nghị: đề nghị bổ sung kinh phí cho thư viện.")
-    doc.add_paragraph("Hình ảnh hoạt động: https://www.facebook.com/thanhoai.edu/posts/"
-                      f"{rng.randint(10**9, 10**10)}")
+    doc.add_paragraph(
+        "Hình ảnh hoạt động: https://www.facebook.com/thanhoai.edu/posts/"
+        f"{rng.randint(10**9, 10**10)}"
+    )
     doc.add_paragraph("Nơi nhận:\n- Phòng GDĐT (để b/c);\n- Lưu VT.")
     doc.add_paragraph("HIỆU TRƯỞNG" if unit.kind in ("mn", "th", "thcs", "thpt") else "GIÁM ĐỐC")
     out = io.BytesIO()
@@ -210,8 +238,9 @@ def make_nominations(unit: RosterUnit, rng: random.Random, *, when: datetime = W
     ws.append([])
     ws.append(["STT", "Họ và tên / Tập thể", "Chức vụ", "Đơn vị", "Thành tích"])
     ws.append([1, unit.name, "", unit.name, "Tổ chức tốt Tuần lễ học tập suốt đời năm 2021"])
-    for i, name in enumerate(rng.sample(("Nguyễn Thị Hoa", "Trần Văn Minh", "Lê Thị Thu Hà",
-                                         "Phạm Quang Huy"), 2), 2):
+    for i, name in enumerate(
+        rng.sample(("Nguyễn Thị Hoa", "Trần Văn Minh", "Lê Thị Thu Hà", "Phạm Quang Huy"), 2), 2
+    ):
         ws.append([i, name, "Giáo viên", unit.name, "Có nhiều đóng góp trong Tuần lễ"])
     return _save_workbook(wb, unit, when)
 
@@ -222,14 +251,20 @@ def phone_photo(seed: int) -> bytes:
     from PIL import Image, ImageDraw
 
     rng = random.Random(seed)
-    img = Image.new("RGB", (1024, 768), (rng.randint(60, 200), rng.randint(60, 200), rng.randint(60, 200)))
+    img = Image.new(
+        "RGB", (1024, 768), (rng.randint(60, 200), rng.randint(60, 200), rng.randint(60, 200))
+    )
     draw = ImageDraw.Draw(img)
     for _ in range(40):
         x, y = rng.randint(0, 1000), rng.randint(0, 740)
-        draw.rectangle((x, y, x + rng.randint(10, 200), y + rng.randint(10, 120)),
-                       fill=(rng.randint(0, 255), rng.randint(0, 255), rng.randint(0, 255)))
+        draw.rectangle(
+            (x, y, x + rng.randint(10, 200), y + rng.randint(10, 120)),
+            fill=(rng.randint(0, 255), rng.randint(0, 255), rng.randint(0, 255)),
+        )
     exif = Image.Exif()
-    exif[0x010F], exif[0x0110] = rng.choice((("samsung", "SM-A125F"), ("OPPO", "CPH2127"), ("Apple", "iPhone 11")))
+    exif[0x010F], exif[0x0110] = rng.choice(
+        (("samsung", "SM-A125F"), ("OPPO", "CPH2127"), ("Apple", "iPhone 11"))
+    )
     taken = datetime(2021, 10, 1, 8, 0, tzinfo=ICT) + timedelta(minutes=rng.randint(0, 8000))
     exif.get_ifd(0x8769)[0x9003] = taken.strftime("%Y:%m:%d %H:%M:%S")
     out = io.BytesIO()
@@ -237,8 +272,14 @@ def phone_photo(seed: int) -> bytes:
     return out.getvalue()
 
 
-def attach(m: EmailMessage, data: bytes, filename: str, mime: str, style: str,
-            raw_names: dict[bytes, bytes]) -> None:
+def attach(
+    m: EmailMessage,
+    data: bytes,
+    filename: str,
+    mime: str,
+    style: str,
+    raw_names: dict[bytes, bytes],
+) -> None:
     """Attach `data` named the way `style` ("rfc2231", "apple" or "rfc2047") mail clients do.
 
     Python's email package would turn RFC 2047 words inside `filename="…"` into RFC 2231 when
@@ -273,11 +314,13 @@ def unit_message(unit: RosterUnit, i: int, rng: random.Random, *, photos: int = 
     sender = PERSONAL[i % len(PERSONAL)].format(slug=_slug(unit.code)) if personal else unit.email
     m["From"] = formataddr((unit.name if personal or rng.random() < 0.7 else "", sender))
     m["To"] = OFFICE
-    m["Subject"] = rng.choice((
-        f"Báo cáo {TITLE} - {unit.name}",
-        f"V/v gửi báo cáo Tuần lễ HTSĐ 2021 ({unit.name})",
-        f"{unit.name} gửi báo cáo, số liệu Tuần lễ học tập suốt đời",
-    ))
+    m["Subject"] = rng.choice(
+        (
+            f"Báo cáo {TITLE} - {unit.name}",
+            f"V/v gửi báo cáo Tuần lễ HTSĐ 2021 ({unit.name})",
+            f"{unit.name} gửi báo cáo, số liệu Tuần lễ học tập suốt đời",
+        )
+    )
     when = datetime(2021, 10, 4, 7, 30, tzinfo=ICT) + timedelta(minutes=rng.randint(0, 7000))
     m["Date"] = format_datetime(when)
     m["Message-ID"] = f"<{when:%Y%m%d%H%M}.{i}.{_slug(unit.code)}@{sender.split('@')[1]}>"
@@ -294,20 +337,44 @@ def unit_message(unit: RosterUnit, i: int, rng: random.Random, *, photos: int = 
     with_table = scenario < 0.85
     n_photos = 0 if 0.75 <= scenario < 0.85 else photos + (rng.random() < 0.3)
     if with_report:
-        attach(m, make_report(unit, rows, rng, when=saved),
-                f"Báo cáo Tuần lễ HTSĐ 2021 - {unit.name}.docx", DOCX, style, raw_names)
+        attach(
+            m,
+            make_report(unit, rows, rng, when=saved),
+            f"Báo cáo Tuần lễ HTSĐ 2021 - {unit.name}.docx",
+            DOCX,
+            style,
+            raw_names,
+        )
     if with_table:
-        attach(m, make_table(unit, rows, rng, when=saved),
-                f"Tổng hợp số liệu {unit.name}.xlsx", XLSX, style, raw_names)
+        attach(
+            m,
+            make_table(unit, rows, rng, when=saved),
+            f"Tổng hợp số liệu {unit.name}.xlsx",
+            XLSX,
+            style,
+            raw_names,
+        )
     if rng.random() < 0.2:
-        attach(m, make_nominations(unit, rng, when=saved),
-                "Danh sách đề nghị khen thưởng.xlsx", XLSX, style, raw_names)
+        attach(
+            m,
+            make_nominations(unit, rng, when=saved),
+            "Danh sách đề nghị khen thưởng.xlsx",
+            XLSX,
+            style,
+            raw_names,
+        )
     for k in range(n_photos):
         photo = phone_photo(rng.randrange(16))
         # the same pool photo differs per message: its bytes carry the message number
         photo = photo[:-2] + f"{i:06d}{k}".encode() + photo[-2:]
-        attach(m, photo, f"IMG_202110{rng.randint(1, 9):02d}_{rng.randint(80000, 175959)}.jpg",
-                "image/jpeg", style, raw_names)
+        attach(
+            m,
+            photo,
+            f"IMG_202110{rng.randint(1, 9):02d}_{rng.randint(80000, 175959)}.jpg",
+            "image/jpeg",
+            style,
+            raw_names,
+        )
     return as_sent(m, raw_names)
 
 
@@ -321,8 +388,11 @@ def as_sent(m: EmailMessage, raw_names: dict[bytes, bytes]) -> bytes:
     raw = m.as_bytes(policy=m.policy.clone(max_line_length=998))
     for placeholder, value in raw_names.items():  # each parameter on its own folded line
         for param in (b"filename", b"name"):
-            raw = re.sub(rb";\s*" + param + b"=" + re.escape(placeholder),
-                         b";\n " + param + b"=" + value.replace(b"\\", b"\\\\"), raw)
+            raw = re.sub(
+                rb";\s*" + param + b"=" + re.escape(placeholder),
+                b";\n " + param + b"=" + value.replace(b"\\", b"\\\\"),
+                raw,
+            )
     return raw
 
 

@@ -35,7 +35,9 @@ def _run(name: str, fn: Callable[[], str], fix: Callable[[Exception], str]) -> C
         return Check(name, False, f"{type(e).__name__}: {e}", fix(e))
 
 
-def run_checks(config_path: str | None, *, smtp_check: Callable[[config_mod.Config], str] | None = None) -> list[Check]:
+def run_checks(
+    config_path: str | None, *, smtp_check: Callable[[config_mod.Config], str] | None = None
+) -> list[Check]:
     checks: list[Check] = []
     try:
         cfg = config_mod.load(config_path)
@@ -47,8 +49,16 @@ def run_checks(config_path: str | None, *, smtp_check: Callable[[config_mod.Conf
         ZoneInfo(cfg.campaign.timezone)
         return f"{cfg.campaign.timezone}, deadline {cfg.campaign.deadline_at.isoformat()}"
 
-    checks.append(_run("timezone", tz, lambda e: "install tzdata (apt-get install tzdata), or set "
-                       f"[campaign] timezone in {cfg.source} to a zone name such as Asia/Ho_Chi_Minh"))
+    checks.append(
+        _run(
+            "timezone",
+            tz,
+            lambda e: (
+                "install tzdata (apt-get install tzdata), or set "
+                f"[campaign] timezone in {cfg.source} to a zone name such as Asia/Ho_Chi_Minh"
+            ),
+        )
+    )
 
     roster_path = cfg.path(cfg.units.roster) if cfg.units.roster else None
 
@@ -66,12 +76,16 @@ def run_checks(config_path: str | None, *, smtp_check: Callable[[config_mod.Conf
         if roster_path is None:
             return f'set [units] roster = "/path/to/units.csv" in {cfg.source}'
         if not roster_path.is_file():
-            return (f"put the roster (CSV or XLSX) at {roster_path}, or set [units] roster in "
-                    f"{cfg.source} to the file's real path")
+            return (
+                f"put the roster (CSV or XLSX) at {roster_path}, or set [units] roster in "
+                f"{cfg.source} to the file's real path"
+            )
         if not os.access(roster_path, os.R_OK):
             return f"let the user intake runs as read {roster_path} (chmod/chown)"
-        return (f"fix {roster_path}: a header row code,name,kind,emails,aliases "
-                "(see examples/units-thanh-oai-2021.csv)")
+        return (
+            f"fix {roster_path}: a header row code,name,kind,emails,aliases "
+            "(see examples/units-thanh-oai-2021.csv)"
+        )
 
     checks.append(_run("roster", roster, roster_fix))
 
@@ -87,7 +101,9 @@ def run_checks(config_path: str | None, *, smtp_check: Callable[[config_mod.Conf
             raise ConfigError(f"schema at {cur}, code expects {head}")
         return f"{engine.url.render_as_string(hide_password=True)} at revision {cur}"
 
-    checks.append(_run("database", database, lambda e: "run: intake db upgrade (and check store.url)"))
+    checks.append(
+        _run("database", database, lambda e: "run: intake db upgrade (and check store.url)")
+    )
 
     def disk() -> str:
         path = cfg.files_dir
@@ -98,8 +114,16 @@ def run_checks(config_path: str | None, *, smtp_check: Callable[[config_mod.Conf
             raise OSError(f"only {free / 2**20:.0f} MiB free under {path}")
         return f"{free / 2**30:.1f} GiB free under {path}"
 
-    checks.append(_run("disk", disk, lambda e: f"free space under {cfg.files_dir}, or set [store] "
-                       f"files in {cfg.source} to a disk with at least 1 GiB free"))
+    checks.append(
+        _run(
+            "disk",
+            disk,
+            lambda e: (
+                f"free space under {cfg.files_dir}, or set [store] "
+                f"files in {cfg.source} to a disk with at least 1 GiB free"
+            ),
+        )
+    )
 
     def imap() -> str:
         from intake.imap import ImapMailbox
@@ -126,28 +150,40 @@ def run_checks(config_path: str | None, *, smtp_check: Callable[[config_mod.Conf
         finally:
             box.close()
         extras = ", ".join(c for c in ("IDLE", "MOVE", "UIDPLUS", "CONDSTORE") if c in caps)
-        note = (f"; processed folder {processed!r} does not exist yet: it will be created at the "
-                "first poll" if later else "")
+        note = (
+            f"; processed folder {processed!r} does not exist yet: it will be created at the "
+            "first poll"
+            if later
+            else ""
+        )
         return f"{cfg.mailbox.account}: {info.exists} message(s) in {cfg.mailbox.folder}; {extras}{note}"
 
     def imap_fix(e: Exception) -> str:
         if isinstance(e, CredentialsError) and cfg.mailbox.auth == "oauth2":
-            return ("run: intake auth login (then intake auth status shows the account and "
-                    "expiry); a running daemon resumes by itself within seconds, no restart")
+            return (
+                "run: intake auth login (then intake auth status shows the account and "
+                "expiry); a running daemon resumes by itself within seconds, no restart"
+            )
         mb = cfg.mailbox
         if secret := _secret_fix(mb, "mailbox", "IMAP"):
             return secret
         if isinstance(e, CredentialsError):
-            return (f"check [mailbox] username = {mb.username!r} and the password in "
-                    f"{_secret_source(mb)}")
+            return (
+                f"check [mailbox] username = {mb.username!r} and the password in "
+                f"{_secret_source(mb)}"
+            )
         if isinstance(e, TransientError):
-            return (f"check [mailbox] host = {mb.host!r}, port = {mb.port}, security = "
-                    f"{mb.security!r} in {cfg.source}, and that this machine reaches {mb.host}:{mb.port}")
+            return (
+                f"check [mailbox] host = {mb.host!r}, port = {mb.port}, security = "
+                f"{mb.security!r} in {cfg.source}, and that this machine reaches {mb.host}:{mb.port}"
+            )
         if not mb.host:
             return f'set [mailbox] host = "imap.example.com" in {cfg.source}'
         if existing:
-            return (f"set [mailbox] folder in {cfg.source} to one of the folders on the server: "
-                    + ", ".join(sorted(existing)))
+            return (
+                f"set [mailbox] folder in {cfg.source} to one of the folders on the server: "
+                + ", ".join(sorted(existing))
+            )
         if isinstance(e, IntakeError):
             return f"fix [mailbox] in {cfg.source} as the error says"
         return f"see the error; check [mailbox] in {cfg.source}"
@@ -178,35 +214,48 @@ def _secret_source(section: config_mod.MailboxConfig | config_mod.SmtpConfig) ->
     return "password_env or password_file (neither is set)"
 
 
-def _secret_fix(section: config_mod.MailboxConfig | config_mod.SmtpConfig, name: str, what: str) -> str:
+def _secret_fix(
+    section: config_mod.MailboxConfig | config_mod.SmtpConfig, name: str, what: str
+) -> str:
     """The fix when the section's secret cannot be read at all ("" when it can)."""
     if getattr(section, "auth", "password") == "oauth2":
         return ""
     env, path = section.password_env, section.password_file
     if env and env not in os.environ:
-        return (f"set the environment variable {env} to the {what} password: export {env}=… in "
-                f"this shell; for the service, a line {env}=… in {SECRETS_FILE}")
+        return (
+            f"set the environment variable {env} to the {what} password: export {env}=… in "
+            f"this shell; for the service, a line {env}=… in {SECRETS_FILE}"
+        )
     if not env and path and not os.access(path, os.R_OK):
-        return (f"create {path} holding the {what} password (one line), readable by the user "
-                "intake runs as (chmod 0600)")
+        return (
+            f"create {path} holding the {what} password (one line), readable by the user "
+            "intake runs as (chmod 0600)"
+        )
     if not env and not path and section.username:
-        return f"set [{name}] password_env = \"INTAKE_{name.upper()}_PASSWORD\" and export that variable"
+        return (
+            f'set [{name}] password_env = "INTAKE_{name.upper()}_PASSWORD" and export that variable'
+        )
     return ""
 
 
 def _smtp_fix(e: Exception, cfg: config_mod.Config) -> str:
     sm = cfg.smtp
     if isinstance(e, CredentialsError) and sm.auth == "oauth2":
-        return ("run: intake auth login" + (" --smtp" if sm.provider else "")
-                + "; a running daemon sends with the new token, no restart")
+        return (
+            "run: intake auth login"
+            + (" --smtp" if sm.provider else "")
+            + "; a running daemon sends with the new token, no restart"
+        )
     if secret := _secret_fix(sm, "smtp", "SMTP"):
         return secret
     if isinstance(e, CredentialsError):
         return f"check [smtp] username = {sm.username!r} and the password in {_secret_source(sm)}"
     if isinstance(e, ConfigError):
         return f"fix [smtp] in {cfg.source} as the error says"
-    return (f"check [smtp] host = {sm.host!r}, port = {sm.port}, security = {sm.security!r} in "
-            f"{cfg.source}, and that this machine reaches {sm.host}:{sm.port}")
+    return (
+        f"check [smtp] host = {sm.host!r}, port = {sm.port}, security = {sm.security!r} in "
+        f"{cfg.source}, and that this machine reaches {sm.host}:{sm.port}"
+    )
 
 
 def render(checks: list[Check]) -> str:
@@ -217,4 +266,3 @@ def render(checks: list[Check]) -> str:
         if not c.ok and c.fix:
             lines.append(f"     {'':<9} fix: {c.fix}")
     return "\n".join(lines)
-

@@ -62,7 +62,9 @@ def _why(e: OSError) -> str:
 
 
 def _stop(out: Path, e: OSError) -> ExportError:
-    return ExportError(f"export to {out} stopped: {e.strerror or e}; free space or choose another --out")
+    return ExportError(
+        f"export to {out} stopped: {e.strerror or e}; free space or choose another --out"
+    )
 
 
 def export_all(app: App, out: Path) -> ExportResult:
@@ -87,14 +89,27 @@ def _export(app: App, root: SafeDir, result: ExportResult) -> None:
         workbook = build_campaigns_workbook(books, now=now)
         for c in campaigns:
             owner = func.coalesce(Attachment.unit_id, Message.unit_id)
-            files.append((c.id, list(s.execute(
-                select(Unit.id, Unit.code, Unit.name, Attachment.sha256, Attachment.filename)
-                .select_from(Message)
-                .join(Attachment, Attachment.message_fk == Message.id)
-                .join(Unit, Unit.id == owner)
-                .where(Message.state == "filed", in_campaign(c.id))
-                .order_by(Unit.code, Unit.id, Message.received_at, Attachment.id)
-            ).all())))
+            files.append(
+                (
+                    c.id,
+                    list(
+                        s.execute(
+                            select(
+                                Unit.id,
+                                Unit.code,
+                                Unit.name,
+                                Attachment.sha256,
+                                Attachment.filename,
+                            )
+                            .select_from(Message)
+                            .join(Attachment, Attachment.message_fk == Message.id)
+                            .join(Unit, Unit.id == owner)
+                            .where(Message.state == "filed", in_campaign(c.id))
+                            .order_by(Unit.code, Unit.id, Message.received_at, Attachment.id)
+                        ).all()
+                    ),
+                )
+            )
     folders = UniqueNames()
     tag = campaigns[0].id if len(campaigns) == 1 else "cac-ke-hoach"
     result.workbook = folders.take(safe_name(f"tong-hop-{tag}") + ".xlsx")
@@ -120,8 +135,9 @@ def _export(app: App, root: SafeDir, result: ExportResult) -> None:
             _unit_folders(app, sub, f"{name}/", UniqueNames(), rows, result)
 
 
-def _unit_folders(app: App, root: SafeDir, where: str, folders: UniqueNames, rows: list[Any],
-                  result: ExportResult) -> None:
+def _unit_folders(
+    app: App, root: SafeDir, where: str, folders: UniqueNames, rows: list[Any], result: ExportResult
+) -> None:
     """One folder per unit under `root` (`where` is its path under --out, for the failures)."""
     app.progress.start("exporting", len(rows))
     current: tuple[int, SafeDir | None, str, UniqueNames] | None = None
@@ -144,12 +160,16 @@ def _unit_folders(app: App, root: SafeDir, where: str, folders: UniqueNames, row
             app.progress.advance()
             if folder is None:
                 continue  # the folder's one line says why
-            target = names.take(safe_name(clean_filename(filename, default="tep-dinh-kem")) or "tep-dinh-kem")
+            target = names.take(
+                safe_name(clean_filename(filename, default="tep-dinh-kem")) or "tep-dinh-kem"
+            )
             try:
                 blob = app.files.get(sha)
             except OSError as e:
-                result.failures.append(f"{where}{folder_name}/{target}: its stored copy {sha[:12]}… "
-                                       f"cannot be read ({e.strerror or e})")
+                result.failures.append(
+                    f"{where}{folder_name}/{target}: its stored copy {sha[:12]}… "
+                    f"cannot be read ({e.strerror or e})"
+                )
                 continue
             try:
                 folder.write(target, blob)

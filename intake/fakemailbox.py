@@ -99,7 +99,9 @@ class FakeMailbox:
         self.body_fetches += 1
         for u in uids:
             if u in f.messages:
-                yield Fetched(u, f.messages[u], datetime(2021, 10, 5, 1, 0, tzinfo=UTC), len(f.messages[u]))
+                yield Fetched(
+                    u, f.messages[u], datetime(2021, 10, 5, 1, 0, tzinfo=UTC), len(f.messages[u])
+                )
 
     def mark_processed(self, uids: Sequence[int], *, move_to: str, keyword: str) -> None:
         self._tick("mark")

@@ -59,9 +59,11 @@ def roster_spec(s: Session, office: Iterable[str]) -> MatcherSpec:
         )
         for u in units
     )
-    learned = tuple(sorted(
-        (a.address, a.unit.code) for u in units for a in u.addresses if a.source == "learned"
-    ))
+    learned = tuple(
+        sorted(
+            (a.address, a.unit.code) for u in units for a in u.addresses if a.source == "learned"
+        )
+    )
     return MatcherSpec(roster, learned, tuple(office))
 
 
@@ -139,17 +141,26 @@ class Filer:
             self._kinds = {u.code: u.kind for u in spec.units}
             self._camps = Campaigns.of(self.campaigns, [u.name for u in spec.units])
         with self.sessions.begin() as s:
-            campaign_store.register(s, ((c.id, c.title, c.deadline_at, c.opens_at)
-                                        for c in self.campaigns), self.clock.now())
+            campaign_store.register(
+                s,
+                ((c.id, c.title, c.deadline_at, c.opens_at) for c in self.campaigns),
+                self.clock.now(),
+            )
         with self.sessions() as s:
-            shas = {pk: sha for pk, sha in s.execute(select(Message.id, Message.sha256).where(Message.id.in_(pks)))}
+            shas = {
+                pk: sha
+                for pk, sha in s.execute(
+                    select(Message.id, Message.sha256).where(Message.id.in_(pks))
+                )
+            }
         done = 0
         pks = [pk for pk in pks if pk in shas]
         self.progress.start("filing", len(pks))
         # the workers parse ahead while results are filed here, CHUNK messages per transaction;
         # a stop request files what is parsed already and ends the run (the stream ends early)
-        results = self.stage.stream([shas[pk] for pk in pks], ahead=2 * CHUNK, spec=spec,
-                                    stop=lambda: self.stop_requested)
+        results = self.stage.stream(
+            [shas[pk] for pk in pks], ahead=2 * CHUNK, spec=spec, stop=lambda: self.stop_requested
+        )
         chunk: list[tuple[int, Staged | MessageError]] = []
 
         def flush() -> None:
@@ -192,8 +203,9 @@ class Filer:
             except SQLAlchemyError:
                 raise  # the store itself is failing: not a message's fault; retry next tick
             except _MessageFailed as e:
-                log.info("message %d failed in a chunk of %d; filing them one by one", e.pk,
-                         len(chunk))
+                log.info(
+                    "message %d failed in a chunk of %d; filing them one by one", e.pk, len(chunk)
+                )
         for one in chunk:
             try:
                 self._apply_all([one])
@@ -253,7 +265,8 @@ class Filer:
         # the write lock (SQLite) and re-reads the state under it, so when another daemon
         # sharing the store filed it while it was being parsed here, this is a no-op.
         claim = s.execute(
-            update(Message).where(Message.id == pk, Message.state == MessageState.RECEIVED)
+            update(Message)
+            .where(Message.id == pk, Message.state == MessageState.RECEIVED)
             .values(processed_at=now)
         )
         if getattr(claim, "rowcount", 0) != 1:
@@ -276,7 +289,9 @@ class Filer:
             msg.state = MessageState.UNASSIGNED
         msg.unit_id = unit_id if msg.state == MessageState.FILED else None
         code = decision.unit or next((c for c, i in self._unit_ids.items() if i == msg.unit_id), "")
-        place(msg, rows, staged, self._camps, code if msg.unit_id else "", self._kinds.get(code, ""))
+        place(
+            msg, rows, staged, self._camps, code if msg.unit_id else "", self._kinds.get(code, "")
+        )
         msg.processed_at = now
         msg.next_attempt_at = None
         s.flush()
@@ -310,7 +325,8 @@ class Filer:
                 fmt=found.fmt[:16],
                 size=part.size,
                 items=facts.items_text(found.items),
-                photos=sum(1 for p in found.photos if p.evidence) or (1 if "photo" in found.items else 0),
+                photos=sum(1 for p in found.photos if p.evidence)
+                or (1 if "photo" in found.items else 0),
                 problem=found.problem[:2000],
                 facts=part.facts_json,
             )
@@ -333,7 +349,10 @@ class Filer:
         msg.forwarded_by = decision.forwarded_by[:320] if unit_id is not None else ""
         msg.reason = decision.reason[:2000]
         msg.candidates = json.dumps(
-            [{"code": c.code, "score": round(c.score, 1), "why": c.why} for c in decision.candidates],
+            [
+                {"code": c.code, "score": round(c.score, 1), "why": c.why}
+                for c in decision.candidates
+            ],
             ensure_ascii=False,
         )
         return decision, unit_id
@@ -360,18 +379,25 @@ class Filer:
             for msg in s.scalars(select(Message).where(Message.id.in_(ids))):
                 msg.attempts = 0
                 msg.next_attempt_at = None
-                msg.state = MessageState.RECEIVED  # filed again below; a crash leaves it due, not lost
+                msg.state = (
+                    MessageState.RECEIVED
+                )  # filed again below; a crash leaves it due, not lost
         return self.process_many(ids)
 
 
-def recompute_units(s: Session, campaigns: Iterable[CampaignConfig], units: Iterable[int],
-                    now: datetime) -> None:
+def recompute_units(
+    s: Session, campaigns: Iterable[CampaignConfig], units: Iterable[int], now: datetime
+) -> None:
     """Recompute the submissions of `units` in every campaign that asks them to submit."""
     ids = sorted(set(units))
     if not ids:
         return
-    kinds = {uid: (code, kind) for uid, code, kind in s.execute(
-        select(Unit.id, Unit.code, Unit.kind).where(Unit.id.in_(ids)))}
+    kinds = {
+        uid: (code, kind)
+        for uid, code, kind in s.execute(
+            select(Unit.id, Unit.code, Unit.kind).where(Unit.id.in_(ids))
+        )
+    }
     for c in campaigns:
         req = requirements(c)
         for uid in ids:

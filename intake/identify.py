@@ -47,22 +47,50 @@ log = logging.getLogger(__name__)
 
 # Headers (lower-case names) the caller must pass in `Evidence.headers`, topmost first.
 IDENTITY_HEADERS = (
-    "auto-submitted", "x-autoreply", "x-autorespond", "precedence", "list-id",
-    "list-unsubscribe", "x-spam-flag", "content-type", "x-failed-recipients",
+    "auto-submitted",
+    "x-autoreply",
+    "x-autorespond",
+    "precedence",
+    "list-id",
+    "list-unsubscribe",
+    "x-spam-flag",
+    "content-type",
+    "x-failed-recipients",
 )
 THRESHOLD = 0.6  # the least score that files a message on text alone
 MARGIN = 0.5  # an incidental rival may reach at most this share of the winner's score
 INCIDENTAL = 0.3  # weight of a mention inside a sentence
 FUZZY = 0.8  # weight of a place matched within one edit
-WEIGHTS = {"doc": 1.0, "org": 0.9, "subject": 0.8, "name": 0.8, "file": 0.7, "body": 0.6,
-           "local": 0.6}
-LABELS = {"subject": "subject", "name": "display name", "file": "file name", "body": "body",
-          "local": "address", "doc": "document", "org": "Đơn vị tổ chức"}
+WEIGHTS = {
+    "doc": 1.0,
+    "org": 0.9,
+    "subject": 0.8,
+    "name": 0.8,
+    "file": 0.7,
+    "body": 0.6,
+    "local": 0.6,
+}
+LABELS = {
+    "subject": "subject",
+    "name": "display name",
+    "file": "file name",
+    "body": "body",
+    "local": "address",
+    "doc": "document",
+    "org": "Đơn vị tổ chức",
+}
 DOCUMENTARY = ("doc", "org", "file")
 COMMUNE_KINDS = frozenset({"ubnd", "htcd", "mn", "th", "thcs"})
 _BOUNCERS = ("mailer-daemon@", "postmaster@")
-_AUTO_SUBJECTS = ("tra loi tu dong", "automatic reply", "auto reply", "auto-reply", "autoreply",
-                  "out of office", "out of the office")
+_AUTO_SUBJECTS = (
+    "tra loi tu dong",
+    "automatic reply",
+    "auto reply",
+    "auto-reply",
+    "autoreply",
+    "out of office",
+    "out of the office",
+)
 _EXT = re.compile(r"\.[A-Za-z0-9]{1,5}$")
 
 
@@ -253,7 +281,9 @@ class UnitMatcher:
         out += [("doc", "\n".join(a.doc_headers)) for a in ev.attachments]
         return out
 
-    def tally(self, ev: Evidence | AttachmentEvidence) -> tuple[Tally, dict[tuple[str, str], float]]:
+    def tally(
+        self, ev: Evidence | AttachmentEvidence
+    ) -> tuple[Tally, dict[tuple[str, str], float]]:
         """Score every unit named in `ev`; the second value is the best score per (source, unit)."""
         t = Tally()
         best: dict[tuple[str, str], float] = {}
@@ -280,8 +310,16 @@ class UnitMatcher:
         self._organizers(t, best, organizers)
         return t, best
 
-    def _credit(self, t: Tally, best: dict[tuple[str, str], float], src: str, code: str,
-                factor: float, primary: bool, why: str) -> None:
+    def _credit(
+        self,
+        t: Tally,
+        best: dict[tuple[str, str], float],
+        src: str,
+        code: str,
+        factor: float,
+        primary: bool,
+        why: str,
+    ) -> None:
         value = WEIGHTS[src] * factor
         old = best.get((src, code), 0.0)
         if value > old:
@@ -310,8 +348,15 @@ class UnitMatcher:
                 counts[code] += 1
         for code, n in counts.items():
             primary = 3 * n >= 2 * naming
-            self._credit(t, best, "org", code, 1.0 if primary else INCIDENTAL, primary,
-                         f"Đơn vị tổ chức ({n}/{naming} ô)")
+            self._credit(
+                t,
+                best,
+                "org",
+                code,
+                1.0 if primary else INCIDENTAL,
+                primary,
+                f"Đơn vị tổ chức ({n}/{naming} ô)",
+            )
 
     # -- scores → decision ---------------------------------------------------------------------
 
@@ -328,8 +373,11 @@ class UnitMatcher:
         rival = max((s for c, s in t.score.items() if c != code), default=0.0)
         if rival > MARGIN * t.score[code]:
             return None, f"{code} is not clearly ahead of the other units mentioned"
-        if (self.units[code].kind in COMMUNE_KINDS and t.localities
-                and self.place_of[code] not in t.localities):
+        if (
+            self.units[code].kind in COMMUNE_KINDS
+            and t.localities
+            and self.place_of[code] not in t.localities
+        ):
             return None, f"the subject or display name names another commune than {code}"
         return code, "; ".join(t.why[code])
 
@@ -376,21 +424,41 @@ class UnitMatcher:
             return None
         return codes.pop(), inner[0]
 
-    def _by_address(self, code: str, how: str, t: Tally, best: dict[tuple[str, str], float],
-                    why: str, cands: tuple[Candidate, ...], *, forwarded_by: str = "",
-                    besides: str | None = None) -> Decision:
+    def _by_address(
+        self,
+        code: str,
+        how: str,
+        t: Tally,
+        best: dict[tuple[str, str], float],
+        why: str,
+        cands: tuple[Candidate, ...],
+        *,
+        forwarded_by: str = "",
+        besides: str | None = None,
+    ) -> Decision:
         """`code`, found by an address, unless the text names only other units or the documents
         are another unit's; `besides` (a forwarder naming itself) does not count against it."""
         others = sorted(c for c in t.primary if c not in (code, besides))
         if others and code not in t.primary:
-            return Decision(DecisionStatus.UNASSIGNED, reason=f"{how}, but the text names "
-                            f"{', '.join(others)}: {why}", candidates=cands)
+            return Decision(
+                DecisionStatus.UNASSIGNED,
+                reason=f"{how}, but the text names {', '.join(others)}: {why}",
+                candidates=cands,
+            )
         rival = max(others, key=lambda c: t.doc_score(c, best), default=None)
         if rival is not None and t.doc_score(rival, best) > t.doc_score(code, best):
-            return Decision(DecisionStatus.UNASSIGNED, reason=f"{how}, but the documents are {rival}'s: "
-                            + "; ".join(t.why[rival]), candidates=cands)
-        return Decision(DecisionStatus.ASSIGNED, unit=code, reason=how, candidates=cands,
-                        forwarded_by=forwarded_by)
+            return Decision(
+                DecisionStatus.UNASSIGNED,
+                reason=f"{how}, but the documents are {rival}'s: " + "; ".join(t.why[rival]),
+                candidates=cands,
+            )
+        return Decision(
+            DecisionStatus.ASSIGNED,
+            unit=code,
+            reason=how,
+            candidates=cands,
+            forwarded_by=forwarded_by,
+        )
 
     def identify(self, ev: Evidence) -> Decision:
         addr = ev.from_addr.strip().lower()
@@ -420,12 +488,20 @@ class UnitMatcher:
         named, contested = self._split(ev)
         if len(set(named.values())) >= 2:
             if contested:
-                return Decision(DecisionStatus.UNASSIGNED, reason="attachments name different units and "
-                                f"{', '.join(contested)} names several", candidates=cands)
+                return Decision(
+                    DecisionStatus.UNASSIGNED,
+                    reason="attachments name different units and "
+                    f"{', '.join(contested)} names several",
+                    candidates=cands,
+                )
             pairs = tuple(named.items())
             listing = ", ".join(f"{f} → {c}" for f, c in pairs)
-            return Decision(DecisionStatus.SPLIT, reason=f"the attachments name different units: {listing}",
-                            candidates=cands, per_attachment=pairs)
+            return Decision(
+                DecisionStatus.SPLIT,
+                reason=f"the attachments name different units: {listing}",
+                candidates=cands,
+                per_attachment=pairs,
+            )
 
         if by_addr:  # the display name belongs to the address: only the rest of the text counts
             t = _without(t, best, "name")
@@ -433,22 +509,40 @@ class UnitMatcher:
         relayed = self._relayed(ev, addr)
         if relayed is not None and sender_code is not None:
             code, inner = relayed
-            how = (f"forwarded message from {inner} is on the roster (forwarded by {addr}, "
-                   f"{sender_code}, with no files of its own)")
-            return self._by_address(code, how, t, best, why, cands, forwarded_by=addr,
-                                    besides=sender_code)
+            how = (
+                f"forwarded message from {inner} is on the roster (forwarded by {addr}, "
+                f"{sender_code}, with no files of its own)"
+            )
+            return self._by_address(
+                code, how, t, best, why, cands, forwarded_by=addr, besides=sender_code
+            )
         if len(by_addr) == 1:
             code, how = next(iter(by_addr.items()))
             return self._by_address(code, how, t, best, why, cands, forwarded_by=forwarder(code))
         if len(by_addr) > 1:
             if choice in by_addr:
-                return Decision(DecisionStatus.ASSIGNED, unit=choice, reason=f"{by_addr[choice]}; {why}",
-                                candidates=cands, forwarded_by=forwarder(choice))
-            own = (f"; the forward adds files of its own: {', '.join(ev.own_files[:5])}"
-                   if ev.own_files else "")
-            return Decision(DecisionStatus.UNASSIGNED, reason="the sender and the forwarded messages are "
-                            f"different units ({', '.join(by_addr)}); {why}{own}", candidates=cands)
+                return Decision(
+                    DecisionStatus.ASSIGNED,
+                    unit=choice,
+                    reason=f"{by_addr[choice]}; {why}",
+                    candidates=cands,
+                    forwarded_by=forwarder(choice),
+                )
+            own = (
+                f"; the forward adds files of its own: {', '.join(ev.own_files[:5])}"
+                if ev.own_files
+                else ""
+            )
+            return Decision(
+                DecisionStatus.UNASSIGNED,
+                reason="the sender and the forwarded messages are "
+                f"different units ({', '.join(by_addr)}); {why}{own}",
+                candidates=cands,
+            )
         if choice is not None:
             return Decision(DecisionStatus.ASSIGNED, unit=choice, reason=why, candidates=cands)
-        return Decision(DecisionStatus.UNASSIGNED, reason=f"{why} (sender {addr or 'unknown'})",
-                        candidates=cands)
+        return Decision(
+            DecisionStatus.UNASSIGNED,
+            reason=f"{why} (sender {addr or 'unknown'})",
+            candidates=cands,
+        )

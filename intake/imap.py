@@ -37,8 +37,11 @@ log = logging.getLogger(__name__)
 FETCH_ITEMS = [b"BODY.PEEK[]", b"INTERNALDATE", b"RFC822.SIZE"]
 # Login replies that mean "not now", not "wrong credentials" (RFC 5530 codes, Microsoft 365's
 # "Server Unavailable" and throttling texts, Gmail's bandwidth limits, a BYE mid-login).
-BUSY = re.compile(r"\[(UNAVAILABLE|INUSE|LIMIT|OVERQUOTA|SERVERBUG)\]|server unavailable|"
-                  r"throttl|try again later|bandwidth|temporar|socket error|\bEOF\b", re.I)
+BUSY = re.compile(
+    r"\[(UNAVAILABLE|INUSE|LIMIT|OVERQUOTA|SERVERBUG)\]|server unavailable|"
+    r"throttl|try again later|bandwidth|temporar|socket error|\bEOF\b",
+    re.I,
+)
 
 
 class TokenSource(Protocol):
@@ -114,8 +117,13 @@ def _login(client: IMAPClient, s: MailboxConfig, password: str) -> None:
         client.plain_login(s.username, password)
         return
     _shutdown(client)
-    where = (f"environment variable {s.password_env}" if s.password_env
-             else f"file {s.password_file}" if s.password_file else "mailbox.username")
+    where = (
+        f"environment variable {s.password_env}"
+        if s.password_env
+        else f"file {s.password_file}"
+        if s.password_file
+        else "mailbox.username"
+    )
     raise ConfigError(
         f"the IMAP password or user name (from {where}) has non-ASCII characters and {s.host} "
         "offers no AUTHENTICATE PLAIN to send them; use an ASCII password"
@@ -169,15 +177,19 @@ class ImapMailbox:
                 _shutdown(client)
                 said = " ".join(str(e).split())[:200]
                 if BUSY.search(said):
-                    raise TransientError(f"IMAP {s.host} is busy or throttling logins ({said}); "
-                                         "backing off") from e
+                    raise TransientError(
+                        f"IMAP {s.host} is busy or throttling logins ({said}); backing off"
+                    ) from e
                 if self._tokens is not None and attempt == 1:
                     log.info("IMAP %s refused the access token; refreshing it and retrying", s.host)
                     self._tokens.refresh()
                     continue
-                how = ("XOAUTH2 with a fresh token: check mailbox.username is the account of "
-                       "`intake auth login` and that IMAP is enabled for it"
-                       if self._tokens is not None else "")
+                how = (
+                    "XOAUTH2 with a fresh token: check mailbox.username is the account of "
+                    "`intake auth login` and that IMAP is enabled for it"
+                    if self._tokens is not None
+                    else ""
+                )
                 raise CredentialsError(
                     f"IMAP login refused for {s.username}@{s.host}: {said}{'; ' if how else ''}{how}"
                 ) from e
@@ -241,8 +253,10 @@ class ImapMailbox:
     def folders(self) -> list[str]:
         """Every folder's name on the server (LIST "" "*"), for `intake doctor` to show."""
         try:
-            return [name if isinstance(name, str) else name.decode("utf-8", "replace")
-                    for _flags, _delim, name in self.client.list_folders()]
+            return [
+                name if isinstance(name, str) else name.decode("utf-8", "replace")
+                for _flags, _delim, name in self.client.list_folders()
+            ]
         except (IMAPClientError, OSError) as e:
             raise self._wrap("LIST", e) from e
 
@@ -343,8 +357,9 @@ class ImapMailbox:
             raise self._wrap("IDLE check", e) from e
         for r in responses:
             if isinstance(r, tuple) and r and r[0] == b"BYE":
-                said = " ".join(x.decode("utf-8", "replace") if isinstance(x, bytes) else str(x)
-                                for x in r[1:])
+                said = " ".join(
+                    x.decode("utf-8", "replace") if isinstance(x, bytes) else str(x) for x in r[1:]
+                )
                 raise self._wrap("IDLE", ConnectionAbortedError(f"server said BYE {said[:200]}"))
         if not responses and _peer_closed(client.socket()):
             # imapclient's idle_check swallows EOF and returns nothing, at once, forever after
@@ -356,8 +371,11 @@ class ImapMailbox:
 
     def _renew(self) -> None:
         folder = self._idle_folder
-        log.info("IMAP %s: the access token of this IDLE session is about to expire; "
-                 "logging in again with a fresh one", self.settings.host)
+        log.info(
+            "IMAP %s: the access token of this IDLE session is about to expire; "
+            "logging in again with a fresh one",
+            self.settings.host,
+        )
         self.close()
         self.connect()
         self.idle_start(folder)

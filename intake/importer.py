@@ -112,7 +112,9 @@ def _read_folder(root: Path) -> Iterator[Found | Skipped | Unreadable]:
             dirnames.remove(name)
         if here.name == "tmp" and _is_maildir(here.parent):
             for name in sorted(filenames):
-                yield Skipped(str(here / name), "a Maildir delivery still in progress (tmp/), not read")
+                yield Skipped(
+                    str(here / name), "a Maildir delivery still in progress (tmp/), not read"
+                )
             dirnames.clear()
             continue
         for name in sorted(filenames):
@@ -148,7 +150,10 @@ def read_file(path: Path) -> Iterator[Found | Skipped | Unreadable]:
 
 
 def import_paths(
-    paths: list[Path], sessions: sessionmaker[Session], files: FileStore, clock: Clock,
+    paths: list[Path],
+    sessions: sessionmaker[Session],
+    files: FileStore,
+    clock: Clock,
     progress: Progress | None = None,
 ) -> ImportResult:
     progress = progress or NullProgress()
@@ -173,8 +178,12 @@ def import_paths(
             try:
                 with sessions.begin() as s:
                     _, created = store_raw(
-                        s, files, raw, source="import",
-                        received_at=_received_at(raw) or now, now=now,
+                        s,
+                        files,
+                        raw,
+                        source="import",
+                        received_at=_received_at(raw) or now,
+                        now=now,
                     )
             except OSError as e:
                 result.errors.append(f"{item.label}: {e}")

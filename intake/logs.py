@@ -42,8 +42,11 @@ class _Routine(logging.Filter):
     "Will assume transactional DDL." (the migrations it runs are still logged)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.name.startswith("alembic") and record.levelno <= logging.INFO
-                    and str(record.msg).startswith(("Context impl", "Will assume")))
+        return not (
+            record.name.startswith("alembic")
+            and record.levelno <= logging.INFO
+            and str(record.msg).startswith(("Context impl", "Will assume"))
+        )
 
 
 def setup(level: int, fmt: str = "text") -> None:
@@ -59,6 +62,8 @@ def setup(level: int, fmt: str = "text") -> None:
     root.setLevel(level)
     # imaplib/imapclient log protocol lines (with message bodies) at DEBUG: keep them quiet;
     # their INFO lines ("Connection closed") only at -vv
-    logging.getLogger("imapclient").setLevel(logging.INFO if level <= logging.DEBUG else logging.WARNING)
+    logging.getLogger("imapclient").setLevel(
+        logging.INFO if level <= logging.DEBUG else logging.WARNING
+    )
     # progress of long work is reported even at the default WARNING level
     logging.getLogger("intake.progress").setLevel(min(level, logging.INFO))

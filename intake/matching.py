@@ -65,7 +65,9 @@ def evidence(parsed: ParsedMessage, parts: Sequence[PartView]) -> Evidence:
     per_doc = []
     for p in parts:
         organizers = tuple(
-            r.organizer for r in (p.facts.data_table.rows if p.facts.data_table else ()) if r.organizer
+            r.organizer
+            for r in (p.facts.data_table.rows if p.facts.data_table else ())
+            if r.organizer
         )
         per_doc.append(AttachmentEvidence(p.facts.filename, tuple(_doc_lines(p.facts)), organizers))
     return Evidence(

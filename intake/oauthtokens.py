@@ -68,15 +68,20 @@ def _read(path: Path) -> dict[str, Any] | None:
     try:
         st = path.stat()
         if st.st_mode & 0o077:
-            log.warning("token file %s was readable by others (mode %o); made 0600", path,
-                        st.st_mode & 0o777)
+            log.warning(
+                "token file %s was readable by others (mode %o); made 0600",
+                path,
+                st.st_mode & 0o777,
+            )
             os.chmod(path, 0o600)
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as e:
-        raise CredentialsError(f"the OAuth2 token file {path} cannot be read "
-                               f"({type(e).__name__}); run `intake auth login`") from None
+        raise CredentialsError(
+            f"the OAuth2 token file {path} cannot be read "
+            f"({type(e).__name__}); run `intake auth login`"
+        ) from None
     return data if isinstance(data, dict) else None
 
 
@@ -124,8 +129,13 @@ class OAuth2Tokens:
     REFRESH_MARGIN, refreshing it first when needed. The file is read at every call, so a new
     `intake auth login` (or another process's refresh) is picked up without a restart."""
 
-    def __init__(self, settings: OAuth2Settings, clock: Clock | None = None, *,
-                 margin: timedelta = REFRESH_MARGIN) -> None:
+    def __init__(
+        self,
+        settings: OAuth2Settings,
+        clock: Clock | None = None,
+        *,
+        margin: timedelta = REFRESH_MARGIN,
+    ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.margin = margin
@@ -149,14 +159,19 @@ class OAuth2Tokens:
         if not data or not data.get("refresh_token"):
             raise CredentialsError(
                 f"no OAuth2 token for the {self.settings.which} yet "
-                f"({self.settings.token_file}): run `{self.settings.login_command}`")
+                f"({self.settings.token_file}): run `{self.settings.login_command}`"
+            )
         return data
 
     def access_token(self) -> Secret:
         with self._locked():
             data = self._load()
             expires = _when(data.get("expires_at"))
-            if not data.get("access_token") or expires is None or expires - self.clock.now() < self.margin:
+            if (
+                not data.get("access_token")
+                or expires is None
+                or expires - self.clock.now() < self.margin
+            ):
                 data = self._refresh(data)
             self._handed_out = _when(data.get("expires_at"))
             return Secret(str(data["access_token"]))
@@ -178,22 +193,34 @@ class OAuth2Tokens:
         self.refreshes += 1
         merged = self._merge(data, token, refreshed=True)
         _write(st.token_file, merged)
-        log.info("OAuth2 access token of the %s refreshed; valid until %s", st.which,
-                 merged["expires_at"])
+        log.info(
+            "OAuth2 access token of the %s refreshed; valid until %s",
+            st.which,
+            merged["expires_at"],
+        )
         return merged
 
-    def _merge(self, data: dict[str, Any], token: dict[str, Any], *, refreshed: bool) -> dict[str, Any]:
+    def _merge(
+        self, data: dict[str, Any], token: dict[str, Any], *, refreshed: bool
+    ) -> dict[str, Any]:
         now = self.clock.now()
         try:
             lifetime = int(token.get("expires_in", 3600))
         except (TypeError, ValueError):
             lifetime = 3600
         claims = _claims(token.get("id_token"))
-        account = str(claims.get("email") or claims.get("preferred_username")
-                      or data.get("account") or self.settings.username)
+        account = str(
+            claims.get("email")
+            or claims.get("preferred_username")
+            or data.get("account")
+            or self.settings.username
+        )
         scope = token.get("scope")
-        scopes = (scope.split() if isinstance(scope, str) else list(data.get("scopes") or [])
-                  or list(self.settings.scopes))
+        scopes = (
+            scope.split()
+            if isinstance(scope, str)
+            else list(data.get("scopes") or []) or list(self.settings.scopes)
+        )
         return {
             "version": 1,
             "provider": self.settings.provider,
@@ -213,7 +240,8 @@ class OAuth2Tokens:
         if not token.get("refresh_token"):
             raise CredentialsError(
                 f"{host_of(self.settings.token_endpoint)} gave no refresh token; ask for the "
-                "offline_access scope (Microsoft) or access_type=offline (Google) and log in again")
+                "offline_access scope (Microsoft) or access_type=offline (Google) and log in again"
+            )
         with self._locked():
             _write(self.settings.token_file, self._merge({}, token, refreshed=False))
         return self.status()
@@ -222,13 +250,18 @@ class OAuth2Tokens:
         path = self.settings.token_file
         data = _read(path)
         if data is None:
-            raise CredentialsError(f"no OAuth2 token for the {self.settings.which} yet "
-                                   f"({path}): run `{self.settings.login_command}`")
+            raise CredentialsError(
+                f"no OAuth2 token for the {self.settings.which} yet "
+                f"({path}): run `{self.settings.login_command}`"
+            )
         return TokenStatus(
-            account=str(data.get("account") or ""), provider=str(data.get("provider") or ""),
-            scopes=tuple(data.get("scopes") or ()), expires_at=_when(data.get("expires_at")),
+            account=str(data.get("account") or ""),
+            provider=str(data.get("provider") or ""),
+            scopes=tuple(data.get("scopes") or ()),
+            expires_at=_when(data.get("expires_at")),
             obtained_at=_when(data.get("obtained_at")),
             refreshed_at=_when(data.get("refreshed_at")),
-            has_refresh_token=bool(data.get("refresh_token")), path=path,
+            has_refresh_token=bool(data.get("refresh_token")),
+            path=path,
             mode=path.stat().st_mode & 0o777,
         )

@@ -38,17 +38,30 @@ def _message(s: Session, message: str) -> Message:
     if msg is None:
         msg = s.scalar(select(Message).where(Message.message_id == message).order_by(Message.id))
     if msg is None:
-        raise NotFound(f"no message {message!r} (give the number from intake status, or a Message-ID)")
+        raise NotFound(
+            f"no message {message!r} (give the number from intake status, or a Message-ID)"
+        )
     return msg
 
 
 def audit(s: Session, actor: str, action: str, now: datetime, **detail: object) -> None:
-    s.add(AuditEntry(at=now, actor=actor, action=action, detail=json.dumps(detail, ensure_ascii=False)))
+    s.add(
+        AuditEntry(
+            at=now, actor=actor, action=action, detail=json.dumps(detail, ensure_ascii=False)
+        )
+    )
 
 
 def assign(
-    s: Session, campaign: CampaignConfig, message: str, code: str, *, by: str, now: datetime,
-    learn: bool = True, campaigns: Sequence[CampaignConfig] = (),
+    s: Session,
+    campaign: CampaignConfig,
+    message: str,
+    code: str,
+    *,
+    by: str,
+    now: datetime,
+    learn: bool = True,
+    campaigns: Sequence[CampaignConfig] = (),
 ) -> tuple[Message, bool]:
     """File `message` under unit `code`; returns (message, whether the address was learned).
     It is filed in its campaign; other mail stays other mail (now under that unit); a message
@@ -66,8 +79,17 @@ def assign(
     else:
         msg.campaign_id = msg.campaign_id or campaign.id
     learned = learn and learn_address(s, unit, msg.from_addr, by, now)
-    audit(s, by, "assign", now, message=msg.id, unit=unit.code, previous=old, learned=learned,
-          address=msg.from_addr)
+    audit(
+        s,
+        by,
+        "assign",
+        now,
+        message=msg.id,
+        unit=unit.code,
+        previous=old,
+        learned=learned,
+        address=msg.from_addr,
+    )
     s.flush()
     for c in every:
         req = requirements(c)
@@ -83,8 +105,15 @@ def _code_kind(s: Session, unit_id: int) -> tuple[str, str]:
     return (u.code, u.kind) if u is not None else ("", "")
 
 
-def unassign(s: Session, campaign: CampaignConfig, message: str, *, by: str, now: datetime,
-             campaigns: Sequence[CampaignConfig] = ()) -> Message:
+def unassign(
+    s: Session,
+    campaign: CampaignConfig,
+    message: str,
+    *,
+    by: str,
+    now: datetime,
+    campaigns: Sequence[CampaignConfig] = (),
+) -> Message:
     msg = _message(s, message)
     old = msg.unit_id
     msg.unit_id, msg.state, msg.assigned_by = None, "unassigned", by
@@ -102,8 +131,15 @@ def extend(s: Session, code: str, until: datetime, *, by: str, now: datetime) ->
     if until.tzinfo is None:
         raise IntakeError("the new deadline needs a time zone (ISO 8601 with offset)")
     unit = _unit(s, code)
-    audit(s, by, "extend", now, unit=unit.code, until=until.isoformat(),
-          previous=unit.extended_until.isoformat() if unit.extended_until else None)
+    audit(
+        s,
+        by,
+        "extend",
+        now,
+        unit=unit.code,
+        until=until.isoformat(),
+        previous=unit.extended_until.isoformat() if unit.extended_until else None,
+    )
     unit.extended_until = until
     return unit
 
@@ -131,10 +167,16 @@ def requeue(s: Session, message: str | None, *, by: str, now: datetime) -> Reque
     (state `received`); an entry is fetched again at the next poll (state `pending`). Audited."""
     out = Requeued()
     if message is None:
-        msgs = list(s.scalars(select(Message).where(Message.state == "quarantined").order_by(Message.id)))
-        entries = list(s.scalars(
-            select(LedgerEntry).where(LedgerEntry.state == "quarantined").order_by(LedgerEntry.id)
-        ))
+        msgs = list(
+            s.scalars(select(Message).where(Message.state == "quarantined").order_by(Message.id))
+        )
+        entries = list(
+            s.scalars(
+                select(LedgerEntry)
+                .where(LedgerEntry.state == "quarantined")
+                .order_by(LedgerEntry.id)
+            )
+        )
     else:
         ref = message.strip().lstrip("#")
         if ref.startswith("-") and ref[1:].isdigit():
@@ -147,8 +189,10 @@ def requeue(s: Session, message: str | None, *, by: str, now: datetime) -> Reque
         else:
             msg = _message(s, ref)
             if msg.state != "quarantined":
-                raise IntakeError(f"message {message} is {msg.state}, not quarantined "
-                                  "(intake reparse reads a message again)")
+                raise IntakeError(
+                    f"message {message} is {msg.state}, not quarantined "
+                    "(intake reparse reads a message again)"
+                )
             msgs, entries = [msg], []
     for msg in msgs:
         out.messages.append(msg.id)

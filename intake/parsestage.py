@@ -98,7 +98,9 @@ def _expand(facts: DocumentFacts, data: bytes) -> tuple[list[tuple[str, bytes, s
     return members, "; ".join(out.problems)
 
 
-def stage(sha256: str, files_root: str, limits: LimitsConfig, spec: MatcherSpec | None = None) -> Staged:
+def stage(
+    sha256: str, files_root: str, limits: LimitsConfig, spec: MatcherSpec | None = None
+) -> Staged:
     """Parse one stored message and file its parts. Runs in a worker (or in-process). The
     parts' files are made durable together before it returns (FileStore.batch)."""
     files = FileStore(files_root)
@@ -107,7 +109,9 @@ def stage(sha256: str, files_root: str, limits: LimitsConfig, spec: MatcherSpec 
             staged = _stage(files, sha256, limits)
     if spec is None:
         return staged
-    return replace(staged, decision=matcher_for(spec).identify(evidence(staged.parsed, staged.parts)))
+    return replace(
+        staged, decision=matcher_for(spec).identify(evidence(staged.parsed, staged.parts))
+    )
 
 
 def _stage(files: FileStore, sha256: str, limits: LimitsConfig) -> Staged:
@@ -118,8 +122,9 @@ def _stage(files: FileStore, sha256: str, limits: LimitsConfig) -> Staged:
     parts = list(parsed.parts)
     cut_attachments = ""
     if len(parts) > limits.max_attachments:
-        cut_attachments = (f"{len(parts)} attachments; only the first {limits.max_attachments} "
-                           "were read")
+        cut_attachments = (
+            f"{len(parts)} attachments; only the first {limits.max_attachments} were read"
+        )
         problems.append(cut_attachments)
         parts = parts[: limits.max_attachments]
     staged: list[StagedPart] = []
@@ -136,8 +141,11 @@ def _stage(files: FileStore, sha256: str, limits: LimitsConfig) -> Staged:
                 target = q[3] if q[3] is not None else len(staged) - 1
                 left[target] = left.get(target, 0) + 1
             for target, count in left.items():
-                _note(staged, target, f"{count} file(s) not read: more than "
-                                      f"{limits.max_parts} files in one message")
+                _note(
+                    staged,
+                    target,
+                    f"{count} file(s) not read: more than {limits.max_parts} files in one message",
+                )
             break
         facts = read_document(data, name, ctype)
         members, problem = _expand(facts, data)
@@ -150,12 +158,20 @@ def _stage(files: FileStore, sha256: str, limits: LimitsConfig) -> Staged:
             # copies that come out of the message (they carry the inner sender), drop the rest
             inner = {m_data for _, m_data, _, _ in members}
             queue = [q for q in queue if not (q[3] == parent and q[1] in inner)]
-        queue.extend((m_name, m_data, m_ctype, index, m_sender) for m_name, m_data, m_ctype, m_sender in members)
+        queue.extend(
+            (m_name, m_data, m_ctype, index, m_sender)
+            for m_name, m_data, m_ctype, m_sender in members
+        )
     if cut_attachments and staged:
         top = max(i for i, p in enumerate(staged) if p.parent is None)
         _note(staged, top, cut_attachments)
     staged = [replace(p, facts_json=facts_json(p.facts, files)) for p in staged]
-    light = replace(parsed, parts=tuple(Part(p.filename, p.content_type, b"", p.inline, p.content_id) for p in parsed.parts))
+    light = replace(
+        parsed,
+        parts=tuple(
+            Part(p.filename, p.content_type, b"", p.inline, p.content_id) for p in parsed.parts
+        ),
+    )
     return Staged(light, tuple(staged), tuple(problems))
 
 
@@ -166,8 +182,9 @@ def _parse(raw: bytes, limits: LimitsConfig) -> ParsedMessage:
     lifted = lift(raw)
     if lifted is not None:
         try:
-            skeleton = parse_message(lifted.skeleton, max_parts=limits.max_mime_parts,
-                                     max_depth=limits.max_mime_depth)
+            skeleton = parse_message(
+                lifted.skeleton, max_parts=limits.max_mime_parts, max_depth=limits.max_mime_depth
+            )
         except MalformedMessage:
             skeleton = None  # the full parse below gives the reason
         restored = restore(skeleton, lifted, raw) if skeleton is not None else None
@@ -237,10 +254,18 @@ def _worker_init(memory_mb: int) -> None:
     threading.stack_size(2 * 2**20)  # the fsync threads need little; 8 MiB each counts in RLIMIT_AS
     limit = memory_mb * 2**20
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, hard if hard != resource.RLIM_INFINITY and hard < limit else resource.RLIM_INFINITY))
+    resource.setrlimit(
+        resource.RLIMIT_AS,
+        (
+            limit,
+            hard if hard != resource.RLIM_INFINITY and hard < limit else resource.RLIM_INFINITY,
+        ),
+    )
 
 
-def _guarded(sha256: str, files_root: str, limits: LimitsConfig, spec: MatcherSpec | None) -> Staged:
+def _guarded(
+    sha256: str, files_root: str, limits: LimitsConfig, spec: MatcherSpec | None
+) -> Staged:
     """The worker's task: re-arm the CPU limit for this message, then stage it."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     used = int(usage.ru_utime + usage.ru_stime) + 1
@@ -256,8 +281,9 @@ _STOPPED = object()  # the stream was asked to stop while it waited
 
 
 class ParseStage:
-    def __init__(self, files_root: str, limits: LimitsConfig | None = None,
-                 secret_env: Sequence[str] = ()) -> None:
+    def __init__(
+        self, files_root: str, limits: LimitsConfig | None = None, secret_env: Sequence[str] = ()
+    ) -> None:
         self.files_root = files_root
         self.limits = limits or LimitsConfig()
         self.secret_env = tuple(n for n in secret_env if n)
@@ -300,8 +326,13 @@ class ParseStage:
         """Stage several messages using every worker; results in input order."""
         return list(self.stream(shas))
 
-    def stream(self, shas: Sequence[str], ahead: int = 0, spec: MatcherSpec | None = None,
-               stop: Callable[[], bool] | None = None) -> Generator[Staged | MessageError]:
+    def stream(
+        self,
+        shas: Sequence[str],
+        ahead: int = 0,
+        spec: MatcherSpec | None = None,
+        stop: Callable[[], bool] | None = None,
+    ) -> Generator[Staged | MessageError]:
         """Stage messages on the workers and yield the results in input order, keeping up to
         `ahead` (default: 4 per worker) in flight, so the workers go on parsing while the caller
         files the result in hand. With `spec`, each message's unit is decided there too. After
@@ -327,7 +358,13 @@ class ParseStage:
                         break  # a suspect runs with nothing else in flight
                     pending.popleft()
                     inflight.append(
-                        (i, self._executor().submit(_guarded, shas[i], self.files_root, self.limits, spec)))
+                        (
+                            i,
+                            self._executor().submit(
+                                _guarded, shas[i], self.files_root, self.limits, spec
+                            ),
+                        )
+                    )
                 i, fut = inflight[0]
                 result, broken = self._judge(fut, solo=i in alone, stop=stop)
                 if result is _STOPPED:
@@ -361,8 +398,9 @@ class ParseStage:
             cf.wait([fut], timeout=min(left, 0.2))
         return True
 
-    def _judge(self, fut: cf.Future[Staged], solo: bool,
-               stop: Callable[[], bool] | None = None) -> tuple[object, bool]:
+    def _judge(
+        self, fut: cf.Future[Staged], solo: bool, stop: Callable[[], bool] | None = None
+    ) -> tuple[object, bool]:
         """The result of one task (Staged or MessageError), and whether the pool must be
         rebuilt. None: not judged (killed in company, or in flight when another task broke the
         pool: it runs again alone). _STOPPED: asked to stop while waiting."""
@@ -373,13 +411,16 @@ class ParseStage:
             return fut.result(timeout=0), False
         except cf.TimeoutError:
             if solo:
-                return MessageError(f"parse timeout after {self.limits.parse_timeout:.0f} s{alone}",
-                                    permanent=True), True
+                return MessageError(
+                    f"parse timeout after {self.limits.parse_timeout:.0f} s{alone}", permanent=True
+                ), True
             return None, True
         except BrokenProcessPool:
             if solo:
-                return MessageError("parse worker died (memory or CPU limit exceeded, or a crash)"
-                                    f"{alone}", permanent=True), True
+                return MessageError(
+                    f"parse worker died (memory or CPU limit exceeded, or a crash){alone}",
+                    permanent=True,
+                ), True
             return None, True
         except MemoryError as e:
             if solo:

@@ -209,8 +209,12 @@ class Poller:
             if not faults.fault(e):
                 raise
             faults.reset(self.sessions)
-            log.error("heartbeat of %s not recorded (%s); last error: %s", self.mailbox.account,
-                      faults.describe(e), error or "none")
+            log.error(
+                "heartbeat of %s not recorded (%s); last error: %s",
+                self.mailbox.account,
+                faults.describe(e),
+                error or "none",
+            )
 
     def _poll(self, folder: str, result: PollResult) -> None:
         try:
@@ -228,17 +232,21 @@ class Poller:
             fs = ledger.folder_state(s, account, folder, info.uidvalidity, now)
             last = fs.last_seen_uid
             epochs = s.scalar(
-                select(LedgerEntry.id).where(
+                select(LedgerEntry.id)
+                .where(
                     LedgerEntry.account == account,
                     LedgerEntry.folder == folder,
                     LedgerEntry.uidvalidity != info.uidvalidity,
-                ).limit(1)
+                )
+                .limit(1)
             )
             result.uidvalidity_changed = last == 0 and epochs is not None
         if result.uidvalidity_changed:
             log.warning(
                 "UIDVALIDITY of %s/%s is now %d: re-matching by Message-ID and sha256",
-                account, folder, info.uidvalidity,
+                account,
+                folder,
+                info.uidvalidity,
             )
         # Fast path: nothing above the last seen UID, so no SEARCH and no FETCH.
         if info.uidnext == 0 or info.uidnext - 1 > last:
@@ -258,15 +266,18 @@ class Poller:
         for start in range(0, len(pending), size):
             if self.stop_requested:
                 break
-            sizes = self._within_size(folder, info.uidvalidity, pending[start : start + size], result)
+            sizes = self._within_size(
+                folder, info.uidvalidity, pending[start : start + size], result
+            )
             for batch in _by_bytes(sizes, self.fetch_bytes):
                 fetched = {f.uid: f for f in self.mailbox.fetch(batch)}
                 result.fetched += len(fetched)
                 for uid in batch:
                     if uid not in fetched:
                         self._missing(folder, info.uidvalidity, uid, result)
-                self._store_batch(folder, info.uidvalidity, [fetched[u] for u in batch if u in fetched],
-                                  result)
+                self._store_batch(
+                    folder, info.uidvalidity, [fetched[u] for u in batch if u in fetched], result
+                )
                 del fetched
                 self.progress.advance(len(batch))
                 if self.stop_requested:
@@ -311,8 +322,9 @@ class Poller:
         assert entry is not None, "ledger row vanished"
         return entry
 
-    def _store_batch(self, folder: str, uidvalidity: int, items: list[Fetched],
-                     result: PollResult) -> None:
+    def _store_batch(
+        self, folder: str, uidvalidity: int, items: list[Fetched], result: PollResult
+    ) -> None:
         """Store a fetched batch in one transaction: the raw files made durable together
         (FileStore.batch), then one commit for all the ledger rows, and only after it may the
         server be told (_mark). If the batch cannot be stored at once, each message is stored
@@ -325,27 +337,33 @@ class Poller:
         try:
             with self.sessions.begin() as s:
                 entries = {
-                    e.uid: e for e in s.scalars(select(LedgerEntry).where(
-                        LedgerEntry.account == account,
-                        LedgerEntry.folder == folder,
-                        LedgerEntry.uidvalidity == uidvalidity,
-                        LedgerEntry.uid.in_([f.uid for f in items]),
-                    ))
+                    e.uid: e
+                    for e in s.scalars(
+                        select(LedgerEntry).where(
+                            LedgerEntry.account == account,
+                            LedgerEntry.folder == folder,
+                            LedgerEntry.uidvalidity == uidvalidity,
+                            LedgerEntry.uid.in_([f.uid for f in items]),
+                        )
+                    )
                 }
                 with self.files.batch():  # durable before the commit that names the files
                     infos = [describe(self.files, f.raw) for f in items]
                 # the dedupe of store_raw for the whole batch in one query (a copy seen before,
                 # then one earlier in this batch); the new rows are inserted at the commit
                 found = ledger.find_messages(
-                    s, [(i.digest, i.env.message_id, i.body_digest) for i in infos])
+                    s, [(i.digest, i.env.message_id, i.body_digest) for i in infos]
+                )
                 added: list[Message] = []
                 for f, info, msg in zip(items, infos, found, strict=True):
                     if msg is None:
-                        msg = ledger.match_message(added, info.digest, info.env.message_id,
-                                                   info.body_digest)
+                        msg = ledger.match_message(
+                            added, info.digest, info.env.message_id, info.body_digest
+                        )
                     if msg is None:
-                        msg = new_message(info, source="imap", received_at=f.internaldate or now,
-                                          now=now)
+                        msg = new_message(
+                            info, source="imap", received_at=f.internaldate or now, now=now
+                        )
                         s.add(msg)
                         added.append(msg)
                     entry = entries[f.uid]
@@ -358,8 +376,12 @@ class Poller:
         except (SQLAlchemyError, OSError) as e:
             if faults.fault(e):
                 raise  # our store, not these messages: the poll stops and backs off
-            log.warning("a batch of %d could not be stored at once (%s: %s); storing one by one",
-                        len(items), type(e).__name__, e)
+            log.warning(
+                "a batch of %d could not be stored at once (%s: %s); storing one by one",
+                len(items),
+                type(e).__name__,
+                e,
+            )
             for f in items:
                 self._store(folder, uidvalidity, f, result)
             return
@@ -388,8 +410,12 @@ class Poller:
             try:
                 with self.sessions.begin() as s:
                     entry = self._entry(s, folder, uidvalidity, f.uid)
-                    ledger.fail_entry(entry, f"store failed: {type(e).__name__}: {e}"[:500], now,
-                                      self.settings.max_attempts)
+                    ledger.fail_entry(
+                        entry,
+                        f"store failed: {type(e).__name__}: {e}"[:500],
+                        now,
+                        self.settings.max_attempts,
+                    )
             except (SQLAlchemyError, OSError) as e2:
                 raise StoreFault(f"the store cannot be written: {faults.describe(e2)}") from e2
             return
@@ -401,8 +427,10 @@ class Poller:
         with self.sessions.begin() as s:
             entry = self._entry(s, folder, uidvalidity, uid)
             ledger.fail_entry(
-                entry, "the server returned no body for this UID (expunged meanwhile?)",
-                now, self.settings.max_attempts,
+                entry,
+                "the server returned no body for this UID (expunged meanwhile?)",
+                now,
+                self.settings.max_attempts,
             )
         result.failed += 1
 

@@ -101,6 +101,8 @@ class Reporter:
             share = min(self.done / self.total, 1.0)
             bar = "#" * int(share * 30)
             eta = (self.total - self.done) / rate if rate > 0 else 0.0
-            return (f"{self.label} [{bar:<30}] {self.done}/{self.total} "
-                    f"{share:4.0%} {rate:.1f}/s eta {eta:.0f} s")
+            return (
+                f"{self.label} [{bar:<30}] {self.done}/{self.total} "
+                f"{share:4.0%} {rate:.1f}/s eta {eta:.0f} s"
+            )
         return f"{self.label}: {self.done} {rate:.1f}/s"

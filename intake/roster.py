@@ -38,7 +38,9 @@ def _rows_from_table(table: list[list[str]], source: str) -> list[RosterUnit]:
     header = [h.strip().lower() for h in table[0]]
     missing = [c for c in COLUMNS[:3] if c not in header]
     if missing:
-        raise ConfigError(f"{source}: missing column(s) {', '.join(missing)} (need {','.join(COLUMNS)})")
+        raise ConfigError(
+            f"{source}: missing column(s) {', '.join(missing)} (need {','.join(COLUMNS)})"
+        )
     idx = {c: header.index(c) for c in COLUMNS if c in header}
     rows: list[RosterUnit] = []
     seen_codes: dict[str, int] = {}
@@ -65,15 +67,20 @@ def _rows_from_table(table: list[list[str]], source: str) -> list[RosterUnit]:
             if "@" not in e:
                 raise ConfigError(f"{source}: line {n}: {e!r} is not an email address")
             if e in seen_emails:
-                raise ConfigError(f"{source}: line {n}: {e} is also the address of {seen_emails[e]}")
+                raise ConfigError(
+                    f"{source}: line {n}: {e} is also the address of {seen_emails[e]}"
+                )
             seen_emails[e] = code
         rows.append(RosterUnit(code, name, kind, emails, _split(get("aliases"))))
     return rows
 
 
 _BOMS = (  # longest first: the UTF-32 LE mark starts with the UTF-16 LE one
-    (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
 )
 _SAVE_AS = "save it from Excel as 'CSV UTF-8' or .xlsx"
 
@@ -87,14 +94,18 @@ def decode_text(data: bytes, source: str) -> tuple[str, str]:
             try:
                 return data.decode(encoding), encoding
             except UnicodeDecodeError as e:
-                raise ConfigError(f"{source}: starts as {encoding} but byte {e.start} is not; {_SAVE_AS}") from e
+                raise ConfigError(
+                    f"{source}: starts as {encoding} but byte {e.start} is not; {_SAVE_AS}"
+                ) from e
     head = data[:4096]
     if head.count(0) > len(head) // 4:  # UTF-16 without a BOM: every other byte is 0 in ASCII text
         encoding = "utf-16-le" if head[1::2].count(0) > head[0::2].count(0) else "utf-16-be"
         try:
             return data.decode(encoding), encoding
         except UnicodeDecodeError as e:
-            raise ConfigError(f"{source}: holds NUL bytes but is not UTF-16 text; {_SAVE_AS}") from e
+            raise ConfigError(
+                f"{source}: holds NUL bytes but is not UTF-16 text; {_SAVE_AS}"
+            ) from e
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -133,8 +144,10 @@ def _sheet_table(data: bytes, fmt: str, source: str) -> list[list[str]]:
     try:
         sheets = grids(data, fmt, max_rows=10001, max_cols=10)
     except Unreadable as e:
-        raise ConfigError(f"{source}: cannot read this {fmt} workbook ({e}); open it in Excel and "
-                          "save it again, or save it as 'CSV UTF-8'") from e
+        raise ConfigError(
+            f"{source}: cannot read this {fmt} workbook ({e}); open it in Excel and "
+            "save it again, or save it as 'CSV UTF-8'"
+        ) from e
     if not sheets:
         return []
     return [["" if v is None else _cell_text(v) for v in row] for row in sheets[0].cells]

@@ -48,7 +48,9 @@ class Scheduler:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
-    def add(self, name: str, func: Callable[[], object], interval: float, *, delay: float = 0.0) -> Job:
+    def add(
+        self, name: str, func: Callable[[], object], interval: float, *, delay: float = 0.0
+    ) -> Job:
         """Run `func` every `interval` seconds, the first time after `delay` seconds."""
         if interval <= 0:
             raise ValueError("interval must be positive")
@@ -99,7 +101,9 @@ class Scheduler:
 
     def start(self) -> None:
         for job in self.jobs.values():
-            t = threading.Thread(target=self._loop, args=(job,), name=f"job-{job.name}", daemon=True)
+            t = threading.Thread(
+                target=self._loop, args=(job,), name=f"job-{job.name}", daemon=True
+            )
             t.start()
             self._threads.append(t)
 

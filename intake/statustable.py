@@ -78,8 +78,10 @@ def render(cs: CampaignStatus, *, only: str | None = None) -> str:
     extended = [u for u in cs.units if u.deadline != cs.deadline and (not only or u.state == only)]
     if extended:
         lines += ["", "Đơn vị được gia hạn:"]
-        lines += [f"  {_pad(u.code, 22)} {_pad(u.name, 34)} {fmt_until(u.deadline, cs.timezone)}"
-                  for u in extended]
+        lines += [
+            f"  {_pad(u.code, 22)} {_pad(u.name, 34)} {fmt_until(u.deadline, cs.timezone)}"
+            for u in extended
+        ]
     if cs.unassigned:
         lines += ["", "Thư chưa xác định được đơn vị (ghi nhận: intake assign SỐ-THƯ MÃ-ĐƠN-VỊ):"]
         for m in cs.unassigned:
@@ -88,8 +90,10 @@ def render(cs: CampaignStatus, *, only: str | None = None) -> str:
                 f"{_pad(m.subject or '-', 40)} — {reason_vi(m.reason)}"
             )
             if m.candidates:
-                lines.append("      có thể là: " + "; ".join(
-                    f"{names.get(c, c)} ({c})" for c in m.candidates))
+                lines.append(
+                    "      có thể là: "
+                    + "; ".join(f"{names.get(c, c)} ({c})" for c in m.candidates)
+                )
     if cs.quarantined:
         lines += ["", "Thư bị cách ly (sau khi khắc phục: intake requeue SỐ-THƯ):"]
         for m in cs.quarantined:
@@ -113,8 +117,12 @@ def render_other(others: Sequence[OtherMessage], tz: str = "Asia/Ho_Chi_Minh") -
     """Mail of no campaign: kept, filed under its unit, counted nowhere (`intake move` puts one
     in a campaign)."""
     zone = ZoneInfo(tz)
-    lines = [f"Thư khác, không thuộc kế hoạch nào ({len(others)}; chuyển: intake move SỐ-THƯ MÃ-KẾ-HOẠCH):"]
+    lines = [
+        f"Thư khác, không thuộc kế hoạch nào ({len(others)}; chuyển: intake move SỐ-THƯ MÃ-KẾ-HOẠCH):"
+    ]
     for m in others:
-        lines.append(f"  #{m.id} {_local(m.received_at, zone)} {_pad(m.unit or m.from_addr or '-', 32)} "
-                     f"{_pad(m.subject or '-', 40)} — {reason_vi(m.reason)}")
+        lines.append(
+            f"  #{m.id} {_local(m.received_at, zone)} {_pad(m.unit or m.from_addr or '-', 32)} "
+            f"{_pad(m.subject or '-', 40)} — {reason_vi(m.reason)}"
+        )
     return "\n".join(lines)

@@ -7,6 +7,7 @@ columns, `intake.campaignfiling`), so its rows are read here from the stored fil
 attachment counted as that unit's `data_table` in the campaign, through `parsers.grid` (bounded
 like every table read) and `parsers.campaigntable.read_rows` (the rows by the campaign's columns).
 """
+
 from __future__ import annotations
 
 import logging
@@ -40,15 +41,25 @@ class UnitTable:
     filename: str = ""
 
 
-def unit_tables(s: Session, files: FileStore, campaign_id: str, table: TableConfig) -> list[UnitTable]:
+def unit_tables(
+    s: Session, files: FileStore, campaign_id: str, table: TableConfig
+) -> list[UnitTable]:
     """Each unit's latest table of the campaign (by receipt time), read from its stored file."""
     latest: dict[int, tuple[str, str, str]] = {}
     q = (
-        select(Message.unit_id, Attachment.unit_id, Attachment.sha256, Attachment.fmt,
-               Attachment.filename)
+        select(
+            Message.unit_id,
+            Attachment.unit_id,
+            Attachment.sha256,
+            Attachment.fmt,
+            Attachment.filename,
+        )
         .join(Attachment, Attachment.message_fk == Message.id)
-        .where(in_campaign(campaign_id), Message.state == "filed",
-               Attachment.items.contains("data_table"))
+        .where(
+            in_campaign(campaign_id),
+            Message.state == "filed",
+            Attachment.items.contains("data_table"),
+        )
         .order_by(Message.received_at, Message.id, Attachment.id)
     )
     for msg_unit, att_unit, sha, fmt, filename in s.execute(q):

@@ -94,15 +94,26 @@ def _bar(counts: dict[str, int]) -> Bar:
     rest = 100 - sum(widths.values())
     for k in sorted(exact, key=lambda k: exact[k] - widths[k], reverse=True)[:rest]:
         widths[k] += 1
-    return Bar(tuple((k, counts[k], widths[k]) for k in ("complete", "incomplete", "missing")
-                     if counts.get(k)))
+    return Bar(
+        tuple(
+            (k, counts[k], widths[k])
+            for k in ("complete", "incomplete", "missing")
+            if counts.get(k)
+        )
+    )
 
 
 def _kind_row(kind: str, units: list[UnitStatus]) -> KindRow:
-    counts = {s: sum(1 for u in units if u.state == s) for s in ("complete", "incomplete", "missing")}
+    counts = {
+        s: sum(1 for u in units if u.state == s) for s in ("complete", "incomplete", "missing")
+    }
     return KindRow(
-        kind=kind, label=kind_label(kind), total=len(units), complete=counts["complete"],
-        incomplete=counts["incomplete"], missing=counts["missing"],
+        kind=kind,
+        label=kind_label(kind),
+        total=len(units),
+        complete=counts["complete"],
+        incomplete=counts["incomplete"],
+        missing=counts["missing"],
         overdue=sum(1 for u in units if u.overdue),
         late=sum(1 for u in units if u.submitted_late),
         classes=sum(u.total_classes or 0 for u in units),
@@ -115,12 +126,15 @@ def _by_kind(units: Iterable[UnitStatus]) -> list[KindRow]:
     groups: dict[str, list[UnitStatus]] = {k: [] for k in KIND_LABELS}
     for u in units:
         groups.setdefault(u.kind, []).append(u)
-    return [_kind_row(k, us) for k, us in sorted(groups.items(), key=lambda kv: kind_order(kv[0])) if us]
+    return [
+        _kind_row(k, us) for k, us in sorted(groups.items(), key=lambda kv: kind_order(kv[0])) if us
+    ]
 
 
 def _arrived(units: Iterable[UnitStatus], since: datetime | None) -> list[UnitStatus]:
     got = [
-        u for u in units
+        u
+        for u in units
         if u.last_message_at is not None and (since is None or u.last_message_at > since)
     ]
     return sorted(got, key=lambda u: u.last_message_at or u.deadline, reverse=True)
@@ -172,8 +186,14 @@ class OtherMail:
     recent: Cut  # of OtherEntry: since the previous digest
 
 
-def _campaign_ctx(part: CampaignPart, index: int, several: bool, since: datetime | None,
-                  now: datetime, list_limit: int) -> dict[str, object]:
+def _campaign_ctx(
+    part: CampaignPart,
+    index: int,
+    several: bool,
+    since: datetime | None,
+    now: datetime,
+    list_limit: int,
+) -> dict[str, object]:
     status = part.status
     units = status.units
     letter = chr(ord("A") + index) if index < 26 else str(index + 1)
@@ -224,7 +244,9 @@ def compose_digest(
     sections = [_campaign_ctx(p, i, several, since, now, list_limit) for i, p in enumerate(parts)]
     names = {u.code: u.name for p in [*parts, CampaignPart(status)] for u in p.status.units}
     local_now = now.astimezone(ZoneInfo(status.timezone))
-    first = sections[0] if sections else _campaign_ctx(CampaignPart(status), 0, False, since, now, 0)
+    first = (
+        sections[0] if sections else _campaign_ctx(CampaignPart(status), 0, False, since, now, 0)
+    )
     ctx = {
         **first,  # one campaign: its parts at the top level too (subject, header)
         "campaigns": sections,
@@ -246,6 +268,10 @@ def compose_digest(
     tag = status.campaign_id if not several else "cac-ke-hoach"
     name = f"tong-hop-{tag}-{local_now:%Y%m%d-%H%M}.xlsx"
     return OutgoingMail(
-        kind="digest", to=tuple(recipients), subject=subject, text=text, html=html,
+        kind="digest",
+        to=tuple(recipients),
+        subject=subject,
+        text=text,
+        html=html,
         attachments=((name, workbook, XLSX_TYPE),),
     )

@@ -122,14 +122,18 @@ def build_message(
             *_, html_part = msg.iter_parts()
             for cid, data, subtype in mail.inline_images:
                 html_part.add_related(
-                    data, "image", header_safe(subtype, limit=20),
+                    data,
+                    "image",
+                    header_safe(subtype, limit=20),
                     cid=f"<{header_safe(cid, limit=100).strip('<>')}>",
                     disposition="inline",
                 )
     for filename, data, ctype in mail.attachments:
         maintype, _, subtype = header_safe(ctype, limit=100).partition("/")
         msg.add_attachment(
-            data, maintype or "application", subtype or "octet-stream",
+            data,
+            maintype or "application",
+            subtype or "octet-stream",
             filename=clean_filename(filename),
         )
     return msg

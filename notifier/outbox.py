@@ -45,12 +45,17 @@ def backoff(attempts: int) -> timedelta:
 
 
 def exists(s: Session, campaign_id: str, kind: str, unit_code: str, slot: str) -> bool:
-    return s.scalar(
-        select(OutboxMail.id).where(
-            OutboxMail.campaign_id == campaign_id, OutboxMail.kind == kind,
-            OutboxMail.unit_code == unit_code, OutboxMail.slot == slot,
+    return (
+        s.scalar(
+            select(OutboxMail.id).where(
+                OutboxMail.campaign_id == campaign_id,
+                OutboxMail.kind == kind,
+                OutboxMail.unit_code == unit_code,
+                OutboxMail.slot == slot,
+            )
         )
-    ) is not None
+        is not None
+    )
 
 
 def sent_keys(s: Session, campaign_id: str, kinds: tuple[str, ...]) -> set[tuple[str, str]]:
@@ -69,7 +74,8 @@ def last_sent(s: Session, campaign_id: str, kinds: tuple[str, ...]) -> dict[str,
     out: dict[str, datetime] = {}
     for unit, sent_at, created_at in s.execute(
         select(OutboxMail.unit_code, OutboxMail.sent_at, OutboxMail.created_at).where(
-            OutboxMail.campaign_id == campaign_id, OutboxMail.kind.in_(kinds),
+            OutboxMail.campaign_id == campaign_id,
+            OutboxMail.kind.in_(kinds),
             OutboxMail.state != "failed",
         )
     ):
@@ -84,8 +90,15 @@ def last_sent(s: Session, campaign_id: str, kinds: tuple[str, ...]) -> dict[str,
 
 
 def enqueue(
-    s: Session, files: FileStore, msg: EmailMessage, *, campaign_id: str, kind: str,
-    unit_code: str, slot: str, now: datetime,
+    s: Session,
+    files: FileStore,
+    msg: EmailMessage,
+    *,
+    campaign_id: str,
+    kind: str,
+    unit_code: str,
+    slot: str,
+    now: datetime,
 ) -> OutboxMail | None:
     """Queue `msg` unless the same (campaign, kind, unit, slot) is queued already. The caller
     commits together with whatever decided this."""
@@ -93,10 +106,18 @@ def enqueue(
         return None
     blob = msg.as_bytes(policy=email.policy.SMTP)
     row = OutboxMail(
-        campaign_id=campaign_id, kind=kind, unit_code=unit_code, slot=slot[:128],
+        campaign_id=campaign_id,
+        kind=kind,
+        unit_code=unit_code,
+        slot=slot[:128],
         recipients=", ".join(str(a) for a in msg.get_all("To", [])),
-        subject=str(msg.get("Subject", "")), message_id=str(msg.get("Message-ID", "")),
-        blob_sha256=files.put(blob), state="pending", attempts=0, created_at=now, last_error="",
+        subject=str(msg.get("Subject", "")),
+        message_id=str(msg.get("Message-ID", "")),
+        blob_sha256=files.put(blob),
+        state="pending",
+        attempts=0,
+        created_at=now,
+        last_error="",
     )
     s.add(row)
     s.flush()
@@ -109,24 +130,41 @@ def requeue(s: Session, now: datetime, *, failed: bool, by: str) -> tuple[list[i
     with their attempts reset. Only `pending` and `failed` rows are touched: a `sent` row is
     never sent again, and a `sending` one (the server may have it) is left to the stale guard.
     Returns (ids made due now, failed ids requeued); the requeue is audited."""
-    waiting = list(s.scalars(
-        select(OutboxMail.id).where(OutboxMail.state == "pending", OutboxMail.next_attempt_at > now)
-        .order_by(OutboxMail.id)
-    ))
+    waiting = list(
+        s.scalars(
+            select(OutboxMail.id)
+            .where(OutboxMail.state == "pending", OutboxMail.next_attempt_at > now)
+            .order_by(OutboxMail.id)
+        )
+    )
     if waiting:
-        s.execute(update(OutboxMail).where(OutboxMail.id.in_(waiting), OutboxMail.state == "pending")
-                  .values(next_attempt_at=None))
+        s.execute(
+            update(OutboxMail)
+            .where(OutboxMail.id.in_(waiting), OutboxMail.state == "pending")
+            .values(next_attempt_at=None)
+        )
     again: list[int] = []
     if failed:
-        again = list(s.scalars(
-            select(OutboxMail.id).where(OutboxMail.state == "failed").order_by(OutboxMail.id)
-        ))
+        again = list(
+            s.scalars(
+                select(OutboxMail.id).where(OutboxMail.state == "failed").order_by(OutboxMail.id)
+            )
+        )
         if again:
-            s.execute(update(OutboxMail).where(OutboxMail.id.in_(again), OutboxMail.state == "failed")
-                      .values(state="pending", attempts=0, next_attempt_at=None))
+            s.execute(
+                update(OutboxMail)
+                .where(OutboxMail.id.in_(again), OutboxMail.state == "failed")
+                .values(state="pending", attempts=0, next_attempt_at=None)
+            )
     if waiting or again:
-        s.add(AuditEntry(at=now, actor=by, action="outbox-retry",
-                         detail=json.dumps({"due_now": waiting, "requeued_failed": again})))
+        s.add(
+            AuditEntry(
+                at=now,
+                actor=by,
+                action="outbox-retry",
+                detail=json.dumps({"due_now": waiting, "requeued_failed": again}),
+            )
+        )
     return waiting, again
 
 
@@ -139,8 +177,12 @@ class Delivery:
 
 
 def deliver_due(
-    sessions: sessionmaker[Session], files: FileStore, mailer: Mailer, clock: Clock,
-    *, max_attempts: int = MAX_ATTEMPTS,
+    sessions: sessionmaker[Session],
+    files: FileStore,
+    mailer: Mailer,
+    clock: Clock,
+    *,
+    max_attempts: int = MAX_ATTEMPTS,
 ) -> Delivery:
     out = Delivery()
     now = clock.now()
@@ -161,9 +203,13 @@ def deliver_due(
             # remind` or `intake outbox retry`), only one sends a row
             at = clock.now()
             claim = s.execute(
-                update(OutboxMail).where(OutboxMail.id == pk, is_due(at))
-                .values(state="sending", attempts=OutboxMail.attempts + 1,
-                        next_attempt_at=at + STALE_SENDING)
+                update(OutboxMail)
+                .where(OutboxMail.id == pk, is_due(at))
+                .values(
+                    state="sending",
+                    attempts=OutboxMail.attempts + 1,
+                    next_attempt_at=at + STALE_SENDING,
+                )
                 .execution_options(synchronize_session=False)
             )
             if getattr(claim, "rowcount", 0) != 1:
@@ -204,13 +250,26 @@ def deliver_due(
             row.sent_at = clock.now()
             row.next_attempt_at = None
             row.last_error = ""
-            log.info("sent %s for %s to %s (outbox %d)", row.kind, row.unit_code or "the officer", row.recipients, pk)
+            log.info(
+                "sent %s for %s to %s (outbox %d)",
+                row.kind,
+                row.unit_code or "the officer",
+                row.recipients,
+                pk,
+            )
         out.sent += 1
     return out
 
 
-def _unreadable(sessions: sessionmaker[Session], pk: int, blob_sha: str, e: OSError, clock: Clock,
-                max_attempts: int, out: Delivery) -> None:
+def _unreadable(
+    sessions: sessionmaker[Session],
+    pk: int,
+    blob_sha: str,
+    e: OSError,
+    clock: Clock,
+    max_attempts: int,
+    out: Delivery,
+) -> None:
     """The built message of row `pk` cannot be read from the file store. A missing file will
     not come back: the row fails at once, with the reason. Another read error (EIO) is retried
     with backoff like a send. Either way the other rows go on."""
@@ -219,8 +278,10 @@ def _unreadable(sessions: sessionmaker[Session], pk: int, blob_sha: str, e: OSEr
         assert row is not None
         missing = isinstance(e, FileNotFoundError)
         if missing:
-            row.last_error = (f"the built message is missing from the file store "
-                              f"(blob {blob_sha[:12]}): it cannot be sent")
+            row.last_error = (
+                f"the built message is missing from the file store "
+                f"(blob {blob_sha[:12]}): it cannot be sent"
+            )
         else:
             row.last_error = f"the built message cannot be read from the file store: {e}"[:2000]
         if missing or row.attempts >= max_attempts:

@@ -52,8 +52,11 @@ def _header_map(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[
 
 
 def receipt_block_reason(
-    sender: str, decision_status: str, headers: Mapping[str, str] | Iterable[tuple[str, str]],
-    *, unit_addresses: Collection[str],
+    sender: str,
+    decision_status: str,
+    headers: Mapping[str, str] | Iterable[tuple[str, str]],
+    *,
+    unit_addresses: Collection[str],
 ) -> str:
     """Why no receipt may be sent for this message ("" when one may). `unit_addresses` are the
     roster and officer-taught addresses of the unit the message was filed to (lower-case)."""
@@ -89,8 +92,11 @@ def receipt_block_reason(
 
 
 def should_receipt(
-    sender: str, decision_status: str, headers: Mapping[str, str] | Iterable[tuple[str, str]],
-    *, unit_addresses: Collection[str],
+    sender: str,
+    decision_status: str,
+    headers: Mapping[str, str] | Iterable[tuple[str, str]],
+    *,
+    unit_addresses: Collection[str],
 ) -> bool:
     reason = receipt_block_reason(sender, decision_status, headers, unit_addresses=unit_addresses)
     if reason:
@@ -120,8 +126,10 @@ class ReceiptSection:
 
 def _pairs(pairs: Iterable[tuple[str, str]]) -> tuple[ReceivedFile, ...]:
     """(item, filename) pairs, one per item, as files listed once each."""
-    rows = [Row(i, None, name, "", item, 1 if item == "photo" else 0, "")
-            for i, (item, name) in enumerate(pairs)]
+    rows = [
+        Row(i, None, name, "", item, 1 if item == "photo" else 0, "")
+        for i, (item, name) in enumerate(pairs)
+    ]
     return files_of(rows)
 
 
@@ -154,8 +162,15 @@ def compose_receipt(
     ctx = {
         "unit": status,
         "title": " và ".join(p.status.title for p in parts),
-        "sections": [{"title": p.status.title, "unit": p.unit, "shown": p.shown,
-                      "late": (received_at or now) > p.unit.deadline} for p in parts],
+        "sections": [
+            {
+                "title": p.status.title,
+                "unit": p.unit,
+                "shown": p.shown,
+                "late": (received_at or now) > p.unit.deadline,
+            }
+            for p in parts
+        ],
         "tz": campaign.timezone,
         "received_at": at,
         "received_files": got.files,
@@ -170,7 +185,11 @@ def compose_receipt(
     }
     subject, text, html = render(env, "receipt", **ctx)
     return OutgoingMail(
-        kind="receipt", to=(to,), subject=subject, text=text, html=html,
-        in_reply_to=in_reply_to, references=references,
+        kind="receipt",
+        to=(to,),
+        subject=subject,
+        text=text,
+        html=html,
+        in_reply_to=in_reply_to,
+        references=references,
     )
-

@@ -54,8 +54,11 @@ class ReceivedFile:
     def description(self) -> str:
         """The rest of its line after "NAME: " in the letter."""
         if self.container:
-            head = f"{self.container}, gồm {len(self.members)} tệp" if self.members else (
-                f"{self.container}, không lấy được tệp nào bên trong")
+            head = (
+                f"{self.container}, gồm {len(self.members)} tệp"
+                if self.members
+                else (f"{self.container}, không lấy được tệp nào bên trong")
+            )
             return "; ".join((head, *self.problems))
         said = self.roles + self.problems
         return "; ".join(said) if said else "chưa xác định được nội dung"
@@ -137,8 +140,13 @@ def files_of(rows: Sequence[Row]) -> tuple[ReceivedFile, ...]:
         items = _order(i for i in row.items.split(",") if i)
         photos = row.photos + sum(m.photos for m in inner)
         return ReceivedFile(
-            name=clean_filename(row.filename), items=items, photos=photos, container=container,
-            members=_merge(inner), problems=tuple(own), pages=row.pages,
+            name=clean_filename(row.filename),
+            items=items,
+            photos=photos,
+            container=container,
+            members=_merge(inner),
+            problems=tuple(own),
+            pages=row.pages,
             image=row.kind == "image",
         )
 
@@ -153,8 +161,13 @@ def _merge(files: Iterable[ReceivedFile]) -> tuple[ReceivedFile, ...]:
             out[f.name if seen is None else f"{f.name}\0{len(out)}"] = f
             continue
         out[f.name] = ReceivedFile(
-            f.name, _order(seen.items + f.items), max(seen.photos, f.photos), "", (),
-            tuple(dict.fromkeys(seen.problems + f.problems)), max(seen.pages, f.pages),
+            f.name,
+            _order(seen.items + f.items),
+            max(seen.photos, f.photos),
+            "",
+            (),
+            tuple(dict.fromkeys(seen.problems + f.problems)),
+            max(seen.pages, f.pages),
             seen.image and f.image,
         )
     return tuple(out.values())
@@ -228,13 +241,27 @@ def relay_of(s: Session, msg: Message, rows: Sequence[Row], to: str) -> Relay | 
 def received(s: Session, files: FileStore, msg: Message, *, raw: bytes | None = None) -> Received:
     """What the receipt of `msg` says it brought (see the module docstring)."""
     rows = [
-        Row(a.id, a.parent_id, a.filename, a.kind, a.items, a.photos, a.problem,
-            _pages_in_facts(a.facts))
-        for a in s.scalars(select(Attachment).where(Attachment.message_fk == msg.id).order_by(Attachment.id))
+        Row(
+            a.id,
+            a.parent_id,
+            a.filename,
+            a.kind,
+            a.items,
+            a.photos,
+            a.problem,
+            _pages_in_facts(a.facts),
+        )
+        for a in s.scalars(
+            select(Attachment).where(Attachment.message_fk == msg.id).order_by(Attachment.id)
+        )
     ]
-    urls = [u for (facts,) in s.execute(
-        select(Attachment.facts).where(Attachment.message_fk == msg.id).order_by(Attachment.id)
-    ) for u in _links_in_facts(facts)]
+    urls = [
+        u
+        for (facts,) in s.execute(
+            select(Attachment.facts).where(Attachment.message_fk == msg.id).order_by(Attachment.id)
+        )
+        for u in _links_in_facts(facts)
+    ]
     try:
         urls = list(body_links(raw if raw is not None else files.get(msg.sha256))) + urls
     except OSError:

@@ -132,22 +132,31 @@ def due(
         latest = come[-1]
         if (u.code, latest.key) in sent:
             continue
-        if min_gap and _too_close(latest, all_slots[len(come):], last_reminded.get(u.code), now, min_gap):
+        if min_gap and _too_close(
+            latest, all_slots[len(come) :], last_reminded.get(u.code), now, min_gap
+        ):
             continue
         if not u.emails:
             log.warning("unit %s has no contact address; %s not sent", u.code, latest.key)
             continue
         out.append(
             Notice(
-                unit=u.code, kind=latest.kind, slot=latest.key, to=u.emails,
-                missing=u.missing, deadline=deadline, at=latest.at, campaign=status.campaign_id,
+                unit=u.code,
+                kind=latest.kind,
+                slot=latest.key,
+                to=u.emails,
+                missing=u.missing,
+                deadline=deadline,
+                at=latest.at,
+                campaign=status.campaign_id,
             )
         )
     return out
 
 
-def _too_close(slot: Slot, later: list[Slot], last: datetime | None, now: datetime,
-               gap: timedelta) -> bool:
+def _too_close(
+    slot: Slot, later: list[Slot], last: datetime | None, now: datetime, gap: timedelta
+) -> bool:
     """Whether sending `slot` now would put two reminders of one campaign within `gap`."""
     if last is not None and now - last < gap:
         return True  # a reminder reached the unit moments ago; this one waits out the gap
@@ -166,8 +175,14 @@ def compose_reminder(
     tz = ZoneInfo(campaign.timezone)
     days_left = (notice.deadline.astimezone(tz).date() - now.astimezone(tz).date()).days
     subject, text, html = render(
-        env, notice.kind,
-        unit=unit_status, missing=notice.missing, deadline=notice.deadline,
-        days_left=max(days_left, 0), title=campaign.title, tz=campaign.timezone, now=now,
+        env,
+        notice.kind,
+        unit=unit_status,
+        missing=notice.missing,
+        deadline=notice.deadline,
+        days_left=max(days_left, 0),
+        title=campaign.title,
+        tz=campaign.timezone,
+        now=now,
     )
     return OutgoingMail(kind=notice.kind, to=notice.to, subject=subject, text=text, html=html)

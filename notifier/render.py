@@ -153,8 +153,14 @@ def make_env(override_dir: Path | None = None, *, office: str = DEFAULT_OFFICE) 
     )
     env.globals["office"] = office
     env.filters.update(
-        date=_f_date, datetime=_f_datetime, deadline=_f_deadline, until=_f_until, number=fmt_number,
-        kind=kind_label, item=item_label, state=lambda s: STATE_LABELS.get(s, s),
+        date=_f_date,
+        datetime=_f_datetime,
+        deadline=_f_deadline,
+        until=_f_until,
+        number=fmt_number,
+        kind=kind_label,
+        item=item_label,
+        state=lambda s: STATE_LABELS.get(s, s),
         reason=reason_vi,
     )
     return env

@@ -79,8 +79,13 @@ class TickResult:
 
 class Notifier:
     def __init__(
-        self, cfg: Config, sessions: sessionmaker[Session], files: FileStore, clock: Clock,
-        mailer: Mailer | None, env: Environment | None = None,
+        self,
+        cfg: Config,
+        sessions: sessionmaker[Session],
+        files: FileStore,
+        clock: Clock,
+        mailer: Mailer | None,
+        env: Environment | None = None,
     ) -> None:
         self.cfg = cfg
         self.sessions = sessions
@@ -91,8 +96,11 @@ class Notifier:
         self.env = env or make_env(templates)
         self.sender = cfg.smtp.sender or "intake@localhost"
         self.schedules = {
-            c.id: Schedule(offsets_days=tuple(cfg.notify.reminder_days), at=cfg.notify.reminder_time,
-                           tz=c.timezone)
+            c.id: Schedule(
+                offsets_days=tuple(cfg.notify.reminder_days),
+                at=cfg.notify.reminder_time,
+                tz=c.timezone,
+            )
             for c in cfg.campaigns
         }
         self.schedule = self.schedules[cfg.campaign.id]
@@ -103,21 +111,42 @@ class Notifier:
         self.no_receipt_said: set[int] = set()  # messages whose "no receipt" was logged
 
     # -- shared --------------------------------------------------------------------------------
-    def status(self, s: Session, now: datetime, campaign: CampaignConfig | None = None) -> CampaignStatus:
+    def status(
+        self, s: Session, now: datetime, campaign: CampaignConfig | None = None
+    ) -> CampaignStatus:
         """One campaign's status (the first campaign's when none is named): its units only."""
         c = campaign or self.cfg.campaign
         return campaign_status(
-            s, campaign_id=c.id, title=c.title, deadline=c.deadline_at, timezone=c.timezone,
-            required=tuple(c.required), min_photos=c.min_photos, now=now, units_scope=tuple(c.units),
+            s,
+            campaign_id=c.id,
+            title=c.title,
+            deadline=c.deadline_at,
+            timezone=c.timezone,
+            required=tuple(c.required),
+            min_photos=c.min_photos,
+            now=now,
+            units_scope=tuple(c.units),
         )
 
-    def _enqueue(self, s: Session, mail: OutgoingMail, *, campaign: str, unit: str, slot: str,
-                 now: datetime) -> bool:
-        msg = build_message(mail, sender=self.sender, now=now, message_id=new_message_id(self.sender))
-        return outbox.enqueue(
-            s, self.files, msg, campaign_id=campaign, kind=mail.kind,
-            unit_code=unit, slot=slot, now=now,
-        ) is not None
+    def _enqueue(
+        self, s: Session, mail: OutgoingMail, *, campaign: str, unit: str, slot: str, now: datetime
+    ) -> bool:
+        msg = build_message(
+            mail, sender=self.sender, now=now, message_id=new_message_id(self.sender)
+        )
+        return (
+            outbox.enqueue(
+                s,
+                self.files,
+                msg,
+                campaign_id=campaign,
+                kind=mail.kind,
+                unit_code=unit,
+                slot=slot,
+                now=now,
+            )
+            is not None
+        )
 
     # -- receipts ------------------------------------------------------------------------------
     def queue_receipts(self, now: datetime) -> int:
@@ -130,12 +159,18 @@ class Notifier:
         with self.sessions() as s:
             answered = set(s.scalars(select(OutboxMail.slot).where(OutboxMail.kind == "receipt")))
             candidates = [
-                pk for pk in s.scalars(
-                    select(Message.id).where(
-                        Message.state == "filed", Message.campaign_id != "",
-                        Message.campaign_id != OTHER, Message.received_at >= oldest,
-                    ).order_by(Message.id)
-                ) if f"message-{pk}" not in answered
+                pk
+                for pk in s.scalars(
+                    select(Message.id)
+                    .where(
+                        Message.state == "filed",
+                        Message.campaign_id != "",
+                        Message.campaign_id != OTHER,
+                        Message.received_at >= oldest,
+                    )
+                    .order_by(Message.id)
+                )
+                if f"message-{pk}" not in answered
             ]
         queued = 0
         for pk in candidates:
@@ -159,7 +194,9 @@ class Notifier:
         assert unit is not None
         raw = self.files.get(msg.sha256)
         headers = kept_headers(raw)
-        addresses = set(s.scalars(select(UnitAddress.address).where(UnitAddress.unit_id == unit.id)))
+        addresses = set(
+            s.scalars(select(UnitAddress.address).where(UnitAddress.unit_id == unit.id))
+        )
         reason = receipt_block_reason(msg.from_addr, "assigned", headers, unit_addresses=addresses)
         if reason:
             self._no_receipt(pk, reason)
@@ -172,7 +209,9 @@ class Notifier:
             status = self.status(s, now, c)
             unit_status = next((u for u in status.units if u.code == unit.code), None)
             if unit_status is None:
-                log.debug("message %d counts in %s, whose units do not include %s", pk, c.id, unit.code)
+                log.debug(
+                    "message %d counts in %s, whose units do not include %s", pk, c.id, unit.code
+                )
                 continue
             sections.append(ReceiptSection(status, unit_status, tuple(c.required), seed_table(c)))
         if not sections:
@@ -180,12 +219,21 @@ class Notifier:
             return 0
         first = sections[0]
         mail = compose_receipt(
-            first.unit, first.status, received=received(s, self.files, msg, raw=raw), to=msg.from_addr,
-            in_reply_to=msg.message_id, now=now, env=self.env, received_at=msg.received_at,
-            original_subject=msg.subject, sections=sections,
+            first.unit,
+            first.status,
+            received=received(s, self.files, msg, raw=raw),
+            to=msg.from_addr,
+            in_reply_to=msg.message_id,
+            now=now,
+            env=self.env,
+            received_at=msg.received_at,
+            original_subject=msg.subject,
+            sections=sections,
         )
         home = msg.campaign_id if msg.campaign_id in counted else first.status.campaign_id
-        return int(self._enqueue(s, mail, campaign=home, unit=unit.code, slot=f"message-{pk}", now=now))
+        return int(
+            self._enqueue(s, mail, campaign=home, unit=unit.code, slot=f"message-{pk}", now=now)
+        )
 
     # -- reminders -----------------------------------------------------------------------------
     def due_reminders(self, now: datetime) -> tuple[list[CampaignStatus], list[Notice]]:
@@ -198,8 +246,15 @@ class Notifier:
                 sent = outbox.sent_keys(s, c.id, NOTICE_KINDS)
                 last = outbox.last_sent(s, c.id, NOTICE_KINDS)
                 statuses.append(status)
-                notices += due(status, self.schedules[c.id], now, sent, {}, last_reminded=last,
-                               min_gap=self.min_gap)
+                notices += due(
+                    status,
+                    self.schedules[c.id],
+                    now,
+                    sent,
+                    {},
+                    last_reminded=last,
+                    min_gap=self.min_gap,
+                )
         if not self.cfg.notify.overdue:
             notices = [n for n in notices if n.kind != "overdue"]
         return statuses, notices
@@ -216,8 +271,9 @@ class Notifier:
             unit = next(u for u in status.units if u.code == notice.unit)
             mail = compose_reminder(notice, unit, status, now, self.env)
             with self.sessions.begin() as s:
-                queued += self._enqueue(s, mail, campaign=notice.campaign, unit=notice.unit,
-                                        slot=notice.slot, now=now)
+                queued += self._enqueue(
+                    s, mail, campaign=notice.campaign, unit=notice.unit, slot=notice.slot, now=now
+                )
         return queued
 
     # -- digest --------------------------------------------------------------------------------
@@ -234,7 +290,9 @@ class Notifier:
         last = max([status.deadline, *(u.deadline for u in status.units)])
         return now <= last + CLOSED_AFTER
 
-    def _part(self, s: Session, c: CampaignConfig, status: CampaignStatus) -> tuple[CampaignPart, CampaignBook]:
+    def _part(
+        self, s: Session, c: CampaignConfig, status: CampaignStatus
+    ) -> tuple[CampaignPart, CampaignBook]:
         sealed = sealed_reports(s, c.id)
         book = campaign_book(s, self.files, c, status)
         if book.table is None:
@@ -251,10 +309,16 @@ class Notifier:
     def _other(self, s: Session, since: datetime | None) -> OtherMail:
         others = other_mail(s)
         names = {code: name for code, name in s.execute(select(Unit.code, Unit.name))}
-        recent = [o for o in others if since is None or (o.received_at is not None and o.received_at > since)]
+        recent = [
+            o
+            for o in others
+            if since is None or (o.received_at is not None and o.received_at > since)
+        ]
         recent.sort(key=lambda o: (o.received_at is None, o.received_at), reverse=True)
-        entries = [OtherEntry(o.subject, names.get(o.unit or "", ""), o.from_addr, o.received_at)
-                   for o in recent]
+        entries = [
+            OtherEntry(o.subject, names.get(o.unit or "", ""), o.from_addr, o.received_at)
+            for o in recent
+        ]
         limit = min(LIST_LIMIT, 20)
         return OtherMail(len(others), Cut(tuple(entries[:limit]), max(len(entries) - limit, 0)))
 
@@ -271,16 +335,23 @@ class Notifier:
                     books.append(book)
             assert first is not None
             since = s.scalar(
-                select(OutboxMail.created_at).where(
-                    OutboxMail.campaign_id == self.cfg.campaign.id, OutboxMail.kind == "digest"
-                ).order_by(OutboxMail.created_at.desc()).limit(1)
+                select(OutboxMail.created_at)
+                .where(OutboxMail.campaign_id == self.cfg.campaign.id, OutboxMail.kind == "digest")
+                .order_by(OutboxMail.created_at.desc())
+                .limit(1)
             )
             other = self._other(s, since)
         workbook = build_campaigns_workbook(books, now=now)
         mail = compose_digest(
-            parts[0].status if parts else first, since=since, now=now, workbook=workbook,
-            env=self.env, recipients=tuple(self.cfg.digest.recipients), campaigns=parts,
-            other=other, base_url=self.cfg.web.base_url,
+            parts[0].status if parts else first,
+            since=since,
+            now=now,
+            workbook=workbook,
+            env=self.env,
+            recipients=tuple(self.cfg.digest.recipients),
+            campaigns=parts,
+            other=other,
+            base_url=self.cfg.web.base_url,
         )
         return mail, workbook
 
@@ -299,7 +370,9 @@ class Notifier:
                 return 0
         mail, _ = self.build_digest(now)
         with self.sessions.begin() as s:
-            return int(self._enqueue(s, mail, campaign=self.cfg.campaign.id, unit="", slot=slot, now=now))
+            return int(
+                self._enqueue(s, mail, campaign=self.cfg.campaign.id, unit="", slot=slot, now=now)
+            )
 
     # -- the tick ------------------------------------------------------------------------------
     def deliver(self) -> outbox.Delivery:
@@ -312,9 +385,13 @@ class Notifier:
             log.warning("%s; nothing already sent is sent again", jump.describe())
             return
         self.held_until, self.pacing = mono + JUMP_SETTLE, True
-        log.warning("%s; reminders and overdue notices held for %.0f min, then at most %d per "
-                    "tick (one per unit: the latest slot due, not the slots jumped over)",
-                    jump.describe(), JUMP_SETTLE / 60, JUMP_PACE)
+        log.warning(
+            "%s; reminders and overdue notices held for %.0f min, then at most %d per "
+            "tick (one per unit: the latest slot due, not the slots jumped over)",
+            jump.describe(),
+            JUMP_SETTLE / 60,
+            JUMP_PACE,
+        )
 
     def tick(self) -> TickResult:
         now, mono = self.clock.now(), self.clock.monotonic()
@@ -327,25 +404,36 @@ class Notifier:
             log.info("clock jump: releasing reminders, at most %d per tick", JUMP_PACE)
         result = TickResult(
             receipts=self.queue_receipts(now),
-            reminders=0 if held else self.queue_reminders(now, limit=JUMP_PACE if self.pacing else None),
+            reminders=0
+            if held
+            else self.queue_reminders(now, limit=JUMP_PACE if self.pacing else None),
             digests=self.queue_digest(now),
-            jump=jump, held=held,
+            jump=jump,
+            held=held,
         )
         result.delivery = self.deliver()
-        log.debug("notices tick: %d receipt(s), %d reminder(s), %d digest(s) queued%s; %d sent",
-                  result.receipts, result.reminders, result.digests,
-                  " (reminders held)" if held else "", result.delivery.sent)
+        log.debug(
+            "notices tick: %d receipt(s), %d reminder(s), %d digest(s) queued%s; %d sent",
+            result.receipts,
+            result.reminders,
+            result.digests,
+            " (reminders held)" if held else "",
+            result.delivery.sent,
+        )
         return result
 
 
-def campaign_book(s: Session, files: FileStore, c: CampaignConfig, status: CampaignStatus) -> CampaignBook:
+def campaign_book(
+    s: Session, files: FileStore, c: CampaignConfig, status: CampaignStatus
+) -> CampaignBook:
     """The campaign's part of the workbook: the seed's data from the stored facts, or its own
     table read back by its columns (`notifier.campaigntables`), its units only."""
     if seed_table(c):
         return CampaignBook(status, unit_data(s, c.id))
     scope = {u.code: u.kind for u in status.units}
-    return CampaignBook(status, table=c.table,
-                        tables=_in_scope(unit_tables(s, files, c.id, c.table), scope))
+    return CampaignBook(
+        status, table=c.table, tables=_in_scope(unit_tables(s, files, c.id, c.table), scope)
+    )
 
 
 def _in_scope(tables: list[UnitTable], scope: dict[str, str]) -> list[UnitTable]:

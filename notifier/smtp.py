@@ -34,6 +34,7 @@ from core.errors import ConfigError, CredentialsError, IntakeError, TransientErr
 
 log = logging.getLogger(__name__)
 
+
 class TokenSource(Protocol):
     """Access tokens for XOAUTH2 (intake.oauth.OAuth2Tokens, or a fake)."""
 
@@ -65,7 +66,9 @@ class SmtpSettings:
 
     def __post_init__(self) -> None:
         if self.security not in SECURITY:
-            raise ConfigError(f"smtp.security must be one of {', '.join(SECURITY)}, not {self.security!r}")
+            raise ConfigError(
+                f"smtp.security must be one of {', '.join(SECURITY)}, not {self.security!r}"
+            )
         if not self.host:
             raise ConfigError("smtp.host is empty")
         if not 0 < self.port < 65536:
@@ -73,7 +76,7 @@ class SmtpSettings:
         if self.timeout <= 0:
             raise ConfigError("smtp.timeout must be positive")
         if self.tokens is not None and not self.username:
-            raise ConfigError("smtp.username is required with auth = \"oauth2\" (the XOAUTH2 user)")
+            raise ConfigError('smtp.username is required with auth = "oauth2" (the XOAUTH2 user)')
         if self.username and self.password is None and self.tokens is None:
             raise ConfigError("smtp.username is set but no password was given")
         if not (self.username.isascii() and (self.password or "").isascii()):
@@ -86,7 +89,7 @@ class SmtpSettings:
         ):
             raise ConfigError(
                 f"refusing to send the SMTP password in plaintext to {self.host}; "
-                "use security = \"ssl\" or \"starttls\" (or allow_insecure = true)"
+                'use security = "ssl" or "starttls" (or allow_insecure = true)'
             )
 
     @property
@@ -116,7 +119,10 @@ class FakeMailer:
 def _xoauth2(smtp: smtplib.SMTP, user: str, tokens: TokenSource) -> None:
     """AUTH XOAUTH2; a refused token is refreshed once and tried again (the server may have
     revoked it before its stated expiry)."""
-    if not smtp.has_extn("auth") or "XOAUTH2" not in smtp.esmtp_features.get("auth", "").upper().split():
+    if (
+        not smtp.has_extn("auth")
+        or "XOAUTH2" not in smtp.esmtp_features.get("auth", "").upper().split()
+    ):
         raise smtplib.SMTPNotSupportedError("the server offers no AUTH XOAUTH2")
     for attempt in (1, 2):
         token = tokens.access_token()
@@ -124,7 +130,9 @@ def _xoauth2(smtp: smtplib.SMTP, user: str, tokens: TokenSource) -> None:
         def answer(challenge: bytes | None = None, token: Secret = token) -> str:
             # the first call is the initial response; a challenge after it is the server's
             # error report (JSON), answered with an empty line as the mechanism requires
-            return f"user={user}\x01auth=Bearer {token.reveal()}\x01\x01" if challenge is None else ""
+            return (
+                f"user={user}\x01auth=Bearer {token.reveal()}\x01\x01" if challenge is None else ""
+            )
 
         try:
             smtp.auth("XOAUTH2", answer, initial_response_ok=True)
@@ -222,7 +230,9 @@ class SmtpMailer:
         except ssl.SSLCertVerificationError as e:
             raise TlsError(f"SMTP {where}: certificate not trusted: {e.verify_message}") from e
         except TimeoutError as e:
-            raise TransientError(f"SMTP {where}: timed out after {self.settings.timeout:g} s") from e
+            raise TransientError(
+                f"SMTP {where}: timed out after {self.settings.timeout:g} s"
+            ) from e
         except OSError as e:  # refused, reset, unreachable, DNS, other SSL errors
             raise TransientError(f"SMTP {where}: {action}: {e}") from e
 
@@ -232,13 +242,17 @@ class SmtpMailer:
             if refused:
                 log.warning(
                     "SMTP %s accepted the message but refused %d recipient(s): %s",
-                    self._where(), len(refused), ", ".join(sorted(refused)),
+                    self._where(),
+                    len(refused),
+                    ", ".join(sorted(refused)),
                 )
             return ""
 
         self._run("send", go)
         # the outbox logs each sent mail with its kind, unit and recipients
-        log.debug("sent %s to %d recipient(s)", msg.get("Message-ID", "?"), len(msg.get_all("To", [])))
+        log.debug(
+            "sent %s to %d recipient(s)", msg.get("Message-ID", "?"), len(msg.get_all("To", []))
+        )
 
     def check(self) -> str:
         """Connect, negotiate TLS, log in and NOOP: for `intake doctor`."""
@@ -246,8 +260,13 @@ class SmtpMailer:
         def noop(smtp: smtplib.SMTP) -> str:
             code, _ = smtp.noop()
             tls = "TLS" if self.settings.security != "none" else "no TLS"
-            auth = ("XOAUTH2" if self.settings.tokens is not None
-                    else "authenticated" if self.settings.username else "no AUTH")
+            auth = (
+                "XOAUTH2"
+                if self.settings.tokens is not None
+                else "authenticated"
+                if self.settings.username
+                else "no AUTH"
+            )
             return f"{self._where()}: {tls}, {auth}, NOOP {code}"
 
         return self._run("check", noop)

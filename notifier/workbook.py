@@ -96,9 +96,16 @@ class _Sheet:
             return cell
         return value
 
-    def styled(self, value: Any, *, font: Font | None = None, fill: PatternFill | None = None,
-               align: Alignment | None = None, border: bool = False,
-               number_format: str | None = None) -> WriteOnlyCell:
+    def styled(
+        self,
+        value: Any,
+        *,
+        font: Font | None = None,
+        fill: PatternFill | None = None,
+        align: Alignment | None = None,
+        border: bool = False,
+        number_format: str | None = None,
+    ) -> WriteOnlyCell:
         """A cell of ours with a style. The style array is built once per combination and
         shared by every cell that uses it (nothing mutates it once written): setting font/fill
         per cell costs a lookup each, 4× slower. The cache is keyed by the identity of the
@@ -170,7 +177,9 @@ def _naive_local(dt: datetime | None, tz: ZoneInfo) -> datetime | None:
     return dt.astimezone(tz).replace(tzinfo=None) if dt is not None else None
 
 
-def _summary(sh: _Sheet, status: CampaignStatus, data: list[UnitData], now: datetime | None) -> None:
+def _summary(
+    sh: _Sheet, status: CampaignStatus, data: list[UnitData], now: datetime | None
+) -> None:
     ws = sh.ws
     sh.widths(8, 60, 30, 14, 12, 30)
     ws.freeze_panes = "A7"
@@ -183,16 +192,27 @@ def _summary(sh: _Sheet, status: CampaignStatus, data: list[UnitData], now: date
     sh.append([sh.styled(status.title, font=_BOLD, align=_CENTER)])
     with_rows = [d for d in data if d.rows]
     when = f"đến {fmt_datetime(now, status.timezone)}, " if now is not None else ""
-    sh.append([sh.styled(
-        f"(Số liệu tổng hợp {when}từ {len(with_rows)}/{len(status.units)} đơn vị đã gửi bảng số liệu)",
-        font=_ITALIC, align=_CENTER,
-    )])
+    sh.append(
+        [
+            sh.styled(
+                f"(Số liệu tổng hợp {when}từ {len(with_rows)}/{len(status.units)} đơn vị đã gửi bảng số liệu)",
+                font=_ITALIC,
+                align=_CENTER,
+            )
+        ]
+    )
     sh.append([])
     head = {"font": _BOLD, "fill": _HEAD_FILL, "align": _CENTER, "border": True}
-    sh.append([sh.styled(v, **head) for v in
-               ("STT", "Các hoạt động", "Đơn vị tổ chức", "Số lượng", None, "Ghi chú")])
-    sh.append([sh.styled(v, **head) for v in
-               (None, None, None, "Số lớp/số cuộc thi", "Người", None)], height=30)
+    sh.append(
+        [
+            sh.styled(v, **head)
+            for v in ("STT", "Các hoạt động", "Đơn vị tổ chức", "Số lượng", None, "Ghi chú")
+        ]
+    )
+    sh.append(
+        [sh.styled(v, **head) for v in (None, None, None, "Số lớp/số cuộc thi", "Người", None)],
+        height=30,
+    )
 
     by_kind: dict[str, list[UnitData]] = {}
     for d in sorted(with_rows, key=lambda d: _unit_sort_key(d.kind, d.code, d.name)):
@@ -201,89 +221,162 @@ def _summary(sh: _Sheet, status: CampaignStatus, data: list[UnitData], now: date
     grand_p: int | None = None
     for k_idx, (kind, units) in enumerate(by_kind.items()):
         roman = _ROMAN[k_idx] if k_idx < len(_ROMAN) else str(k_idx + 1)
-        sh.append([sh.styled(roman, font=_BOLD, fill=_KIND_FILL),
-                   sh.styled(kind_label(kind).upper(), font=_BOLD, fill=_KIND_FILL)])
+        sh.append(
+            [
+                sh.styled(roman, font=_BOLD, fill=_KIND_FILL),
+                sh.styled(kind_label(kind).upper(), font=_BOLD, fill=_KIND_FILL),
+            ]
+        )
         kind_c: int | None = None
         kind_p: int | None = None
         for u_idx, d in enumerate(units, 1):
             sh.append([sh.styled(str(u_idx), font=_BOLD), sh.styled(d.name, font=_BOLD)])
             for r in d.rows:
-                sh.append([_wrapped(sh, r.stt), _wrapped(sh, r.activity), _wrapped(sh, r.organizer),
-                           sh.styled(r.classes_or_contests, number_format=NUMBER, align=_TOP),
-                           sh.styled(r.participants, number_format=NUMBER, align=_TOP),
-                           _wrapped(sh, r.note)],
-                          height=_height((r.activity, 60), (r.organizer, 30), (r.note, 30)))
+                sh.append(
+                    [
+                        _wrapped(sh, r.stt),
+                        _wrapped(sh, r.activity),
+                        _wrapped(sh, r.organizer),
+                        sh.styled(r.classes_or_contests, number_format=NUMBER, align=_TOP),
+                        sh.styled(r.participants, number_format=NUMBER, align=_TOP),
+                        _wrapped(sh, r.note),
+                    ],
+                    height=_height((r.activity, 60), (r.organizer, 30), (r.note, 30)),
+                )
             uc = _sum(r.classes_or_contests for r in d.rows)
             up = _sum(r.participants for r in d.rows)
-            sh.append([None, sh.styled(f"Cộng {d.name}", font=_ITALIC), None,
-                       sh.styled(uc, font=_ITALIC, number_format=NUMBER),
-                       sh.styled(up, font=_ITALIC, number_format=NUMBER)])
+            sh.append(
+                [
+                    None,
+                    sh.styled(f"Cộng {d.name}", font=_ITALIC),
+                    None,
+                    sh.styled(uc, font=_ITALIC, number_format=NUMBER),
+                    sh.styled(up, font=_ITALIC, number_format=NUMBER),
+                ]
+            )
             kind_c, kind_p = _add(kind_c, uc), _add(kind_p, up)
-        sh.append([None, sh.styled(f"Cộng {kind_label(kind)}", font=_BOLD), None,
-                   sh.styled(kind_c, font=_BOLD, number_format=NUMBER),
-                   sh.styled(kind_p, font=_BOLD, number_format=NUMBER)])
+        sh.append(
+            [
+                None,
+                sh.styled(f"Cộng {kind_label(kind)}", font=_BOLD),
+                None,
+                sh.styled(kind_c, font=_BOLD, number_format=NUMBER),
+                sh.styled(kind_p, font=_BOLD, number_format=NUMBER),
+            ]
+        )
         grand_c, grand_p = _add(grand_c, kind_c), _add(grand_p, kind_p)
-    sh.append([None, sh.styled("TỔNG CỘNG", font=_BOLD, fill=_HEAD_FILL), None,
-               sh.styled(grand_c, font=_BOLD, fill=_HEAD_FILL, number_format=NUMBER),
-               sh.styled(grand_p, font=_BOLD, fill=_HEAD_FILL, number_format=NUMBER)])
+    sh.append(
+        [
+            None,
+            sh.styled("TỔNG CỘNG", font=_BOLD, fill=_HEAD_FILL),
+            None,
+            sh.styled(grand_c, font=_BOLD, fill=_HEAD_FILL, number_format=NUMBER),
+            sh.styled(grand_p, font=_BOLD, fill=_HEAD_FILL, number_format=NUMBER),
+        ]
+    )
 
 
-def _status_sheet(sh: _Sheet, status: CampaignStatus,
-                  totals: Sequence[tuple[str, Mapping[str, int | None]]] | None = None) -> None:
+def _status_sheet(
+    sh: _Sheet,
+    status: CampaignStatus,
+    totals: Sequence[tuple[str, Mapping[str, int | None]]] | None = None,
+) -> None:
     """`totals`: (column label, value by unit code) of a campaign's own total columns; None:
     the seed's classes/contests and participants from the status."""
     tz = ZoneInfo(status.timezone)
     if totals is None:
-        totals = (("Số lớp/số cuộc thi", {u.code: u.total_classes for u in status.units}),
-                  ("Người", {u.code: u.total_participants for u in status.units}))
+        totals = (
+            ("Số lớp/số cuộc thi", {u.code: u.total_classes for u in status.units}),
+            ("Người", {u.code: u.total_participants for u in status.units}),
+        )
     sh.widths(5, 17, 34, 14, 10, 11, 16.5, 16.5, 6, 30, *([10] * len(totals)), 16.5, 30)
     sh.ws.freeze_panes = "A2"
     sh.print_setup("1:1")
-    sh.append([sh.styled(v, font=_BOLD, fill=_HEAD_FILL, align=_CENTER, border=True) for v in (
-        "STT", "Mã đơn vị", "Tên đơn vị", "Loại đơn vị", "Tình trạng", "Quá hạn / nộp muộn",
-        "Thời điểm gửi", "Lần gửi cuối", "Số thư", "Còn thiếu", *(label for label, _ in totals),
-        "Hạn nộp", "Địa chỉ thư điện tử",
-    )], height=30)
+    sh.append(
+        [
+            sh.styled(v, font=_BOLD, fill=_HEAD_FILL, align=_CENTER, border=True)
+            for v in (
+                "STT",
+                "Mã đơn vị",
+                "Tên đơn vị",
+                "Loại đơn vị",
+                "Tình trạng",
+                "Quá hạn / nộp muộn",
+                "Thời điểm gửi",
+                "Lần gửi cuối",
+                "Số thư",
+                "Còn thiếu",
+                *(label for label, _ in totals),
+                "Hạn nộp",
+                "Địa chỉ thư điện tử",
+            )
+        ],
+        height=30,
+    )
     units = sorted(status.units, key=lambda u: _unit_sort_key(u.kind, u.code, u.name))
     for i, u in enumerate(units, 1):
-        sh.append([
-            i, sh.text(u.code), sh.text(u.name), kind_label(u.kind),
-            STATE_LABELS.get(u.state, u.state),
-            "Quá hạn" if u.overdue else "Nộp muộn" if u.submitted_late else None,
-            sh.styled(_naive_local(u.submitted_at, tz), number_format=WHEN),
-            sh.styled(_naive_local(u.last_message_at, tz), number_format=WHEN),
-            u.messages,
-            sh.styled("; ".join(item_label(m) for m in u.missing) or None, align=_WRAP),
-            *(sh.styled(values.get(u.code), number_format=NUMBER) for _, values in totals),
-            sh.styled(_naive_local(u.deadline, tz), number_format=WHEN),
-            _wrapped(sh, ", ".join(u.emails)),
-        ], height=_height(("; ".join(item_label(m) for m in u.missing), 30),
-                          (", ".join(u.emails), 30)))
+        sh.append(
+            [
+                i,
+                sh.text(u.code),
+                sh.text(u.name),
+                kind_label(u.kind),
+                STATE_LABELS.get(u.state, u.state),
+                "Quá hạn" if u.overdue else "Nộp muộn" if u.submitted_late else None,
+                sh.styled(_naive_local(u.submitted_at, tz), number_format=WHEN),
+                sh.styled(_naive_local(u.last_message_at, tz), number_format=WHEN),
+                u.messages,
+                sh.styled("; ".join(item_label(m) for m in u.missing) or None, align=_WRAP),
+                *(sh.styled(values.get(u.code), number_format=NUMBER) for _, values in totals),
+                sh.styled(_naive_local(u.deadline, tz), number_format=WHEN),
+                _wrapped(sh, ", ".join(u.emails)),
+            ],
+            height=_height(
+                ("; ".join(item_label(m) for m in u.missing), 30), (", ".join(u.emails), 30)
+            ),
+        )
 
 
 def _nomination_sheet(sh: _Sheet, data: list[UnitData], names: dict[str, str]) -> None:
     sh.widths(6, 30, 28, 10, 18, 30, 50)
     sh.ws.freeze_panes = "A2"
     sh.print_setup("1:1")
-    sh.append([sh.styled(v, font=_BOLD, fill=_HEAD_FILL, align=_CENTER, border=True) for v in (
-        "STT", "Đơn vị đề nghị", "Họ và tên / Tên tập thể", "Hình thức", "Chức vụ",
-        "Đơn vị công tác", "Thành tích",
-    )])
+    sh.append(
+        [
+            sh.styled(v, font=_BOLD, fill=_HEAD_FILL, align=_CENTER, border=True)
+            for v in (
+                "STT",
+                "Đơn vị đề nghị",
+                "Họ và tên / Tên tập thể",
+                "Hình thức",
+                "Chức vụ",
+                "Đơn vị công tác",
+                "Thành tích",
+            )
+        ]
+    )
     n = 0
     for d in sorted(data, key=lambda d: _unit_sort_key(d.kind, d.code, d.name)):
         for nom in sorted(d.nominations, key=lambda x: not x.collective):  # stable
             n += 1
-            sh.append([n, sh.text(names.get(d.code, d.name)), sh.text(nom.name),
-                       "Tập thể" if nom.collective else "Cá nhân", sh.text(nom.position),
-                       sh.text(nom.unit), sh.text(nom.achievement)])
+            sh.append(
+                [
+                    n,
+                    sh.text(names.get(d.code, d.name)),
+                    sh.text(nom.name),
+                    "Tập thể" if nom.collective else "Cá nhân",
+                    sh.text(nom.position),
+                    sh.text(nom.unit),
+                    sh.text(nom.achievement),
+                ]
+            )
 
 
 def _height(*cells: tuple[str | None, float]) -> float | None:
     """The row height (points) for wrapped `(text, column width)` cells: 15 a line, None for
     one line (the default). A column width counts zeros; Vietnamese text runs ~1.15 letters to
     a zero in Calibri/Arial 11."""
-    lines = max((math.ceil(len(text) / (width * 1.15)) for text, width in cells if text),
-                default=1)
+    lines = max((math.ceil(len(text) / (width * 1.15)) for text, width in cells if text), default=1)
     return 15.0 * lines if lines > 1 else None
 
 
@@ -314,8 +407,8 @@ def unit_totals(data: UnitData) -> tuple[int | None, int | None]:
     return _sum(r.classes_or_contests for r in data.rows), _sum(r.participants for r in data.rows)
 
 
-
 # -- several campaigns -------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class CampaignBook:
@@ -332,8 +425,11 @@ class CampaignBook:
         if self.table is None:
             return None
         by_unit = {t.code: sums(t.rows, self.table.totals) for t in self.tables}
-        return [(c.headers[0], {code: v[c.key] for code, v in by_unit.items()})
-                for c in self.table.columns if c.total]
+        return [
+            (c.headers[0], {code: v[c.key] for code, v in by_unit.items()})
+            for c in self.table.columns
+            if c.total
+        ]
 
 
 _SHEET_BAD = re.compile(r"[\\/?*\[\]:]")
@@ -345,7 +441,7 @@ def sheet_name(prefix: str, title: str, used: set[str]) -> str:
     name, n = base, 1
     while name.casefold() in used:
         n += 1
-        name = f"{base[:31 - len(str(n)) - 1]}~{n}"
+        name = f"{base[: 31 - len(str(n)) - 1]}~{n}"
     used.add(name.casefold())
     return name
 
@@ -367,18 +463,39 @@ def _table_sheet(sh: _Sheet, book: CampaignBook, now: datetime | None) -> None:
     sh.append([sh.styled(status.title, font=_BOLD, align=_CENTER)])
     with_rows = [t for t in book.tables if t.rows]
     when = f"đến {fmt_datetime(now, status.timezone)}, " if now is not None else ""
-    sh.append([sh.styled(f"(Số liệu tổng hợp {when}từ {len(with_rows)}/{len(status.units)} "
-                         "đơn vị đã gửi bảng số liệu)", font=_ITALIC, align=_CENTER)])
+    sh.append(
+        [
+            sh.styled(
+                f"(Số liệu tổng hợp {when}từ {len(with_rows)}/{len(status.units)} "
+                "đơn vị đã gửi bảng số liệu)",
+                font=_ITALIC,
+                align=_CENTER,
+            )
+        ]
+    )
     sh.append([])
     head = {"font": _BOLD, "fill": _HEAD_FILL, "align": _CENTER, "border": True}
-    sh.append([sh.styled(v, **head) for v in ("STT", "Đơn vị", *(c.headers[0] for c in columns))],
-              height=30)
+    sh.append(
+        [sh.styled(v, **head) for v in ("STT", "Đơn vị", *(c.headers[0] for c in columns))],
+        height=30,
+    )
     keys = table.totals
 
-    def total_row(label: str, values: Mapping[str, int], font: Font, fill: PatternFill | None = None) -> None:
-        sh.append([None, sh.styled(label, font=font, fill=fill),
-                   *(sh.styled(values[c.key], font=font, fill=fill, number_format=NUMBER) if c.total
-                     else None for c in columns)])
+    def total_row(
+        label: str, values: Mapping[str, int], font: Font, fill: PatternFill | None = None
+    ) -> None:
+        sh.append(
+            [
+                None,
+                sh.styled(label, font=font, fill=fill),
+                *(
+                    sh.styled(values[c.key], font=font, fill=fill, number_format=NUMBER)
+                    if c.total
+                    else None
+                    for c in columns
+                ),
+            ]
+        )
 
     by_kind: dict[str, list[UnitTable]] = {}
     for t in sorted(with_rows, key=lambda t: _unit_sort_key(t.kind, t.code, t.name)):
@@ -386,16 +503,27 @@ def _table_sheet(sh: _Sheet, book: CampaignBook, now: datetime | None) -> None:
     grand = dict.fromkeys(keys, 0)
     for k_idx, (kind, units) in enumerate(by_kind.items()):
         roman = _ROMAN[k_idx] if k_idx < len(_ROMAN) else str(k_idx + 1)
-        sh.append([sh.styled(roman, font=_BOLD, fill=_KIND_FILL),
-                   sh.styled(kind_label(kind).upper(), font=_BOLD, fill=_KIND_FILL)])
+        sh.append(
+            [
+                sh.styled(roman, font=_BOLD, fill=_KIND_FILL),
+                sh.styled(kind_label(kind).upper(), font=_BOLD, fill=_KIND_FILL),
+            ]
+        )
         kind_sum = dict.fromkeys(keys, 0)
         for u_idx, t in enumerate(units, 1):
             for r_idx, row in enumerate(t.rows):
-                sh.append([sh.styled(str(u_idx), font=_BOLD) if r_idx == 0 else None,
-                           sh.styled(t.name, font=_BOLD) if r_idx == 0 else None,
-                           *(sh.styled(row.get(c.key), number_format=NUMBER, align=_TOP)
-                             if c.type == "int" else _wrapped(sh, str(row.get(c.key) or "") or None)
-                             for c in columns)])
+                sh.append(
+                    [
+                        sh.styled(str(u_idx), font=_BOLD) if r_idx == 0 else None,
+                        sh.styled(t.name, font=_BOLD) if r_idx == 0 else None,
+                        *(
+                            sh.styled(row.get(c.key), number_format=NUMBER, align=_TOP)
+                            if c.type == "int"
+                            else _wrapped(sh, str(row.get(c.key) or "") or None)
+                            for c in columns
+                        ),
+                    ]
+                )
             unit_sum = sums(t.rows, keys)
             if len(t.rows) > 1:
                 total_row(f"Cộng {t.name}", unit_sum, _ITALIC)
@@ -407,7 +535,9 @@ def _table_sheet(sh: _Sheet, book: CampaignBook, now: datetime | None) -> None:
     total_row("TỔNG CỘNG", grand, _BOLD, _HEAD_FILL)
 
 
-def build_campaigns_workbook(books: Sequence[CampaignBook], *, now: datetime | None = None) -> bytes:
+def build_campaigns_workbook(
+    books: Sequence[CampaignBook], *, now: datetime | None = None
+) -> bytes:
     """The digest's workbook for several campaigns: per campaign, a sheet of its data (the
     seed's form, or its own table's columns) and a sheet of its units' status, named after it
     ("A. <title>", "A. Tình trạng đơn vị"); the nominations of every campaign on one sheet.
@@ -425,13 +555,17 @@ def build_campaigns_workbook(books: Sequence[CampaignBook], *, now: datetime | N
             _summary(data_sheet, book.status, book.data, now)
         else:
             _table_sheet(data_sheet, book, now)
-        _status_sheet(_Sheet(wb.create_sheet(sheet_name(f"{letter}. ", STATUS_SHEET, used))),
-                      book.status, book.totals())
+        _status_sheet(
+            _Sheet(wb.create_sheet(sheet_name(f"{letter}. ", STATUS_SHEET, used))),
+            book.status,
+            book.totals(),
+        )
         nominations += [d for d in book.data if d.nominations]
         names.update({u.code: u.name for u in book.status.units})
     if nominations or not books:
-        _nomination_sheet(_Sheet(wb.create_sheet(sheet_name("", NOMINATION_SHEET, used))),
-                          nominations, names)
+        _nomination_sheet(
+            _Sheet(wb.create_sheet(sheet_name("", NOMINATION_SHEET, used))), nominations, names
+        )
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

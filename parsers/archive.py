@@ -52,14 +52,25 @@ PROTECTED = "file is password-protected"
 _JUNK = ("__MACOSX/",)
 _JUNK_NAMES = {".ds_store", "thumbs.db", "desktop.ini"}
 _READABLE_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflated"}
-_METHOD_NAMES = {zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "LZMA", 9: "Deflate64",
-                 98: "PPMd", 99: "AES"}
+_METHOD_NAMES = {
+    zipfile.ZIP_BZIP2: "bzip2",
+    zipfile.ZIP_LZMA: "LZMA",
+    9: "Deflate64",
+    98: "PPMd",
+    99: "AES",
+}
 
 
 # What reading a damaged entry raises (besides BudgetExceeded).
 ENTRY_ERRORS: tuple[type[BaseException], ...] = (
-    zipfile.BadZipFile, zlib.error, NotImplementedError, OSError, EOFError, ValueError,
-    struct.error, RuntimeError,
+    zipfile.BadZipFile,
+    zlib.error,
+    NotImplementedError,
+    OSError,
+    EOFError,
+    ValueError,
+    struct.error,
+    RuntimeError,
 )
 
 
@@ -75,13 +86,17 @@ class Budget:
 
     def take(self, n: int) -> None:
         if n > self.left:
-            raise BudgetExceeded("archive is larger than "
-                                 f"{MAX_TOTAL_BYTES // MiB} MB uncompressed")
+            raise BudgetExceeded(f"archive is larger than {MAX_TOTAL_BYTES // MiB} MB uncompressed")
         self.left -= n
 
 
-def read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int,
-                budget: Budget | None = None, max_ratio: int | None = None) -> bytes:
+def read_member(
+    zf: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    limit: int,
+    budget: Budget | None = None,
+    max_ratio: int | None = None,
+) -> bytes:
     """Stream-read one entry, stopping as soon as it passes `limit` bytes, the budget or the
     compression ratio. Raises `BudgetExceeded`, or zipfile's errors for damaged entries."""
     if info.compress_type not in _READABLE_METHODS:
@@ -95,8 +110,11 @@ def read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int,
                 raise BudgetExceeded(f"file is larger than {max(limit // MiB, 1)} MB uncompressed")
             if budget is not None:
                 budget.take(len(chunk))
-            if (max_ratio is not None and len(out) > RATIO_FLOOR
-                    and len(out) > max_ratio * max(info.compress_size, 1)):
+            if (
+                max_ratio is not None
+                and len(out) > RATIO_FLOOR
+                and len(out) > max_ratio * max(info.compress_size, 1)
+            ):
                 raise BudgetExceeded(f"compression ratio over {max_ratio}:1 (a zip bomb)")
     return bytes(out)
 
@@ -129,8 +147,16 @@ def _zip(data: bytes) -> Expanded:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except NotImplementedError as e:  # "zip file version 6.3": a newer archiver's features
         raise Unreadable(UNSUPPORTED) from e
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError,
-            struct.error, UnicodeError, IndexError) as e:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        OSError,
+        EOFError,
+        ValueError,
+        struct.error,
+        UnicodeError,
+        IndexError,
+    ) as e:
         raise Unreadable("zip file is damaged") from e
     with zf:
         infos = zf.infolist()
@@ -150,8 +176,10 @@ def _zip(data: bytes) -> Expanded:
                 problems.append(f"{name}: {refusal}")
                 continue
             if budget.left <= 0:
-                problems.append(f"{name}: not read (archive is larger than "
-                                f"{MAX_TOTAL_BYTES // MiB} MB uncompressed)")
+                problems.append(
+                    f"{name}: not read (archive is larger than "
+                    f"{MAX_TOTAL_BYTES // MiB} MB uncompressed)"
+                )
                 continue
             try:
                 blob = read_member(zf, info, MAX_MEMBER_BYTES, budget, MAX_RATIO)
@@ -178,7 +206,7 @@ def _check_layout(data: bytes, infos: list[zipfile.ZipInfo], start_dir: int) -> 
     spans: list[tuple[int, int]] = []
     for info in infos:
         start = info.header_offset
-        head = data[start:start + 30]
+        head = data[start : start + 30]
         if len(head) < 30 or head[:4] != b"PK\x03\x04":
             continue  # a bad local header fails when the entry is opened
         name_len, extra_len = struct.unpack("<HH", head[26:30])
@@ -229,8 +257,8 @@ def _unicode_path(info: zipfile.ZipInfo, raw: bytes) -> str | None:
     extra = info.extra
     pos = 0
     while pos + 4 <= len(extra):
-        tag, size = struct.unpack("<HH", extra[pos:pos + 4])
-        body = extra[pos + 4:pos + 4 + size]
+        tag, size = struct.unpack("<HH", extra[pos : pos + 4])
+        body = extra[pos + 4 : pos + 4 + size]
         if tag == 0x7075 and len(body) > 5 and body[0] == 1:
             if struct.unpack("<I", body[1:5])[0] == zlib.crc32(raw):
                 try:
@@ -308,8 +336,20 @@ _TNEF_SIGNATURE = b"\x78\x9f\x3e\x22"
 _TNEF_KEEP = {0x9006, 0x9007, 0x9002, 0x8010, 0x800F, 0x9005}  # version, codepage, attachments
 _TNEF_MAPI = 0x9005
 _LONG_FILENAME = 0x3707
-_MAPI_FIXED = {0x0002: 2, 0x000B: 2, 0x0003: 4, 0x0004: 4, 0x000A: 4, 0x0005: 8, 0x0007: 8,
-               0x0006: 8, 0x0014: 8, 0x0040: 8, 0x0048: 16, 0x0001: 0}
+_MAPI_FIXED = {
+    0x0002: 2,
+    0x000B: 2,
+    0x0003: 4,
+    0x0004: 4,
+    0x000A: 4,
+    0x0005: 8,
+    0x0007: 8,
+    0x0006: 8,
+    0x0014: 8,
+    0x0040: 8,
+    0x0048: 16,
+    0x0001: 0,
+}
 _MAPI_VARIABLE = {0x001E, 0x001F, 0x000D, 0x0102, 0x0000}
 
 
@@ -326,7 +366,7 @@ def _tnef_objects(data: bytes) -> Iterator[tuple[int, int, bytes, bool]]:
         (attr,) = struct.unpack_from("<H", data, offset + 1)
         (length,) = struct.unpack_from("<I", data, offset + 5)
         size = min(len(data) - offset, length + 11)
-        yield level, attr, data[offset:offset + size], size == length + 11
+        yield level, attr, data[offset : offset + size], size == length + 11
         offset += size
 
 
@@ -358,8 +398,9 @@ def _mapi_ok(block: bytes) -> bool:
             if values > len(block) - pos + 1:
                 return False
             if ptype in _MAPI_FIXED:
-                pos += _MAPI_FIXED[ptype] * values + (2 if ptype in (0x0002, 0x000B)
-                                                       and values % 2 else 0)
+                pos += _MAPI_FIXED[ptype] * values + (
+                    2 if ptype in (0x0002, 0x000B) and values % 2 else 0
+                )
             elif ptype in _MAPI_VARIABLE:
                 if not multi:
                     (values,) = struct.unpack_from("<I", block, pos)
@@ -401,8 +442,19 @@ def _tnef(data: bytes) -> Expanded:
         tnef = tnefparse.TNEF(b"".join(kept), do_checksum=False)
         attachments = list(tnef.attachments)
         codepage = tnef.codepage or "cp1252"
-    except (ValueError, struct.error, IndexError, KeyError, TypeError, AttributeError,
-            UnicodeError, LookupError, OverflowError, RecursionError, NameError) as e:
+    except (
+        ValueError,
+        struct.error,
+        IndexError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        UnicodeError,
+        LookupError,
+        OverflowError,
+        RecursionError,
+        NameError,
+    ) as e:
         log.info("winmail.dat unreadable: %s: %s", type(e).__name__, e)
         raise Unreadable("winmail.dat is damaged") from e
     members: list[Member] = []

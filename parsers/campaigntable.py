@@ -55,7 +55,7 @@ def read_rows(tables: Sequence[Grid], table: TableConfig) -> tuple[Row, ...]:
             continue
         start, where = found
         rows: list[Row] = []
-        for cells in grid.cells[start + 1:]:
+        for cells in grid.cells[start + 1 :]:
             values = {k: cells[i] if i < len(cells) else None for k, i in where.items()}
             texts = [cell_text(v) for v in values.values()]
             if not any(texts):
@@ -64,7 +64,9 @@ def read_rows(tables: Sequence[Grid], table: TableConfig) -> tuple[Row, ...]:
                 continue
             row: Row = {}
             for key, value in values.items():
-                row[key] = parse_count(value)[0] if types[key] == "int" else (cell_text(value) or None)
+                row[key] = (
+                    parse_count(value)[0] if types[key] == "int" else (cell_text(value) or None)
+                )
             rows.append(row)
         return tuple(rows)
     return ()

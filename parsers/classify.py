@@ -35,13 +35,29 @@ _PHRASES: tuple[tuple[str, str], ...] = (
 )
 # Abbreviations and words that count only as a whole token.
 _TOKENS: dict[str, str] = {
-    "bc": REPORT, "baocao": REPORT,
-    "sl": DATA_TABLE, "solieu": DATA_TABLE, "tonghop": DATA_TABLE,
-    "ds": NOMINATIONS, "dsk": NOMINATIONS, "khen": NOMINATIONS, "ttr": NOMINATIONS,
-    "cv": DIRECTIVE, "kh": DIRECTIVE, "qd": DIRECTIVE, "kehoach": DIRECTIVE,
+    "bc": REPORT,
+    "baocao": REPORT,
+    "sl": DATA_TABLE,
+    "solieu": DATA_TABLE,
+    "tonghop": DATA_TABLE,
+    "ds": NOMINATIONS,
+    "dsk": NOMINATIONS,
+    "khen": NOMINATIONS,
+    "ttr": NOMINATIONS,
+    "cv": DIRECTIVE,
+    "kh": DIRECTIVE,
+    "qd": DIRECTIVE,
+    "kehoach": DIRECTIVE,
     "congvan": DIRECTIVE,
-    "anh": PHOTO, "hinh": PHOTO, "img": PHOTO, "dsc": PHOTO, "dscn": PHOTO, "pxl": PHOTO,
-    "photo": PHOTO, "image": PHOTO, "hinhanh": PHOTO,
+    "anh": PHOTO,
+    "hinh": PHOTO,
+    "img": PHOTO,
+    "dsc": PHOTO,
+    "dscn": PHOTO,
+    "pxl": PHOTO,
+    "photo": PHOTO,
+    "image": PHOTO,
+    "hinhanh": PHOTO,
 }
 # Phone and messenger file names: IMG_20211005_081512, PXL_…, DSC01234, z2834567890123_…
 # (Zalo), received_… (Messenger), Screenshot_…
@@ -50,7 +66,7 @@ _IMAGE_EXT = ("jpg", "jpeg", "png", "heic", "heif", "webp")
 
 
 def _split_camel(text: str) -> str:
-    """"BaoCaoTuanLe" → "Bao Cao Tuan Le", "BCTuanLe" → "BC Tuan Le", "KH01" → "KH 01"."""
+    """ "BaoCaoTuanLe" → "Bao Cao Tuan Le", "BCTuanLe" → "BC Tuan Le", "KH01" → "KH 01"."""
     out: list[str] = []
     for i, ch in enumerate(text):
         prev = text[i - 1] if i else ""
@@ -82,8 +98,9 @@ def hint_items(filename: str) -> frozenset[str]:
     found: set[str] = set()
     glued = words.replace(" ", "")
     for phrase, item in _PHRASES:
-        if re.search(rf"\b{phrase}\b", words) or (len(phrase) >= 7
-                                                   and phrase.replace(" ", "") in glued):
+        if re.search(rf"\b{phrase}\b", words) or (
+            len(phrase) >= 7 and phrase.replace(" ", "") in glued
+        ):
             found.add(item)
     tokens = words.split()
     for i, token in enumerate(tokens):

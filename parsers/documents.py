@@ -84,13 +84,34 @@ REPORT_PROSE_WORDS = 150  # a page of prose makes a report even without title or
 HINTED_PROSE_WORDS = 20  # …or this much when the file name says "báo cáo"
 MIN_SECTIONS = 2  # of the Phụ lục outline (one heading-like line alone is not an outline)
 MAX_EMBEDDED_WORKBOOK = 20 * 2**20
-_NOT_REPORT_TITLES = ("danh sach", "tong hop so lieu", "bang tong hop", "bieu tong hop",
-                      "to trinh", "bang thong ke", "hinh anh", "mot so hinh anh")
-_OFFICE_ZIPS = {"docx": ("document", "docx"), "xlsx": ("spreadsheet", "xlsx"),
-                "xlsm": ("spreadsheet", "xlsx")}
-_KNOWN_EXT = {"xlsx": "xlsx", "xls": "xls", "docx": "docx", "doc": "doc", "pdf": "pdf",
-              "jpg": "jpeg", "jpeg": "jpeg", "png": "png", "heic": "heic", "webp": "webp",
-              "zip": "zip"}
+_NOT_REPORT_TITLES = (
+    "danh sach",
+    "tong hop so lieu",
+    "bang tong hop",
+    "bieu tong hop",
+    "to trinh",
+    "bang thong ke",
+    "hinh anh",
+    "mot so hinh anh",
+)
+_OFFICE_ZIPS = {
+    "docx": ("document", "docx"),
+    "xlsx": ("spreadsheet", "xlsx"),
+    "xlsm": ("spreadsheet", "xlsx"),
+}
+_KNOWN_EXT = {
+    "xlsx": "xlsx",
+    "xls": "xls",
+    "docx": "docx",
+    "doc": "doc",
+    "pdf": "pdf",
+    "jpg": "jpeg",
+    "jpeg": "jpeg",
+    "png": "png",
+    "heic": "heic",
+    "webp": "webp",
+    "zip": "zip",
+}
 
 
 class _Problems:
@@ -120,8 +141,12 @@ def read_document(data: bytes, filename: str, content_type: str = "") -> Documen
         kind, fmt = sniff(data, filename, content_type)
     except Exception:  # zipfile raises NotImplementedError and more on crafted zips
         log.info("sniffing %s failed", filename[:80], exc_info=True)
-        return DocumentFacts(filename=filename, kind="other", fmt="bin",
-                             problem="file is damaged (its type cannot be told)")
+        return DocumentFacts(
+            filename=filename,
+            kind="other",
+            fmt="bin",
+            problem="file is damaged (its type cannot be told)",
+        )
     base = DocumentFacts(filename=filename, kind=kind, fmt=fmt)
     try:
         if kind == "image":
@@ -149,11 +174,16 @@ def _image(data: bytes, base: DocumentFacts, hints: frozenset[str]) -> DocumentF
     page: ScanResult | None = None
     problems = _Problems()
     if min(photo.width, photo.height) >= MIN_PAGE_SIDE:
-        page = problems.attempt(partial(read_page_photo, hinted=bool(hints - {PHOTO})), data,
-                                base.fmt)
+        page = problems.attempt(
+            partial(read_page_photo, hinted=bool(hints - {PHOTO})), data, base.fmt
+        )
     if page is None:
-        return replace(base, photos=(photo,), items=frozenset({PHOTO} if photo.evidence else ()),
-                       problem=problems.text())
+        return replace(
+            base,
+            photos=(photo,),
+            items=frozenset({PHOTO} if photo.evidence else ()),
+            problem=problems.text(),
+        )
     photo = replace(photo, evidence=False, reason=PAGE_PHOTO)  # a page is never evidence
     for reason in page.problems:
         problems.add(reason)
@@ -163,9 +193,16 @@ def _image(data: bytes, base: DocumentFacts, hints: frozenset[str]) -> DocumentF
         kind = _report_item(page.report, base.filename, hints, "image", bool(items))
         if kind:
             items.add(kind)
-    return replace(base, photos=(photo,), items=frozenset(items), report=page.report,
-                   data_table=table, links=_links(page.report, table), scan=page.scan,
-                   problem=problems.text())
+    return replace(
+        base,
+        photos=(photo,),
+        items=frozenset(items),
+        report=page.report,
+        data_table=table,
+        links=_links(page.report, table),
+        scan=page.scan,
+        problem=problems.text(),
+    )
 
 
 def _spreadsheet(data: bytes, base: DocumentFacts) -> DocumentFacts:
@@ -178,13 +215,20 @@ def _spreadsheet(data: bytes, base: DocumentFacts) -> DocumentFacts:
     items = _table_items(table, nominations, problems)
     if not items and not problems.reasons:
         problems.add("no data table or nomination list found")
-    return replace(base, items=frozenset(items), data_table=table,
-                   nominations=nominations or (), links=_links(None, table),
-                   problem=problems.text(), headings=headings(tables))
+    return replace(
+        base,
+        items=frozenset(items),
+        data_table=table,
+        nominations=nominations or (),
+        links=_links(None, table),
+        problem=problems.text(),
+        headings=headings(tables),
+    )
 
 
-def _table_items(table: DataTable | None, nominations: tuple[Nomination, ...] | None,
-                 problems: _Problems) -> set[str]:
+def _table_items(
+    table: DataTable | None, nominations: tuple[Nomination, ...] | None, problems: _Problems
+) -> set[str]:
     items: set[str] = set()
     if table is not None:
         if table.rows:
@@ -199,8 +243,11 @@ def _table_items(table: DataTable | None, nominations: tuple[Nomination, ...] | 
 def _document(data: bytes, base: DocumentFacts, hints: frozenset[str]) -> DocumentFacts:
     fmt = base.fmt
     if fmt == "ole":
-        reason = ("file is password-protected" if ENCRYPTED_MARK in data
-                  else "old Office file of an unknown kind")
+        reason = (
+            "file is password-protected"
+            if ENCRYPTED_MARK in data
+            else "old Office file of an unknown kind"
+        )
         return replace(base, problem=reason)
     if fmt not in ("docx", "doc", "txt", "pdf"):
         return replace(base, problem=f"format not supported ({fmt})")
@@ -249,13 +296,23 @@ def _document(data: bytes, base: DocumentFacts, hints: frozenset[str]) -> Docume
         kind = _report_item(report, base.filename, hints, fmt, bool(items - {PHOTO}))
         if kind:
             items.add(kind)
-    return replace(base, items=frozenset(items), report=report, data_table=table,
-                   nominations=nominations or (), photos=photos, links=_links(report, table),
-                   scan=scan, problem=problems.text(), headings=headings(tables))
+    return replace(
+        base,
+        items=frozenset(items),
+        report=report,
+        data_table=table,
+        nominations=nominations or (),
+        photos=photos,
+        links=_links(report, table),
+        scan=scan,
+        problem=problems.text(),
+        headings=headings(tables),
+    )
 
 
-def _report_item(report: Report, filename: str, hints: frozenset[str], fmt: str,
-                 has_table: bool) -> str | None:
+def _report_item(
+    report: Report, filename: str, hints: frozenset[str], fmt: str, has_table: bool
+) -> str | None:
     """REPORT, DIRECTIVE or None for a document's text (see the module docstring)."""
     if report.scanned and not report.text.strip():
         if DIRECTIVE in hints and REPORT not in hints:
@@ -337,7 +394,8 @@ def _embedded_table(data: bytes) -> DataTable | None:
             for info in zf.infolist():
                 name = info.filename
                 if not name.startswith("word/embeddings/") or not name.lower().endswith(
-                        (".xlsx", ".xls")):
+                    (".xlsx", ".xls")
+                ):
                     continue
                 try:
                     blob = read_member(zf, info, MAX_EMBEDDED_WORKBOOK)

@@ -64,10 +64,29 @@ _REF = re.compile(r"^\$?([A-Z]{1,3})\$?(\d{1,7})$")
 
 
 _LIBRARY_ERRORS: tuple[type[BaseException], ...] = (
-    zipfile.BadZipFile, zlib.error, struct.error, NotImplementedError, EOFError, OSError,
-    KeyError, ValueError, IndexError, TypeError, AttributeError, AssertionError, OverflowError,
-    UnicodeError, RecursionError, ParseError, DefusedXmlException, XMLSyntaxError,
-    xlrd.XLRDError, CompDocError, PDFSyntaxError, PSException, PdfminerException,
+    zipfile.BadZipFile,
+    zlib.error,
+    struct.error,
+    NotImplementedError,
+    EOFError,
+    OSError,
+    KeyError,
+    ValueError,
+    IndexError,
+    TypeError,
+    AttributeError,
+    AssertionError,
+    OverflowError,
+    UnicodeError,
+    RecursionError,
+    ParseError,
+    DefusedXmlException,
+    XMLSyntaxError,
+    xlrd.XLRDError,
+    CompDocError,
+    PDFSyntaxError,
+    PSException,
+    PdfminerException,
     python_calamine.CalamineError,
 )
 
@@ -81,8 +100,9 @@ class Grid:
     cells: tuple[tuple[Cell, ...], ...]
 
 
-def grids(data: bytes, fmt: str, *, max_rows: int = 2000, max_cols: int = 40,
-          document: Docx | None = None) -> list[Grid]:
+def grids(
+    data: bytes, fmt: str, *, max_rows: int = 2000, max_cols: int = 40, document: Docx | None = None
+) -> list[Grid]:
     """All sheets/tables of `data` in document order; `fmt` is one of xlsx, xls, ods, docx,
     pdf. A docx already opened with `open_docx` can be passed as `document` (read once)."""
     readers = {"xlsx": _xlsx, "xls": _xls, "ods": _ods, "docx": _docx, "pdf": _pdf}
@@ -159,8 +179,14 @@ def _xlsx_merges(archive: zipfile.ZipFile, path: str) -> list[tuple[int, int, in
                 parts = [_REF.match(p) for p in str(elem.get("ref", "")).upper().split(":")]
                 if len(parts) == 2 and parts[0] and parts[1]:
                     a, b = parts[0], parts[1]
-                    out.append((int(a.group(2)) - 1, _col_index(a.group(1)),
-                                int(b.group(2)) - 1, _col_index(b.group(1))))
+                    out.append(
+                        (
+                            int(a.group(2)) - 1,
+                            _col_index(a.group(1)),
+                            int(b.group(2)) - 1,
+                            _col_index(b.group(1)),
+                        )
+                    )
                 if len(out) >= MAX_MERGES:
                     break
             elif elem.tag.endswith("}row") or elem.tag.endswith("}c"):
@@ -172,8 +198,13 @@ class _NotForCalamine(Exception):
     """Calamine failed on a workbook: the streaming reader reads it, or says what is wrong."""
 
 
-def _calamine(data: bytes, fmt: str, max_rows: int, max_cols: int,
-              merged: list[list[tuple[int, int, int, int]]] | None = None) -> list[Grid]:
+def _calamine(
+    data: bytes,
+    fmt: str,
+    max_rows: int,
+    max_cols: int,
+    merged: list[list[tuple[int, int, int, int]]] | None = None,
+) -> list[Grid]:
     """Every worksheet of an xlsx/xls/ods through calamine: values and merged ranges. Only for
     workbooks found bounded (see the module docstring): calamine sizes a sheet by its
     farthest value cell."""
@@ -199,8 +230,10 @@ def _calamine(data: bytes, fmt: str, max_rows: int, max_cols: int,
             except python_calamine.CalamineError as e:
                 log.info("calamine cannot read a %s sheet: %s", fmt, e)
                 raise _NotForCalamine(str(e)) from e
-            rows = [[None if v == "" else cell_value(v) for v in row[:max_cols]]
-                    for row in values[:max_rows]]
+            rows = [
+                [None if v == "" else cell_value(v) for v in row[:max_cols]]
+                for row in values[:max_rows]
+            ]
             _fill(rows, given or [(r1, c1, r2, c2) for (r1, c1), (r2, c2) in ranges[:MAX_MERGES]])
             grid = _finish(f"sheet {meta.name!r}", rows)
             if grid is not None:
@@ -236,8 +269,7 @@ def _xlsx_bounded(archive: zipfile.ZipFile, max_rows: int, max_cols: int) -> boo
         for col, row in _VALUE_CELL.findall(xml):
             columns.add(col)
             last_row = max(last_row, int(row))
-        if last_row > max_rows or any(
-                _col_index(c.decode()) >= max_cols for c in columns):
+        if last_row > max_rows or any(_col_index(c.decode()) >= max_cols for c in columns):
             return False
     return True
 
@@ -253,8 +285,9 @@ def _xlsx(data: bytes, max_rows: int, max_cols: int) -> list[Grid]:
     return _xlsx_streamed(data, archive, max_rows, max_cols)
 
 
-def _xlsx_streamed(data: bytes, archive: zipfile.ZipFile, max_rows: int,
-                   max_cols: int) -> list[Grid]:
+def _xlsx_streamed(
+    data: bytes, archive: zipfile.ZipFile, max_rows: int, max_cols: int
+) -> list[Grid]:
     """openpyxl read-only, for a workbook calamine is not given (see `_xlsx_bounded`)."""
     # imported here, not with the module: openpyxl imports numpy whenever it is installed
     # (it is, for OCR), ~80 MB of every parse worker's address space (RLIMIT_AS) at rest
@@ -262,8 +295,17 @@ def _xlsx_streamed(data: bytes, archive: zipfile.ZipFile, max_rows: int,
 
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, ParseError,
-            DefusedXmlException, IndexError, AttributeError) as e:
+    except (
+        zipfile.BadZipFile,
+        KeyError,
+        ValueError,
+        TypeError,
+        OSError,
+        ParseError,
+        DefusedXmlException,
+        IndexError,
+        AttributeError,
+    ) as e:
         raise Unreadable("file is damaged or not really an xlsx workbook") from e
     out: list[Grid] = []
     try:
@@ -271,12 +313,21 @@ def _xlsx_streamed(data: bytes, archive: zipfile.ZipFile, max_rows: int,
             try:
                 rows = [
                     [cell_value(v) for v in row]
-                    for row in ws.iter_rows(min_row=1, max_row=max_rows, min_col=1,
-                                            max_col=max_cols, values_only=True)
+                    for row in ws.iter_rows(
+                        min_row=1, max_row=max_rows, min_col=1, max_col=max_cols, values_only=True
+                    )
                 ]
                 merges = _xlsx_merges(archive, getattr(ws, "_worksheet_path", ""))
-            except (ValueError, TypeError, KeyError, ParseError, DefusedXmlException,
-                    zipfile.BadZipFile, OSError, IndexError) as e:
+            except (
+                ValueError,
+                TypeError,
+                KeyError,
+                ParseError,
+                DefusedXmlException,
+                zipfile.BadZipFile,
+                OSError,
+                IndexError,
+            ) as e:
                 log.info("xlsx sheet unreadable: %s", e)
                 raise Unreadable(f"sheet {ws.title!r} is damaged") from e
             _fill(rows, merges)
@@ -292,13 +343,17 @@ def _xlsx_streamed(data: bytes, archive: zipfile.ZipFile, max_rows: int,
 
 _ODS_TOKEN = re.compile(
     rb"<table:(table-row|table-cell|covered-table-cell|table)(?=[\s/>])([^>]*?)(/?)>"
-    rb"|</table:table-row>")
-_ODS_ATTR = re.compile(rb'table:number-(rows-repeated|columns-repeated|columns-spanned|'
-                       rb'rows-spanned)="(\d{1,9})"')
+    rb"|</table:table-row>"
+)
+_ODS_ATTR = re.compile(
+    rb"table:number-(rows-repeated|columns-repeated|columns-spanned|"
+    rb'rows-spanned)="(\d{1,9})"'
+)
 
 
-def _ods_merges(content: bytes, max_rows: int,
-                max_cols: int) -> list[list[tuple[int, int, int, int]]] | None:
+def _ods_merges(
+    content: bytes, max_rows: int, max_cols: int
+) -> list[list[tuple[int, int, int, int]]] | None:
     """Each table's merged ranges (0-based, inclusive) from content.xml, or None when a cell
     with content (repeats counted) lies past max_rows x max_cols or there are more than
     MAX_MERGES merges: calamine expands repeated rows and cells. LibreOffice's trailing
@@ -419,16 +474,24 @@ def _xls_xlrd(data: bytes, max_rows: int, max_cols: int) -> list[Grid]:
     chatter = io.StringIO()  # xlrd prints its complaints to stdout unless given a log file
     try:
         try:
-            book = xlrd.open_workbook(file_contents=data, formatting_info=True, on_demand=True,
-                                      logfile=chatter)
+            book = xlrd.open_workbook(
+                file_contents=data, formatting_info=True, on_demand=True, logfile=chatter
+            )
         except NotImplementedError:
             book = xlrd.open_workbook(file_contents=data, on_demand=True, logfile=chatter)
     except xlrd.XLRDError as e:
         if "encrypt" in str(e).lower():
             raise Unreadable("file is password-protected") from e
         raise Unreadable("file is damaged or not really an xls workbook") from e
-    except (ValueError, IndexError, KeyError, AssertionError, struct.error, OSError,
-            UnicodeDecodeError) as e:
+    except (
+        ValueError,
+        IndexError,
+        KeyError,
+        AssertionError,
+        struct.error,
+        OSError,
+        UnicodeDecodeError,
+    ) as e:
         raise Unreadable("file is damaged or not really an xls workbook") from e
     out: list[Grid] = []
     try:
@@ -438,7 +501,10 @@ def _xls_xlrd(data: bytes, max_rows: int, max_cols: int) -> list[Grid]:
             except (xlrd.XLRDError, ValueError, IndexError, AssertionError) as e:
                 raise Unreadable("file is damaged (a sheet cannot be read)") from e
             rows = [
-                [_xls_value(sheet.cell(r, c), book.datemode) for c in range(min(sheet.ncols, max_cols))]
+                [
+                    _xls_value(sheet.cell(r, c), book.datemode)
+                    for c in range(min(sheet.ncols, max_cols))
+                ]
                 for r in range(min(sheet.nrows, max_rows))
             ]
             merges = [(r1, c1, r2 - 1, c2 - 1) for r1, r2, c1, c2 in sheet.merged_cells]

@@ -32,12 +32,22 @@ _BODY_TYPES = ("text/plain", "text/html")
 _CONTENT = re.compile(rb"[^ \t\r\n\f\v]")  # data that is more than whitespace
 # Types that mimetypes does not know (or maps to an odd extension) but mail carries.
 _EXTENSIONS = {
-    "image/jpeg": ".jpg", "image/jpg": ".jpg", "image/pjpeg": ".jpg", "image/pgm": ".pgm",
-    "image/pbm": ".pbm", "audio/basic": ".au", "audio/x-sun": ".au", "text/plain": ".txt",
-    "application/pgp-signature": ".asc", "application/pgp-encrypted": ".asc",
-    "application/pkcs7-signature": ".p7s", "application/x-pkcs7-signature": ".p7s",
-    "application/pkcs7-mime": ".p7m", "application/x-pkcs7-mime": ".p7m",
-    "application/octet-stream": ".bin", "message/rfc822": ".eml",
+    "image/jpeg": ".jpg",
+    "image/jpg": ".jpg",
+    "image/pjpeg": ".jpg",
+    "image/pgm": ".pgm",
+    "image/pbm": ".pbm",
+    "audio/basic": ".au",
+    "audio/x-sun": ".au",
+    "text/plain": ".txt",
+    "application/pgp-signature": ".asc",
+    "application/pgp-encrypted": ".asc",
+    "application/pkcs7-signature": ".p7s",
+    "application/x-pkcs7-signature": ".p7s",
+    "application/pkcs7-mime": ".p7m",
+    "application/x-pkcs7-mime": ".p7m",
+    "application/octet-stream": ".bin",
+    "message/rfc822": ".eml",
 }
 
 
@@ -107,13 +117,16 @@ def unreported(msg: Message, reported: Iterable[bytes]) -> list[Leaf]:
             left[data] -= 1
             continue
         ctype = part.get_content_type()
-        out.append(Leaf(
-            filename=_filename(part) or location_name(str(part.get("Content-Location") or ""), ctype),
-            content_type=ctype,
-            data=data,
-            inline=_disposition(part) == "inline",
-            content_id=str(part.get("Content-ID") or ""),
-        ))
+        out.append(
+            Leaf(
+                filename=_filename(part)
+                or location_name(str(part.get("Content-Location") or ""), ctype),
+                content_type=ctype,
+                data=data,
+                inline=_disposition(part) == "inline",
+                content_id=str(part.get("Content-ID") or ""),
+            )
+        )
     return out
 
 

@@ -85,8 +85,9 @@ def _body_span(raw: bytes, start: int, end: int, min_bytes: int) -> tuple[int, i
     return body_start, body_end
 
 
-def _single_part_span(raw: bytes, head_end: re.Match[bytes], top: re.Match[bytes] | None,
-                      min_bytes: int) -> list[tuple[int, int]]:
+def _single_part_span(
+    raw: bytes, head_end: re.Match[bytes], top: re.Match[bytes] | None, min_bytes: int
+) -> list[tuple[int, int]]:
     """The body of a single-part message, when its type is not text (nor message/…), its
     top header says base64 and the body is nothing but base64; else nothing."""
     if top is None or top.group(1).lower() in (b"text", b"message"):
@@ -142,16 +143,19 @@ def restore(parsed: ParsedMessage, lifted: Lifted, raw: bytes) -> ParsedMessage 
     """`parsed` (of the skeleton) with each marker replaced by its decoded bytes; None when
     the markers did not all come back as attachment data, or a body does not decode."""
     encoded = [base64.b64encode(m) for m in lifted.spans]
-    if any(m.decode() in parsed.text or e.decode() in parsed.text
-           for m, e in zip(lifted.spans, encoded, strict=True)):
+    if any(
+        m.decode() in parsed.text or e.decode() in parsed.text
+        for m, e in zip(lifted.spans, encoded, strict=True)
+    ):
         return None  # a lifted "body" was text of the message
     found: set[bytes] = set()
     parts = []
     for part in parsed.parts:
         span = lifted.spans.get(part.data) if len(part.data) < 128 else None
         if span is None:
-            if any(e in part.data or m in part.data for m, e in zip(lifted.spans, encoded,
-                                                                      strict=True)):
+            if any(
+                e in part.data or m in part.data for m, e in zip(lifted.spans, encoded, strict=True)
+            ):
                 return None  # inside another part (a forwarded message's own text)
             parts.append(part)
             continue

@@ -20,16 +20,23 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 log = logging.getLogger(__name__)
 
 # Hosts people write without a scheme ("facebook.com/thcsbichhoa", "youtu.be/xyz").
-_BARE_HOSTS = (r"(?:www\.|m\.|web\.)?(?:facebook\.com|fb\.com|fb\.watch|youtube\.com|youtu\.be|"
-               r"zalo\.me|drive\.google\.com|docs\.google\.com|tiktok\.com|vt\.tiktok\.com)")
+_BARE_HOSTS = (
+    r"(?:www\.|m\.|web\.)?(?:facebook\.com|fb\.com|fb\.watch|youtube\.com|youtu\.be|"
+    r"zalo\.me|drive\.google\.com|docs\.google\.com|tiktok\.com|vt\.tiktok\.com)"
+)
 _URL = re.compile(
     r"(?P<url>(?:https?://|(?<![\w@.])www\.|(?<![\w@./])" + _BARE_HOSTS + r"/)"
     r"[^\s<>\"'`“”‘’«»|\\^{}]+)",
     re.I,
 )
 _TRAILING = ".,;:!?…)]}'\"*"
-_NOISE_HOSTS = {"schemas.openxmlformats.org", "schemas.microsoft.com", "www.w3.org",
-                "purl.org", "ns.adobe.com"}
+_NOISE_HOSTS = {
+    "schemas.openxmlformats.org",
+    "schemas.microsoft.com",
+    "www.w3.org",
+    "purl.org",
+    "ns.adobe.com",
+}
 _TRACKING = re.compile(r"^(?:utm_\w+|fbclid|gclid|igshid|mibextid|__cft__\[\d+\]|__tn__)$", re.I)
 
 
@@ -104,6 +111,8 @@ def photo_service(url: str) -> str:
         return ""
     host = host.removeprefix("www.")
     for service_host, prefix, name in _PHOTO_SERVICES:
-        if (host == service_host or host.endswith("." + service_host)) and parts.path.startswith(prefix):
+        if (host == service_host or host.endswith("." + service_host)) and parts.path.startswith(
+            prefix
+        ):
             return name
     return ""

@@ -58,20 +58,20 @@ def _first_line(head: bytes) -> bytes:
 
 def _lstrip_blank(data: bytes) -> bytes:
     m = _LEADING_BLANK.match(data)
-    return data[m.end():] if m else data
+    return data[m.end() :] if m else data
 
 
 def sniff(head: bytes) -> Sniffed:
     """What a file is, from its first `SNIFF_BYTES` bytes."""
     if head.startswith(BOM):
-        head = head[len(BOM):]
+        head = head[len(BOM) :]
     if not head.strip():
         return Sniffed("not-mail", "empty file")
     head = _lstrip_blank(head)
     first = _first_line(head)
     if is_from_line(first):
         return Sniffed("mbox")
-    if _BARE_FROM_LINE.fullmatch(first) and _HEADER_LINE.match(head[len(first):]):
+    if _BARE_FROM_LINE.fullmatch(first) and _HEADER_LINE.match(head[len(first) :]):
         return Sniffed("mbox")
     if not _HEADER_LINE.match(head):
         if b"\0" in head[:4096]:
@@ -81,14 +81,16 @@ def sniff(head: bytes) -> Sniffed:
     if end is None and len(head) >= SNIFF_BYTES:
         return Sniffed("message")  # a header block longer than what was read: judged a message
     if not _MAIL_FIELD.search(head[: end.start()] if end else head):
-        return Sniffed("not-mail", "not mail: no From, Date, Subject, Message-ID or Received header")
+        return Sniffed(
+            "not-mail", "not mail: no From, Date, Subject, Message-ID or Received header"
+        )
     return Sniffed("message")
 
 
 def message_bytes(data: bytes) -> bytes:
     """One message read from a file of its own: a leading BOM and leading blank lines dropped
     (they would spoil the header block)."""
-    return _lstrip_blank(data[len(BOM):] if data.startswith(BOM) else data)
+    return _lstrip_blank(data[len(BOM) :] if data.startswith(BOM) else data)
 
 
 def split_mbox(lines: Iterable[bytes]) -> Iterator[bytes]:
@@ -101,7 +103,7 @@ def split_mbox(lines: Iterable[bytes]) -> Iterator[bytes]:
     for line in lines:
         if current is None:
             if first and line.startswith(BOM):
-                line = line[len(BOM):]
+                line = line[len(BOM) :]
             first = False
             if line.strip():
                 current = []  # the first separator

@@ -43,20 +43,42 @@ MAX_FIELD_BYTES = 16 * 1024  # one header field (encoded words decode in superli
 MAX_MIME_PARTS = 1000
 MAX_MIME_DEPTH = 50
 # Fields kept (the first of each) even past MAX_HEADER_BYTES: identity, threading, structure.
-_ESSENTIAL = frozenset({
-    b"from", b"sender", b"reply-to", b"to", b"cc", b"subject", b"date", b"message-id",
-    b"in-reply-to", b"references", b"mime-version", b"content-type",
-    b"content-transfer-encoding", b"content-disposition",
-})
+_ESSENTIAL = frozenset(
+    {
+        b"from",
+        b"sender",
+        b"reply-to",
+        b"to",
+        b"cc",
+        b"subject",
+        b"date",
+        b"message-id",
+        b"in-reply-to",
+        b"references",
+        b"mime-version",
+        b"content-type",
+        b"content-transfer-encoding",
+        b"content-disposition",
+    }
+)
 _FIELD_START = re.compile(rb"\r?\n(?![ \t])")
 _CHARSET = re.compile(r"[A-Za-z0-9._:+-]{1,40}")
 _ENCODED_WORD = re.compile(r"=\?[^?\s]*\?[bBqQ]\?[^?\s]*\?=")
 _ADDRESS_HEADERS = frozenset({"from", "to", "cc", "bcc", "reply-to", "sender", "delivered-to"})
 # Headers the unit matcher and the receipt logic look at (lower-case).
 KEPT_HEADERS = (
-    "auto-submitted", "x-autoreply", "x-autorespond", "precedence", "list-id",
-    "list-unsubscribe", "x-spam-flag", "content-type", "return-path",
-    "x-failed-recipients", "authentication-results", "reply-to",
+    "auto-submitted",
+    "x-autoreply",
+    "x-autorespond",
+    "precedence",
+    "list-id",
+    "list-unsubscribe",
+    "x-spam-flag",
+    "content-type",
+    "return-path",
+    "x-failed-recipients",
+    "authentication-results",
+    "reply-to",
 )
 
 
@@ -94,7 +116,7 @@ def split_raw(raw: bytes) -> tuple[bytes, bytes]:
     m = _HEAD_END.search(raw)
     if not m:
         return raw, b""
-    return raw[: m.start()], raw[m.end():]
+    return raw[: m.start()], raw[m.end() :]
 
 
 def header_block(raw: bytes) -> bytes:
@@ -253,8 +275,11 @@ def _mailparser(msg: StdMessage, parts: list[StdMessage]) -> mailparser.MailPars
     try:
         return mailparser.MailParser(msg)
     except (AttributeError, TypeError, ValueError, HeaderParseError) as e:
-        log.info("mail-parser failed (%s: %s); parsing again without defect recovery",
-                 type(e).__name__, e)
+        log.info(
+            "mail-parser failed (%s: %s); parsing again without defect recovery",
+            type(e).__name__,
+            e,
+        )
         for part in parts:
             part.defects.clear()
         _rewrite_fields(msg, _defang_words)
@@ -360,8 +385,9 @@ def _headers(msg: StdMessage) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
-def parse_message(raw: bytes, *, max_parts: int = MAX_MIME_PARTS,
-                  max_depth: int = MAX_MIME_DEPTH) -> ParsedMessage:
+def parse_message(
+    raw: bytes, *, max_parts: int = MAX_MIME_PARTS, max_depth: int = MAX_MIME_DEPTH
+) -> ParsedMessage:
     """Parse a raw message (see the module docstring); raises `MalformedMessage`."""
     if raw.count(b"\n--") > 20 * max_parts:  # delimiter-like lines: before the stdlib builds them
         raise MalformedMessage(f"too many MIME parts: more than {max_parts}")
@@ -394,19 +420,22 @@ def parse_message(raw: bytes, *, max_parts: int = MAX_MIME_PARTS,
                 )
             )
         for leaf in leaves.unreported(msg, [p.data for p in parts]):
-            parts.append(Part(
-                filename=clean_filename(leaf.filename, default=leaves.DEFAULT_STEM),
-                content_type=_one_line(leaf.content_type, 255),
-                data=leaf.data,
-                inline=leaf.inline,
-                content_id=_one_line(leaf.content_id, 255),
-            ))
+            parts.append(
+                Part(
+                    filename=clean_filename(leaf.filename, default=leaves.DEFAULT_STEM),
+                    content_type=_one_line(leaf.content_type, 255),
+                    data=leaf.data,
+                    inline=leaf.inline,
+                    content_id=_one_line(leaf.content_id, 255),
+                )
+            )
         text = "\n".join(mp.text_plain) if mp.text_plain else ""
         text, uu_files = uuencode.extract(text)
         for uu in uu_files:
             name = clean_filename(uu.name, default=leaves.DEFAULT_STEM)
-            parts.append(Part(name, mimetypes.guess_type(name)[0] or "application/octet-stream",
-                              uu.data))
+            parts.append(
+                Part(name, mimetypes.guess_type(name)[0] or "application/octet-stream", uu.data)
+            )
             if uu.bad_lines:
                 log.warning("uuencoded file: %d undecodable line(s) skipped", uu.bad_lines)
         if not text and mp.text_html:

@@ -34,17 +34,75 @@ _SECTION = re.compile(
     r"(tap the|ca nhan)(?: co thanh tich\b.*| de nghi\b.*)?$"
 )
 _ORGANISATION = (
-    "trường ", "tổ ", "lớp ", "khối ", "chi đoàn", "liên đội", "chi đội", "đoàn thanh niên",
-    "đoàn trường", "đoàn xã", "tập thể", "ubnd", "ủy ban", "uỷ ban", "trung tâm", "phòng ",
-    "hội ", "ban ", "nhóm ", "công đoàn", "chi bộ", "chi hội", "thôn ", "xóm ", "xã ",
-    "thị trấn", "thư viện", "câu lạc bộ", "clb", "tt htcđ", "tt gdnn", "nhà trường", "cụm ",
-    "đội ", "bộ phận", "văn phòng", "mầm non", "tiểu học", "thcs", "thpt",
+    "trường ",
+    "tổ ",
+    "lớp ",
+    "khối ",
+    "chi đoàn",
+    "liên đội",
+    "chi đội",
+    "đoàn thanh niên",
+    "đoàn trường",
+    "đoàn xã",
+    "tập thể",
+    "ubnd",
+    "ủy ban",
+    "uỷ ban",
+    "trung tâm",
+    "phòng ",
+    "hội ",
+    "ban ",
+    "nhóm ",
+    "công đoàn",
+    "chi bộ",
+    "chi hội",
+    "thôn ",
+    "xóm ",
+    "xã ",
+    "thị trấn",
+    "thư viện",
+    "câu lạc bộ",
+    "clb",
+    "tt htcđ",
+    "tt gdnn",
+    "nhà trường",
+    "cụm ",
+    "đội ",
+    "bộ phận",
+    "văn phòng",
+    "mầm non",
+    "tiểu học",
+    "thcs",
+    "thpt",
 )
 _ORGANISATION_FOLDED = (
-    "truong thcs", "truong th ", "truong mn", "truong mam non", "truong tieu hoc", "truong thpt",
-    "to chuyen mon", "to van phong", "to toan", "to van", "to ngu van", "lop ", "khoi ",
-    "chi doan", "lien doi", "chi doi", "tap the", "ubnd", "trung tam", "cong doan", "thu vien",
-    "cau lac bo", "clb", "tt htcd", "tt gdnn", "doan thanh nien", "hoi khuyen hoc",
+    "truong thcs",
+    "truong th ",
+    "truong mn",
+    "truong mam non",
+    "truong tieu hoc",
+    "truong thpt",
+    "to chuyen mon",
+    "to van phong",
+    "to toan",
+    "to van",
+    "to ngu van",
+    "lop ",
+    "khoi ",
+    "chi doan",
+    "lien doi",
+    "chi doi",
+    "tap the",
+    "ubnd",
+    "trung tam",
+    "cong doan",
+    "thu vien",
+    "cau lac bo",
+    "clb",
+    "tt htcd",
+    "tt gdnn",
+    "doan thanh nien",
+    "hoi khuyen hoc",
 )
 
 
@@ -86,8 +144,13 @@ def _find_header(cells: Sequence[Sequence[Cell]]) -> tuple[int, dict[str, int]] 
             role = nomination_role(cell_text(value))
             if role and role not in columns:
                 columns[role] = c
-        if "name" in columns and columns.keys() & {"position", "position_unit", "unit",
-                                                   "achievement", "kind"}:
+        if "name" in columns and columns.keys() & {
+            "position",
+            "position_unit",
+            "unit",
+            "achievement",
+            "kind",
+        }:
             return r, columns
     return None
 
@@ -119,7 +182,7 @@ def _rows(grid: Grid, header_row: int, cols: dict[str, int]) -> list[Nomination]
 
     out: list[Nomination] = []
     section: bool | None = None
-    for row in grid.cells[header_row + 1:]:
+    for row in grid.cells[header_row + 1 :]:
         values = [cell_text(v) for v in row]
         distinct = list(dict.fromkeys(v for v in values if v))
         if not distinct:
@@ -141,14 +204,16 @@ def _rows(grid: Grid, header_row: int, cols: dict[str, int]) -> list[Nomination]
         position, unit = text(row, "position"), text(row, "unit")
         if "position_unit" in cols:
             position, unit = _split_position_unit(text(row, "position_unit"), position, unit)
-        out.append(Nomination(
-            stt=text(row, "stt"),
-            name=name,
-            collective=_collective(text(row, "kind"), section, name),
-            position=position,
-            unit=unit,
-            achievement=text(row, "achievement"),
-        ))
+        out.append(
+            Nomination(
+                stt=text(row, "stt"),
+                name=name,
+                collective=_collective(text(row, "kind"), section, name),
+                position=position,
+                unit=unit,
+                achievement=text(row, "achievement"),
+            )
+        )
     return out
 
 
@@ -175,7 +240,7 @@ def _collective(kind: str, section: bool | None, name: str) -> bool:
 
 
 def _split_position_unit(combined: str, position: str, unit: str) -> tuple[str, str]:
-    """"Giáo viên, Trường TH Cự Khê" → ("Giáo viên", "Trường TH Cự Khê")."""
+    """ "Giáo viên, Trường TH Cự Khê" → ("Giáo viên", "Trường TH Cự Khê")."""
     if not combined:
         return position, unit
     for sep in (",", " - ", " – ", ";"):

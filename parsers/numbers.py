@@ -87,7 +87,7 @@ def _from_text(raw: str) -> tuple[int | None, str]:
     if approx and approx.group(0).strip() not in ("tong so", "tong"):
         warning = "approximate value"
     if approx:
-        folded = folded[approx.end():]
+        folded = folded[approx.end() :]
     match = _NUMBER.search(folded)
     if match is None:
         return None, "no number in the cell"
@@ -96,7 +96,7 @@ def _from_text(raw: str) -> tuple[int | None, str]:
     count, problem = _whole(match.group(0))
     if count is None:
         return None, problem
-    rest = folded[match.end():]
+    rest = folded[match.end() :]
     if re.search(r"\d", rest):
         more = f"several numbers in the cell; read the first, {count}"
         warning = f"{warning}; {more}" if warning else more

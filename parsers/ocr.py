@@ -142,8 +142,7 @@ def recognise(image: Image.Image) -> OcrPage:
         finally:
             api.Clear()
     confidence = sum(w.confidence for w in words) / len(words) if words else 0.0
-    return OcrPage(text=text, confidence=round(confidence, 1), words=tuple(words),
-                   size=image.size)
+    return OcrPage(text=text, confidence=round(confidence, 1), words=tuple(words), size=image.size)
 
 
 def _words(api: Any, tesserocr: Any) -> list[Word]:

@@ -133,10 +133,20 @@ def open_docx(data: bytes) -> Docx:
                 raise KeyError("no body")
             rels = _rels(archive, main)
             styles_name = next((t for t, kind, _ in rels.values() if kind == "styles"), None)
-            styles = archive.read(styles_name) if styles_name and _exists(
-                archive, styles_name) else None
-    except (KeyError, ValueError, zipfile.BadZipFile, etree.XMLSyntaxError, zlib.error,
-            EOFError, NotImplementedError, OSError, UnicodeError) as e:
+            styles = (
+                archive.read(styles_name) if styles_name and _exists(archive, styles_name) else None
+            )
+    except (
+        KeyError,
+        ValueError,
+        zipfile.BadZipFile,
+        etree.XMLSyntaxError,
+        zlib.error,
+        EOFError,
+        NotImplementedError,
+        OSError,
+        UnicodeError,
+    ) as e:
         raise Unreadable("file is damaged or not really a docx document") from e
     return Docx(body, styles, {rid: raw for rid, (_, _, raw) in rels.items()})
 
@@ -173,7 +183,7 @@ def _rels(archive: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str, str]
             resolved = posixpath.normpath(target).lstrip("/")
         else:
             resolved = posixpath.normpath(posixpath.join(folder, target)).lstrip("/")
-        short = kind[len(_REL_TYPES):] if kind.startswith(_REL_TYPES) else kind
+        short = kind[len(_REL_TYPES) :] if kind.startswith(_REL_TYPES) else kind
         out[rid] = (resolved, short, target)
     return out
 
@@ -330,8 +340,11 @@ class DocxText:
         rpr = r.find(_W + "rPr")
         font = _font_of(None if rpr is None else rpr.find(_W + "rFonts"))
         if font is None:
-            font = (self._style_font("character", _val(r, "rPr", "rStyle"))
-                    or self._style_font("paragraph", paragraph_style) or self.default_font)
+            font = (
+                self._style_font("character", _val(r, "rPr", "rStyle"))
+                or self._style_font("paragraph", paragraph_style)
+                or self.default_font
+            )
         encoding = font_encoding(font)
         if encoding and not has_unicode_vietnamese(text):
             self.used.add(encoding)
@@ -364,9 +377,10 @@ class DocxText:
         self._mapped = True
         styles = self.document.styles
         defaults = None if styles is None else styles.find(_W + "docDefaults")
-        self.default_font = _font_of(None if defaults is None else defaults.find(
-            f"{_W}rPrDefault/{_W}rPr/{_W}rFonts"))
-        for style in ([] if styles is None else styles.iterchildren(_W + "style")):
+        self.default_font = _font_of(
+            None if defaults is None else defaults.find(f"{_W}rPrDefault/{_W}rPr/{_W}rFonts")
+        )
+        for style in [] if styles is None else styles.iterchildren(_W + "style"):
             sid, stype = style.get(_W + "styleId"), style.get(_W + "type")
             if sid is not None:
                 self._styles.setdefault(sid, style)

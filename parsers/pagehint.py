@@ -53,15 +53,19 @@ def look(image: Image.Image, *, hinted: bool = False) -> Hint:
     """Whether `image` may show a document page (see the module docstring)."""
     scale = min(1.0, LOOK_SIDE / max(image.size))
     if scale < 1.0:
-        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
-                             Image.Resampling.BILINEAR)
+        image = image.resize(
+            (max(1, round(image.width * scale)), max(1, round(image.height * scale))),
+            Image.Resampling.BILINEAR,
+        )
     _hue, sat, val = image.convert("RGB").convert("HSV").split()
     bright = max(90, int(0.6 * _percentile(val, 0.95)))
-    paper = ImageChops.multiply(sat.point(lambda x: 255 if x < 60 else 0),
-                                val.point(lambda x: 255 if x > bright else 0))
+    paper = ImageChops.multiply(
+        sat.point(lambda x: 255 if x < 60 else 0), val.point(lambda x: 255 if x > bright else 0)
+    )
     gray = image.convert("L")
     dark = ImageChops.subtract(gray.filter(ImageFilter.BoxBlur(6)), gray).point(
-        lambda x: 255 if x > 35 else 0)
+        lambda x: 255 if x > 35 else 0
+    )
     # paper grown by 4 px each way: a box blur of the 0/255 mask is non-zero exactly where a
     # 9×9 MaxFilter would be 255 (the smallest share, 255/81, still rounds to 3), at ~1/25
     # of the rank filter's cost (230 ms a message of phone photos, see docs/performance.md)
@@ -69,5 +73,6 @@ def look(image: Image.Image, *, hinted: bool = False) -> Hint:
     ink = ImageChops.multiply(dark, near_paper)
     paper_share, ink_share = _share(paper), _share(ink)
     need = MIN_INK_HINTED if hinted else MIN_INK
-    return Hint(paper_share >= MIN_PAPER and ink_share >= need, round(paper_share, 3),
-                round(ink_share, 4))
+    return Hint(
+        paper_share >= MIN_PAPER and ink_share >= need, round(paper_share, 3), round(ink_share, 4)
+    )

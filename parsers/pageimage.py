@@ -44,8 +44,10 @@ def rgb_array(image: Image.Image, side: int | None = None) -> np.ndarray:
     """`image` as an RGB uint8 array, its longer side reduced to `side` when given."""
     if side is not None and max(image.size) > side:
         scale = side / max(image.size)
-        image = image.resize((max(1, round(image.width * scale)),
-                              max(1, round(image.height * scale))), Image.Resampling.BILINEAR)
+        image = image.resize(
+            (max(1, round(image.width * scale)), max(1, round(image.height * scale))),
+            Image.Resampling.BILINEAR,
+        )
     return np.asarray(image.convert("RGB"))
 
 
@@ -61,8 +63,9 @@ def inspect(image: Image.Image, *, hinted: bool = False) -> Look:
     red = ((hue <= 10) | (hue >= 165)) & (sat >= 70)
     colourful = float(((sat > 80) & (val > 60) & ~red)[sheet].mean()) if paper else 1.0
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    ink = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV,
-                                31, 18)
+    ink = cv2.adaptiveThreshold(
+        gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 31, 18
+    )
     ink[~sheet] = 0
     count, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     h = rgb.shape[0]
@@ -157,19 +160,28 @@ def _crop_page(gray: np.ndarray) -> np.ndarray:
     height = int(max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr)))
     if width < 200 or height < 200:
         return gray
-    target = np.array([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]],
-                      dtype=np.float32)
+    target = np.array(
+        [[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], dtype=np.float32
+    )
     matrix = cv2.getPerspectiveTransform(corners, target)
-    return cv2.warpPerspective(gray, matrix, (width, height), flags=cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_REPLICATE)
+    return cv2.warpPerspective(
+        gray, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
 
 
 def _order(points: np.ndarray) -> np.ndarray:
     """Corners as top-left, top-right, bottom-right, bottom-left."""
     total = points.sum(axis=1)
     diff = np.diff(points, axis=1).ravel()
-    return np.array([points[np.argmin(total)], points[np.argmin(diff)],
-                     points[np.argmax(total)], points[np.argmax(diff)]], dtype=np.float32)
+    return np.array(
+        [
+            points[np.argmin(total)],
+            points[np.argmin(diff)],
+            points[np.argmax(total)],
+            points[np.argmax(diff)],
+        ],
+        dtype=np.float32,
+    )
 
 
 def _flatten(gray: np.ndarray) -> np.ndarray:
@@ -177,8 +189,9 @@ def _flatten(gray: np.ndarray) -> np.ndarray:
     small = cv2.resize(gray, None, fx=0.125, fy=0.125, interpolation=cv2.INTER_AREA)
     background = cv2.dilate(small, np.ones((7, 7), np.uint8))
     background = cv2.GaussianBlur(background, (0, 0), 5)
-    background = cv2.resize(background, (gray.shape[1], gray.shape[0]),
-                            interpolation=cv2.INTER_LINEAR)
+    background = cv2.resize(
+        background, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_LINEAR
+    )
     flat = cv2.divide(gray, np.maximum(background, 1), scale=255)
     return np.asarray(flat, dtype=np.uint8)
 
@@ -201,5 +214,11 @@ def _skew(gray: np.ndarray) -> float:
 def _rotate(gray: np.ndarray, angle: float, fill: int = 255) -> np.ndarray:
     h, w = gray.shape[:2]
     matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
-    return cv2.warpAffine(gray, matrix, (w, h), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
+    return cv2.warpAffine(
+        gray,
+        matrix,
+        (w, h),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=fill,
+    )

@@ -25,11 +25,19 @@ from parsers.vietnamese import fold
 
 NEEDS_TYPING = "table on paper not read: needs typing in"
 # canonical header labels for the columns found (what parsers.table.column_role knows)
-_LABELS = {"stt": "STT", "activity": "Các hoạt động", "organizer": "Đơn vị tổ chức",
-           "classes": "Số lớp/số cuộc thi", "people": "Người", "note": "Ghi chú"}
+_LABELS = {
+    "stt": "STT",
+    "activity": "Các hoạt động",
+    "organizer": "Đơn vị tổ chức",
+    "classes": "Số lớp/số cuộc thi",
+    "people": "Người",
+    "note": "Ghi chú",
+}
 _NUMBER = re.compile(r"^[\d.,]+$|^-$")
-_END = re.compile(r"^(?:noi nhan|nguoi lap|hieu truong|pho hieu truong|giam doc|chu tich|"
-                  r"tm\.|kt\.|xac nhan)")
+_END = re.compile(
+    r"^(?:noi nhan|nguoi lap|hieu truong|pho hieu truong|giam doc|chu tich|"
+    r"tm\.|kt\.|xac nhan)"
+)
 
 
 @dataclass(frozen=True)
@@ -46,8 +54,7 @@ def _role(word: str, nxt: str) -> str | None:
         return "stt"
     if f.startswith(("cachoat", "hoatdong", "noidung")):
         return "activity"
-    if f in ("cac", "noi", "hoat", "ten") and ("hoat" in pair or "noi dung" in pair
-                                                 or f == "hoat"):
+    if f in ("cac", "noi", "hoat", "ten") and ("hoat" in pair or "noi dung" in pair or f == "hoat"):
         return "activity"
     if f.startswith("don") and ("vi" in pair or f.startswith("donvi")):
         return "organizer"
@@ -90,7 +97,7 @@ def read_paper_table(words: Sequence[Word], source: str) -> PaperTable:
     roles = sorted(anchors, key=lambda r: anchors[r])
     cells: list[list[str]] = [[_LABELS[r] for r in roles]]
     previous_had_key = False
-    for row in rows[index + 1:]:
+    for row in rows[index + 1 :]:
         text = fold(" ".join(w.text for w in row))
         if _END.match(text):
             break
@@ -167,9 +174,10 @@ def _verified(table: DataTable) -> PaperTable:
         return PaperTable(None, NEEDS_TYPING + " (no totals row to check it against)")
     if table.warnings:
         return PaperTable(None, NEEDS_TYPING + f" ({table.warnings[0]})")
-    for total, computed in ((table.declared_total_classes, table.total_classes),
-                            (table.declared_total_participants, table.total_participants)):
+    for total, computed in (
+        (table.declared_total_classes, table.total_classes),
+        (table.declared_total_participants, table.total_participants),
+    ):
         if total is not None and total != computed:
             return PaperTable(None, NEEDS_TYPING + " (totals row differs from the rows)")
     return PaperTable(table)
-

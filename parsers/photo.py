@@ -69,18 +69,34 @@ _FORMATS = {
     "gif": ["GIF"],
 }
 _IMAGE_MAGIC = (
-    (b"\xff\xd8\xff", "jpeg"), (b"\x89PNG\r\n\x1a\n", "png"), (b"GIF87a", "gif"),
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"GIF87a", "gif"),
     (b"GIF89a", "gif"),
 )
 # What Pillow and its plugins raise on damaged input.
 _DECODE_ERRORS: tuple[type[BaseException], ...] = (
-    OSError, SyntaxError, ValueError, struct.error, EOFError, IndexError, TypeError, KeyError,
-    ZeroDivisionError, AttributeError, RuntimeError, OverflowError,
+    OSError,
+    SyntaxError,
+    ValueError,
+    struct.error,
+    EOFError,
+    IndexError,
+    TypeError,
+    KeyError,
+    ZeroDivisionError,
+    AttributeError,
+    RuntimeError,
+    OverflowError,
 )
 _TRANSPOSE = {  # EXIF orientation → the transposition that makes the image upright
-    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_90,
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
 }
 _EXIF_DATE = re.compile(r"^\s*(\d{4})[:-](\d{2})[:-](\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
 _EXIF_OFFSET = re.compile(r"^\s*([+-])(\d{2}):?(\d{2})\s*$")
@@ -98,8 +114,10 @@ class PixelBudget:
     def take(self, pixels: int) -> None:
         if self.spent or self.used + pixels > self.limit:
             self.spent = True
-            raise Unreadable(f"not decoded: over the message's image budget of "
-                             f"{self.limit // 1_000_000} Mpx (limits.max_message_pixels)")
+            raise Unreadable(
+                f"not decoded: over the message's image budget of "
+                f"{self.limit // 1_000_000} Mpx (limits.max_message_pixels)"
+            )
         self.used += pixels
 
 
@@ -125,8 +143,14 @@ def image_format(data: bytes) -> str | None:
             return fmt
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "webp"
-    if data[4:8] == b"ftyp" and data[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"heim",
-                                               b"hevc"):
+    if data[4:8] == b"ftyp" and data[8:12] in (
+        b"heic",
+        b"heix",
+        b"mif1",
+        b"msf1",
+        b"heim",
+        b"hevc",
+    ):
         return "heic"
     return None
 
@@ -189,8 +213,7 @@ def _too_large(width: int, height: int) -> str:
     return f"image too large ({width}×{height} px, over {MAX_PIXELS // 1_000_000} Mpx)"
 
 
-def _decoded_thumbnail(image: Image.Image, fmt: str,
-                       orientation: int) -> tuple[Image.Image, int]:
+def _decoded_thumbnail(image: Image.Image, fmt: str, orientation: int) -> tuple[Image.Image, int]:
     """Decode `image` (at reduced scale for JPEG); return a small, upright RGB(A) copy and
     its number of colours. Decoding everything is also what finds a truncated file."""
     if fmt == "jpeg":
@@ -203,7 +226,9 @@ def _decoded_thumbnail(image: Image.Image, fmt: str,
     else:
         small = image.convert("RGB")
     colours = _colours(small)
-    small.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.BILINEAR)  # from ≤ 2× the size
+    small.thumbnail(
+        (THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.BILINEAR
+    )  # from ≤ 2× the size
     method = _TRANSPOSE.get(orientation)
     return (small.transpose(method) if method is not None else small), colours
 
@@ -230,8 +255,9 @@ def _encode_thumbnail(small: Image.Image) -> bytes:
     return buf.getvalue()
 
 
-def _not_evidence(width: int, height: int, size: int, small: Image.Image, colours: int,
-                  from_camera: bool) -> str:
+def _not_evidence(
+    width: int, height: int, size: int, small: Image.Image, colours: int, from_camera: bool
+) -> str:
     """Why an image is not an evidence photo, or "" when it is one. A camera's EXIF (make or
     model) vouches for a photo: then only size counts (a panorama is wide, a photo of a
     whiteboard has few colours)."""
@@ -287,7 +313,7 @@ def _tag_text(value: object) -> str:
 
 
 def exif_datetime(value: str, offset: str = "") -> datetime | None:
-    """"2021:10:05 08:15:30" (+ "+07:00") → an aware UTC datetime; without an offset the time
+    """ "2021:10:05 08:15:30" (+ "+07:00") → an aware UTC datetime; without an offset the time
     is the phone's local time, read as Asia/Ho_Chi_Minh. Blank or impossible values → None."""
     m = _EXIF_DATE.match(value or "")
     if m is None:
@@ -309,7 +335,7 @@ def exif_datetime(value: str, offset: str = "") -> datetime | None:
 
 
 def camera_name(make: str, model: str) -> str:
-    """"Apple" + "iPhone 12" → "Apple iPhone 12"; "OPPO" + "OPPO A5s" → "OPPO A5s"."""
+    """ "Apple" + "iPhone 12" → "Apple iPhone 12"; "OPPO" + "OPPO A5s" → "OPPO A5s"."""
     make, model = " ".join(make.split()), " ".join(model.split())
     if make and model.lower().startswith(make.lower()):
         return model[:80]
@@ -327,8 +353,7 @@ def photos_in_docx(data: bytes) -> list[tuple[str, bytes]]:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             infos = [
-                i for i in zf.infolist()
-                if i.filename.startswith("word/media/") and not i.is_dir()
+                i for i in zf.infolist() if i.filename.startswith("word/media/") and not i.is_dir()
             ]
             budget = Budget(MAX_DOCX_MEDIA_BYTES)
             for info in sorted(infos, key=lambda i: _natural(i.filename))[:MAX_DOCX_IMAGES]:
@@ -342,12 +367,18 @@ def photos_in_docx(data: bytes) -> list[tuple[str, bytes]]:
                     continue
                 if image_format(blob) is not None:
                     out.append((info.filename.rsplit("/", 1)[-1], blob))
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, struct.error,
-            NotImplementedError) as e:
+    except (
+        zipfile.BadZipFile,
+        OSError,
+        EOFError,
+        ValueError,
+        struct.error,
+        NotImplementedError,
+    ) as e:
         log.info("docx media unreadable: %s", e)
     return out
 
 
 def _natural(name: str) -> tuple[tuple[int, str], ...]:
-    """"image10.png" after "image9.png"."""
+    """ "image10.png" after "image9.png"."""
     return tuple((int(t), "") if t.isdigit() else (-1, t) for t in re.split(r"(\d+)", name))

@@ -109,8 +109,10 @@ def _convert_guessed(lines: list[str], encoding: str) -> list[str]:
             continue
         words = [to_unicode(w, encoding) for w in line.split(" ")]
         if encoding == "tcvn3":
-            words = [new.upper() if _typed_in_caps(old, 2) else new
-                     for old, new in zip(line.split(" "), words, strict=True)]
+            words = [
+                new.upper() if _typed_in_caps(old, 2) else new
+                for old, new in zip(line.split(" "), words, strict=True)
+            ]
         out.append(" ".join(words))
     return out
 
@@ -136,8 +138,11 @@ def _doc_lines(data: bytes) -> tuple[list[str], str]:
     try:
         document = unword.parse_doc(data)
     except (ValueError, OSError, RuntimeError) as e:
-        reason = "file is password-protected" if "encrypt" in str(e).lower() else (
-            "file is damaged (doc cannot be parsed)")
+        reason = (
+            "file is password-protected"
+            if "encrypt" in str(e).lower()
+            else ("file is damaged (doc cannot be parsed)")
+        )
         raise Unreadable(reason) from e
     text = "\n".join([document.body_text, *document.textboxes])
     lines = [re.sub(r"^#{1,6}\s+", "", line) for line in text.splitlines()]  # Markdown headings
@@ -202,13 +207,19 @@ _KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("II.1", ("ket qua dat", "ket qua da dat", "nhung ket qua", "bai hoc kinh nghiem", "uu diem")),
     ("I.2", ("hoat dong",)),
     ("PART II", ("danh gia",)),
-    ("PART I", ("to chuc trien khai", "trien khai tuan le", "ket qua to chuc", "ket qua thuc hien")),
+    (
+        "PART I",
+        ("to chuc trien khai", "trien khai tuan le", "ket qua to chuc", "ket qua thuc hien"),
+    ),
 )
 _MARKER = re.compile(
     r"^\s*(?:phan\s+)?(?P<m>[ivx]{1,4}(?:[.\-]\d{1,2})?|\d{1,2}(?:\.\d{1,2})*|[a-dđ])\s*[.):/\-]"
-    r"\s*(?P<rest>\S.*)$")
-_STOP = re.compile(r"^(?:noi nhan|tm\.|kt\.|(?:pho )?hieu truong|(?:pho )?chu tich|nguoi lap|"
-                   r"(?:pho )?giam doc|xac nhan cua)\b")
+    r"\s*(?P<rest>\S.*)$"
+)
+_STOP = re.compile(
+    r"^(?:noi nhan|tm\.|kt\.|(?:pho )?hieu truong|(?:pho )?chu tich|nguoi lap|"
+    r"(?:pho )?giam doc|xac nhan cua)\b"
+)
 _CAPS_MAX = 110
 
 
@@ -227,7 +238,7 @@ def _heading(line: str) -> tuple[str, str] | None:
     title = " ".join(title.split())
     for key, words in _KEYWORDS:
         if any(w in title for w in words):
-            return key, line[start + len(title) + 1:].strip() if colon else ""
+            return key, line[start + len(title) + 1 :].strip() if colon else ""
     return None
 
 
@@ -244,8 +255,9 @@ def _title(lines: list[str]) -> tuple[str, int]:
                 j += 1
             while j < len(lines) and lines[j].strip() and len(parts) < 4:
                 nxt = fold(lines[j])
-                if re.match(r"^(?:[-_*=.]{3,}|can cu|thuc hien|kinh gui|so:)", nxt) or \
-                        _MARKER.match(nxt):
+                if re.match(
+                    r"^(?:[-_*=.]{3,}|can cu|thuc hien|kinh gui|so:)", nxt
+                ) or _MARKER.match(nxt):
                     break
                 parts.append(lines[j].strip())
                 j += 1
@@ -253,11 +265,11 @@ def _title(lines: list[str]) -> tuple[str, int]:
     return "", 0
 
 
-def report_from_lines(lines: list[str], *, encoding: str = "unicode",
-                      warnings: tuple[str, ...] = ()) -> Report:
+def report_from_lines(
+    lines: list[str], *, encoding: str = "unicode", warnings: tuple[str, ...] = ()
+) -> Report:
     """Build a `Report` from text lines already in Unicode: title, sections, budget."""
-    lines = [clean_text(line, keep_newlines=False).replace("\u00ad", "").rstrip()
-             for line in lines]
+    lines = [clean_text(line, keep_newlines=False).replace("\u00ad", "").rstrip() for line in lines]
     title, start = _title(lines)
     sections: dict[str, list[str]] = {}
     current: str | None = None
@@ -278,8 +290,7 @@ def report_from_lines(lines: list[str], *, encoding: str = "unicode",
                 current = None if key == "PART II" else current
                 continue
             # The outline runs forward; a sub-item ("a) Hoạt động…") of a later part is text.
-            if key not in sections and (current is None or
-                                        ORDER.index(key) > ORDER.index(current)):
+            if key not in sections and (current is None or ORDER.index(key) > ORDER.index(current)):
                 current = key
                 sections[key] = [tail] if tail else []
                 continue
@@ -288,8 +299,15 @@ def report_from_lines(lines: list[str], *, encoding: str = "unicode",
     keyed = tuple((k, "\n".join(sections[k])) for k in ORDER if k in sections)
     state, support = _budget(sections.get("I.3") or _budget_lines(lines))
     text = unicodedata.normalize("NFC", "\n".join(lines).strip())
-    return Report(text=text, encoding=encoding, sections=keyed, budget_state=state,
-                  budget_support=support, title=title, warnings=warnings)
+    return Report(
+        text=text,
+        encoding=encoding,
+        sections=keyed,
+        budget_state=state,
+        budget_support=support,
+        title=title,
+        warnings=warnings,
+    )
 
 
 def _budget_lines(lines: list[str]) -> list[str]:
@@ -300,10 +318,13 @@ def _budget_lines(lines: list[str]) -> list[str]:
 
 _AMOUNT = re.compile(
     r"(?<![\d.,])(?P<n>\d{1,3}(?:[.,\s]\d{3})+|\d+(?:[.,]\d+)?)\s*"
-    r"(?P<u>trieu dong|trieu|tr\b|nghin dong|nghin|ngan dong|ngan|k\b|dong|d\b|vnd|vnđ)?")
+    r"(?P<u>trieu dong|trieu|tr\b|nghin dong|nghin|ngan dong|ngan|k\b|dong|d\b|vnd|vnđ)?"
+)
 _STATE = re.compile(r"ngan sach nha nuoc|\bnsnn\b|ngan sach (?:xa|huyen|cap tren)")
-_SUPPORT = re.compile(r"ho tro|xa hoi hoa|van dong|tai tro|doanh nghiep|nguon hop phap|"
-                      r"dong gop|ung ho")
+_SUPPORT = re.compile(
+    r"ho tro|xa hoi hoa|van dong|tai tro|doanh nghiep|nguon hop phap|"
+    r"dong gop|ung ho"
+)
 
 
 def parse_amount(number: str, unit: str) -> int | None:
@@ -323,8 +344,10 @@ def _budget(lines: list[str]) -> tuple[int | None, int | None]:
     """Amounts for "Ngân sách nhà nước" and "hỗ trợ/xã hội hóa" in the kinh phí section."""
     text = "\n".join(lines)
     folded = fold_keep(text)
-    marks = sorted([(m.start(), m.end(), "state") for m in _STATE.finditer(folded)] +
-                   [(m.start(), m.end(), "support") for m in _SUPPORT.finditer(folded)])
+    marks = sorted(
+        [(m.start(), m.end(), "state") for m in _STATE.finditer(folded)]
+        + [(m.start(), m.end(), "support") for m in _SUPPORT.finditer(folded)]
+    )
     found: dict[str, int] = {}
     for i, (_, end, kind) in enumerate(marks):
         if kind in found:
@@ -347,10 +370,16 @@ def _budget(lines: list[str]) -> tuple[int | None, int | None]:
 
 # --- unit and kind --------------------------------------------------------------------------
 
-_MOTTO = ("cong hoa xa hoi chu nghia viet nam", "doc lap - tu do - hanh phuc",
-          "doc lap – tu do – hanh phuc", "doc lap-tu do-hanh phuc")
-_UNIT_WORD = re.compile(r"^(?:ubnd|uy ban|truong|phong|trung tam|tt|mam non|mn|th|thcs|thpt|"
-                        r"so giao duc|hoi dong|dang uy|chi bo)\b")
+_MOTTO = (
+    "cong hoa xa hoi chu nghia viet nam",
+    "doc lap - tu do - hanh phuc",
+    "doc lap – tu do – hanh phuc",
+    "doc lap-tu do-hanh phuc",
+)
+_UNIT_WORD = re.compile(
+    r"^(?:ubnd|uy ban|truong|phong|trung tam|tt|mam non|mn|th|thcs|thpt|"
+    r"so giao duc|hoi dong|dang uy|chi bo)\b"
+)
 _DATE = re.compile(r"(?:,\s*)?ngay\s+\d{1,2}\s+thang\s+\d{1,2}\s+nam\s+\d{4}.*$")
 
 
@@ -361,12 +390,13 @@ def header_lines(report: Report) -> tuple[str, ...]:
     _, start = _title(lines)
     end = start - 1 if start else min(len(lines), 15)
     out: list[str] = []
-    for raw in lines[:max(end, 0)][:20]:
+    for raw in lines[: max(end, 0)][:20]:
         for part in raw.split(" | "):
             line = _strip_motto(part)
             folded = fold(line)
-            if not line or re.match(r"^(?:so\s*:|so\b.*/|v/v|[-_*=.\s]{3,}$|bao cao|ke hoach)",
-                                    folded):
+            if not line or re.match(
+                r"^(?:so\s*:|so\b.*/|v/v|[-_*=.\s]{3,}$|bao cao|ke hoach)", folded
+            ):
                 continue
             letters = [c for c in line if c.isalpha()]
             caps = len(letters) >= 3 and all(c.isupper() for c in letters)
@@ -384,11 +414,14 @@ def _strip_motto(line: str) -> str:
     for phrase in _MOTTO:
         i = folded.find(phrase)
         if i >= 0:
-            line, folded = line[:i] + line[i + len(phrase):], folded[:i] + folded[i + len(phrase):]
+            line, folded = (
+                line[:i] + line[i + len(phrase) :],
+                folded[:i] + folded[i + len(phrase) :],
+            )
     date = _DATE.search(folded)
     if date:
         cut = folded.rfind(" ", 0, max(date.start(), 0))
-        line = line[:cut if cut > 0 and date.start() > 0 else date.start()]
+        line = line[: cut if cut > 0 and date.start() > 0 else date.start()]
     return " ".join(line.split()).strip(" -–")
 
 

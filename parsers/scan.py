@@ -79,8 +79,10 @@ class _Reader:
         budget = current_budget()
         if not budget.take_page():
             left = self.total - self.read
-            self.problems.append(f"{left} page(s) not read by OCR: over the message's limit "
-                                 f"of {budget.limit} pages (limits.max_ocr_pages)")
+            self.problems.append(
+                f"{left} page(s) not read by OCR: over the message's limit "
+                f"of {budget.limit} pages (limits.max_ocr_pages)"
+            )
             return False
         from parsers.pageimage import find_seal, rgb_array, straighten  # cv2: see the docstring
 
@@ -105,13 +107,13 @@ class _Reader:
         return True
 
     def result(self) -> ScanResult:
-        confidence = (round(sum(self.confidences) / len(self.confidences), 1)
-                      if self.confidences else 0.0)
+        confidence = (
+            round(sum(self.confidences) / len(self.confidences), 1) if self.confidences else 0.0
+        )
         scan = Scan(self.source, self.read, self.total, confidence, self.seal, self.table_state)
         report = None
         if self.read:
-            report = replace(report_from_lines(self.lines, warnings=(READ_BY_OCR,)),
-                             scanned=True)
+            report = replace(report_from_lines(self.lines, warnings=(READ_BY_OCR,)), scanned=True)
         return ScanResult(report, self.table, scan, tuple(self.problems))
 
 
@@ -126,14 +128,15 @@ def page_lines(page: OcrPage) -> list[str]:
     lines = page.text.splitlines()
     title = next((i for i, line in enumerate(lines[:30]) if _TITLE.match(fold(line))), None)
     rows = visual_rows(page.words)
-    top = next((i for i, r in enumerate(rows[:30])
-                if _TITLE.match(fold(" ".join(w.text for w in r)))), None)
+    top = next(
+        (i for i, r in enumerate(rows[:30]) if _TITLE.match(fold(" ".join(w.text for w in r)))),
+        None,
+    )
     if title is None or top is None or not rows[:top]:
         return lines
     middle = page.size[0] / 2
     left = [" ".join(w.text for w in r if (w.box[0] + w.box[2]) / 2 < middle) for r in rows[:top]]
-    right = [" ".join(w.text for w in r if (w.box[0] + w.box[2]) / 2 >= middle)
-             for r in rows[:top]]
+    right = [" ".join(w.text for w in r if (w.box[0] + w.box[2]) / 2 >= middle) for r in rows[:top]]
     # specks read as letters ("l š `") would part the issuer from its parent: a header line
     # needs a word of two letters or digits
     return [line for line in left + right if re.search(r"\w\w", line)] + [""] + lines[title:]
@@ -220,8 +223,15 @@ def _open(data: bytes, fmt: str, draft: int | None = None) -> Image.Image:
                     image.draft("RGB", (draft, draft))
                 upright = ImageOps.exif_transpose(image)
                 return (upright or image).convert("RGB")
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError,
-            Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        EOFError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+    ) as e:
         raise Unreadable("image is damaged or truncated") from e
 
 
@@ -229,5 +239,6 @@ def _bounded(image: Image.Image) -> Image.Image:
     if max(image.size) <= MAX_OCR_SIDE:
         return image
     scale = MAX_OCR_SIDE / max(image.size)
-    return image.resize((round(image.width * scale), round(image.height * scale)),
-                        Image.Resampling.LANCZOS)
+    return image.resize(
+        (round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS
+    )

@@ -8,13 +8,27 @@ import zipfile
 KINDS = ("spreadsheet", "document", "pdf", "image", "archive", "email", "other")
 
 _EXT = {
-    "xlsx": ("spreadsheet", "xlsx"), "xlsm": ("spreadsheet", "xlsx"), "xls": ("spreadsheet", "xls"),
-    "docx": ("document", "docx"), "doc": ("document", "doc"), "pdf": ("pdf", "pdf"),
-    "jpg": ("image", "jpeg"), "jpeg": ("image", "jpeg"), "png": ("image", "png"),
-    "heic": ("image", "heic"), "heif": ("image", "heic"), "webp": ("image", "webp"),
-    "gif": ("image", "gif"), "zip": ("archive", "zip"), "rar": ("archive", "rar"),
-    "7z": ("archive", "7z"), "eml": ("email", "rfc822"), "dat": ("other", "bin"),
-    "txt": ("document", "txt"), "odt": ("document", "odt"), "ods": ("spreadsheet", "ods"),
+    "xlsx": ("spreadsheet", "xlsx"),
+    "xlsm": ("spreadsheet", "xlsx"),
+    "xls": ("spreadsheet", "xls"),
+    "docx": ("document", "docx"),
+    "doc": ("document", "doc"),
+    "pdf": ("pdf", "pdf"),
+    "jpg": ("image", "jpeg"),
+    "jpeg": ("image", "jpeg"),
+    "png": ("image", "png"),
+    "heic": ("image", "heic"),
+    "heif": ("image", "heic"),
+    "webp": ("image", "webp"),
+    "gif": ("image", "gif"),
+    "zip": ("archive", "zip"),
+    "rar": ("archive", "rar"),
+    "7z": ("archive", "7z"),
+    "eml": ("email", "rfc822"),
+    "dat": ("other", "bin"),
+    "txt": ("document", "txt"),
+    "odt": ("document", "odt"),
+    "ods": ("spreadsheet", "ods"),
 }
 
 
@@ -67,7 +81,14 @@ def sniff(data: bytes, filename: str = "", content_type: str = "") -> tuple[str,
         return ("image", "png")
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return ("image", "webp")
-    if head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"heim", b"hevc"):
+    if head[4:8] == b"ftyp" and head[8:12] in (
+        b"heic",
+        b"heix",
+        b"mif1",
+        b"msf1",
+        b"heim",
+        b"hevc",
+    ):
         return ("image", "heic")
     if head.startswith((b"GIF87a", b"GIF89a")):
         return ("image", "gif")

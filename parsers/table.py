@@ -145,9 +145,10 @@ def table_in(tables: Sequence[Grid]) -> DataTable | None:
         header = find_header(grid.cells)
         if header is None:
             continue
-        filled = sum(1 for row in grid.cells[header.last + 1:] if any(v is not None for v in row))
-        candidates.append(((len(header.columns) + 3 * header.titled, min(filled, 50), -order),
-                           grid, header))
+        filled = sum(1 for row in grid.cells[header.last + 1 :] if any(v is not None for v in row))
+        candidates.append(
+            ((len(header.columns) + 3 * header.titled, min(filled, 50), -order), grid, header)
+        )
     if not candidates:
         return None
     _, grid, header = max(candidates, key=lambda c: c[0])
@@ -204,14 +205,22 @@ def read_rows(grid: Grid, header: Header) -> DataTable:
             totals.append((label, counts["classes"], counts["people"]))
             continue
         organizer, note = text(row, "organizer"), text(row, "note")
-        if activity in ("", "...", "\u2026") and not organizer and counts == {
-            "classes": None, "people": None,
-        }:
+        if (
+            activity in ("", "...", "\u2026")
+            and not organizer
+            and counts
+            == {
+                "classes": None,
+                "people": None,
+            }
+        ):
             continue  # an empty template line "1 | | | |" or "…"
         if not activity and not stt and previous is not None:
             stt, activity = previous  # merged down in a PDF, or left blank under the row above
-        if not (stt or organizer or note) and counts == {"classes": None, "people": None} and (
-            _NOTE_LINE.match(norm(activity))
+        if (
+            not (stt or organizer or note)
+            and counts == {"classes": None, "people": None}
+            and (_NOTE_LINE.match(norm(activity)))
         ):
             continue
         item = TableRow(stt, activity, organizer, counts["classes"], counts["people"], note)
@@ -235,8 +244,9 @@ def _restore_childless_sections(
     for k in range(len(sections) - 1, -1, -1):
         position, item = sections[k]
         next_position = sections[k + 1][0] if k + 1 < len(sections) else len(rows)
-        if next_position == position and (item.classes_or_contests is not None
-                                          or item.participants is not None):
+        if next_position == position and (
+            item.classes_or_contests is not None or item.participants is not None
+        ):
             out.insert(position, item)
     return out
 

@@ -17,14 +17,19 @@ _INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
 _DROP = {ord(c): None for c in _BIDI + _INVISIBLE}
 _SURROGATES = re.compile("[\ud800-\udfff]")
 _WINDOWS_RESERVED = {
-    "CON", "PRN", "AUX", "NUL",
+    "CON",
+    "PRN",
+    "AUX",
+    "NUL",
     *(f"COM{i}" for i in range(1, 10)),
     *(f"LPT{i}" for i in range(1, 10)),
 }
 MAX_FILENAME = 180
 
 
-def clean_text(value: str | bytes | None, *, keep_newlines: bool = True, limit: int | None = None) -> str:
+def clean_text(
+    value: str | bytes | None, *, keep_newlines: bool = True, limit: int | None = None
+) -> str:
     """Return `value` as NFC text without surrogates, NULs, BiDi or control characters."""
     if value is None:
         return ""

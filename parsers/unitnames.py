@@ -36,14 +36,28 @@ log = logging.getLogger(__name__)
 
 CENTRE = "centre"  # "Trung tâm": the HTCĐ before a commune, else a filler before the kind
 KIND_PHRASES: dict[tuple[str, ...], str] = {
-    ("mn",): "mn", ("mam", "non"): "mn", ("mau", "giao"): "mn", ("mg",): "mn",
-    ("th",): "th", ("tieu", "hoc"): "th", ("c1",): "th",
-    ("thcs",): "thcs", ("trung", "hoc", "co", "so"): "thcs", ("c2",): "thcs",
-    ("thpt",): "thpt", ("trung", "hoc", "pho", "thong"): "thpt", ("c3",): "thpt",
-    ("ubnd",): "ubnd", ("uy", "ban", "nhan", "dan"): "ubnd", ("uy", "ban"): "ubnd",
-    ("htcd",): "htcd", ("hoc", "tap", "cong", "dong"): "htcd",
+    ("mn",): "mn",
+    ("mam", "non"): "mn",
+    ("mau", "giao"): "mn",
+    ("mg",): "mn",
+    ("th",): "th",
+    ("tieu", "hoc"): "th",
+    ("c1",): "th",
+    ("thcs",): "thcs",
+    ("trung", "hoc", "co", "so"): "thcs",
+    ("c2",): "thcs",
+    ("thpt",): "thpt",
+    ("trung", "hoc", "pho", "thong"): "thpt",
+    ("c3",): "thpt",
+    ("ubnd",): "ubnd",
+    ("uy", "ban", "nhan", "dan"): "ubnd",
+    ("uy", "ban"): "ubnd",
+    ("htcd",): "htcd",
+    ("hoc", "tap", "cong", "dong"): "htcd",
     ("trung", "tam", "hoc", "tap", "cong", "dong"): "htcd",
-    ("gdnn", "gdtx"): "gdnn-gdtx", ("gdnn",): "gdnn-gdtx", ("gdtx",): "gdnn-gdtx",
+    ("gdnn", "gdtx"): "gdnn-gdtx",
+    ("gdnn",): "gdnn-gdtx",
+    ("gdtx",): "gdnn-gdtx",
     ("giao", "duc", "nghe", "nghiep"): "gdnn-gdtx",
     ("giao", "duc", "thuong", "xuyen"): "gdnn-gdtx",
     ("trung", "tam"): CENTRE,
@@ -57,9 +71,20 @@ LOCALITY = frozenset({"xa", "tran", "tt"})  # a place after these is a commune /
 CONNECTORS = frozenset({"va", "cac", "cung"})
 DISTRICT: tuple[str, ...] = ("thanh", "oai")
 # Words that make "… của <unit>" a reference to another document, not a title.
-_REFERENCE = frozenset({("ke", "hoach"), ("cong", "van"), ("huong", "dan"), ("quyet", "dinh"),
-                        ("chi", "thi"), ("thuc", "hien"), ("can", "cu"), ("kh",), ("cv",),
-                        ("theo",)})
+_REFERENCE = frozenset(
+    {
+        ("ke", "hoach"),
+        ("cong", "van"),
+        ("huong", "dan"),
+        ("quyet", "dinh"),
+        ("chi", "thi"),
+        ("thuc", "hien"),
+        ("can", "cu"),
+        ("kh",),
+        ("cv",),
+        ("theo",),
+    }
+)
 _ADDRESSEE = (("kinh", "gui"), ("noi", "nhan"), ("dong", "kinh", "gui"), ("gui",), ("to",), ("cc",))
 _COMMON = (
     "bao cao bc baocao tuan le hoc tap suot doi htsd hoc tap so lieu danh sach ds khen thuong "
@@ -212,8 +237,9 @@ class Vocabulary:
             if len(window) < size or not all(t.isalpha() for t in window):
                 continue
             text = " ".join(window)
-            near = process.extract(text, self.fuzzy_all, scorer=OSA.distance, score_cutoff=2,
-                                   limit=2)
+            near = process.extract(
+                text, self.fuzzy_all, scorer=OSA.distance, score_cutoff=2, limit=2
+            )
             if len(near) == 1 and near[0][1] == 1 and near[0][0] in self.fuzzy_choices:
                 return near[0][0], size, True
         return None, 0, False
@@ -230,7 +256,8 @@ class Vocabulary:
         # "UBND XÃ X" above "HỘI KHUYẾN HỌC": the issuer is an organisation off the roster
         found = [
             replace(m, leading=False, short=False)
-            if m.kinds == ("ubnd",) and firsts.get(m.line + 1) in SUB_ORGS else m
+            if m.kinds == ("ubnd",) and firsts.get(m.line + 1) in SUB_ORGS
+            else m
             for m in found
         ]
         return _parents(found)
@@ -291,8 +318,19 @@ class Vocabulary:
                 k -= 1
             pairs = set(zip(before, before[1:], strict=False)) | {(t,) for t in before}
             titled = k > 0 and before[k - 1] == "cua" and not (_REFERENCE & pairs)
-            out.append(Mention(tuple(dict.fromkeys(kinds)), place or "", n, leading, titled,
-                               short, quoted, fuzzy, locality and not kinds and place is not None))
+            out.append(
+                Mention(
+                    tuple(dict.fromkeys(kinds)),
+                    place or "",
+                    n,
+                    leading,
+                    titled,
+                    short,
+                    quoted,
+                    fuzzy,
+                    locality and not kinds and place is not None,
+                )
+            )
             i = max(j + used, start + 1)
         return out
 
@@ -309,12 +347,29 @@ def _parents(found: list[Mention]) -> list[Mention]:
             continue
         nxt = found[idx + 1] if idx + 1 < len(found) else None
         if (
-            m.kinds == ("ubnd",) and m.leading and m.place and nxt is not None
-            and nxt.line == m.line + 1 and nxt.leading and nxt.kinds and "ubnd" not in nxt.kinds
+            m.kinds == ("ubnd",)
+            and m.leading
+            and m.place
+            and nxt is not None
+            and nxt.line == m.line + 1
+            and nxt.leading
+            and nxt.kinds
+            and "ubnd" not in nxt.kinds
         ):
             if not nxt.place:
-                out.append(Mention(nxt.kinds, m.place, nxt.line, True, nxt.titled, nxt.short,
-                                   nxt.quoted, m.fuzzy, m.locality))
+                out.append(
+                    Mention(
+                        nxt.kinds,
+                        m.place,
+                        nxt.line,
+                        True,
+                        nxt.titled,
+                        nxt.short,
+                        nxt.quoted,
+                        m.fuzzy,
+                        m.locality,
+                    )
+                )
                 skip.add(idx + 1)
             continue
         out.append(m)
@@ -329,8 +384,14 @@ def unit_place(name: str, vocab: Vocabulary | None = None) -> str:
     rest: list[str] = []
     i = 0
     while i < len(toks):
-        size = next((s for s in range(min(_MAX_PHRASE, len(toks) - i), 0, -1)
-                     if toks[i : i + s] in KIND_PHRASES), 0)
+        size = next(
+            (
+                s
+                for s in range(min(_MAX_PHRASE, len(toks) - i), 0, -1)
+                if toks[i : i + s] in KIND_PHRASES
+            ),
+            0,
+        )
         if size:
             i += size
         elif toks[i : i + 2] == DISTRICT and not (i + 2 < len(toks) and len(toks[i + 2]) == 1):

@@ -49,8 +49,9 @@ def _line(line: str, lenient: bool = True) -> bytes | None:
             return None
 
 
-def extract(text: str, max_files: int = MAX_FILES,
-            max_bytes: int = MAX_BYTES) -> tuple[str, list[UuFile]]:
+def extract(
+    text: str, max_files: int = MAX_FILES, max_bytes: int = MAX_BYTES
+) -> tuple[str, list[UuFile]]:
     """`text` without its uuencoded blocks, and the files decoded from them (a block that
     decodes to nothing stays in the text)."""
     if "begin " not in text and "begin\t" not in text:
@@ -70,7 +71,7 @@ def extract(text: str, max_files: int = MAX_FILES,
         chunks: list[bytes] = []
         bad = 0
         size = 0
-        for line in text[begin.end():stop].splitlines(keepends=True):
+        for line in text[begin.end() : stop].splitlines(keepends=True):
             data = _line(line, lenient=end is not None)
             if data is None and end is None:
                 break  # no `end`: the block stops at the first line that is not uuencode
@@ -88,7 +89,7 @@ def extract(text: str, max_files: int = MAX_FILES,
         if not size:
             continue  # nothing decoded (a stray `begin` line in prose): it stays text
         budget -= size
-        kept.append(text[pos:begin.start()])
+        kept.append(text[pos : begin.start()])
         pos = search = after
         files.append(UuFile(begin.group(1), b"".join(chunks), bad))
     kept.append(text[pos:])

@@ -57,7 +57,9 @@ def fold_keep(text: str) -> str:
 _TONES = ("\u0301", "\u0300", "\u0309", "\u0303", "\u0323")  # sắc huyền hỏi ngã nặng
 _BASES = "aăâeêioôơuưy"
 LETTERS: tuple[str, ...] = tuple(
-    unicodedata.normalize("NFC", b + t) for b in _BASES for t in ("",) + _TONES
+    unicodedata.normalize("NFC", b + t)
+    for b in _BASES
+    for t in ("",) + _TONES
     if b + t not in "aeiouy"
 ) + ("đ",)
 """The 67 lower-case Vietnamese letters with a diacritic (`ă â ê ô ơ ư đ` and every toned
@@ -77,8 +79,7 @@ _TCVN3_HIGH = (
 _TCVN3_DECODE = {chr(0xA1 + i): u for i, u in enumerate(_TCVN3_HIGH)}
 # Encoding side: lower-case letters and the seven capitals VN3 has (Ă Â Ê Ô Ơ Ư Đ).
 _TCVN3_ENCODE = {
-    u: chr(0xA1 + i) for i, u in enumerate(_TCVN3_HIGH)
-    if u in LETTERS or u in "ĂÂÊÔƠƯĐ"
+    u: chr(0xA1 + i) for i, u in enumerate(_TCVN3_HIGH) if u in LETTERS or u in "ĂÂÊÔƠƯĐ"
 }
 
 
@@ -123,8 +124,17 @@ def unicode_to_tcvn3(text: str) -> str:
 _VNI_TONE = dict(zip(_TONES, "ùøûõï", strict=True))  # a, e, o, u, y, ơ, ư + tone
 _VNI_HAT = {"": "â", **dict(zip(_TONES, "áàåãä", strict=True))}  # â ê ô (+ tone)
 _VNI_BREVE = {"": "ê", **dict(zip(_TONES, "éèúüë", strict=True))}  # ă (+ tone)
-_VNI_SINGLE = {"đ": "ñ", "ơ": "ô", "ư": "ö", "í": "í", "ì": "ì", "ỉ": "æ", "ĩ": "ó", "ị": "ò",
-               "ỵ": "î"}
+_VNI_SINGLE = {
+    "đ": "ñ",
+    "ơ": "ô",
+    "ư": "ö",
+    "í": "í",
+    "ì": "ì",
+    "ỉ": "æ",
+    "ĩ": "ó",
+    "ị": "ò",
+    "ỵ": "î",
+}
 
 
 def _vni_pairs() -> dict[str, str]:
@@ -180,7 +190,7 @@ _VNI_FONT = re.compile(r"^vni[-_ ]", re.I)
 
 
 def font_encoding(font_name: str | None) -> str | None:
-    """"tcvn3", "tcvn3-upper", "vni" or None (a Unicode font) for a font name.
+    """ "tcvn3", "tcvn3-upper", "vni" or None (a Unicode font) for a font name.
 
     TCVN3/ABC fonts are named `.Vn…` (`.VnTime`, `.VnArial NarrowH`); a final capital `H`
     marks the capitals-only variant. VNI fonts are named `VNI-…` (`VNI-Times`, `VNI-Helve`).
@@ -193,8 +203,9 @@ def font_encoding(font_name: str | None) -> str | None:
     return None
 
 
-_SPECIFIC = re.compile("[\u0102\u0103\u0110\u0111\u0128\u0129\u0168\u0169\u01a0\u01a1\u01af"
-                       "\u01b0\u1ea0-\u1ef9]")
+_SPECIFIC = re.compile(
+    "[\u0102\u0103\u0110\u0111\u0128\u0129\u0168\u0169\u01a0\u01a1\u01af\u01b0\u1ea0-\u1ef9]"
+)
 
 
 def has_unicode_vietnamese(text: str) -> bool:
@@ -203,8 +214,10 @@ def has_unicode_vietnamese(text: str) -> bool:
 
 
 _ONSET = "ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdđghklmnprstvx]"
-_NUCLEUS = ("uyê|uya|uyu|uây|uôi|ươi|ươu|oai|oao|oay|oeo|iêu|yêu|ai|ao|au|ay|âu|ây|eo|êu|ia|iê|"
-            "iu|oa|oă|oe|oi|ôi|ơi|oo|ua|uâ|uê|ui|uô|uơ|ươ|uy|ưa|ưi|ưu|yê|[aăâeêioôơuưy]")
+_NUCLEUS = (
+    "uyê|uya|uyu|uây|uôi|ươi|ươu|oai|oao|oay|oeo|iêu|yêu|ai|ao|au|ay|âu|ây|eo|êu|ia|iê|"
+    "iu|oa|oă|oe|oi|ôi|ơi|oo|ua|uâ|uê|ui|uô|uơ|ươ|uy|ưa|ưi|ưu|yê|[aăâeêioôơuưy]"
+)
 _SYLLABLE = re.compile(rf"^(?:{_ONSET})?(?:{_NUCLEUS})(?:ch|ng|nh|[cmnpt])?$")
 _WORD_EDGE = "\"'()[]{}<>.,;:!?…“”‘’-–—/\\*"
 
@@ -222,7 +235,7 @@ DETECT_SAMPLE = 200_000
 
 
 def detect_legacy(text: str) -> str | None:
-    """"tcvn3", "vni" or None from character statistics, when no font name is known.
+    """ "tcvn3", "vni" or None from character statistics, when no font name is known.
 
     Words holding non-ASCII characters are read as-is, as TCVN3 and as VNI; the reading that
     yields clearly more well-formed Vietnamese syllables wins. Each distinct word is judged

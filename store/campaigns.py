@@ -30,8 +30,9 @@ class OtherMessage:
     reason: str
 
 
-def register(s: Session, campaigns: Iterable[tuple[str, str, datetime, datetime | None]],
-             now: datetime) -> None:
+def register(
+    s: Session, campaigns: Iterable[tuple[str, str, datetime, datetime | None]], now: datetime
+) -> None:
     """Record the configured campaigns (id, title, deadline, opens); idempotent, and safe
     when another filer on the same store registers the same campaign at the same moment (the
     insert runs in a savepoint; losing the race means the row is there)."""
@@ -40,8 +41,11 @@ def register(s: Session, campaigns: Iterable[tuple[str, str, datetime, datetime 
         if row is None:
             try:
                 with s.begin_nested():
-                    s.add(Campaign(id=cid, title=title, deadline=deadline, opens=opens,
-                                   updated_at=now))
+                    s.add(
+                        Campaign(
+                            id=cid, title=title, deadline=deadline, opens=opens, updated_at=now
+                        )
+                    )
                 continue
             except IntegrityError:
                 row = s.get(Campaign, cid, populate_existing=True)
@@ -54,16 +58,30 @@ def register(s: Session, campaigns: Iterable[tuple[str, str, datetime, datetime 
 def other_mail(s: Session) -> tuple[OtherMessage, ...]:
     codes = {uid: code for uid, code in s.execute(select(Unit.id, Unit.code))}
     return tuple(
-        OtherMessage(m.id, m.message_id, m.from_addr, codes.get(m.unit_id) if m.unit_id else None,
-                     m.subject, m.received_at, m.campaign_reason or m.reason)
-        for m in s.scalars(select(Message).where(Message.state == MessageState.OTHER)
-                           .order_by(Message.received_at, Message.id))
+        OtherMessage(
+            m.id,
+            m.message_id,
+            m.from_addr,
+            codes.get(m.unit_id) if m.unit_id else None,
+            m.subject,
+            m.received_at,
+            m.campaign_reason or m.reason,
+        )
+        for m in s.scalars(
+            select(Message)
+            .where(Message.state == MessageState.OTHER)
+            .order_by(Message.received_at, Message.id)
+        )
     )
 
 
 def campaigns_of(s: Session, msg: Message) -> set[str]:
     """Every campaign a message counts in (its own and its files' placed apart)."""
-    ids = {msg.campaign_id} | set(s.scalars(
-        select(Attachment.campaign_id).where(Attachment.message_fk == msg.id,
-                                             Attachment.campaign_id != "")))
+    ids = {msg.campaign_id} | set(
+        s.scalars(
+            select(Attachment.campaign_id).where(
+                Attachment.message_fk == msg.id, Attachment.campaign_id != ""
+            )
+        )
+    )
     return {c for c in ids if c and c != OTHER}

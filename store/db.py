@@ -38,7 +38,9 @@ class StoreUnavailable(RuntimeError):
     cannot be reached: fix the URL (or start the server) and try again."""
 
 
-_EXAMPLES = "e.g. sqlite:////var/lib/intake/intake.sqlite3 or postgresql+psycopg://intake@127.0.0.1/intake"
+_EXAMPLES = (
+    "e.g. sqlite:////var/lib/intake/intake.sqlite3 or postgresql+psycopg://intake@127.0.0.1/intake"
+)
 
 
 def shown_url(url: str) -> str:
@@ -63,7 +65,9 @@ def _private_sqlite_file(path: Path) -> None:
     if not path.parent.exists():
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
+        fd = os.open(
+            path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600
+        )
     except FileExistsError:
         try:
             mode = path.stat().st_mode
@@ -82,7 +86,9 @@ def make_engine(url: str) -> Engine:
     try:
         u = make_url(url)
     except ArgumentError as e:
-        raise StoreUnavailable(f"database URL {shown_url(url)!r} cannot be parsed ({_EXAMPLES})") from e
+        raise StoreUnavailable(
+            f"database URL {shown_url(url)!r} cannot be parsed ({_EXAMPLES})"
+        ) from e
     try:
         if u.get_backend_name() == "sqlite":
             if u.database and u.database != ":memory:" and not u.database.startswith("file:"):
@@ -102,7 +108,9 @@ def make_engine(url: str) -> Engine:
             f"database URL {shown_url(url)}: {_reason(e)} (installed: sqlite, postgresql+psycopg; {_EXAMPLES})"
         ) from e
     except OSError as e:
-        raise StoreUnavailable(f"database {shown_url(url)}: cannot make its folder: {e.strerror}") from e
+        raise StoreUnavailable(
+            f"database {shown_url(url)}: cannot make its folder: {e.strerror}"
+        ) from e
     try:  # a server that cannot be reached is named now, not as a traceback at the first query
         with engine.connect():
             pass
@@ -127,7 +135,9 @@ def alembic_config(engine: Engine, files_root: str | Path | None = None) -> Alem
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head", *, files_root: str | Path | None = None) -> None:
+def upgrade(
+    engine: Engine, revision: str = "head", *, files_root: str | Path | None = None
+) -> None:
     """Bring the schema to `revision` (idempotent). A store holding messages needs `files_root`
     for the migrations that read their raw files."""
     command.upgrade(alembic_config(engine, files_root), revision)

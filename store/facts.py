@@ -103,6 +103,7 @@ def sealed(text: str | None) -> bool:
 def named_blobs(text: str | None, key: str) -> set[str]:
     """Every file-store hash named under `key` anywhere in the stored JSON (the orphan sweep's
     view of store.models.BLOB_JSON_KEYS)."""
+
     def walk(node: Any) -> Iterator[str]:
         if isinstance(node, dict):
             for k, v in node.items():
@@ -130,5 +131,7 @@ def auth_reason(text: str | None) -> str:
         data = _load(text)
     except ValueError:
         return "DMARC fail"
-    return (f"DMARC {data.get('dmarc') or '?'}, SPF {data.get('spf') or '?'}, "
-            f"DKIM {data.get('dkim') or '?'}")
+    return (
+        f"DMARC {data.get('dmarc') or '?'}, SPF {data.get('spf') or '?'}, "
+        f"DKIM {data.get('dkim') or '?'}"
+    )

@@ -22,10 +22,18 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlch
 from sqlalchemy.orm import Session, sessionmaker
 
 # errno values that say the storage, not the data, is at fault
-STORE_ERRNOS = frozenset({
-    errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EACCES, errno.EPERM,
-    errno.EMFILE, errno.ENFILE,
-})
+STORE_ERRNOS = frozenset(
+    {
+        errno.ENOSPC,
+        errno.EDQUOT,
+        errno.EROFS,
+        errno.EIO,
+        errno.EACCES,
+        errno.EPERM,
+        errno.EMFILE,
+        errno.ENFILE,
+    }
+)
 # PostgreSQL: read-only transaction (a standby, default_transaction_read_only), out of disk /
 # memory / connections (class 53), I/O error, the server going away
 _PG_STATES = ("25006", "53", "58030", "57P01", "57P02", "57P03", "08")

@@ -158,8 +158,9 @@ class FileStore:
             depth = len(Path(dirpath).relative_to(top).parts)
             for name in list(dirnames):  # fwalk lists a link to a folder here, unentered
                 if _is_link(name, dir_fd):
-                    log.warning("file store: %s is a symbolic link; not following it",
-                                Path(dirpath, name))
+                    log.warning(
+                        "file store: %s is a symbolic link; not following it", Path(dirpath, name)
+                    )
                     dirnames.remove(name)
             if depth >= 2:
                 dirnames.clear()  # blobs live at ab/cd/<sha256>; nothing deeper is ours
@@ -169,8 +170,10 @@ class FileStore:
                 except FileNotFoundError:
                     continue
                 if stat.S_ISLNK(st.st_mode):
-                    log.warning("file store: %s is a symbolic link; not following it, not removing it",
-                                Path(dirpath, name))
+                    log.warning(
+                        "file store: %s is a symbolic link; not following it, not removing it",
+                        Path(dirpath, name),
+                    )
                     continue
                 if depth != 2 or not stat.S_ISREG(st.st_mode):
                     continue

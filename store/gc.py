@@ -27,8 +27,9 @@ def live_blobs(s: Session) -> set[str]:
     return keep
 
 
-def sweep_orphans(sessions: sessionmaker[Session], files: FileStore, now: datetime,
-                  min_age: float = 3600.0) -> int:
+def sweep_orphans(
+    sessions: sessionmaker[Session], files: FileStore, now: datetime, min_age: float = 3600.0
+) -> int:
     with sessions() as s:
         keep = live_blobs(s)
     return files.sweep(keep, older_than=now.timestamp() - min_age)

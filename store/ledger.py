@@ -61,8 +61,13 @@ def record_uids(
     new = [u for u in uids if u not in known]
     s.add_all(
         LedgerEntry(
-            account=account, folder=folder, uidvalidity=uidvalidity, uid=u, state=LedgerState.PENDING,
-            first_seen_at=now, updated_at=now,
+            account=account,
+            folder=folder,
+            uidvalidity=uidvalidity,
+            uid=u,
+            state=LedgerState.PENDING,
+            first_seen_at=now,
+            updated_at=now,
         )
         for u in new
     )

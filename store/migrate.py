@@ -45,7 +45,9 @@ class Migration:
 
 def _norm(value: Any) -> str:
     if isinstance(value, datetime):
-        moment: datetime = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        moment: datetime = (
+            value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        )
         return moment.isoformat()
     if isinstance(value, bool):
         return "1" if value else "0"
@@ -64,12 +66,16 @@ def checksum(engine: Engine, table: Table) -> TableReport:
     return TableReport(table.name, n, h.hexdigest())
 
 
-def _differences(source: Engine, target: Engine, tables: list[Table]) -> tuple[list[TableReport], list[str]]:
+def _differences(
+    source: Engine, target: Engine, tables: list[Table]
+) -> tuple[list[TableReport], list[str]]:
     reports, diffs = [], []
     for t in tables:
         a, b = checksum(source, t), checksum(target, t)
         if a != b:
-            diffs.append(f"{t.name}: source {a.rows} rows {a.checksum[:12]}, target {b.rows} rows {b.checksum[:12]}")
+            diffs.append(
+                f"{t.name}: source {a.rows} rows {a.checksum[:12]}, target {b.rows} rows {b.checksum[:12]}"
+            )
         reports.append(a)
     return reports, diffs
 
@@ -78,7 +84,9 @@ def migrate(source: Engine, target: Engine) -> Migration:
     upgrade(target)
     tables = [t for t in Base.metadata.sorted_tables]
     with target.connect() as conn:
-        filled = [t.name for t in tables if conn.execute(select(func.count()).select_from(t)).scalar()]
+        filled = [
+            t.name for t in tables if conn.execute(select(func.count()).select_from(t)).scalar()
+        ]
     if filled:
         reports, diffs = _differences(source, target, tables)
         if not diffs:
@@ -101,10 +109,12 @@ def migrate(source: Engine, target: Engine) -> Migration:
                 cols = list(t.primary_key.columns)
                 for col in cols:
                     if len(cols) == 1 and col.type.python_type is int:
-                        dst.execute(text(
-                            f"SELECT setval(pg_get_serial_sequence('{t.name}', '{col.name}'), "
-                            f"COALESCE((SELECT MAX({col.name}) FROM {t.name}), 0) + 1, false)"
-                        ))
+                        dst.execute(
+                            text(
+                                f"SELECT setval(pg_get_serial_sequence('{t.name}', '{col.name}'), "
+                                f"COALESCE((SELECT MAX({col.name}) FROM {t.name}), 0) + 1, false)"
+                            )
+                        )
     reports, diffs = _differences(source, target, tables)
     if diffs:
         raise MigrationError(diffs[0])

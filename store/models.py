@@ -363,6 +363,7 @@ class WebSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
+
 # --- blobs in the file store ----------------------------------------------------------------
 # Every column that names a blob in the file store (store.files). The orphan sweep (store.gc)
 # keeps exactly what these name, so a new blob column must be listed here: tests/test_blobs.py

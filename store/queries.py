@@ -167,6 +167,7 @@ def unit_order(kind: str, name: str) -> tuple[object, ...]:
 
 # -- queries ----------------------------------------------------------------------------------
 
+
 def campaign_status(
     s: Session,
     *,
@@ -180,12 +181,17 @@ def campaign_status(
     units_scope: tuple[str, ...] = (),
 ) -> CampaignStatus:
     """The whole picture of one campaign at `now`, for `status`, the digest and reminders."""
-    units = _unit_statuses(s, campaign_id, deadline, Requirements(required, min_photos), now,
-                           units_scope)
+    units = _unit_statuses(
+        s, campaign_id, deadline, Requirements(required, min_photos), now, units_scope
+    )
     stuck = tuple(
         LooseMessage(
-            id=-e.id, message_id="", from_addr="", subject=f"{e.folder} UID {e.uid}",
-            received_at=e.first_seen_at, reason=e.error,
+            id=-e.id,
+            message_id="",
+            from_addr="",
+            subject=f"{e.folder} UID {e.uid}",
+            received_at=e.first_seen_at,
+            reason=e.error,
         )
         for e in s.scalars(select(LedgerEntry).where(LedgerEntry.state == LedgerState.QUARANTINED))
     )
@@ -194,25 +200,45 @@ def campaign_status(
         for h in s.scalars(select(Heartbeat).order_by(Heartbeat.account))
     )
     return CampaignStatus(
-        campaign_id=campaign_id, title=title, deadline=deadline, timezone=timezone,
-        units=units, unassigned=_loose(s, MessageState.UNASSIGNED),
+        campaign_id=campaign_id,
+        title=title,
+        deadline=deadline,
+        timezone=timezone,
+        units=units,
+        unassigned=_loose(s, MessageState.UNASSIGNED),
         quarantined=_loose(s, MessageState.QUARANTINED) + stuck,
-        ignored=_loose(s, MessageState.IGNORED), health=health,
-        unverified=_unverified(s), retrying=retrying(s),
+        ignored=_loose(s, MessageState.IGNORED),
+        health=health,
+        unverified=_unverified(s),
+        retrying=retrying(s),
     )
 
 
-def _unit_statuses(s: Session, campaign_id: str, deadline: datetime, req: Requirements,
-                   now: datetime, units_scope: tuple[str, ...]) -> tuple[UnitStatus, ...]:
+def _unit_statuses(
+    s: Session,
+    campaign_id: str,
+    deadline: datetime,
+    req: Requirements,
+    now: datetime,
+    units_scope: tuple[str, ...],
+) -> tuple[UnitStatus, ...]:
     """Each active unit asked to submit, from its submission row, in the district's order."""
     subs = {
         sub.unit_id: sub
         for sub in s.execute(
             select(
-                Submission.unit_id, Submission.state, Submission.report, Submission.data_table,
-                Submission.photos, Submission.nominations, Submission.messages,
-                Submission.total_classes, Submission.total_participants,
-                Submission.submitted_at, Submission.last_message_at, Submission.completed_at,
+                Submission.unit_id,
+                Submission.state,
+                Submission.report,
+                Submission.data_table,
+                Submission.photos,
+                Submission.nominations,
+                Submission.messages,
+                Submission.total_classes,
+                Submission.total_participants,
+                Submission.submitted_at,
+                Submission.last_message_at,
+                Submission.completed_at,
             ).where(Submission.campaign_id == campaign_id)
         )
     }
@@ -248,11 +274,20 @@ def _unit_statuses(s: Session, campaign_id: str, deadline: datetime, req: Requir
         late = (completed > unit_deadline) if completed is not None else now > unit_deadline
         units.append(
             UnitStatus(
-                code=unit.code, name=unit.name, kind=unit.kind,
+                code=unit.code,
+                name=unit.name,
+                kind=unit.kind,
                 emails=tuple(emails.get(unit.id, ())),
-                state=state, late=late, submitted_at=submitted, last_message_at=last,
-                messages=n_msgs, items=items, total_classes=classes, total_participants=people,
-                missing=missing, deadline=unit_deadline,
+                state=state,
+                late=late,
+                submitted_at=submitted,
+                last_message_at=last,
+                messages=n_msgs,
+                items=items,
+                total_classes=classes,
+                total_participants=people,
+                missing=missing,
+                deadline=unit_deadline,
                 files=tuple(files_by_unit.get(unit.id, ())),
                 forwarded=tuple(forwards.get(unit.id, ())),
                 overdue=state != SubmissionState.COMPLETE and now > unit_deadline,
@@ -286,15 +321,22 @@ def _forwards(s: Session, campaign_id: str) -> dict[int, list[Forward]]:
     forwards: dict[int, list[Forward]] = {}
     fwd_rows = s.execute(
         select(Message.id, Message.unit_id, Message.forwarded_by)
-        .where(Message.campaign_id == campaign_id, Message.state == MessageState.FILED,
-               Message.forwarded_by != "")
+        .where(
+            Message.campaign_id == campaign_id,
+            Message.state == MessageState.FILED,
+            Message.forwarded_by != "",
+        )
         .order_by(Message.received_at, Message.id)
     ).all()
     if fwd_rows:
-        owner = {address: code for address, code in s.execute(
-            select(UnitAddress.address, Unit.code).join(Unit, Unit.id == UnitAddress.unit_id)
-            .where(UnitAddress.address.in_({r.forwarded_by for r in fwd_rows}))
-        )}
+        owner = {
+            address: code
+            for address, code in s.execute(
+                select(UnitAddress.address, Unit.code)
+                .join(Unit, Unit.id == UnitAddress.unit_id)
+                .where(UnitAddress.address.in_({r.forwarded_by for r in fwd_rows}))
+            )
+        }
         for pk, unit_id, by in fwd_rows:
             if unit_id is not None:
                 forwards.setdefault(unit_id, []).append(Forward(pk, by, owner.get(by)))
@@ -306,8 +348,12 @@ def _loose(s: Session, state: MessageState) -> tuple[LooseMessage, ...]:
     rows = s.scalars(select(Message).where(Message.state == state).order_by(Message.received_at))
     return tuple(
         LooseMessage(
-            id=m.id, message_id=m.message_id, from_addr=m.from_addr, subject=m.subject,
-            received_at=m.received_at, reason=m.reason,
+            id=m.id,
+            message_id=m.message_id,
+            from_addr=m.from_addr,
+            subject=m.subject,
+            received_at=m.received_at,
+            reason=m.reason,
             candidates=_candidates(m),
         )
         for m in rows
@@ -322,8 +368,12 @@ def _unverified(s: Session) -> tuple[LooseMessage, ...]:
     codes = {u.id: u.code for u in s.scalars(select(Unit))}
     return tuple(
         LooseMessage(
-            id=m.id, message_id=m.message_id, from_addr=m.from_addr, subject=m.subject,
-            received_at=m.received_at, reason=facts.auth_reason(m.auth),
+            id=m.id,
+            message_id=m.message_id,
+            from_addr=m.from_addr,
+            subject=m.subject,
+            received_at=m.received_at,
+            reason=facts.auth_reason(m.auth),
             candidates=(codes[m.unit_id],) if m.unit_id in codes else (),
         )
         for m in s.scalars(select(Message).where(*failed).order_by(Message.received_at))
@@ -343,24 +393,47 @@ def retrying(s: Session) -> tuple[RetryingMessage, ...]:
     rows still "pending" with attempts counted), the soonest next attempt first."""
     filing = [
         RetryingMessage(
-            id=m.id, message_id=m.message_id, from_addr=m.from_addr, subject=m.subject,
-            received_at=m.received_at, attempts=m.attempts, next_attempt_at=m.next_attempt_at,
+            id=m.id,
+            message_id=m.message_id,
+            from_addr=m.from_addr,
+            subject=m.subject,
+            received_at=m.received_at,
+            attempts=m.attempts,
+            next_attempt_at=m.next_attempt_at,
             last_error=m.reason,
         )
-        for m in s.scalars(select(Message).where(Message.state == MessageState.RECEIVED, Message.attempts > 0))
+        for m in s.scalars(
+            select(Message).where(Message.state == MessageState.RECEIVED, Message.attempts > 0)
+        )
     ]
     fetching = [
         RetryingMessage(
-            id=-e.id, message_id="", from_addr="", subject=f"{e.folder} UID {e.uid}",
-            received_at=e.first_seen_at, attempts=e.attempts, next_attempt_at=e.next_attempt_at,
-            last_error=e.error, fetched=False,
+            id=-e.id,
+            message_id="",
+            from_addr="",
+            subject=f"{e.folder} UID {e.uid}",
+            received_at=e.first_seen_at,
+            attempts=e.attempts,
+            next_attempt_at=e.next_attempt_at,
+            last_error=e.error,
+            fetched=False,
         )
         for e in s.scalars(
-            select(LedgerEntry).where(LedgerEntry.state == LedgerState.PENDING, LedgerEntry.attempts > 0)
+            select(LedgerEntry).where(
+                LedgerEntry.state == LedgerState.PENDING, LedgerEntry.attempts > 0
+            )
         )
     ]
-    return tuple(sorted(filing + fetching, key=lambda r: (
-        r.next_attempt_at is None, r.next_attempt_at or r.received_at or _EPOCH, r.id)))
+    return tuple(
+        sorted(
+            filing + fetching,
+            key=lambda r: (
+                r.next_attempt_at is None,
+                r.next_attempt_at or r.received_at or _EPOCH,
+                r.id,
+            ),
+        )
+    )
 
 
 def _iso(dt: datetime | None) -> str | None:
@@ -373,51 +446,94 @@ def status_json(cs: CampaignStatus) -> dict[str, Any]:
         "campaign": {"id": cs.campaign_id, "title": cs.title, "deadline": _iso(cs.deadline)},
         "units": [
             {
-                "code": u.code, "name": u.name, "kind": u.kind, "state": u.state, "late": u.late,
+                "code": u.code,
+                "name": u.name,
+                "kind": u.kind,
+                "state": u.state,
+                "late": u.late,
                 "overdue": u.overdue,
-                "submitted_at": _iso(u.submitted_at), "messages": u.messages,
+                "submitted_at": _iso(u.submitted_at),
+                "messages": u.messages,
                 "items": {
-                    "report": u.items.report, "data_table": u.items.data_table,
-                    "photos": u.items.photos, "nominations": u.items.nominations,
+                    "report": u.items.report,
+                    "data_table": u.items.data_table,
+                    "photos": u.items.photos,
+                    "nominations": u.items.nominations,
                 },
                 "totals": {"classes": u.total_classes, "participants": u.total_participants},
                 "missing": list(u.missing),
                 "deadline": _iso(u.deadline),
-                "forwarded": [{"id": f.message, "by": f.by, "by_unit": f.by_unit}
-                              for f in u.forwarded],
+                "forwarded": [
+                    {"id": f.message, "by": f.by, "by_unit": f.by_unit} for f in u.forwarded
+                ],
             }
             for u in cs.units
         ],
         "unassigned": [
-            {"id": m.id, "message_id": m.message_id, "from": m.from_addr, "subject": m.subject,
-             "received_at": _iso(m.received_at), "reason": m.reason,
-             "candidates": list(m.candidates)}
+            {
+                "id": m.id,
+                "message_id": m.message_id,
+                "from": m.from_addr,
+                "subject": m.subject,
+                "received_at": _iso(m.received_at),
+                "reason": m.reason,
+                "candidates": list(m.candidates),
+            }
             for m in cs.unassigned
         ],
         "quarantined": [
-            {"id": m.id, "message_id": m.message_id, "from": m.from_addr, "subject": m.subject,
-             "reason": m.reason}
+            {
+                "id": m.id,
+                "message_id": m.message_id,
+                "from": m.from_addr,
+                "subject": m.subject,
+                "reason": m.reason,
+            }
             for m in cs.quarantined
         ],
         "ignored": [
-            {"id": m.id, "message_id": m.message_id, "from": m.from_addr, "subject": m.subject,
-             "reason": m.reason}
+            {
+                "id": m.id,
+                "message_id": m.message_id,
+                "from": m.from_addr,
+                "subject": m.subject,
+                "reason": m.reason,
+            }
             for m in cs.ignored
         ],
         "unverified": [
-            {"id": m.id, "message_id": m.message_id, "from": m.from_addr, "subject": m.subject,
-             "received_at": _iso(m.received_at), "reason": m.reason, "unit": m.candidates[0] if m.candidates else None}
+            {
+                "id": m.id,
+                "message_id": m.message_id,
+                "from": m.from_addr,
+                "subject": m.subject,
+                "received_at": _iso(m.received_at),
+                "reason": m.reason,
+                "unit": m.candidates[0] if m.candidates else None,
+            }
             for m in cs.unverified
         ],
         "retrying": [
-            {"id": m.id, "message_id": m.message_id, "from": m.from_addr, "subject": m.subject,
-             "received_at": _iso(m.received_at), "fetched": m.fetched, "attempts": m.attempts,
-             "next_attempt_at": _iso(m.next_attempt_at), "last_error": m.last_error}
+            {
+                "id": m.id,
+                "message_id": m.message_id,
+                "from": m.from_addr,
+                "subject": m.subject,
+                "received_at": _iso(m.received_at),
+                "fetched": m.fetched,
+                "attempts": m.attempts,
+                "next_attempt_at": _iso(m.next_attempt_at),
+                "last_error": m.last_error,
+            }
             for m in cs.retrying
         ],
         "health": [
-            {"account": h.account, "last_success_at": _iso(h.last_success_at),
-             "failing_since": _iso(h.failing_since), "last_error": h.last_error}
+            {
+                "account": h.account,
+                "last_success_at": _iso(h.last_success_at),
+                "failing_since": _iso(h.failing_since),
+                "last_error": h.last_error,
+            }
             for h in cs.health
         ],
     }
@@ -449,7 +565,9 @@ def unit_data(s: Session, campaign_id: str) -> list[UnitData]:
             latest_noms[uid] = nominated
     out = []
     for unit in s.execute(
-        select(Unit.id, Unit.code, Unit.name, Unit.kind).where(Unit.active.is_(True)).order_by(Unit.code)
+        select(Unit.id, Unit.code, Unit.name, Unit.kind)
+        .where(Unit.active.is_(True))
+        .order_by(Unit.code)
     ):
         table = latest_table.get(unit.id) or {}
         rows = tuple(TableRow(**r) for r in table.get("rows", []))
@@ -467,8 +585,12 @@ def sealed_reports(s: Session, campaign_id: str) -> frozenset[str]:
     for msg_unit, att_unit, facts_json in s.execute(
         select(Message.unit_id, Attachment.unit_id, Attachment.facts)
         .join(Attachment, Attachment.message_fk == Message.id)
-        .where(in_campaign(campaign_id), Message.state == MessageState.FILED,
-               Attachment.items.contains("report"), Attachment.facts.contains(facts.SEALED_MARK))
+        .where(
+            in_campaign(campaign_id),
+            Message.state == MessageState.FILED,
+            Attachment.items.contains("report"),
+            Attachment.facts.contains(facts.SEALED_MARK),
+        )
     ):
         uid = att_unit or msg_unit
         if uid is not None and facts.sealed(facts_json):
@@ -481,7 +603,11 @@ def sealed_reports(s: Session, campaign_id: str) -> frozenset[str]:
 def roster_units(s: Session) -> list[RosterUnit]:
     """Every unit (active or not) by code, with its addresses."""
     emails: dict[int, list[str]] = {}
-    for unit_id, address in s.execute(select(UnitAddress.unit_id, UnitAddress.address).order_by(UnitAddress.id)):
+    for unit_id, address in s.execute(
+        select(UnitAddress.unit_id, UnitAddress.address).order_by(UnitAddress.id)
+    ):
         emails.setdefault(unit_id, []).append(address)
-    return [RosterUnit(u.code, u.name, u.kind, tuple(emails.get(u.id, ())))
-            for u in s.execute(select(Unit.id, Unit.code, Unit.name, Unit.kind).order_by(Unit.code))]
+    return [
+        RosterUnit(u.code, u.name, u.kind, tuple(emails.get(u.id, ())))
+        for u in s.execute(select(Unit.id, Unit.code, Unit.name, Unit.kind).order_by(Unit.code))
+    ]

@@ -166,7 +166,9 @@ class SafeDir:
             if stat.S_ISLNK(st.st_mode):
                 raise LinkRefused(self.path / name)
             if not stat.S_ISREG(st.st_mode):
-                raise IsADirectoryError(errno.EISDIR, "is not a regular file", str(self.path / name))
+                raise IsADirectoryError(
+                    errno.EISDIR, "is not a regular file", str(self.path / name)
+                )
         tmp = f".intake-{os.getpid()}-{next(_SEQ)}.tmp"
         fd = os.open(tmp, _TMP_FLAGS, 0o600, dir_fd=self.fd)
         try:

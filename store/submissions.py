@@ -23,7 +23,9 @@ class Requirements:
     required: tuple[str, ...] = ("report", "data_table", "photos")
     min_photos: int = 2
 
-    def missing(self, report: bool, data_table: bool, photos: int, nominations: bool) -> tuple[str, ...]:
+    def missing(
+        self, report: bool, data_table: bool, photos: int, nominations: bool
+    ) -> tuple[str, ...]:
         have = {
             "report": report,
             "data_table": data_table,
@@ -38,8 +40,10 @@ _AttRow = tuple[int, datetime, str, str, int, str]  # see attachments_for
 
 def in_campaign(campaign_id: str) -> Any:
     """The condition on Message ⋈ Attachment rows that count in `campaign_id`."""
-    return or_(Attachment.campaign_id == campaign_id,
-               and_(Attachment.campaign_id == "", Message.campaign_id == campaign_id))
+    return or_(
+        Attachment.campaign_id == campaign_id,
+        and_(Attachment.campaign_id == "", Message.campaign_id == campaign_id),
+    )
 
 
 def attachments_for(s: Session, campaign_id: str, unit_id: int) -> list[_AttRow]:
@@ -47,17 +51,30 @@ def attachments_for(s: Session, campaign_id: str, unit_id: int) -> list[_AttRow]
     sha256, photos, facts) in receipt order: attachments of messages filed to it, plus
     attachments attributed to it one by one inside other messages. Plain columns, not ORM
     objects: recompute runs for every unit a filing chunk touches."""
-    columns = (Message.id, Message.received_at, Attachment.items, Attachment.sha256,
-               Attachment.photos, Attachment.facts, Attachment.id)
+    columns = (
+        Message.id,
+        Message.received_at,
+        Attachment.items,
+        Attachment.sha256,
+        Attachment.photos,
+        Attachment.facts,
+        Attachment.id,
+    )
     # an attachment counts in its own campaign when placed apart (one email, several
     # campaigns' files), else in its message's
     filed = (in_campaign(campaign_id), Message.state == MessageState.FILED)
     # two indexed queries (messages.unit_id, attachments.unit_id) instead of one OR that
     # makes the database scan every attachment of the campaign
-    own = s.execute(select(*columns).join(Attachment, Attachment.message_fk == Message.id)
-                    .where(*filed, Message.unit_id == unit_id, Attachment.unit_id.is_(None)))
-    apart = s.execute(select(*columns).join(Attachment, Attachment.message_fk == Message.id)
-                      .where(*filed, Attachment.unit_id == unit_id))
+    own = s.execute(
+        select(*columns)
+        .join(Attachment, Attachment.message_fk == Message.id)
+        .where(*filed, Message.unit_id == unit_id, Attachment.unit_id.is_(None))
+    )
+    apart = s.execute(
+        select(*columns)
+        .join(Attachment, Attachment.message_fk == Message.id)
+        .where(*filed, Attachment.unit_id == unit_id)
+    )
     rows = sorted([*own, *apart], key=lambda r: (r[1], r[0], r[6]))
     return [cast(_AttRow, tuple(r[:6])) for r in rows]
 
@@ -66,7 +83,9 @@ def recompute(
     s: Session, campaign_id: str, unit_id: int, req: Requirements, now: datetime
 ) -> Submission:
     sub = s.scalar(
-        select(Submission).where(Submission.campaign_id == campaign_id, Submission.unit_id == unit_id)
+        select(Submission).where(
+            Submission.campaign_id == campaign_id, Submission.unit_id == unit_id
+        )
     )
     if sub is None:
         sub = Submission(campaign_id=campaign_id, unit_id=unit_id, updated_at=now)
@@ -74,8 +93,11 @@ def recompute(
     messages = list(
         s.execute(
             select(Message.id, Message.received_at)
-            .where(Message.campaign_id == campaign_id, Message.state == MessageState.FILED,
-                   Message.unit_id == unit_id)
+            .where(
+                Message.campaign_id == campaign_id,
+                Message.state == MessageState.FILED,
+                Message.unit_id == unit_id,
+            )
             .order_by(Message.received_at, Message.id)
         )
     )

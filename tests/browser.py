@@ -20,12 +20,19 @@ from typing import Any
 import pytest
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARTIFACTS = Path(os.environ.get("INTAKE_TEST_ARTIFACTS")
-                 or Path(tempfile.gettempdir()) / "intake-test-artifacts")
+ARTIFACTS = Path(
+    os.environ.get("INTAKE_TEST_ARTIFACTS") or Path(tempfile.gettempdir()) / "intake-test-artifacts"
+)
 # as root Chromium needs --no-sandbox; nothing may phone home from a test
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run",
-         "--disable-default-apps"]
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-default-apps",
+]
 
 
 def artifacts_dir(*parts: str) -> Path:
@@ -64,8 +71,11 @@ class Browser:
         page = self._browser.new_page(viewport={"width": width, "height": 900})
         try:
             page.set_content(html, wait_until="load")
-            scroll = int(page.evaluate(
-                "Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)"))
+            scroll = int(
+                page.evaluate(
+                    "Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)"
+                )
+            )
             shot = artifacts_dir("screens") / f"{name}-{width}.png"
             page.screenshot(path=str(shot), full_page=True)
         finally:

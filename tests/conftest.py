@@ -113,13 +113,18 @@ def clock() -> FixedClock:
     return FixedClock(datetime(2021, 10, 5, 2, 0, tzinfo=UTC))  # 09:00 in Hà Nội
 
 
-def make_config(tmp_path: Path, db_url: str | None = None, **sections: dict[str, object]) -> config_mod.Config:
+def make_config(
+    tmp_path: Path, db_url: str | None = None, **sections: dict[str, object]
+) -> config_mod.Config:
     """A Config for tests, written as TOML so the real loader runs."""
     import json
 
     data: dict[str, dict[str, object]] = {
         "store": {"url": db_url or _default_store_url(tmp_path), "files": str(tmp_path / "files")},
-        "units": {"roster": str(ROSTER), "office_addresses": ["totrunghoc-thanhoai@thanhoai.example"]},
+        "units": {
+            "roster": str(ROSTER),
+            "office_addresses": ["totrunghoc-thanhoai@thanhoai.example"],
+        },
     }
     for name, values in sections.items():
         data.setdefault(name, {}).update(values)

@@ -65,14 +65,16 @@ def _scene(size: tuple[int, int], seed: int) -> Image.Image:
     for _ in range(12):
         x, y = rng.randint(0, w), rng.randint(h // 3, h)
         r = rng.randint(h // 30, h // 10)
-        draw.ellipse((x - r, y - 2 * r, x + r, y + 2 * r),
-                     fill=tuple(rng.randint(0, 255) for _ in range(3)))
+        draw.ellipse(
+            (x - r, y - 2 * r, x + r, y + 2 * r), fill=tuple(rng.randint(0, 255) for _ in range(3))
+        )
     noise = Image.effect_noise(size, 24).convert("RGB")
     return Image.blend(image.filter(ImageFilter.GaussianBlur(1)), noise, 0.12)
 
 
-def _exif(make: str, model: str, taken: str | None, offset: str | None, gps: bool,
-          orientation: int = 1) -> Image.Exif:
+def _exif(
+    make: str, model: str, taken: str | None, offset: str | None, gps: bool, orientation: int = 1
+) -> Image.Exif:
     exif = Image.Exif()
     exif[ExifTags.Base.Make] = make
     exif[ExifTags.Base.Model] = model
@@ -94,17 +96,30 @@ def _exif(make: str, model: str, taken: str | None, offset: str | None, gps: boo
     return exif
 
 
-def phone_jpeg(seed: int = 0, *, size: tuple[int, int] = (1024, 768), make: str = "samsung",
-               model: str = "SM-A525F", taken: str | None = "2021:10:05 08:15:30",
-               offset: str | None = "+07:00", gps: bool = True,
-               orientation: int = 1) -> tuple[bytes, ExpectedPhoto]:
+def phone_jpeg(
+    seed: int = 0,
+    *,
+    size: tuple[int, int] = (1024, 768),
+    make: str = "samsung",
+    model: str = "SM-A525F",
+    taken: str | None = "2021:10:05 08:15:30",
+    offset: str | None = "+07:00",
+    gps: bool = True,
+    orientation: int = 1,
+) -> tuple[bytes, ExpectedPhoto]:
     """A phone photo (4:3); `seed` varies the content so each photo hashes differently."""
     buf = io.BytesIO()
-    _scene(size, seed).save(buf, "JPEG", quality=88,
-                            exif=_exif(make, model, taken, offset, gps, orientation))
+    _scene(size, seed).save(
+        buf, "JPEG", quality=88, exif=_exif(make, model, taken, offset, gps, orientation)
+    )
     width, height = size if orientation < 5 else (size[1], size[0])
-    return buf.getvalue(), ExpectedPhoto("jpeg", width, height, _when(taken, offset),
-                                         f"{make} {model}" if make and model else make or model)
+    return buf.getvalue(), ExpectedPhoto(
+        "jpeg",
+        width,
+        height,
+        _when(taken, offset),
+        f"{make} {model}" if make and model else make or model,
+    )
 
 
 def _when(taken: str | None, offset: str | None) -> datetime | None:
@@ -112,7 +127,9 @@ def _when(taken: str | None, offset: str | None) -> datetime | None:
     (UTC+7 all year since 1975), in UTC."""
     if taken is None:
         return None
-    return datetime.strptime(f"{taken} {offset or '+07:00'}", "%Y:%m:%d %H:%M:%S %z").astimezone(UTC)
+    return datetime.strptime(f"{taken} {offset or '+07:00'}", "%Y:%m:%d %H:%M:%S %z").astimezone(
+        UTC
+    )
 
 
 def whiteboard_jpeg(with_exif: bool = True) -> tuple[bytes, ExpectedPhoto]:
@@ -121,8 +138,9 @@ def whiteboard_jpeg(with_exif: bool = True) -> tuple[bytes, ExpectedPhoto]:
     image = Image.new("RGB", (1024, 768), (245, 245, 240))
     draw = ImageDraw.Draw(image)
     for row in range(6):
-        draw.line([(80, 120 + row * 90), (900 - row * 60, 120 + row * 90)], fill=(30, 40, 140),
-                  width=9)
+        draw.line(
+            [(80, 120 + row * 90), (900 - row * 60, 120 + row * 90)], fill=(30, 40, 140), width=9
+        )
     taken = "2021:10:04 14:00:00"
     buf = io.BytesIO()
     exif = _exif("vivo", "vivo 1906", taken, None, gps=False) if with_exif else Image.Exif()
@@ -139,8 +157,9 @@ def iphone_heic(seed: int = 7) -> tuple[bytes, ExpectedPhoto]:
     pillow_heif.register_heif_opener()
     taken, offset = "2021:10:06 15:42:05", "+07:00"
     buf = io.BytesIO()
-    _scene((800, 600), seed).save(buf, "HEIF", quality=60,
-                                  exif=_exif("Apple", "iPhone 12", taken, offset, gps=False))
+    _scene((800, 600), seed).save(
+        buf, "HEIF", quality=60, exif=_exif("Apple", "iPhone 12", taken, offset, gps=False)
+    )
     return buf.getvalue(), ExpectedPhoto("heic", 800, 600, _when(taken, offset), "Apple iPhone 12")
 
 
@@ -201,9 +220,14 @@ def truncated_jpeg() -> bytes:
 
 def png_bomb(width: int = 30000, height: int = 30000) -> bytes:
     """A 1-bit PNG whose header declares `width`×`height` (900 Mpx) over a few bytes of data."""
+
     def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(
-            ">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(body))
+            + kind
+            + body
+            + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+        )
 
     ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
     row = b"\x00" + b"\x00" * ((width + 7) // 8)
@@ -256,15 +280,19 @@ def photo_album_docx() -> tuple[bytes, ExpectedDocx]:
 
     document = docx.Document()
     document.add_paragraph("HÌNH ẢNH HOẠT ĐỘNG TUẦN LỄ HỌC TẬP SUỐT ĐỜI")
-    shots = [phone_jpeg(41), phone_jpeg(42, orientation=6),
-             phone_jpeg(43, make="OPPO", model="CPH1909", offset=None, gps=False)]
+    shots = [
+        phone_jpeg(41),
+        phone_jpeg(42, orientation=6),
+        phone_jpeg(43, make="OPPO", model="CPH1909", offset=None, gps=False),
+    ]
     for blob, _ in shots:
         document.add_picture(io.BytesIO(blob), width=Cm(10))
         document.add_paragraph("Học sinh tham gia Ngày hội đọc sách")
     buf = io.BytesIO()
     document.save(buf)
-    return buf.getvalue(), ExpectedDocx("Hinh anh hoat dong.docx", frozenset({"photo"}),
-                                        tuple(e for _, e in shots))
+    return buf.getvalue(), ExpectedDocx(
+        "Hinh anh hoat dong.docx", frozenset({"photo"}), tuple(e for _, e in shots)
+    )
 
 
 def docx_with_embedded_workbook() -> tuple[bytes, docgen_tables.Expected]:
@@ -281,8 +309,10 @@ def docx_with_embedded_workbook() -> tuple[bytes, docgen_tables.Expected]:
     document.save(buf)
     workbook, expected = docgen_tables.make_xlsx_workbook()
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as src, \
-            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+    with (
+        zipfile.ZipFile(io.BytesIO(buf.getvalue())) as src,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst,
+    ):
         for item in src.infolist():
             dst.writestr(item, src.read(item.filename))
         dst.writestr("word/embeddings/Microsoft_Excel_Worksheet.xlsx", workbook)
@@ -313,13 +343,25 @@ def deflate(data: bytes) -> bytes:
     return c.compress(data) + c.flush()
 
 
-def entry(name: str | bytes, data: bytes, *, encoding: str = "utf-8", utf8_flag: bool | None = None,
-          **kw: int) -> Entry:
+def entry(
+    name: str | bytes,
+    data: bytes,
+    *,
+    encoding: str = "utf-8",
+    utf8_flag: bool | None = None,
+    **kw: int,
+) -> Entry:
     """A deflated entry whose name is stored in `encoding` (flagged as UTF-8 when it is)."""
     raw = name if isinstance(name, bytes) else encode_name(name, encoding)
     flag = (encoding == "utf-8" and not raw.isascii()) if utf8_flag is None else utf8_flag
-    return Entry(raw, deflate(data), zlib.crc32(data), len(data),
-                 flags=kw.pop("flags", 0) | (0x800 if flag else 0), **kw)
+    return Entry(
+        raw,
+        deflate(data),
+        zlib.crc32(data),
+        len(data),
+        flags=kw.pop("flags", 0) | (0x800 if flag else 0),
+        **kw,
+    )
 
 
 def encode_name(name: str, encoding: str) -> bytes:
@@ -335,7 +377,8 @@ def encode_name(name: str, encoding: str) -> bytes:
             parts = unicodedata.normalize("NFD", ch)
             base = unicodedata.normalize("NFC", "".join(c for c in parts if c not in _TONE_MARKS))
             out += base.encode("cp1258") + "".join(c for c in parts if c in _TONE_MARKS).encode(
-                "cp1258")
+                "cp1258"
+            )
     return bytes(out)
 
 
@@ -349,23 +392,52 @@ def raw_zip(entries: list[Entry], *, central: list[tuple[Entry, int]] | None = N
     offsets = []
     for e in entries:
         offsets.append(len(out))
-        out += struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 20, e.flags, e.method, 0, 0x5345,
-                           e.crc, len(e.payload), e.size, len(e.name), len(e.extra))
+        out += struct.pack(
+            "<4sHHHHHIIIHH",
+            b"PK\x03\x04",
+            20,
+            e.flags,
+            e.method,
+            0,
+            0x5345,
+            e.crc,
+            len(e.payload),
+            e.size,
+            len(e.name),
+            len(e.extra),
+        )
         out += e.name + e.extra + e.payload
     cd_start = len(out)
     for e, offset in central if central is not None else list(zip(entries, offsets, strict=True)):
-        out += struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", (e.create_system << 8) | 20, 20,
-                           e.flags, e.method, 0, 0x5345, e.crc, len(e.payload), e.size,
-                           len(e.name), len(e.extra), 0, 0, 0, e.external_attr, offset)
+        out += struct.pack(
+            "<4sHHHHHHIIIHHHHHII",
+            b"PK\x01\x02",
+            (e.create_system << 8) | 20,
+            20,
+            e.flags,
+            e.method,
+            0,
+            0x5345,
+            e.crc,
+            len(e.payload),
+            e.size,
+            len(e.name),
+            len(e.extra),
+            0,
+            0,
+            0,
+            e.external_attr,
+            offset,
+        )
         out += e.name + e.extra
     count = len(central) if central is not None else len(entries)
-    out += struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, count, count, len(out) - cd_start,
-                       cd_start, 0)
+    out += struct.pack(
+        "<4sHHHHIIH", b"PK\x05\x06", 0, 0, count, count, len(out) - cd_start, cd_start, 0
+    )
     return bytes(out)
 
 
-NAMES_VI = ("Báo cáo tuần lễ học tập suốt đời.docx", "Tổng hợp số liệu.xlsx",
-            "Ảnh hoạt động 1.jpg")
+NAMES_VI = ("Báo cáo tuần lễ học tập suốt đời.docx", "Tổng hợp số liệu.xlsx", "Ảnh hoạt động 1.jpg")
 
 
 def zip_names(encoding: str, *, utf8_flag: bool | None = None) -> tuple[bytes, tuple[str, ...]]:
@@ -375,8 +447,10 @@ def zip_names(encoding: str, *, utf8_flag: bool | None = None) -> tuple[bytes, t
     names = NAMES_VI
     if encoding == "cp437":
         names = ("Bao cao tuan le.docx", "Résumé giáo viên.txt", "Anh 1.jpg")
-    entries = [entry(n, f"nội dung {i}".encode() * 10, encoding=encoding, utf8_flag=utf8_flag)
-               for i, n in enumerate(names)]
+    entries = [
+        entry(n, f"nội dung {i}".encode() * 10, encoding=encoding, utf8_flag=utf8_flag)
+        for i, n in enumerate(names)
+    ]
     entries.insert(0, entry(b"__MACOSX/._Bao cao.docx", b"\x00\x05\x16\x07" + bytes(40)))
     return raw_zip(entries), names
 
@@ -388,8 +462,17 @@ def unicode_path_zip(name: str = "Báo cáo tuần lễ.docx") -> bytes:
     utf8 = name.encode("utf-8")
     field = struct.pack("<BI", 1, zlib.crc32(legacy)) + utf8
     plain = entry(legacy, b"noi dung", utf8_flag=False)
-    return raw_zip([Entry(plain.name, plain.payload, plain.crc, plain.size,
-                          extra=struct.pack("<HH", 0x7075, len(field)) + field)])
+    return raw_zip(
+        [
+            Entry(
+                plain.name,
+                plain.payload,
+                plain.crc,
+                plain.size,
+                extra=struct.pack("<HH", 0x7075, len(field)) + field,
+            )
+        ]
+    )
 
 
 def many_entries_zip(count: int) -> bytes:
@@ -415,10 +498,13 @@ def hostile_names_zip() -> tuple[bytes, list[str]]:
     """A symlink, a `../` name, an absolute name, and one good photo; returns the names that
     must be refused."""
     photo, _ = phone_jpeg(52, size=(320, 240))
-    link = entry("anh-that.jpg", b"/etc/passwd",
-                 external_attr=(stat.S_IFLNK | 0o777) << 16)
-    entries = [link, entry("../../home/x/.bashrc", b"echo pwned"),
-               entry("/etc/cron.d/x", b"* * * * * root sh"), entry("Ảnh 2.jpg", photo)]
+    link = entry("anh-that.jpg", b"/etc/passwd", external_attr=(stat.S_IFLNK | 0o777) << 16)
+    entries = [
+        link,
+        entry("../../home/x/.bashrc", b"echo pwned"),
+        entry("/etc/cron.d/x", b"* * * * * root sh"),
+        entry("Ảnh 2.jpg", photo),
+    ]
     return raw_zip(entries), ["anh-that.jpg", "bashrc", "x"]  # display names
 
 
@@ -452,8 +538,13 @@ def encrypted_zip(all_encrypted: bool = False) -> tuple[bytes, bytes]:
     unless `all_encrypted` a plain readme; returns (zip, the plain content of the xlsx)."""
     plain = "bảng số liệu".encode() * 50
     crc = zlib.crc32(plain)
-    secret = Entry(encode_name("Số liệu.xlsx", "utf-8"), _zipcrypto(deflate(plain), b"123456", crc),
-                   crc, len(plain), flags=0x1 | 0x800)
+    secret = Entry(
+        encode_name("Số liệu.xlsx", "utf-8"),
+        _zipcrypto(deflate(plain), b"123456", crc),
+        crc,
+        len(plain),
+        flags=0x1 | 0x800,
+    )
     entries = [secret] if all_encrypted else [secret, entry("doc-truoc.txt", b"Mat khau: hoi VP")]
     return raw_zip(entries), plain
 
@@ -494,9 +585,12 @@ def forwarded_message() -> Forwarded:
     inner["Message-ID"] = "<inner-1@gmail.com>"
     inner.set_content("Kính gửi UBND xã, trường gửi báo cáo và hình ảnh.")
     files = (("Báo cáo Tuần lễ THCS Bích Hòa.docx", report), ("Ảnh khai mạc.jpg", photo))
-    inner.add_attachment(report, maintype="application",
-                         subtype="vnd.openxmlformats-officedocument.wordprocessingml.document",
-                         filename=files[0][0])
+    inner.add_attachment(
+        report,
+        maintype="application",
+        subtype="vnd.openxmlformats-officedocument.wordprocessingml.document",
+        filename=files[0][0],
+    )
     inner.add_attachment(photo, maintype="image", subtype="jpeg", filename=files[1][0])
     outer = EmailMessage()
     outer["From"] = "Văn hóa xã Bích Hòa <vanhoa.bichhoa@thanhoai.example>"
@@ -506,26 +600,37 @@ def forwarded_message() -> Forwarded:
     outer["Message-ID"] = "<outer-1@thanhoai.example>"
     outer.set_content("Chuyển tiếp báo cáo của Trường THCS Bích Hòa.")
     outer.add_attachment(inner)
-    return Forwarded(outer.as_bytes(policy=policy.SMTP), inner.as_bytes(policy=policy.SMTP),
-                     "thcsbichhoa@gmail.com", files)
+    return Forwarded(
+        outer.as_bytes(policy=policy.SMTP),
+        inner.as_bytes(policy=policy.SMTP),
+        "thcsbichhoa@gmail.com",
+        files,
+    )
 
 
 # --- winmail.dat ---------------------------------------------------------------------------
 
 
 def _tnef_object(level: int, attr_id: int, data: bytes) -> bytes:
-    return (struct.pack("<BII", level, attr_id, len(data)) + data
-            + struct.pack("<H", sum(data) & 0xFFFF))
+    return (
+        struct.pack("<BII", level, attr_id, len(data))
+        + data
+        + struct.pack("<H", sum(data) & 0xFFFF)
+    )
 
 
 def _mapi_unicode(prop: int, text: str) -> bytes:
     value = (text + "\x00").encode("utf-16-le")
-    return (struct.pack("<IHHII", 1, 0x001F, prop, 1, len(value)) + value
-            + b"\x00" * (-len(value) % 4))
+    return (
+        struct.pack("<IHHII", 1, 0x001F, prop, 1, len(value)) + value + b"\x00" * (-len(value) % 4)
+    )
 
 
-def winmail_dat(files: tuple[tuple[str, bytes], ...] | None = None, codepage: int = 1258,
-                long_names: bool = True) -> tuple[bytes, tuple[tuple[str, bytes], ...]]:
+def winmail_dat(
+    files: tuple[tuple[str, bytes], ...] | None = None,
+    codepage: int = 1258,
+    long_names: bool = True,
+) -> tuple[bytes, tuple[tuple[str, bytes], ...]]:
     """A winmail.dat as Outlook writes it for a rich-text message: version, OEM codepage,
     message class, then per attachment the rendering data, attAttachTitle (the name in the
     codepage), attAttachData and (with `long_names`) the MAPI properties with

@@ -38,8 +38,11 @@ UNIT = "TRƯỜNG THCS BÍCH HÒA"
 MOTTO = ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc")
 SUBJECT = "Kết quả tổ chức Tuần lễ hưởng ứng học tập suốt đời năm 2021"
 TITLE = f"BÁO CÁO {SUBJECT}"
-LINKS = ("https://www.facebook.com/thcsbichhoa/posts/4321",
-         "https://fb.watch/8aBcD_xyz/", "https://youtu.be/Qw3rTy12")
+LINKS = (
+    "https://www.facebook.com/thcsbichhoa/posts/4321",
+    "https://fb.watch/8aBcD_xyz/",
+    "https://youtu.be/Qw3rTy12",
+)
 
 
 @dataclass(frozen=True)
@@ -57,44 +60,82 @@ class ExpectedReport:
     directive: bool = False
     scanned: bool = False
     links: tuple[str, ...] = LINKS
-    phrases: tuple[tuple[str, str], ...] = field(default=(
-        ("I.1", "Kế hoạch số 45/KH-THCS"),
-        ("I.2", "Lễ khai mạc Tuần lễ"),
-        ("I.3", "15.000.000 đồng"),
-        ("II.1", "thói quen đọc sách"),
-        ("II.2", "dịch COVID-19"),
-        ("II.3", "kinh phí"),
-        ("II.4", "Tổng cộng"),
-    ))
+    phrases: tuple[tuple[str, str], ...] = field(
+        default=(
+            ("I.1", "Kế hoạch số 45/KH-THCS"),
+            ("I.2", "Lễ khai mạc Tuần lễ"),
+            ("I.3", "15.000.000 đồng"),
+            ("II.1", "thói quen đọc sách"),
+            ("II.2", "dịch COVID-19"),
+            ("II.3", "kinh phí"),
+            ("II.4", "Tổng cộng"),
+        )
+    )
 
 
 # The body, as (style, text): style "h" is a heading line, "p" a paragraph. Heading numbering
 # varies by unit: `outline(style)` renders it.
 def _body(numbering: str) -> list[tuple[str, str]]:
     n = {
-        "plain": ("I. TỔ CHỨC TRIỂN KHAI TUẦN LỄ", "1. ", "2. ", "3. ", "II. ĐÁNH GIÁ CHUNG",
-                  "1. ", "2. ", "3. ", "4. "),
-        "dotted": ("PHẦN I. TỔ CHỨC TRIỂN KHAI", "I.1. ", "I.2. ", "I.3. ", "PHẦN II. ĐÁNH GIÁ",
-                   "II.1. ", "II.2. ", "II.3. ", "II.4. "),
-        "letters": ("I/ TỔ CHỨC TRIỂN KHAI TUẦN LỄ", "a) ", "b) ", "c) ", "II/ ĐÁNH GIÁ CHUNG",
-                    "a) ", "b) ", "c) ", "d) "),
+        "plain": (
+            "I. TỔ CHỨC TRIỂN KHAI TUẦN LỄ",
+            "1. ",
+            "2. ",
+            "3. ",
+            "II. ĐÁNH GIÁ CHUNG",
+            "1. ",
+            "2. ",
+            "3. ",
+            "4. ",
+        ),
+        "dotted": (
+            "PHẦN I. TỔ CHỨC TRIỂN KHAI",
+            "I.1. ",
+            "I.2. ",
+            "I.3. ",
+            "PHẦN II. ĐÁNH GIÁ",
+            "II.1. ",
+            "II.2. ",
+            "II.3. ",
+            "II.4. ",
+        ),
+        "letters": (
+            "I/ TỔ CHỨC TRIỂN KHAI TUẦN LỄ",
+            "a) ",
+            "b) ",
+            "c) ",
+            "II/ ĐÁNH GIÁ CHUNG",
+            "a) ",
+            "b) ",
+            "c) ",
+            "d) ",
+        ),
     }[numbering]
     return [
-        ("p", "Thực hiện Kế hoạch số 118/KH-UBND ngày 20/9/2021 của UBND huyện Thanh Oai về việc "
-              "tổ chức Tuần lễ hưởng ứng học tập suốt đời năm 2021, Trường THCS Bích Hòa báo "
-              "cáo kết quả như sau:"),
+        (
+            "p",
+            "Thực hiện Kế hoạch số 118/KH-UBND ngày 20/9/2021 của UBND huyện Thanh Oai về việc "
+            "tổ chức Tuần lễ hưởng ứng học tập suốt đời năm 2021, Trường THCS Bích Hòa báo "
+            "cáo kết quả như sau:",
+        ),
         ("h", n[0]),
         ("h", n[1] + "Công tác chỉ đạo, triển khai, kiểm tra, đôn đốc thực hiện"),
-        ("p", "- Nhà trường xây dựng Kế hoạch số 45/KH-THCS ngày 24/9/2021, phân công nhiệm vụ "
-              "cho các tổ chuyên môn, Liên đội và thư viện."),
+        (
+            "p",
+            "- Nhà trường xây dựng Kế hoạch số 45/KH-THCS ngày 24/9/2021, phân công nhiệm vụ "
+            "cho các tổ chuyên môn, Liên đội và thư viện.",
+        ),
         ("h", n[2] + "Nội dung các hoạt động đã triển khai trong Tuần lễ"),
         ("p", "- Lễ khai mạc Tuần lễ ngày 01/10/2021 với 1.200 học sinh tham gia trực tuyến."),
         ("p", "a) Hoạt động đọc sách: Hội thi “Đọc sách cùng em” thu hút 650 học sinh."),
         ("p", f"- Tin bài, hình ảnh: {LINKS[0]} ; video: {LINKS[1]}, {LINKS[2]}."),
         ("h", n[3] + "Kinh phí tổ chức Tuần lễ"),
         ("p", "- Ngân sách nhà nước: 15.000.000 đồng."),
-        ("p", "- Ngân sách hỗ trợ, vận động từ doanh nghiệp và các nguồn hợp pháp khác: "
-              "2,5 triệu đồng."),
+        (
+            "p",
+            "- Ngân sách hỗ trợ, vận động từ doanh nghiệp và các nguồn hợp pháp khác: "
+            "2,5 triệu đồng.",
+        ),
         ("h", n[4]),
         ("h", n[5] + "Những kết quả đã đạt được; bài học kinh nghiệm"),
         ("p", "Học sinh hình thành thói quen đọc sách, tự học qua các nền tảng số."),
@@ -106,10 +147,12 @@ def _body(numbering: str) -> list[tuple[str, str]]:
     ]
 
 
-TABLE = (("STT", "Các hoạt động", "Đơn vị tổ chức", "Số lớp/số cuộc thi", "Người"),
-         ("1", "Lễ khai mạc", "Trường THCS Bích Hòa", "1", "1.200"),
-         ("2", "Hội thi Đọc sách cùng em", "Liên đội", "1", "650"),
-         ("", "Tổng cộng", "", "2", "1.850"))
+TABLE = (
+    ("STT", "Các hoạt động", "Đơn vị tổ chức", "Số lớp/số cuộc thi", "Người"),
+    ("1", "Lễ khai mạc", "Trường THCS Bích Hòa", "1", "1.200"),
+    ("2", "Hội thi Đọc sách cùng em", "Liên đội", "1", "650"),
+    ("", "Tổng cộng", "", "2", "1.850"),
+)
 SIGNATURE = ("Nơi nhận:", "- Phòng GDĐT (để b/c);", "- Lưu VT.", "HIỆU TRƯỞNG", "Nguyễn Thị Hoa")
 
 # A run is (text, font); `encode` turns Unicode into what the font's users typed.
@@ -127,8 +170,11 @@ def _tcvn3_runs(text: str, *, caps: bool = False) -> list[Run]:
     runs: list[Run] = []
     for ch in unicodedata.normalize("NFC", text):
         upper_accented = ch.isupper() and not ch.isascii() and ch not in "ĂÂÊÔƠƯĐ"
-        code, font = ((unicode_to_tcvn3(ch.lower()), ".VnTimeH") if upper_accented
-                      else (unicode_to_tcvn3(ch), ".VnTime"))
+        code, font = (
+            (unicode_to_tcvn3(ch.lower()), ".VnTimeH")
+            if upper_accented
+            else (unicode_to_tcvn3(ch), ".VnTime")
+        )
         if runs and runs[-1][1] == font:
             runs[-1] = (runs[-1][0] + code, font)
         else:
@@ -177,8 +223,11 @@ def _docx(encode: str, numbering: str, *, nfd: bool = False, directive: bool = F
             para.alignment = WD_ALIGN_PARAGRAPH.CENTER
             _add_runs(para, runs(line, caps=line.isupper()), bold=i > 0)
     document.add_paragraph()
-    head, subject = (("KẾ HOẠCH", "Tổ chức Tuần lễ hưởng ứng học tập suốt đời năm 2021")
-                     if directive else ("BÁO CÁO", SUBJECT))
+    head, subject = (
+        ("KẾ HOẠCH", "Tổ chức Tuần lễ hưởng ứng học tập suốt đời năm 2021")
+        if directive
+        else ("BÁO CÁO", SUBJECT)
+    )
     for text, caps in ((head, True), (subject, False), ("-----------------", False)):
         para = document.add_paragraph()
         para.alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -203,8 +252,9 @@ def make_docx_report() -> tuple[bytes, ExpectedReport]:
 
 def make_tcvn3_docx() -> tuple[bytes, ExpectedReport]:
     """A docx typed with ABC: `.VnTime` body, `.VnTimeH` capitals, numbered "I.1.", "II.1."."""
-    return _docx("tcvn3", "dotted"), ExpectedReport("docx", "BC THCS Bich Hoa.docx",
-                                                     encoding="tcvn3")
+    return _docx("tcvn3", "dotted"), ExpectedReport(
+        "docx", "BC THCS Bich Hoa.docx", encoding="tcvn3"
+    )
 
 
 def make_vni_docx() -> tuple[bytes, ExpectedReport]:
@@ -220,8 +270,11 @@ def make_nfd_docx() -> tuple[bytes, ExpectedReport]:
 def make_directive_docx() -> tuple[bytes, ExpectedReport]:
     """A unit's own KẾ HOẠCH (Số: 45/KH-THCS): a directive, not the report."""
     expected = ExpectedReport(
-        "docx", "KH tuan le hoc tap.docx",
-        title="KẾ HOẠCH Tổ chức Tuần lễ hưởng ứng học tập suốt đời năm 2021", directive=True)
+        "docx",
+        "KH tuan le hoc tap.docx",
+        title="KẾ HOẠCH Tổ chức Tuần lễ hưởng ứng học tập suốt đời năm 2021",
+        directive=True,
+    )
     return _docx("unicode", "plain", directive=True), expected
 
 
@@ -244,18 +297,36 @@ def make_doc_report() -> tuple[bytes, ExpectedReport]:
         with open(source, "wb") as f:
             f.write(_docx("tcvn3", "dotted"))
         subprocess.run(
-            [binary, "--headless", "--norestore", f"-env:UserInstallation=file://{tmp}/profile",
-             "--convert-to", "doc", "--outdir", tmp, source],
-            check=True, capture_output=True, timeout=120)
+            [
+                binary,
+                "--headless",
+                "--norestore",
+                f"-env:UserInstallation=file://{tmp}/profile",
+                "--convert-to",
+                "doc",
+                "--outdir",
+                tmp,
+                source,
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
         with open(os.path.join(tmp, "report.doc"), "rb") as f:
             data = f.read()
     return data, ExpectedReport("doc", "BC tuan le.doc", encoding="tcvn3")
 
 
 def _pdf_lines(numbering: str) -> list[str]:
-    lines = [f"{PARENT}          {MOTTO[0]}", f"{UNIT}          {MOTTO[1]}",
-             "Số: 12/BC-THCS          Bích Hòa, ngày 08 tháng 10 năm 2021", "", "BÁO CÁO",
-             SUBJECT, ""]
+    lines = [
+        f"{PARENT}          {MOTTO[0]}",
+        f"{UNIT}          {MOTTO[1]}",
+        "Số: 12/BC-THCS          Bích Hòa, ngày 08 tháng 10 năm 2021",
+        "",
+        "BÁO CÁO",
+        SUBJECT,
+        "",
+    ]
     lines += [text for _, text in _body(numbering)]
     lines += [" | ".join(row) for row in TABLE] + list(SIGNATURE)
     return lines
@@ -272,8 +343,7 @@ def make_text_pdf(*, tcvn3: bool = False) -> tuple[bytes, ExpectedReport]:
     pdf.add_page()
     for line in _pdf_lines("plain"):
         if tcvn3:
-            line = _caps_typed(line) if line.isupper() else "".join(
-                r[0] for r in _tcvn3_runs(line))
+            line = _caps_typed(line) if line.isupper() else "".join(r[0] for r in _tcvn3_runs(line))
         pdf.cell(0, 6, line or " ", new_x="LMARGIN", new_y="NEXT")  # cell keeps U+00AD
     expected = ExpectedReport("pdf", "bao cao.pdf", encoding="tcvn3" if tcvn3 else "unicode")
     return bytes(pdf.output()), expected
@@ -294,7 +364,16 @@ def make_scanned_pdf() -> tuple[bytes, ExpectedReport]:
     pdf = FPDF(format="A4")
     pdf.add_page()
     pdf.image(io.BytesIO(buf.getvalue()), x=0, y=0, w=210, h=297)
-    expected = ExpectedReport("pdf", "scan0001.pdf", title="", keys=(), budget_state=None,
-                              budget_support=None, header=(), scanned=True, links=(),
-                              phrases=())
+    expected = ExpectedReport(
+        "pdf",
+        "scan0001.pdf",
+        title="",
+        keys=(),
+        budget_state=None,
+        budget_support=None,
+        header=(),
+        scanned=True,
+        links=(),
+        phrases=(),
+    )
     return bytes(pdf.output()), expected

@@ -31,10 +31,12 @@ from tests import docgen_reports
 DEJAVU = docgen_reports.DEJAVU
 DEJAVU_BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 UNIT = docgen_reports.UNIT  # "TRƯỜNG THCS BÍCH HÒA"
-TABLE_ROWS = (("1", "Lễ khai mạc Tuần lễ", "Nhà trường", "1", "1.200"),
-              ("2", "Hội thi Đọc sách cùng em", "Liên đội", "3", "650"),
-              ("3", "Chuyên đề kỹ năng sống", "Tổ Ngữ văn", "4", "120"),
-              ("4", "Tập huấn chuyển đổi số", "TT HTCĐ xã", "2", "95"))
+TABLE_ROWS = (
+    ("1", "Lễ khai mạc Tuần lễ", "Nhà trường", "1", "1.200"),
+    ("2", "Hội thi Đọc sách cùng em", "Liên đội", "3", "650"),
+    ("3", "Chuyên đề kỹ năng sống", "Tổ Ngữ văn", "4", "120"),
+    ("4", "Tập huấn chuyển đổi số", "TT HTCĐ xã", "2", "95"),
+)
 TABLE_TOTALS = (10, 2065)
 
 
@@ -50,9 +52,21 @@ def report_pdf() -> bytes:
         with open(source, "wb") as f:
             f.write(data)
         subprocess.run(
-            [binary, "--headless", "--norestore", f"-env:UserInstallation=file://{tmp}/profile",
-             "--convert-to", "pdf", "--outdir", tmp, source],
-            check=True, capture_output=True, timeout=120)
+            [
+                binary,
+                "--headless",
+                "--norestore",
+                f"-env:UserInstallation=file://{tmp}/profile",
+                "--convert-to",
+                "pdf",
+                "--outdir",
+                tmp,
+                source,
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
         with open(os.path.join(tmp, "report.pdf"), "rb") as f:
             return f.read()
 
@@ -63,8 +77,12 @@ def rasterise(pdf: bytes, dpi: int) -> list[Image.Image]:
         path = os.path.join(tmp, "in.pdf")
         with open(path, "wb") as f:
             f.write(pdf)
-        subprocess.run(["pdftoppm", "-r", str(dpi), "-png", path, os.path.join(tmp, "p")],
-                       check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            ["pdftoppm", "-r", str(dpi), "-png", path, os.path.join(tmp, "p")],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
         names = sorted(n for n in os.listdir(tmp) if n.startswith("p") and n.endswith(".png"))
         return [Image.open(os.path.join(tmp, n)).convert("RGB") for n in names]
 
@@ -77,11 +95,13 @@ def stamp_seal(page: Image.Image, centre: tuple[int, int], radius: int) -> Image
     draw = ImageDraw.Draw(seal)
     c = size // 2
     ring = max(3, radius // 22)
-    draw.ellipse((c - radius, c - radius, c + radius, c + radius), outline=(205, 25, 35),
-                 width=ring)
+    draw.ellipse(
+        (c - radius, c - radius, c + radius, c + radius), outline=(205, 25, 35), width=ring
+    )
     inner = int(radius * 0.62)
-    draw.ellipse((c - inner, c - inner, c + inner, c + inner), outline=(205, 25, 35),
-                 width=max(2, ring // 2))
+    draw.ellipse(
+        (c - inner, c - inner, c + inner, c + inner), outline=(205, 25, 35), width=max(2, ring // 2)
+    )
     draw.regular_polygon((c, c, int(radius * 0.28)), 5, fill=(205, 25, 35))
     font = ImageFont.truetype(DEJAVU_BOLD, max(8, radius // 7))
     text = "TRƯỜNG THCS BÍCH HÒA * THANH OAI * "
@@ -91,14 +111,17 @@ def stamp_seal(page: Image.Image, centre: tuple[int, int], radius: int) -> Image
         glyph = Image.new("L", (radius // 4, radius // 4), 0)
         ImageDraw.Draw(glyph).text((2, 0), ch, fill=255, font=font)
         glyph = glyph.rotate(-math.degrees(angle) - 90, expand=True)
-        x, y = int(c + r * math.cos(angle) - glyph.width / 2), int(c + r * math.sin(angle) -
-                                                                  glyph.height / 2)
+        x, y = (
+            int(c + r * math.cos(angle) - glyph.width / 2),
+            int(c + r * math.sin(angle) - glyph.height / 2),
+        )
         seal.paste((205, 25, 35), (x, y), glyph)
     seal = seal.rotate(random.Random(radius).uniform(-20, 20), fillcolor=(255, 255, 255))
     out = page.copy()
     box = (centre[0] - c, centre[1] - c)
     region = out.crop((box[0], box[1], box[0] + size, box[1] + size))
     from PIL import ImageChops
+
     out.paste(ImageChops.multiply(region, seal), box)
     return out
 
@@ -132,8 +155,10 @@ def scanned_report_pdf(dpi: int = 200) -> bytes:
     pages = rasterise(report_pdf(), dpi)
     w, h = pages[1].size
     pages[1] = stamp_seal(pages[1], (int(w * 0.3), int(h * 0.86)), int(w * 0.09))
-    aged = [age_scan(p, angle=a, seed=i) for i, (p, a) in enumerate(zip(pages, (1.2, -0.8, 0.5),
-                                                                        strict=False))]
+    aged = [
+        age_scan(p, angle=a, seed=i)
+        for i, (p, a) in enumerate(zip(pages, (1.2, -0.8, 0.5), strict=False))
+    ]
     return image_pdf(aged, dpi)
 
 
@@ -148,8 +173,9 @@ def phone_exif(taken: str = "2021:10:08 16:20:11") -> Image.Exif:
     return exif
 
 
-def photograph(page: Image.Image, *, seed: int, frame: tuple[int, int] = (1800, 2400),
-               exif: bool = True) -> bytes:
+def photograph(
+    page: Image.Image, *, seed: int, frame: tuple[int, int] = (1800, 2400), exif: bool = True
+) -> bytes:
     """A phone photo of a printed page: the page on a dark desk, at an angle (perspective),
     lit from one side, with sensor noise; JPEG with the phone's EXIF."""
     rng = random.Random(seed)
@@ -159,10 +185,14 @@ def photograph(page: Image.Image, *, seed: int, frame: tuple[int, int] = (1800, 
     desk += np.random.default_rng(seed).normal(0, 8, (fh, fw, 1))
     src = np.float32([[0, 0], [page.width, 0], [page.width, page.height], [0, page.height]])
     mx, my = fw * 0.08, fh * 0.06
-    dst = np.float32([[mx + rng.uniform(0, 60), my + rng.uniform(0, 50)],
-                      [fw - mx - rng.uniform(0, 90), my + rng.uniform(20, 80)],
-                      [fw - mx + rng.uniform(-30, 30), fh - my - rng.uniform(0, 40)],
-                      [mx - rng.uniform(0, 40), fh - my - rng.uniform(20, 60)]])
+    dst = np.float32(
+        [
+            [mx + rng.uniform(0, 60), my + rng.uniform(0, 50)],
+            [fw - mx - rng.uniform(0, 90), my + rng.uniform(20, 80)],
+            [fw - mx + rng.uniform(-30, 30), fh - my - rng.uniform(0, 40)],
+            [mx - rng.uniform(0, 40), fh - my - rng.uniform(20, 60)],
+        ]
+    )
     matrix = cv2.getPerspectiveTransform(src, dst)
     arr = np.asarray(page.convert("RGB"), np.float32)
     warped = cv2.warpPerspective(arr, matrix, (fw, fh), flags=cv2.INTER_AREA)
@@ -188,8 +218,7 @@ def photographed_report_pages() -> tuple[bytes, bytes]:
     return photograph(pages[0], seed=1), photograph(pages[1], seed=2)
 
 
-def table_page(*, smudged: bool = False, wrong_total: bool = False,
-               dpi: int = 200) -> Image.Image:
+def table_page(*, smudged: bool = False, wrong_total: bool = False, dpi: int = 200) -> Image.Image:
     """An A4 page holding only the "Tổng hợp số liệu" table, ruled, with its totals row;
     `smudged`: the count digits are smeared past reading (water on the print); `wrong_total`:
     the totals row says 2.000 people where the rows add up to 2.065."""
@@ -200,22 +229,35 @@ def table_page(*, smudged: bool = False, wrong_total: bool = False,
     font = ImageFont.truetype(DEJAVU, int(13 * scale))
     bold = ImageFont.truetype(DEJAVU_BOLD, int(13 * scale))
     draw.text((int(70 * scale), int(60 * scale)), UNIT, fill=(15, 15, 15), font=bold)
-    draw.text((int(150 * scale), int(130 * scale)),
-              "TỔNG HỢP SỐ LIỆU TUẦN LỄ HỌC TẬP SUỐT ĐỜI NĂM 2021", fill=(15, 15, 15), font=bold)
+    draw.text(
+        (int(150 * scale), int(130 * scale)),
+        "TỔNG HỢP SỐ LIỆU TUẦN LỄ HỌC TẬP SUỐT ĐỜI NĂM 2021",
+        fill=(15, 15, 15),
+        font=bold,
+    )
     cols = [int(x * scale) for x in (70, 120, 360, 530, 640, 760)]
     top, row_h = int(190 * scale), int(34 * scale)
     header = ("STT", "Các hoạt động", "Đơn vị tổ chức", "Số lớp", "Người")
-    rows = [header, *TABLE_ROWS, ("", "Tổng cộng", "", str(TABLE_TOTALS[0]),
-                                  "2.000" if wrong_total else f"{TABLE_TOTALS[1]:,}".replace(",", "."))]
+    rows = [
+        header,
+        *TABLE_ROWS,
+        (
+            "",
+            "Tổng cộng",
+            "",
+            str(TABLE_TOTALS[0]),
+            "2.000" if wrong_total else f"{TABLE_TOTALS[1]:,}".replace(",", "."),
+        ),
+    ]
     for r, row in enumerate(rows):
         y = top + r * row_h
         for c, value in enumerate(row):
             f = bold if r == 0 or value == "Tổng cộng" else font
-            draw.text((cols[c] + int(6 * scale), y + int(8 * scale)), value, fill=(15, 15, 15),
-                      font=f)
+            draw.text(
+                (cols[c] + int(6 * scale), y + int(8 * scale)), value, fill=(15, 15, 15), font=f
+            )
     for r in range(len(rows) + 1):
-        draw.line((cols[0], top + r * row_h, cols[-1], top + r * row_h), fill=(30, 30, 30),
-                  width=2)
+        draw.line((cols[0], top + r * row_h, cols[-1], top + r * row_h), fill=(30, 30, 30), width=2)
     for x in cols:
         draw.line((x, top, x, top + len(rows) * row_h), fill=(30, 30, 30), width=2)
     if smudged:
@@ -224,15 +266,20 @@ def table_page(*, smudged: bool = False, wrong_total: bool = False,
             box = (cols[3] + 2, y + 3, cols[5] - 2, y + row_h - 3)
             region = page.crop(box).filter(ImageFilter.GaussianBlur(int(7 * scale)))
             page.paste(region, box[:2])
-    draw.text((int(520 * scale), top + len(rows) * row_h + int(40 * scale)), "HIỆU TRƯỞNG",
-              fill=(15, 15, 15), font=bold)
+    draw.text(
+        (int(520 * scale), top + len(rows) * row_h + int(40 * scale)),
+        "HIỆU TRƯỞNG",
+        fill=(15, 15, 15),
+        font=bold,
+    )
     return page
 
 
 @functools.cache
 def photographed_table(smudged: bool = False, wrong_total: bool = False) -> bytes:
-    return photograph(table_page(smudged=smudged, wrong_total=wrong_total),
-                      seed=5 if smudged else 4)
+    return photograph(
+        table_page(smudged=smudged, wrong_total=wrong_total), seed=5 if smudged else 4
+    )
 
 
 def docx_with_pasted_pages() -> bytes:

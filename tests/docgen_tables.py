@@ -61,7 +61,9 @@ TYPED: tuple[_Typed, ...] = (
 STANDARD_ROWS = (
     TableRow("1", "Lễ khai mạc Tuần lễ học tập suốt đời", "Trường THCS Bích Hòa", 1, 1200, ""),
     TableRow("2", "Hội thi \u201cĐọc sách cùng em\u201d", "Liên đội", 1, 650, ""),
-    TableRow("2", "Hội thi \u201cĐọc sách cùng em\u201d", "Thư viện nhà trường", 2, 85, "Vòng trường"),
+    TableRow(
+        "2", "Hội thi \u201cĐọc sách cùng em\u201d", "Thư viện nhà trường", 2, 85, "Vòng trường"
+    ),
     TableRow("3", "Chuyên đề kỹ năng sống", "Tổ Ngữ văn", 3, 120, "Học sinh khối 8"),
     TableRow("4", "Lớp tập huấn chuyển đổi số cho phụ huynh", "TT HTCĐ xã Bích Hòa", 2, 95, ""),
     TableRow("5", "Treo băng rôn, khẩu hiệu", "Trường THCS Bích Hòa", None, None, "06 băng rôn"),
@@ -81,16 +83,46 @@ def standard_table(source: str, declared: tuple[int | None, int | None] = (9, 21
 
 
 NOMINATIONS_SECTIONED = (
-    Nomination("1", "Liên đội Trường THCS Bích Hòa", True, "", "Trường THCS Bích Hòa",
-               "Tổ chức tốt Hội thi Đọc sách cùng em"),
-    Nomination("2", "Tổ Ngữ văn", True, "", "Trường THCS Bích Hòa",
-               "Tổ chức chuyên đề kỹ năng sống cho học sinh khối 8"),
-    Nomination("1", "Nguyễn Thị Hương", False, "Giáo viên", "Trường THCS Bích Hòa",
-               "Hướng dẫn học sinh đạt giải Nhất Hội thi"),
-    Nomination("2", "Tô Văn Trường", False, "Tổng phụ trách Đội", "Trường THCS Bích Hòa",
-               "Tổ chức Lễ khai mạc Tuần lễ"),
-    Nomination("3", "Đoàn Thị Lan", False, "Nhân viên thư viện", "Trường THCS Bích Hòa",
-               "Xây dựng thư viện thân thiện"),
+    Nomination(
+        "1",
+        "Liên đội Trường THCS Bích Hòa",
+        True,
+        "",
+        "Trường THCS Bích Hòa",
+        "Tổ chức tốt Hội thi Đọc sách cùng em",
+    ),
+    Nomination(
+        "2",
+        "Tổ Ngữ văn",
+        True,
+        "",
+        "Trường THCS Bích Hòa",
+        "Tổ chức chuyên đề kỹ năng sống cho học sinh khối 8",
+    ),
+    Nomination(
+        "1",
+        "Nguyễn Thị Hương",
+        False,
+        "Giáo viên",
+        "Trường THCS Bích Hòa",
+        "Hướng dẫn học sinh đạt giải Nhất Hội thi",
+    ),
+    Nomination(
+        "2",
+        "Tô Văn Trường",
+        False,
+        "Tổng phụ trách Đội",
+        "Trường THCS Bích Hòa",
+        "Tổ chức Lễ khai mạc Tuần lễ",
+    ),
+    Nomination(
+        "3",
+        "Đoàn Thị Lan",
+        False,
+        "Nhân viên thư viện",
+        "Trường THCS Bích Hòa",
+        "Xây dựng thư viện thân thiện",
+    ),
 )
 
 
@@ -110,11 +142,14 @@ def _sheet_top(ws, last_col: str, unit: str = UNIT) -> None:
     ws["A4"], ws["A5"] = TITLE, SUBTITLE
 
 
-def _data_sheet(ws, typed: tuple[_Typed, ...], totals: tuple[object, object],
-                english: bool = False) -> None:
+def _data_sheet(
+    ws, typed: tuple[_Typed, ...], totals: tuple[object, object], english: bool = False
+) -> None:
     """The standard layout from row 7: merged two-row header, column numbers, sections."""
     _sheet_top(ws, "F")
-    for col, text in zip("ABCF", ("STT", "Các hoạt động", "Đơn vị tổ chức", "Ghi chú"), strict=True):
+    for col, text in zip(
+        "ABCF", ("STT", "Các hoạt động", "Đơn vị tổ chức", "Ghi chú"), strict=True
+    ):
         ws.merge_cells(f"{col}7:{col}8")
         ws[f"{col}7"] = text
     ws.merge_cells("D7:E7")
@@ -168,8 +203,9 @@ def _nomination_sheet(ws) -> None:
     ws["A4"] = "DANH SÁCH ĐỀ NGHỊ KHEN THƯỞNG"
     ws.merge_cells("A5:E5")
     ws["A5"] = "Tập thể, cá nhân có thành tích xuất sắc trong hưởng ứng Tuần lễ học tập suốt đời"
-    for c, text in enumerate(("STT", "Họ và tên / Tên tập thể", "Chức vụ", "Đơn vị công tác",
-                              "Thành tích"), start=1):
+    for c, text in enumerate(
+        ("STT", "Họ và tên / Tên tập thể", "Chức vụ", "Đơn vị công tác", "Thành tích"), start=1
+    ):
         ws.cell(row=7, column=c, value=text)
     r = 8
     for label, collective in (("A", True), ("B", False)):
@@ -203,9 +239,13 @@ def make_xlsx_workbook() -> tuple[bytes, Expected]:
     wb.active.title = "Bìa"
     _data_sheet(wb.create_sheet("Số liệu"), TYPED, (9, "2.150"))
     _nomination_sheet(wb.create_sheet("Khen thưởng"))
-    expected = Expected("xlsx", "Bieu tong hop so lieu THCS Bich Hoa.xlsx",
-                        standard_table("sheet 'Số liệu'"), NOMINATIONS_SECTIONED,
-                        ("approximate value read as 120",))
+    expected = Expected(
+        "xlsx",
+        "Bieu tong hop so lieu THCS Bich Hoa.xlsx",
+        standard_table("sheet 'Số liệu'"),
+        NOMINATIONS_SECTIONED,
+        ("approximate value read as 120",),
+    )
     return _save(wb), expected
 
 
@@ -219,8 +259,13 @@ def make_xlsx_english_locale() -> tuple[bytes, Expected]:
     ws = wb.active
     ws.title = "Sheet1"
     _data_sheet(ws, typed, (9, 2.15), english=True)
-    return _save(wb), Expected("xlsx", "so lieu.xlsx", standard_table("sheet 'Sheet1'"), None,
-                               ("1.2 read as 1200", "2.15 read as 2150"))
+    return _save(wb), Expected(
+        "xlsx",
+        "so lieu.xlsx",
+        standard_table("sheet 'Sheet1'"),
+        None,
+        ("1.2 read as 1200", "2.15 read as 2150"),
+    )
 
 
 def make_xlsx_plain_reordered() -> tuple[bytes, Expected]:
@@ -231,8 +276,17 @@ def make_xlsx_plain_reordered() -> tuple[bytes, Expected]:
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "TH so lieu"
-    ws.append(["So TT", "Thoi gian", "Noi dung hoat dong", "So nguoi tham gia",
-               "Don vi thuc hien", "So lop, so cuoc thi", "Ghi chu"])
+    ws.append(
+        [
+            "So TT",
+            "Thoi gian",
+            "Noi dung hoat dong",
+            "So nguoi tham gia",
+            "Don vi thuc hien",
+            "So lop, so cuoc thi",
+            "Ghi chu",
+        ]
+    )
     ws.append([1, "04/10/2021", "Ngay hoi doc sach", "1\u00a0200", "Thu vien xa", 1, None])
     ws.append([])
     ws.append([2, "05/10/2021", "Lop hoc tieng Anh cho nguoi lon", "45", "TT HTCD", "2 lop", None])
@@ -256,9 +310,15 @@ def make_xlsx_wrong_total() -> tuple[bytes, Expected]:
     ws.title = "Biểu 01"
     _data_sheet(ws, TYPED, (10, "2.500"))
     return _save(wb), Expected(
-        "xlsx", "bieu 01.xlsx", standard_table("sheet 'Biểu 01'", (10, 2500)), None,
-        ("declared total of classes/contests (10) differs from the sum of the rows (9)",
-         "declared total of participants (2500) differs from the sum of the rows (2150)"))
+        "xlsx",
+        "bieu 01.xlsx",
+        standard_table("sheet 'Biểu 01'", (10, 2500)),
+        None,
+        (
+            "declared total of classes/contests (10) differs from the sum of the rows (9)",
+            "declared total of participants (2500) differs from the sum of the rows (2150)",
+        ),
+    )
 
 
 def make_xlsx_nominations_column() -> tuple[bytes, Expected]:
@@ -270,15 +330,18 @@ def make_xlsx_nominations_column() -> tuple[bytes, Expected]:
     ws = wb.active
     ws.title = "DS khen thuong"
     ws["A1"] = "DANH SÁCH ĐỀ NGHỊ KHEN THƯỞNG TUẦN LỄ HỌC TẬP SUỐT ĐỜI NĂM 2021"
-    ws.append(["TT", "Họ tên", "Tập thể/Cá nhân", "Chức vụ, đơn vị công tác", "Thành tích đạt được"])
+    ws.append(
+        ["TT", "Họ tên", "Tập thể/Cá nhân", "Chức vụ, đơn vị công tác", "Thành tích đạt được"]
+    )
     ws.append([1, "Trung tâm HTCĐ xã Cự Khê", "Tập thể", "", "Tổ chức 6 lớp chuyên đề"])
     ws.append([2, "Lê Văn Hải", "Cá nhân", "Giám đốc, Trung tâm HTCĐ xã Cự Khê", "Vận động"])
     ws.append([3, "Phạm Thị Mai", "cá nhân", "Giáo viên, Trường Tiểu học Cự Khê", "Dạy lớp xóa mù"])
     expected = (
         Nomination("1", "Trung tâm HTCĐ xã Cự Khê", True, "", "", "Tổ chức 6 lớp chuyên đề"),
         Nomination("2", "Lê Văn Hải", False, "Giám đốc", "Trung tâm HTCĐ xã Cự Khê", "Vận động"),
-        Nomination("3", "Phạm Thị Mai", False, "Giáo viên", "Trường Tiểu học Cự Khê",
-                   "Dạy lớp xóa mù"),
+        Nomination(
+            "3", "Phạm Thị Mai", False, "Giáo viên", "Trường Tiểu học Cự Khê", "Dạy lớp xóa mù"
+        ),
     )
     return _save(wb), Expected("xlsx", "DS khen thuong.xlsx", None, expected)
 
@@ -301,11 +364,12 @@ def make_xlsx_huge_dimension() -> tuple[bytes, Expected]:
                 text = body.decode()
                 text = re.sub(r'<dimension ref="[^"]*"', '<dimension ref="A1:XFD1048576"', text)
                 text = text.replace(
-                    "</sheetData>",
-                    '<row r="1048576"><c r="XFD1048576" s="0"/></row></sheetData>')
+                    "</sheetData>", '<row r="1048576"><c r="XFD1048576" s="0"/></row></sheetData>'
+                )
                 text = text.replace('<mergeCells count="', '<mergeCells x="')
-                text = re.sub(r'<mergeCells x="\d+">', '<mergeCells><mergeCell ref="A30:XFD1048576"/>',
-                              text)
+                text = re.sub(
+                    r'<mergeCells x="\d+">', '<mergeCells><mergeCell ref="A30:XFD1048576"/>', text
+                )
                 body = text.encode()
             dst.writestr(info, body)
     return out.getvalue(), Expected("xlsx", "big.xlsx", standard_table("sheet 'Số liệu'"), None)
@@ -361,14 +425,16 @@ def make_xls_merged() -> tuple[bytes, Expected]:
     _xls_nominations(book.add_sheet("Khen thuong"))
     buf = io.BytesIO()
     book.save(buf)
-    return buf.getvalue(), Expected("xls", "so lieu tuan le.xls", standard_table("sheet 'So lieu'"),
-                                    NOMINATIONS_SECTIONED)
+    return buf.getvalue(), Expected(
+        "xls", "so lieu tuan le.xls", standard_table("sheet 'So lieu'"), NOMINATIONS_SECTIONED
+    )
 
 
 def _xls_nominations(ws) -> None:
     ws.write_merge(0, 0, 0, 4, "DANH SÁCH ĐỀ NGHỊ KHEN THƯỞNG")
-    for c, text in enumerate(("STT", "Họ và tên / Tên tập thể", "Chức vụ", "Đơn vị công tác",
-                              "Thành tích")):
+    for c, text in enumerate(
+        ("STT", "Họ và tên / Tên tập thể", "Chức vụ", "Đơn vị công tác", "Thành tích")
+    ):
         ws.write(2, c, text)
     r = 3
     for label, collective in (("I. Tập thể", True), ("II. Cá nhân", False)):
@@ -384,13 +450,18 @@ def _xls_nominations(ws) -> None:
 # --- docx ---------------------------------------------------------------------------------
 
 NOMINATIONS_INFERRED = (
-    Nomination("1", "Trường THCS Bích Hòa", True, "", "xã Bích Hòa",
-               "Đơn vị tổ chức tốt Tuần lễ"),
+    Nomination("1", "Trường THCS Bích Hòa", True, "", "xã Bích Hòa", "Đơn vị tổ chức tốt Tuần lễ"),
     Nomination("2", "Tổ Toán - Tin", True, "", "Trường THCS Bích Hòa", "Chuyên đề chuyển đổi số"),
     Nomination("3", "Lớp 9A", True, "", "Trường THCS Bích Hòa", "Đạt giải Nhất Hội thi"),
     Nomination("4", "Tô Thị Hà", False, "", "Trường THCS Bích Hòa", "Phụ trách thư viện"),
-    Nomination("5", "Trương Văn Nam", False, "Phó Hiệu trưởng", "Trường THCS Bích Hòa",
-               "Chỉ đạo tổ chức Tuần lễ"),
+    Nomination(
+        "5",
+        "Trương Văn Nam",
+        False,
+        "Phó Hiệu trưởng",
+        "Trường THCS Bích Hòa",
+        "Chỉ đạo tổ chức Tuần lễ",
+    ),
 )
 
 
@@ -443,8 +514,10 @@ def make_docx_report(with_nominations: bool = False) -> tuple[bytes, Expected]:
     document.add_heading("BÁO CÁO KẾT QUẢ TỔ CHỨC TUẦN LỄ HỌC TẬP SUỐT ĐỜI NĂM 2021", level=1)
     document.add_paragraph("I. TỔ CHỨC TRIỂN KHAI TUẦN LỄ")
     document.add_paragraph("1. Công tác chỉ đạo, triển khai, kiểm tra, đôn đốc thực hiện.")
-    document.add_paragraph("Nhà trường xây dựng kế hoạch số 12/KH-THCS ngày 20/9/2021 và tổ "
-                           "chức 5 hoạt động với 2.150 lượt người tham gia.")
+    document.add_paragraph(
+        "Nhà trường xây dựng kế hoạch số 12/KH-THCS ngày 20/9/2021 và tổ "
+        "chức 5 hoạt động với 2.150 lượt người tham gia."
+    )
     document.add_paragraph("3. Kinh phí tổ chức Tuần lễ: Ngân sách nhà nước 5.000.000 đồng.")
     document.add_paragraph("II. ĐÁNH GIÁ CHUNG")
     document.add_paragraph("4. Bảng tổng hợp số liệu các hoạt động tổ chức Tuần lễ.")
@@ -462,9 +535,13 @@ def make_docx_report(with_nominations: bool = False) -> tuple[bytes, Expected]:
     document.add_paragraph("HIỆU TRƯỞNG")
     buf = io.BytesIO()
     document.save(buf)
-    return buf.getvalue(), Expected("docx", "Bao cao Tuan le HTSD THCS Bich Hoa.docx",
-                                    standard_table("docx table 2"), nominations,
-                                    ("approximate value read as 120",))
+    return buf.getvalue(), Expected(
+        "docx",
+        "Bao cao Tuan le HTSD THCS Bich Hoa.docx",
+        standard_table("docx table 2"),
+        nominations,
+        ("approximate value read as 120",),
+    )
 
 
 # --- pdf ----------------------------------------------------------------------------------
@@ -510,8 +587,7 @@ def make_pdf_table() -> tuple[bytes, Expected]:
             total.cell(v)
     pdf.ln(6)
     pdf.cell(0, 6, "Người lập biểu                                HIỆU TRƯỞNG", align="C")
-    return bytes(pdf.output()), Expected("pdf", "so lieu.pdf",
-                                         standard_table("pdf page 1 table 1"))
+    return bytes(pdf.output()), Expected("pdf", "so lieu.pdf", standard_table("pdf page 1 table 1"))
 
 
 def make_xlsx_totals_variant(label: str, totals_first: bool) -> tuple[bytes, Expected]:
@@ -524,14 +600,19 @@ def make_xlsx_totals_variant(label: str, totals_first: bool) -> tuple[bytes, Exp
     ws = wb.active
     ws.title = "Tong hop"
     ws["A1"] = TITLE
-    ws.append(["STT", "Nội dung hoạt động", "Đơn vị thực hiện", "Số lớp/số cuộc thi",
-               "Số người tham gia"])
-    body = [[1, "Ngày hội đọc sách", "Thư viện xã", "2", "1.350"],
-            [2, "Lớp học tin học cho người cao tuổi", "TT HTCĐ", "1", "35"]]
+    ws.append(
+        ["STT", "Nội dung hoạt động", "Đơn vị thực hiện", "Số lớp/số cuộc thi", "Số người tham gia"]
+    )
+    body = [
+        [1, "Ngày hội đọc sách", "Thư viện xã", "2", "1.350"],
+        [2, "Lớp học tin học cho người cao tuổi", "TT HTCĐ", "1", "35"],
+    ]
     totals = [label, None, None, "3", "1.385"]
-    for values in ([totals, *body] if totals_first else [*body, totals]):
+    for values in [totals, *body] if totals_first else [*body, totals]:
         ws.append(values)
-    rows = (TableRow("1", "Ngày hội đọc sách", "Thư viện xã", 2, 1350, ""),
-            TableRow("2", "Lớp học tin học cho người cao tuổi", "TT HTCĐ", 1, 35, ""))
+    rows = (
+        TableRow("1", "Ngày hội đọc sách", "Thư viện xã", 2, 1350, ""),
+        TableRow("2", "Lớp học tin học cho người cao tuổi", "TT HTCĐ", 1, 35, ""),
+    )
     table = DataTable(rows, 3, 1385, 3, 1385, source="sheet 'Tong hop'")
     return _save(wb), Expected("xlsx", "tong hop.xlsx", table)

@@ -125,9 +125,15 @@ active_value = true
 class Dovecot:
     """One private server with one user (`user`/`password`)."""
 
-    def __init__(self, root: Path, port: int | None = None, user: str = "totrunghoc",
-                 password: str = "Htsd-2021#secret", *,
-                 oauth2_introspection_url: str | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        port: int | None = None,
+        user: str = "totrunghoc",
+        password: str = "Htsd-2021#secret",
+        *,
+        oauth2_introspection_url: str | None = None,
+    ) -> None:
         self.root = root
         self.host = "127.0.0.1"
         self.port = port or free_port()
@@ -145,12 +151,18 @@ class Dovecot:
             gid = grp.getgrgid(os.getegid()).gr_name
         self.conf = root / "dovecot.conf"
         conf = CONFIG.format(
-            root=root, instance=self.instance, port=self.port, internal=internal, login=login,
-            uid=uid, gid=gid,
+            root=root,
+            instance=self.instance,
+            port=self.port,
+            internal=internal,
+            login=login,
+            uid=uid,
+            gid=gid,
         )
         if oauth2_introspection_url:
-            conf = conf.replace("auth_mechanisms = plain login",
-                                "auth_mechanisms = plain login xoauth2 oauthbearer")
+            conf = conf.replace(
+                "auth_mechanisms = plain login", "auth_mechanisms = plain login xoauth2 oauthbearer"
+            )
             conf += OAUTH2_PASSDB.format(root=root)
             (root / "oauth2.conf.ext").write_text(OAUTH2_ARGS.format(url=oauth2_introspection_url))
         self.conf.write_text(conf)
@@ -165,14 +177,19 @@ class Dovecot:
     def start(self, timeout: float = 10.0) -> None:
         with (self.root / "stderr.log").open("ab") as err:
             self.proc = subprocess.Popen(
-                [DOVECOT, "-F", "-c", str(self.conf)], start_new_session=True,
-                stdout=subprocess.DEVNULL, stderr=err,
+                [DOVECOT, "-F", "-c", str(self.conf)],
+                start_new_session=True,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"dovecot exited {self.proc.returncode}: {self.logs()}")
-            with contextlib.suppress(OSError), socket.create_connection((self.host, self.port), 0.5) as s:
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection((self.host, self.port), 0.5) as s,
+            ):
                 s.settimeout(2)
                 if s.recv(64).startswith(b"* OK"):
                     return
@@ -262,7 +279,11 @@ class Dovecot:
         with self.client() as c:
             c.select_folder(folder, readonly=True)
             uids = c.search(["ALL"])
-            raws = [d[b"BODY[]"] for _, d in sorted(c.fetch(uids, ["BODY.PEEK[]"]).items())] if uids else []
+            raws = (
+                [d[b"BODY[]"] for _, d in sorted(c.fetch(uids, ["BODY.PEEK[]"]).items())]
+                if uids
+                else []
+            )
             c.unselect_folder()
             c.delete_folder(folder)
             c.create_folder(folder)

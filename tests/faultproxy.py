@@ -59,8 +59,9 @@ class _Conn:
 
 
 class FaultProxy:
-    def __init__(self, upstream_host: str, upstream_port: int,
-                 journal: list[tuple[str, str]] | None = None) -> None:
+    def __init__(
+        self, upstream_host: str, upstream_port: int, journal: list[tuple[str, str]] | None = None
+    ) -> None:
         self.upstream = (upstream_host, upstream_port)
         self.journal = journal if journal is not None else []
         self.commands: list[str] = []
@@ -74,8 +75,9 @@ class FaultProxy:
         self._spawn(self._accept)
 
     # -- what tests use ----------------------------------------------------------------------
-    def fault_in_reply(self, pattern: str, after_bytes: int, action: Action = "reset", *,
-                       nth: int = 1) -> None:
+    def fault_in_reply(
+        self, pattern: str, after_bytes: int, action: Action = "reset", *, nth: int = 1
+    ) -> None:
         """After the `nth` command matching `pattern`, act once `after_bytes` of replies passed."""
         self._faults.append(_Fault(re.compile(pattern.encode(), re.I), action, after_bytes, nth))
 
@@ -203,7 +205,7 @@ class FaultProxy:
                 return self._drop(conn, reset=False)
             while data:
                 due, data_now = self._split_at_fault(conn, data)
-                data = data[len(data_now):]
+                data = data[len(data_now) :]
                 try:
                     conn.client.sendall(data_now)
                 except OSError:
@@ -269,7 +271,9 @@ def _uid_set(spec: str) -> list[int]:
 
 
 @contextlib.contextmanager
-def proxied(host: str, port: int, journal: list[tuple[str, str]] | None = None) -> Iterator[FaultProxy]:
+def proxied(
+    host: str, port: int, journal: list[tuple[str, str]] | None = None
+) -> Iterator[FaultProxy]:
     proxy = FaultProxy(host, port, journal)
     try:
         yield proxy

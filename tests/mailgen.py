@@ -28,8 +28,15 @@ def campaign_mailbox(roster: Path, n: int, seed: int) -> list[bytes]:
     return campaign_messages(roster, n=n, seed=seed)
 
 
-def forward_as_attachment(roster: Path, forwarder: str, unit: str, *, seed: int,
-                          inner_sender: str | None = None, own_photo: bool = False) -> bytes:
+def forward_as_attachment(
+    roster: Path,
+    forwarder: str,
+    unit: str,
+    *,
+    seed: int,
+    inner_sender: str | None = None,
+    own_photo: bool = False,
+) -> bytes:
     """The roster unit `forwarder` (a commune office) forwarding, as an attachment
     (message/rfc822, as Gmail's "Forward as attachment" and Outlook do), `unit`'s own email —
     sent from its roster address, or from `inner_sender` — with a covering note in the body and,
@@ -56,6 +63,10 @@ def forward_as_attachment(roster: Path, forwarder: str, unit: str, *, seed: int,
     )
     m.add_attachment(inner, filename=f"{inner['Subject']}.eml")
     if own_photo:
-        m.add_attachment(phone_photo(seed % 16), maintype="image", subtype="jpeg",
-                         filename="IMG_20211006_140212.jpg")
+        m.add_attachment(
+            phone_photo(seed % 16),
+            maintype="image",
+            subtype="jpeg",
+            filename="IMG_20211006_140212.jpg",
+        )
     return as_sent(m, {})

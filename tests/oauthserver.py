@@ -87,8 +87,11 @@ class OAuthServer:
     def config(self) -> dict[str, object]:
         """[mailbox] keys for provider = "custom" against this server."""
         return {
-            "auth": "oauth2", "provider": "custom", "client_id": self.client_id,
-            "token_endpoint": f"{self.url}/token", "authorization_endpoint": f"{self.url}/authorize",
+            "auth": "oauth2",
+            "provider": "custom",
+            "client_id": self.client_id,
+            "token_endpoint": f"{self.url}/token",
+            "authorization_endpoint": f"{self.url}/authorize",
             "device_authorization_endpoint": f"{self.url}/device",
             "scopes": ["imap", "smtp", "offline_access"],
         }
@@ -98,8 +101,12 @@ class OAuthServer:
         access = "at-" + secrets.token_urlsafe(24)
         self.access[access] = time.monotonic() + self.lifetime
         self.tokens_seen.append(access)
-        out: dict[str, Any] = {"access_token": access, "token_type": "Bearer",
-                               "expires_in": self.lifetime, "scope": scope}
+        out: dict[str, Any] = {
+            "access_token": access,
+            "token_type": "Bearer",
+            "expires_in": self.lifetime,
+            "scope": scope,
+        }
         if new_refresh:
             self.refresh.add(new_refresh)
             self.tokens_seen.append(new_refresh)
@@ -117,10 +124,18 @@ class OAuthServer:
                 if form.get("client_id") != self.client_id:
                     return 400, {"error": "invalid_client"}
                 dc = secrets.token_urlsafe(16)
-                self.devices[dc] = {"user_code": secrets.token_hex(3).upper(), "approved": False,
-                                    "scope": form.get("scope", "")}
-                return 200, {"device_code": dc, "user_code": self.devices[dc]["user_code"],
-                             "verification_uri": f"{self.url}/link", "interval": 1, "expires_in": 600}
+                self.devices[dc] = {
+                    "user_code": secrets.token_hex(3).upper(),
+                    "approved": False,
+                    "scope": form.get("scope", ""),
+                }
+                return 200, {
+                    "device_code": dc,
+                    "user_code": self.devices[dc]["user_code"],
+                    "verification_uri": f"{self.url}/link",
+                    "interval": 1,
+                    "expires_in": 600,
+                }
             if path == "/introspect":
                 ok = self.access.get(form.get("token", ""), 0.0) > time.monotonic()
                 self.introspections.append(ok)
@@ -129,7 +144,10 @@ class OAuthServer:
                 return 404, {"error": "not_found"}
             grant = form.get("grant_type", "")
             self.grants[grant] = self.grants.get(grant, 0) + 1
-            if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
+            if (
+                form.get("client_id") != self.client_id
+                or form.get("client_secret") != self.client_secret
+            ):
                 return 401, {"error": "invalid_client"}
             if grant == "urn:ietf:params:oauth:grant-type:device_code":
                 d = self.devices.get(form.get("device_code", ""))
@@ -142,29 +160,45 @@ class OAuthServer:
             if grant == "authorization_code":
                 c = self.codes.pop(form.get("code", ""), None)
                 verifier = form.get("code_verifier", "")
-                digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-                if c is None or c["challenge"] != digest or c["redirect_uri"] != form.get("redirect_uri"):
+                digest = (
+                    base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+                    .rstrip(b"=")
+                    .decode()
+                )
+                if (
+                    c is None
+                    or c["challenge"] != digest
+                    or c["redirect_uri"] != form.get("redirect_uri")
+                ):
                     return 400, {"error": "invalid_grant"}
                 return 200, self._issue(c["scope"], new_refresh="rt-" + secrets.token_urlsafe(24))
             if grant == "refresh_token":
                 rt = form.get("refresh_token", "")
                 if rt not in self.refresh:
-                    return 400, {"error": "invalid_grant",
-                                 "error_description": f"AADSTS70008: the refresh token {rt} has expired"}
+                    return 400, {
+                        "error": "invalid_grant",
+                        "error_description": f"AADSTS70008: the refresh token {rt} has expired",
+                    }
                 if self.rotate:
                     self.refresh.discard(rt)
-                return 200, self._issue(form.get("scope", ""), new_refresh=(
-                    "rt-" + secrets.token_urlsafe(24)) if self.rotate else None)
+                return 200, self._issue(
+                    form.get("scope", ""),
+                    new_refresh=("rt-" + secrets.token_urlsafe(24)) if self.rotate else None,
+                )
             return 400, {"error": "unsupported_grant_type"}
 
     def authorize(self, query: dict[str, str]) -> str:
         """The redirect location for GET /authorize (the user signs in and consents)."""
         code = secrets.token_urlsafe(16)
         with self.lock:
-            self.codes[code] = {"challenge": query.get("code_challenge", ""),
-                                "redirect_uri": query.get("redirect_uri", ""),
-                                "scope": query.get("scope", "")}
-        return f"{query['redirect_uri']}?{urlencode({'code': code, 'state': query.get('state', '')})}"
+            self.codes[code] = {
+                "challenge": query.get("code_challenge", ""),
+                "redirect_uri": query.get("redirect_uri", ""),
+                "scope": query.get("scope", ""),
+            }
+        return (
+            f"{query['redirect_uri']}?{urlencode({'code': code, 'state': query.get('state', '')})}"
+        )
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -200,7 +234,9 @@ def serve(box: OAuthServer) -> Iterator[OAuthServer]:
     httpd = ThreadingHTTPServer(("127.0.0.1", box.port), _Handler)
     httpd.daemon_threads = True
     httpd.box = box  # type: ignore[attr-defined]
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     try:
         yield box

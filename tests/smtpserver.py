@@ -70,8 +70,9 @@ class _Handler:
     def __init__(self, box: SmtpServer) -> None:
         self.box = box
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
-                          rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
         reply = self.box.refuse.get(address.lower())
         if reply:
             return reply
@@ -92,21 +93,30 @@ class _XOAuth2Handler(_Handler):
             answer = await server.challenge_auth("")
             blob = base64.b64encode(answer).decode() if isinstance(answer, bytes) else ""
         try:
-            fields = dict(part.split("=", 1) for part in
-                          base64.b64decode(blob, validate=True).decode().split("\x01") if "=" in part)
+            fields = dict(
+                part.split("=", 1)
+                for part in base64.b64decode(blob, validate=True).decode().split("\x01")
+                if "=" in part
+            )
         except (binascii.Error, UnicodeDecodeError, ValueError):
-            return AuthResult(success=False, handled=False, message="501 5.5.2 Cannot decode response")
+            return AuthResult(
+                success=False, handled=False, message="501 5.5.2 Cannot decode response"
+            )
         user, bearer = fields.get("user", ""), fields.get("auth", "")
         self.box.logins.append(user)
-        token = bearer[len("Bearer "):] if bearer.startswith("Bearer ") else ""
+        token = bearer[len("Bearer ") :] if bearer.startswith("Bearer ") else ""
         if token and self.box.token_check(user, token):
             return AuthResult(success=True, auth_data=user)
         await server.challenge_auth(json.dumps({"status": "401", "schemes": "Bearer"}))
-        return AuthResult(success=False, handled=False, message="535 5.7.8 Username and Password not accepted")
+        return AuthResult(
+            success=False, handled=False, message="535 5.7.8 Username and Password not accepted"
+        )
 
 
 def _authenticator(box: SmtpServer) -> Any:
-    def check(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+    def check(
+        server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+    ) -> AuthResult:
         if not isinstance(auth_data, LoginPassword):
             return AuthResult(success=False, handled=False)
         login = auth_data.login.decode("utf-8", "replace")
@@ -165,7 +175,9 @@ def _server_context(smtp_cert: tuple[str, str]) -> ssl.SSLContext:
     return ctx
 
 
-def _run(box: SmtpServer, handler: type[_Handler] = _Handler, **kwargs: Any) -> Iterator[SmtpServer]:
+def _run(
+    box: SmtpServer, handler: type[_Handler] = _Handler, **kwargs: Any
+) -> Iterator[SmtpServer]:
     controller = Controller(handler(box), hostname=box.host, port=box.port, **kwargs)
     controller.start()
     try:
@@ -181,7 +193,9 @@ def smtp_server() -> Iterator[SmtpServer]:
 
 @pytest.fixture
 def smtp_tls_server(smtp_cert: tuple[str, str]) -> Iterator[SmtpServer]:
-    box = SmtpServer("127.0.0.1", free_port(), cafile=smtp_cert[0], username=USER, password=PASSWORD)
+    box = SmtpServer(
+        "127.0.0.1", free_port(), cafile=smtp_cert[0], username=USER, password=PASSWORD
+    )
     yield from _run(
         box,
         tls_context=_server_context(smtp_cert),
@@ -194,7 +208,9 @@ def smtp_tls_server(smtp_cert: tuple[str, str]) -> Iterator[SmtpServer]:
 
 @pytest.fixture
 def smtp_ssl_server(smtp_cert: tuple[str, str]) -> Iterator[SmtpServer]:
-    box = SmtpServer("127.0.0.1", free_port(), cafile=smtp_cert[0], username=USER, password=PASSWORD)
+    box = SmtpServer(
+        "127.0.0.1", free_port(), cafile=smtp_cert[0], username=USER, password=PASSWORD
+    )
     yield from _run(
         box,
         ssl_context=_server_context(smtp_cert),
@@ -208,7 +224,8 @@ def smtp_ssl_server(smtp_cert: tuple[str, str]) -> Iterator[SmtpServer]:
 def smtp_xoauth2_server(smtp_cert: tuple[str, str]) -> Iterator[SmtpServer]:
     box = SmtpServer("127.0.0.1", free_port(), cafile=smtp_cert[0])
     yield from _run(
-        box, _XOAuth2Handler,
+        box,
+        _XOAuth2Handler,
         ssl_context=_server_context(smtp_cert),
         auth_exclude_mechanism=["PLAIN", "LOGIN"],
         auth_required=False,

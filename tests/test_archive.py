@@ -29,12 +29,15 @@ from store.files import FileStore
 from tests import docgen_media as gen
 
 
-@pytest.mark.parametrize(("encoding", "flag"), [
-    ("utf-8", True),  # Windows 10+, WinRAR, 7-Zip: UTF-8 with the language-encoding flag
-    ("utf-8", False),  # Linux zip, some 7-Zip builds: UTF-8 without the flag
-    ("cp1258", False),  # Vietnamese Windows "Send to compressed folder"
-    ("cp437", False),  # the zip default (an English-locale archiver)
-])
+@pytest.mark.parametrize(
+    ("encoding", "flag"),
+    [
+        ("utf-8", True),  # Windows 10+, WinRAR, 7-Zip: UTF-8 with the language-encoding flag
+        ("utf-8", False),  # Linux zip, some 7-Zip builds: UTF-8 without the flag
+        ("cp1258", False),  # Vietnamese Windows "Send to compressed folder"
+        ("cp437", False),  # the zip default (an English-locale archiver)
+    ],
+)
 def test_member_names_are_decoded(encoding: str, flag: bool) -> None:
     data, names = gen.zip_names(encoding, utf8_flag=flag)
     out = expand(data, "zip")
@@ -141,8 +144,9 @@ def test_damaged_entry_and_unsupported_method_are_reported_per_entry() -> None:
 def test_entry_count_is_capped() -> None:
     out = expand(gen.many_entries_zip(MAX_ENTRIES + 5), "zip")
     assert len(out.members) == MAX_ENTRIES
-    assert out.problems == (f"zip has {MAX_ENTRIES + 5} files; only the first {MAX_ENTRIES} "
-                            "were read",)
+    assert out.problems == (
+        f"zip has {MAX_ENTRIES + 5} files; only the first {MAX_ENTRIES} were read",
+    )
 
 
 def test_nested_zip_is_a_member_for_the_caller_to_expand() -> None:
@@ -152,12 +156,15 @@ def test_nested_zip_is_a_member_for_the_caller_to_expand() -> None:
     assert [m.name for m in inner.members] == ["Ảnh 3.jpg"]
 
 
-@pytest.mark.parametrize(("data", "fmt", "reason"), [
-    (b"Rar!\x1a\x07\x01\x00" + bytes(40), "rar", UNSUPPORTED),
-    (b"7z\xbc\xaf\x27\x1c" + bytes(40), "7z", UNSUPPORTED),
-    (b"PK\x03\x04" + bytes(60), "zip", "zip file is damaged"),
-    (b"%PDF-1.4", "pdf", "not a container"),
-])
+@pytest.mark.parametrize(
+    ("data", "fmt", "reason"),
+    [
+        (b"Rar!\x1a\x07\x01\x00" + bytes(40), "rar", UNSUPPORTED),
+        (b"7z\xbc\xaf\x27\x1c" + bytes(40), "7z", UNSUPPORTED),
+        (b"PK\x03\x04" + bytes(60), "zip", "zip file is damaged"),
+        (b"%PDF-1.4", "pdf", "not a container"),
+    ],
+)
 def test_whole_container_refusals(data: bytes, fmt: str, reason: str) -> None:
     with pytest.raises(Unreadable, match=reason):
         expand(data, fmt)
@@ -167,7 +174,8 @@ def test_forwarded_message_members_carry_the_inner_sender() -> None:
     fwd = gen.forwarded_message()
     out = expand(fwd.inner, "rfc822")
     assert [(m.name, m.data, m.sender) for m in out.members] == [
-        (name, data, fwd.inner_from) for name, data in fwd.inner_files]
+        (name, data, fwd.inner_from) for name, data in fwd.inner_files
+    ]
     assert out.members[1].content_type == "image/jpeg"
 
 
@@ -181,7 +189,8 @@ def test_forwarded_message_through_the_parse_stage_counts_each_file_once(tmp_pat
     inner = [p for p in staged.parts if p.facts.kind != "email"]
     assert len(container) == 1 and container[0].parent is None
     assert [(p.filename, p.sender, p.parent) for p in inner] == [
-        (name, fwd.inner_from, 0) for name, _ in fwd.inner_files]
+        (name, fwd.inner_from, 0) for name, _ in fwd.inner_files
+    ]
     assert {"report", "data_table"} <= inner[0].facts.items and inner[1].facts.items == {"photo"}
 
 
@@ -202,7 +211,7 @@ def test_winmail_dat_hostile_property_counts_do_not_hang() -> None:
     hostile = struct.pack("<I", 0xFFFFFFFF) + block[4:]
     start = data.index(gen._tnef_object(2, 0x00069005, gen._mapi_unicode(0x3707, files[0][0])))
     old = gen._tnef_object(2, 0x00069005, gen._mapi_unicode(0x3707, files[0][0]))
-    data = data[:start] + gen._tnef_object(2, 0x00069005, hostile) + data[start + len(old):]
+    data = data[:start] + gen._tnef_object(2, 0x00069005, hostile) + data[start + len(old) :]
     began = time.perf_counter()
     out = expand(data, "tnef")
     assert time.perf_counter() - began < 1.0
@@ -214,7 +223,9 @@ def test_winmail_dat_cut_off_or_damaged() -> None:
     data, files = gen.winmail_dat()
     cut = expand(data[: len(data) - 5000], "tnef")  # inside the photo's data
     assert [m.name for m in cut.members] == [files[0][0]]
-    assert cut.problems == ("winmail.dat is cut off; its last part is missing",
-                            f"{files[1][0]}: empty attachment")
+    assert cut.problems == (
+        "winmail.dat is cut off; its last part is missing",
+        f"{files[1][0]}: empty attachment",
+    )
     with pytest.raises(Unreadable, match="winmail.dat is damaged"):
         expand(b"\x78\x9f\x3e", "tnef")

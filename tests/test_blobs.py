@@ -33,17 +33,30 @@ QUIET = {"receipts": False, "reminder_days": [], "overdue": False}
 
 
 def _notice(i: int, now: datetime) -> Any:
-    mail = OutgoingMail(kind="reminder", to=(f"unit-{i}@thanhoai.example",),
-                        subject=f"Nhắc gửi báo cáo Tuần lễ HTSĐ ({i})",
-                        text=f"Kính gửi đơn vị {i}: đề nghị gửi báo cáo trước hạn.")
+    mail = OutgoingMail(
+        kind="reminder",
+        to=(f"unit-{i}@thanhoai.example",),
+        subject=f"Nhắc gửi báo cáo Tuần lễ HTSĐ ({i})",
+        text=f"Kính gửi đơn vị {i}: đề nghị gửi báo cáo trước hạn.",
+    )
     return build_message(mail, sender=SENDER, now=now, message_id=new_message_id(SENDER))
 
 
 def _queue(app: App, n: int, now: datetime) -> list[str]:
     with app.sessions.begin() as s:
-        rows = [outbox.enqueue(s, app.files, _notice(i, now), campaign_id=app.cfg.campaign.id,
-                               kind="reminder", unit_code=f"u{i}", slot="d-1", now=now)
-                for i in range(n)]
+        rows = [
+            outbox.enqueue(
+                s,
+                app.files,
+                _notice(i, now),
+                campaign_id=app.cfg.campaign.id,
+                kind="reminder",
+                unit_code=f"u{i}",
+                slot="d-1",
+                now=now,
+            )
+            for i in range(n)
+        ]
         return [r.blob_sha256 for r in rows if r is not None]
 
 
@@ -60,7 +73,8 @@ def test_every_blob_column_of_every_model_is_listed_for_the_sweep() -> None:
     unlisted = blobish - listed
     assert not unlisted, (
         f"{sorted(unlisted)} look like file-store blobs: list them in store.models BLOB_COLUMNS "
-        "(or NOT_BLOBS when they name no file), or the orphan sweep deletes their files")
+        "(or NOT_BLOBS when they name no file), or the orphan sweep deletes their files"
+    )
 
 
 def test_every_hash_in_a_filled_store_that_names_a_blob_is_kept(tmp_path: Path) -> None:
@@ -76,8 +90,12 @@ def test_every_hash_in_a_filled_store_that_names_a_blob_is_kept(tmp_path: Path) 
         m["Subject"] = "Báo cáo Tuần lễ HTSĐ 2021"
         m["Message-ID"] = "<blobs-1@thanhoai.example>"
         m.set_content("Kính gửi Phòng GD&ĐT, đơn vị gửi ảnh hoạt động.")
-        m.add_attachment(phone_jpeg(1, size=(640, 480))[0], maintype="image", subtype="jpeg",
-                         filename="Ảnh hoạt động.jpg")
+        m.add_attachment(
+            phone_jpeg(1, size=(640, 480))[0],
+            maintype="image",
+            subtype="jpeg",
+            filename="Ảnh hoạt động.jpg",
+        )
         (tmp_path / "a.eml").write_bytes(bytes(m))
         import_paths([tmp_path / "a.eml"], app.sessions, app.files, clock)
         app.filer.process_pending()
@@ -98,7 +116,10 @@ def test_every_hash_in_a_filled_store_that_names_a_blob_is_kept(tmp_path: Path) 
 @pytest.mark.dovecot
 @pytest.mark.slow
 def test_a_queued_notice_survives_the_sweep_of_a_daemon_restart(
-    tmp_path: Path, dovecot: Any, smtp_server: SmtpServer, run_env: dict[str, str],  # noqa: F811
+    tmp_path: Path,
+    dovecot: Any,
+    smtp_server: SmtpServer,
+    run_env: dict[str, str],  # noqa: F811
     daemons: list[Daemon],  # noqa: F811
 ) -> None:
     cfg = _cfg(tmp_path, dovecot, smtp_server, notify=QUIET, digest={"recipients": []})
@@ -111,7 +132,9 @@ def test_a_queued_notice_survives_the_sweep_of_a_daemon_restart(
     daemons.append(d)
     wait_for("the queued notice to be sent", lambda: len(smtp_server.received) == 1, 30, d)
     store = Store(cfg)
-    wait_for("the row to be marked sent", lambda: store.count("outbox", "state = 'sent'") == 1, 10, d)
+    wait_for(
+        "the row to be marked sent", lambda: store.count("outbox", "state = 'sent'") == 1, 10, d
+    )
     assert path.exists()
     assert d.stop() == 0
     assert "Traceback" not in d.text()
@@ -121,9 +144,12 @@ def test_a_notice_whose_file_is_missing_fails_alone_and_the_rest_are_sent(
     tmp_path: Path, smtp_server: SmtpServer, db_url: str
 ) -> None:
     clock = FixedClock(datetime(2021, 10, 7, 1, 30, tzinfo=UTC))
-    cfg = make_config(tmp_path, db_url, smtp={"host": "127.0.0.1", "port": smtp_server.port,
-                                              "security": "none", "sender": SENDER},
-                      limits={"parse_workers": 0})
+    cfg = make_config(
+        tmp_path,
+        db_url,
+        smtp={"host": "127.0.0.1", "port": smtp_server.port, "security": "none", "sender": SENDER},
+        limits={"parse_workers": 0},
+    )
     with App(cfg, clock) as app:
         blobs = _queue(app, 3, clock.now())
         app.files.path(blobs[0]).unlink()  # the first in line: it used to block the others

@@ -70,10 +70,18 @@ def _deliver(dovecot: Dovecot, mail: Sequence[MixedMail], folder: str) -> None:
 
 def _app(tmp_path: Path, db_url: str, dovecot: Dovecot, folder: str) -> App:
     cfg = make_config(
-        tmp_path, db_url,
-        mailbox={"host": dovecot.host, "port": dovecot.port, "security": "none",
-                 "username": dovecot.user, "password_env": PW_ENV, "timeout": 10.0,
-                 "folder": folder, "processed_folder": f"{folder}-done"},
+        tmp_path,
+        db_url,
+        mailbox={
+            "host": dovecot.host,
+            "port": dovecot.port,
+            "security": "none",
+            "username": dovecot.user,
+            "password_env": PW_ENV,
+            "timeout": 10.0,
+            "folder": folder,
+            "processed_folder": f"{folder}-done",
+        },
         limits={"parse_workers": 0},
     )
     path = Path(cfg.source)
@@ -90,8 +98,19 @@ def _poll(app: App, expected: int) -> None:
 
 
 def _unit_rows(status: Any) -> dict[str, tuple[object, ...]]:
-    return {u.code: (u.state, u.items, u.messages, u.submitted_at, u.late, u.missing,
-                     u.total_classes, u.total_participants) for u in status.units}
+    return {
+        u.code: (
+            u.state,
+            u.items,
+            u.messages,
+            u.submitted_at,
+            u.late,
+            u.missing,
+            u.total_classes,
+            u.total_participants,
+        )
+        for u in status.units
+    }
 
 
 def _wrong(mail: MixedMail, msg: Message, unit: str | None, files: dict[str, str]) -> str:
@@ -114,14 +133,18 @@ def _misplaced(mail: MixedMail, msg: Message, unit: str | None, files: dict[str,
             return f"waits without saying why: {msg.reason!r}"
         return ""
     if mail.expect == OTHER:
-        return "" if got == ("other", OTHER) and not any(files.values()) else f"{got}, files {files}"
+        return (
+            "" if got == ("other", OTHER) and not any(files.values()) else f"{got}, files {files}"
+        )
     if mail.expect == "split":
         where = {name: files[name] or msg.campaign_id for name, _ in mail.apart}
         if msg.state != "filed" or where != dict(mail.apart):
             return f"{got}: files went {where}, not {dict(mail.apart)}"
         return ""
     wrong_files = {n: c for n, c in files.items() if c not in ("", mail.expect)}
-    return "" if got == ("filed", mail.expect) and not wrong_files else f"{got}, files {wrong_files}"
+    return (
+        "" if got == ("filed", mail.expect) and not wrong_files else f"{got}, files {wrong_files}"
+    )
 
 
 def test_a_mixed_imap_mailbox_gives_each_campaign_the_status_it_has_alone(
@@ -144,9 +167,18 @@ def test_a_mixed_imap_mailbox_gives_each_campaign_the_status_it_has_alone(
 
     # message by message: where it belongs, never a wrong campaign
     assert set(msgs) == {m.message_id for m in MAIL}
-    wrong = {m.what: w for m in MAIL
-             if (w := _wrong(m, msgs[m.message_id], codes.get(msgs[m.message_id].unit_id),  # type: ignore[arg-type]
-                             files.get(msgs[m.message_id].id, {})))}
+    wrong = {
+        m.what: w
+        for m in MAIL
+        if (
+            w := _wrong(
+                m,
+                msgs[m.message_id],
+                codes.get(msgs[m.message_id].unit_id),  # type: ignore[arg-type]
+                files.get(msgs[m.message_id].id, {}),
+            )
+        )
+    }
     assert wrong == {}
 
     # other mail: listed with its reason, counted nowhere
@@ -154,14 +186,19 @@ def test_a_mixed_imap_mailbox_gives_each_campaign_the_status_it_has_alone(
     assert [c["campaign"]["id"] for c in doc["campaigns"]] == [WEEK_ID, STATS_ID]
     listed = {o["message_id"]: o for o in doc["other"]}
     assert set(listed) == {m.message_id for m in MAIL if m.expect == OTHER}
-    assert all(o["reason"] and o["unit"] == (next(m.unit for m in MAIL if m.message_id == mid) or None)
-               for mid, o in listed.items())
+    assert all(
+        o["reason"] and o["unit"] == (next(m.unit for m in MAIL if m.message_id == mid) or None)
+        for mid, o in listed.items()
+    )
     only_other = {m.unit for m in MAIL if m.unit} - {m.unit for m in MAIL if m.expect != OTHER}
     assert only_other  # units whose only mail was other mail: still "missing" everywhere
     for c in doc["campaigns"]:
         for u in c["units"]:
             if u["code"] in only_other:
-                assert (u["state"], u["messages"]) == ("missing", 0), (c["campaign"]["id"], u["code"])
+                assert (u["state"], u["messages"]) == ("missing", 0), (
+                    c["campaign"]["id"],
+                    u["code"],
+                )
     # the statistics are asked of schools only; a commune's week report does not appear there
     assert "xa-bich-hoa" not in _unit_rows(mixed[STATS_ID])
     assert _unit_rows(mixed[WEEK_ID])["xa-bich-hoa"][0] == "complete"
@@ -171,7 +208,9 @@ def test_a_mixed_imap_mailbox_gives_each_campaign_the_status_it_has_alone(
         own = [m for m in MAIL if campaign_of(m, cid)]
         folder = f"alone-{cid}"
         _deliver(dovecot, own, folder)
-        with _app(tmp_path / folder, f"sqlite:///{tmp_path / f'{folder}.sqlite3'}", dovecot, folder) as alone:
+        with _app(
+            tmp_path / folder, f"sqlite:///{tmp_path / f'{folder}.sqlite3'}", dovecot, folder
+        ) as alone:
             _poll(alone, len(own))
             assert _unit_rows(alone.status(cid)) == _unit_rows(mixed[cid]), cid
         sent = {m.unit for m in own}
@@ -192,7 +231,9 @@ def test_the_officer_settles_an_unclear_message_and_only_its_campaign_changes(
         assert before[STATS_ID][unclear.unit][0] == "missing"
         assert [x.message_id for x in app.status(STATS_ID).unassigned] == [unclear.message_id]
         with app.sessions() as s:
-            pk = s.scalars(sa.select(Message.id).where(Message.message_id == unclear.message_id)).one()
+            pk = s.scalars(
+                sa.select(Message.id).where(Message.message_id == unclear.message_id)
+            ).one()
         base = ["--config", app.cfg.source]
     r = CliRunner().invoke(cli, [*base, "move", str(pk), STATS_ID, "--by", "co.hoa"])
     assert r.exit_code == 0, r.output
@@ -200,5 +241,6 @@ def test_the_officer_settles_an_unclear_message_and_only_its_campaign_changes(
         after = {cid: _unit_rows(app.status(cid)) for cid in (WEEK_ID, STATS_ID)}
     assert after[STATS_ID][unclear.unit][0] == "complete"
     assert after[WEEK_ID] == before[WEEK_ID]
-    assert {c: r for c, r in after[STATS_ID].items() if c != unclear.unit} == \
-           {c: r for c, r in before[STATS_ID].items() if c != unclear.unit}
+    assert {c: r for c, r in after[STATS_ID].items() if c != unclear.unit} == {
+        c: r for c, r in before[STATS_ID].items() if c != unclear.unit
+    }

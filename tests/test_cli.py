@@ -28,8 +28,16 @@ COMMANDS = _commands(cli)
 
 
 def test_the_documented_commands_exist() -> None:
-    for expected in [("poll",), ("import",), ("status",), ("units", "import"), ("units", "list"),
-                     ("db", "upgrade"), ("demo",), ("reparse",)]:
+    for expected in [
+        ("poll",),
+        ("import",),
+        ("status",),
+        ("units", "import"),
+        ("units", "list"),
+        ("db", "upgrade"),
+        ("demo",),
+        ("reparse",),
+    ]:
         assert expected in COMMANDS
 
 
@@ -54,7 +62,9 @@ def _eml(tmp_path: Path) -> Path:
     m["Message-ID"] = "<cli-1@thanhoai.example>"
     m["Date"] = "Wed, 06 Oct 2021 10:00:00 +0700"
     m.set_content("Kính gửi Phòng GD&ĐT,\nTrường TH Kim An gửi báo cáo.\n")
-    m.add_attachment(phone_jpeg(1, size=(320, 240))[0], maintype="image", subtype="jpeg", filename="Ảnh 1.jpg")
+    m.add_attachment(
+        phone_jpeg(1, size=(320, 240))[0], maintype="image", subtype="jpeg", filename="Ảnh 1.jpg"
+    )
     p = tmp_path / "m.eml"
     p.write_bytes(bytes(m))
     return p
@@ -79,8 +89,17 @@ def test_units_import_status_json_roundtrip(tmp_path: Path) -> None:
     units = {u["code"]: u for u in data["units"]}
     assert len(units) == 111
     kim_an = units["th-kim-an"]
-    assert set(kim_an) >= {"code", "name", "kind", "state", "late", "submitted_at", "messages",
-                           "items", "totals"}
+    assert set(kim_an) >= {
+        "code",
+        "name",
+        "kind",
+        "state",
+        "late",
+        "submitted_at",
+        "messages",
+        "items",
+        "totals",
+    }
     assert kim_an["state"] == "incomplete" and kim_an["messages"] == 1
     assert kim_an["submitted_at"].startswith("2021-10-06T03:00:00")
     assert kim_an["items"]["photos"] == 1
@@ -116,7 +135,12 @@ def _personal(tmp_path: Path, n: int) -> Path:
     m["Message-ID"] = f"<personal-{n}@mail.gmail.com>"
     m["Date"] = f"Thu, 0{n + 6} Oct 2021 20:15:00 +0700"
     m.set_content("Em gửi báo cáo ạ.\n")
-    m.add_attachment(phone_jpeg(100 + n, size=(320, 240))[0], maintype="image", subtype="jpeg", filename=f"IMG_20211007_{n}.jpg")
+    m.add_attachment(
+        phone_jpeg(100 + n, size=(320, 240))[0],
+        maintype="image",
+        subtype="jpeg",
+        filename=f"IMG_20211007_{n}.jpg",
+    )
     p = tmp_path / f"p{n}.eml"
     p.write_bytes(bytes(m))
     return p
@@ -192,18 +216,23 @@ def test_units_list_shows_roster_and_learned_addresses(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     units = {u["code"]: u for u in json.loads(r.output)}
     assert units["th-kim-an"]["name"] == "Trường Tiểu học Kim An"
-    assert units["th-kim-an"]["emails"][-1] == "hieutruong.kiman@gmail.com"  # learned after the roster's
+    assert (
+        units["th-kim-an"]["emails"][-1] == "hieutruong.kiman@gmail.com"
+    )  # learned after the roster's
     assert list(units) == sorted(units)
     text = runner.invoke(cli, [*base, "units", "list"]).output
     assert text.splitlines()[-1] == f"{len(units)} unit(s)" and "hieutruong.kiman@gmail.com" in text
 
 
-@pytest.mark.parametrize(("typed", "local"), [
-    ("15/10/2021", "2021-10-16T00:00:00+07:00"),  # the end of that day
-    ("15/10/2021 17:00", "2021-10-15T17:00:00+07:00"),
-    ("2021-10-15", "2021-10-16T00:00:00+07:00"),
-    ("2021-10-15T17:00+00:00", "2021-10-15T17:00:00+00:00"),  # an offset given is kept
-])
+@pytest.mark.parametrize(
+    ("typed", "local"),
+    [
+        ("15/10/2021", "2021-10-16T00:00:00+07:00"),  # the end of that day
+        ("15/10/2021 17:00", "2021-10-15T17:00:00+07:00"),
+        ("2021-10-15", "2021-10-16T00:00:00+07:00"),
+        ("2021-10-15T17:00+00:00", "2021-10-15T17:00:00+00:00"),  # an offset given is kept
+    ],
+)
 def test_a_deadline_is_read_once_whatever_way_it_is_written(typed: str, local: str) -> None:
     from zoneinfo import ZoneInfo
 
@@ -222,6 +251,10 @@ def test_no_command_maps_errors_itself() -> None:
     import intake.cli
 
     tree = ast.parse(Path(intake.cli.__file__).read_text(encoding="utf-8"))
-    caught = [ast.unparse(h.type) for h in ast.walk(tree) if isinstance(h, ast.ExceptHandler) and h.type]
+    caught = [
+        ast.unparse(h.type) for h in ast.walk(tree) if isinstance(h, ast.ExceptHandler) and h.type
+    ]
     assert not [c for c in caught if "IntakeError" in c or "MigrationError" in c]
-    assert not [f.name for f in ast.walk(tree) if isinstance(f, ast.FunctionDef) and f.name == "_fail"]
+    assert not [
+        f.name for f in ast.walk(tree) if isinstance(f, ast.FunctionDef) and f.name == "_fail"
+    ]

@@ -31,6 +31,7 @@ TICK = timedelta(minutes=2)
 
 # -- telling a jump from time passing ------------------------------------------------------------
 
+
 def test_watch_tells_a_step_from_time_passing() -> None:
     clock = FixedClock(T0)
     watch = ClockWatch()
@@ -44,7 +45,10 @@ def test_watch_tells_a_step_from_time_passing() -> None:
     clock.step(timedelta(days=8))
     jump = watch.observe(clock.now(), clock.monotonic())
     assert jump is not None and jump.forward and jump.skew == timedelta(days=8)
-    assert jump.describe() == "wall clock jumped forward by 8d 0h 0m (it moved +8d 0h 2m in 0h 2m 0s of real time)"
+    assert (
+        jump.describe()
+        == "wall clock jumped forward by 8d 0h 0m (it moved +8d 0h 2m in 0h 2m 0s of real time)"
+    )
     clock.advance(TICK)
     clock.step(-timedelta(days=1))
     back = watch.observe(clock.now(), clock.monotonic())
@@ -53,6 +57,7 @@ def test_watch_tells_a_step_from_time_passing() -> None:
 
 
 # -- the scheduler -------------------------------------------------------------------------------
+
 
 def test_scheduler_runs_on_monotonic_time_whatever_the_wall_clock_does() -> None:
     clock = FixedClock(T0)
@@ -120,6 +125,7 @@ def test_scheduler_threads_survive_a_failing_job_and_stop_after_the_run_in_hand(
 
 # -- the notifier --------------------------------------------------------------------------------
 
+
 def _tick_until(n: Notifier, clock: FixedClock, until: timedelta, smtp: SmtpServer) -> list[int]:
     """Tick every 2 minutes of real time for `until`; the mail delivered at each tick."""
     sent = []
@@ -154,9 +160,13 @@ def test_eight_days_forward_holds_an_hour_then_one_overdue_notice_per_unit_ten_a
         assert max(paced) == JUMP_PACE and sum(paced) == 111
         assert paced[:11] == [10] * 11 and paced[11] == 1
         to = Counter(r.rcpt_tos[0] for r in smtp_server.received)
-        assert len(to) == 111 and set(to.values()) == {1}  # one letter a unit, never the missed slots
+        assert len(to) == 111 and set(to.values()) == {
+            1
+        }  # one letter a unit, never the missed slots
         with app.sessions() as s:
-            rows = dict(s.execute(select(OutboxMail.kind, func.count()).group_by(OutboxMail.kind)).all())
+            rows = dict(
+                s.execute(select(OutboxMail.kind, func.count()).group_by(OutboxMail.kind)).all()
+            )
         assert rows == {"overdue": 111}  # no reminder slot jumped over was sent
         # and once caught up, the normal rules: nothing more, nothing twice
         assert sum(_tick_until(n, clock, timedelta(hours=2), smtp_server)) == 0

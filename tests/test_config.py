@@ -26,7 +26,9 @@ def test_example_documents_every_key_and_loads() -> None:
             for entry in raw["campaigns"]:
                 assert set(entry) == keys, f"[[campaigns]] {entry['id']}: keys differ"
                 for column in entry["table"]["columns"]:
-                    assert set(column) == {f.name for f in dataclasses.fields(config_mod.ColumnConfig)}
+                    assert set(column) == {
+                        f.name for f in dataclasses.fields(config_mod.ColumnConfig)
+                    }
             continue
         assert set(raw[name]) == keys, f"[{name}] keys in config.example.toml differ"
     text = EXAMPLE.read_text(encoding="utf-8")
@@ -85,7 +87,9 @@ def test_invalid_values(tmp_path: Path, text: str, match: str) -> None:
         config_mod.load(p)
 
 
-def test_secret_from_env_and_file_never_in_repr(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_secret_from_env_and_file_never_in_repr(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("X_PW", "s3cret-env")
     sec = config_mod.MailboxConfig(password_env="X_PW")
     secret = config_mod.password(sec, "mailbox")
@@ -128,15 +132,30 @@ def test_limits_defaults_are_the_documented_ones_and_the_parse_stage_ones() -> N
     defaults = dataclasses.asdict(config_mod.LimitsConfig())
     assert example == defaults
     assert Limits is config_mod.LimitsConfig  # passed as it is, not copied field for field
-    assert (defaults["max_message_pixels"], defaults["max_mime_parts"], defaults["max_mime_depth"],
-            defaults["max_ocr_pages"]) == (MAX_MESSAGE_PIXELS, MAX_MIME_PARTS, MAX_MIME_DEPTH, MAX_OCR_PAGES)
+    assert (
+        defaults["max_message_pixels"],
+        defaults["max_mime_parts"],
+        defaults["max_mime_depth"],
+        defaults["max_ocr_pages"],
+    ) == (MAX_MESSAGE_PIXELS, MAX_MIME_PARTS, MAX_MIME_DEPTH, MAX_OCR_PAGES)
 
 
-@pytest.mark.parametrize(("host", "loopback"), [
-    ("localhost", True), ("LOCALHOST", True), ("localhost.localdomain", True), ("127.0.0.1", True),
-    ("127.8.9.10", True), ("::1", True), ("[::1]", True),
-    ("mail.hanoiedu.vn", False), ("10.0.0.5", False), ("localhost.hanoiedu.vn", False), ("", False),
-])
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("localhost", True),
+        ("LOCALHOST", True),
+        ("localhost.localdomain", True),
+        ("127.0.0.1", True),
+        ("127.8.9.10", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("mail.hanoiedu.vn", False),
+        ("10.0.0.5", False),
+        ("localhost.hanoiedu.vn", False),
+        ("", False),
+    ],
+)
 def test_a_password_may_go_without_tls_only_to_this_machine(host: str, loopback: bool) -> None:
     """One is_loopback for IMAP and SMTP (core.config): both refuse a plaintext login elsewhere."""
     from intake import imap

@@ -61,10 +61,18 @@ def _mail(i: int, address: str) -> bytes:
     m["Message-ID"] = f"<crash-{i}@thanhoai.example>"
     m["Date"] = "Wed, 06 Oct 2021 09:30:00 +0700"
     m.set_content(f"Kính gửi Phòng GD&ĐT huyện Thanh Oai,\nĐơn vị gửi báo cáo (lần {i}).\n")
-    m.add_attachment(f"STT;Các hoạt động;Người\n1;Tuyên truyền;{i}\n".encode(), maintype="text",
-                     subtype="csv", filename=f"Tổng hợp số liệu {i}.csv")
-    m.add_attachment(bytes([0xFF, 0xD8, 0xFF, 0xE0]) + i.to_bytes(4, "big") * 64, maintype="image",
-                     subtype="jpeg", filename=f"Ảnh hoạt động {i}.jpg")
+    m.add_attachment(
+        f"STT;Các hoạt động;Người\n1;Tuyên truyền;{i}\n".encode(),
+        maintype="text",
+        subtype="csv",
+        filename=f"Tổng hợp số liệu {i}.csv",
+    )
+    m.add_attachment(
+        bytes([0xFF, 0xD8, 0xFF, 0xE0]) + i.to_bytes(4, "big") * 64,
+        maintype="image",
+        subtype="jpeg",
+        filename=f"Ảnh hoạt động {i}.jpg",
+    )
     return bytes(m)
 
 
@@ -76,20 +84,32 @@ def _addresses() -> list[str]:
 
 
 def _run(cfg_path: str, env: dict[str, str], *spec: str) -> subprocess.CompletedProcess[str]:
-    args = [sys.executable, "-m", "tests.crashdriver", cfg_path, *spec] if spec else \
-        [str(Path(sys.executable).with_name("intake")), "--config", cfg_path, "poll", "--once"]
-    return subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300,
-                          start_new_session=True)
+    args = (
+        [sys.executable, "-m", "tests.crashdriver", cfg_path, *spec]
+        if spec
+        else [str(Path(sys.executable).with_name("intake")), "--config", cfg_path, "poll", "--once"]
+    )
+    return subprocess.run(
+        args, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300, start_new_session=True
+    )
 
 
-def test_sigkill_at_many_points_every_message_filed_exactly_once(tmp_path: Path, dovecot: Any) -> None:
+def test_sigkill_at_many_points_every_message_filed_exactly_once(
+    tmp_path: Path, dovecot: Any
+) -> None:
     addresses = _addresses()
     dovecot.append([_mail(i, addresses[i % len(addresses)]) for i in range(N)])
     cfg = make_config(
         tmp_path,
-        mailbox={"host": "127.0.0.1", "port": dovecot.port, "security": "none",
-                 "username": dovecot.user, "password_env": "INTAKE_TEST_IMAP_PW",
-                 "batch_size": 10, "processed_folder": PROCESSED},
+        mailbox={
+            "host": "127.0.0.1",
+            "port": dovecot.port,
+            "security": "none",
+            "username": dovecot.user,
+            "password_env": "INTAKE_TEST_IMAP_PW",
+            "batch_size": 10,
+            "processed_folder": PROCESSED,
+        },
         limits={"parse_workers": 2},
         notify={"receipts": False},
     )
@@ -98,7 +118,9 @@ def test_sigkill_at_many_points_every_message_filed_exactly_once(tmp_path: Path,
     crashed = []
     for target, when, n in CRASHES:
         r = _run(cfg.source, env, target, when, str(n))
-        assert r.returncode in (-9, 0, 1), f"{target} {when} {n}: {r.returncode}\n{r.stderr[-2000:]}"
+        assert r.returncode in (-9, 0, 1), (
+            f"{target} {when} {n}: {r.returncode}\n{r.stderr[-2000:]}"
+        )
         assert "Traceback" not in r.stderr, r.stderr[-3000:]
         if r.returncode == -9:
             crashed.append((target, when, n))
@@ -108,6 +130,7 @@ def test_sigkill_at_many_points_every_message_filed_exactly_once(tmp_path: Path,
 
     engine = sa.create_engine(cfg.store_url)
     with engine.connect() as c:
+
         def one(sql: str) -> Any:
             return c.execute(sa.text(sql)).scalar()
 
@@ -118,9 +141,13 @@ def test_sigkill_at_many_points_every_message_filed_exactly_once(tmp_path: Path,
         assert one("SELECT count(DISTINCT message_id) FROM messages") == N
         assert one("SELECT count(*) FROM messages WHERE state = 'received'") == 0
         assert one("SELECT count(*) FROM messages WHERE state = 'quarantined'") == 0
-        assert one("SELECT count(*) FROM messages WHERE state = 'filed'") == N  # roster imported at start
+        assert (
+            one("SELECT count(*) FROM messages WHERE state = 'filed'") == N
+        )  # roster imported at start
         assert one("SELECT count(*) FROM attachments") == 2 * N
-        per = c.execute(sa.text("SELECT message_fk, count(*) FROM attachments GROUP BY message_fk")).all()
+        per = c.execute(
+            sa.text("SELECT message_fk, count(*) FROM attachments GROUP BY message_fk")
+        ).all()
         assert {n for _, n in per} == {2}
     engine.dispose()
     assert dovecot.folder_count("INBOX") == 0

@@ -32,11 +32,22 @@ PW_ENV = "INTAKE_TEST_IMAP_PW"
 
 def _cfg(tmp_path: Path, dovecot: Any, smtp: SmtpServer, **extra: dict[str, object]) -> Config:
     sections: dict[str, dict[str, object]] = {
-        "mailbox": {"host": "127.0.0.1", "port": dovecot.port, "security": "none",
-                    "username": dovecot.user, "password_env": PW_ENV, "poll_interval": 2,
-                    "batch_size": 10, "timeout": 5.0},
-        "smtp": {"host": "127.0.0.1", "port": smtp.port, "security": "none",
-                 "sender": "totrunghoc-thanhoai@thanhoai.example"},
+        "mailbox": {
+            "host": "127.0.0.1",
+            "port": dovecot.port,
+            "security": "none",
+            "username": dovecot.user,
+            "password_env": PW_ENV,
+            "poll_interval": 2,
+            "batch_size": 10,
+            "timeout": 5.0,
+        },
+        "smtp": {
+            "host": "127.0.0.1",
+            "port": smtp.port,
+            "security": "none",
+            "sender": "totrunghoc-thanhoai@thanhoai.example",
+        },
         "digest": {"recipients": ["totrunghoc-thanhoai@thanhoai.example"], "at": "07:00"},
         "limits": {"parse_workers": 1},
     }
@@ -53,7 +64,10 @@ class Daemon:
         self._fh = log.open("ab")
         self.proc = subprocess.Popen(
             [INTAKE, "--config", cfg.source, "-v", "run", *args],
-            stdout=self._fh, stderr=self._fh, env=env, start_new_session=True,
+            stdout=self._fh,
+            stderr=self._fh,
+            env=env,
+            start_new_session=True,
         )
 
     def text(self) -> str:
@@ -90,13 +104,17 @@ def daemons(tmp_path: Path) -> Iterator[list[Daemon]]:
         d.kill()
 
 
-def wait_for(what: str, pred: Callable[[], bool], timeout: float, daemon: Daemon | None = None) -> float:
+def wait_for(
+    what: str, pred: Callable[[], bool], timeout: float, daemon: Daemon | None = None
+) -> float:
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
         if pred():
             return time.monotonic() - t0
         if daemon is not None and daemon.proc.poll() is not None:
-            pytest.fail(f"daemon exited ({daemon.proc.returncode}) while waiting for {what}:\n{daemon.text()[-3000:]}")
+            pytest.fail(
+                f"daemon exited ({daemon.proc.returncode}) while waiting for {what}:\n{daemon.text()[-3000:]}"
+            )
         time.sleep(0.1)
     log = daemon.text()[-3000:] if daemon is not None else ""
     pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}\n{log}")
@@ -123,15 +141,26 @@ class Store:
 
 
 def test_idle_files_new_mail_within_seconds_and_sigterm_exits_0(
-    tmp_path: Path, dovecot: Any, smtp_server: SmtpServer, run_env: dict[str, str], daemons: list[Daemon]
+    tmp_path: Path,
+    dovecot: Any,
+    smtp_server: SmtpServer,
+    run_env: dict[str, str],
+    daemons: list[Daemon],
 ) -> None:
     # the default IMAP timeout: a stop must not wait for it
     cfg = _cfg(tmp_path, dovecot, smtp_server, mailbox={"poll_interval": 600, "timeout": 30.0})
     store = Store(cfg)
     d = Daemon(cfg, run_env, tmp_path / "run.log")
     daemons.append(d)
-    wait_for("the daemon to start", lambda: "IDLE" in d.text() or "intake running" in d.text(), 30, d)
-    wait_for("the first poll", lambda: store.scalar("SELECT last_success_at FROM heartbeats") is not None, 30, d)
+    wait_for(
+        "the daemon to start", lambda: "IDLE" in d.text() or "intake running" in d.text(), 30, d
+    )
+    wait_for(
+        "the first poll",
+        lambda: store.scalar("SELECT last_success_at FROM heartbeats") is not None,
+        30,
+        d,
+    )
     time.sleep(1.0)  # let the IDLE watcher settle into IDLE
     mail = campaign_mailbox(ROSTER, n=1, seed=11)
     t0 = time.monotonic()
@@ -144,12 +173,18 @@ def test_idle_files_new_mail_within_seconds_and_sigterm_exits_0(
     t0 = time.monotonic()
     assert d.stop() == 0
     stopped = time.monotonic() - t0
-    assert stopped < 5, f"SIGTERM with IDLE took {stopped:.1f} s (the watcher waited for the IMAP timeout)"
+    assert stopped < 5, (
+        f"SIGTERM with IDLE took {stopped:.1f} s (the watcher waited for the IMAP timeout)"
+    )
     assert "intake stopped" in d.text()
 
 
 def test_sigterm_mid_backfill_then_restart_finishes_nothing_lost_or_doubled(
-    tmp_path: Path, dovecot: Any, smtp_server: SmtpServer, run_env: dict[str, str], daemons: list[Daemon]
+    tmp_path: Path,
+    dovecot: Any,
+    smtp_server: SmtpServer,
+    run_env: dict[str, str],
+    daemons: list[Daemon],
 ) -> None:
     mail = campaign_mailbox(ROSTER, n=160, seed=5)
     dovecot.append(mail)
@@ -167,35 +202,58 @@ def test_sigterm_mid_backfill_then_restart_finishes_nothing_lost_or_doubled(
     d2 = Daemon(cfg, run_env, tmp_path / "run2.log", "--no-idle")
     daemons.append(d2)
     wait_for("the backfill to finish", lambda: store.done() == 160, 120, d2)
-    wait_for("every message to be marked on the server",
-             lambda: dovecot.keywords_count("INBOX", "$IntakeFiled") == 160, 30, d2)
+    wait_for(
+        "every message to be marked on the server",
+        lambda: dovecot.keywords_count("INBOX", "$IntakeFiled") == 160,
+        30,
+        d2,
+    )
     assert d2.stop() == 0
     assert store.count("ledger") == 160
     assert store.count("ledger", "message_fk IS NULL") == 0
     assert store.count("messages") == 160
     assert store.scalar("SELECT count(DISTINCT sha256) FROM messages") == 160
-    assert store.scalar(
-        "SELECT count(*) FROM (SELECT message_fk, sha256, filename, count(*) AS n FROM attachments "
-        "GROUP BY message_fk, sha256, filename HAVING count(*) > 1) AS d"
-    ) == 0
+    assert (
+        store.scalar(
+            "SELECT count(*) FROM (SELECT message_fk, sha256, filename, count(*) AS n FROM attachments "
+            "GROUP BY message_fk, sha256, filename HAVING count(*) > 1) AS d"
+        )
+        == 0
+    )
     # one receipt per filed message at most, never two for the same message
-    assert store.scalar(
-        "SELECT count(*) FROM (SELECT slot FROM outbox WHERE kind = 'receipt' "
-        "GROUP BY slot HAVING count(*) > 1) AS d"
-    ) == 0
+    assert (
+        store.scalar(
+            "SELECT count(*) FROM (SELECT slot FROM outbox WHERE kind = 'receipt' "
+            "GROUP BY slot HAVING count(*) > 1) AS d"
+        )
+        == 0
+    )
 
 
 def test_second_daemon_refused_standby_takes_over(
-    tmp_path: Path, dovecot: Any, smtp_server: SmtpServer, run_env: dict[str, str], daemons: list[Daemon]
+    tmp_path: Path,
+    dovecot: Any,
+    smtp_server: SmtpServer,
+    run_env: dict[str, str],
+    daemons: list[Daemon],
 ) -> None:
     cfg = _cfg(tmp_path, dovecot, smtp_server)
     store = Store(cfg)
     leader = Daemon(cfg, run_env, tmp_path / "leader.log", "--no-idle")
     daemons.append(leader)
-    wait_for("the leader's first poll",
-             lambda: store.scalar("SELECT last_success_at FROM heartbeats") is not None, 30, leader)
-    second = subprocess.run([INTAKE, "--config", cfg.source, "run"], env=run_env,
-                            capture_output=True, text=True, timeout=60)
+    wait_for(
+        "the leader's first poll",
+        lambda: store.scalar("SELECT last_success_at FROM heartbeats") is not None,
+        30,
+        leader,
+    )
+    second = subprocess.run(
+        [INTAKE, "--config", cfg.source, "run"],
+        env=run_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert second.returncode != 0
     assert "already runs" in second.stderr
     standby = Daemon(cfg, run_env, tmp_path / "standby.log", "--no-idle", "--standby")
@@ -209,21 +267,41 @@ def test_second_daemon_refused_standby_takes_over(
 
 
 def test_dovecot_outage_backs_off_shows_in_health_and_recovers(
-    tmp_path: Path, dovecot: Any, smtp_server: SmtpServer, run_env: dict[str, str], daemons: list[Daemon]
+    tmp_path: Path,
+    dovecot: Any,
+    smtp_server: SmtpServer,
+    run_env: dict[str, str],
+    daemons: list[Daemon],
 ) -> None:
     cfg = _cfg(tmp_path, dovecot, smtp_server, mailbox={"poll_interval": 1, "timeout": 2.0})
     store = Store(cfg)
     d = Daemon(cfg, run_env, tmp_path / "run.log", "--no-idle")
     daemons.append(d)
-    wait_for("the first poll", lambda: store.scalar("SELECT last_success_at FROM heartbeats") is not None, 30, d)
+    wait_for(
+        "the first poll",
+        lambda: store.scalar("SELECT last_success_at FROM heartbeats") is not None,
+        30,
+        d,
+    )
     dovecot.stop()
-    wait_for("the failure to be recorded",
-             lambda: store.scalar("SELECT failing_since FROM heartbeats") is not None, 30, d)
-    wait_for("backoff", lambda: "next try in 4 s" in d.text() or "next try in 8 s" in d.text(), 30, d)
+    wait_for(
+        "the failure to be recorded",
+        lambda: store.scalar("SELECT failing_since FROM heartbeats") is not None,
+        30,
+        d,
+    )
+    wait_for(
+        "backoff", lambda: "next try in 4 s" in d.text() or "next try in 8 s" in d.text(), 30, d
+    )
     error = store.scalar("SELECT last_error FROM heartbeats")
     assert error and f"IMAP connect to 127.0.0.1:{dovecot.port} failed" in error
-    status = subprocess.run([INTAKE, "--config", cfg.source, "status", "--json"], env=run_env,
-                            capture_output=True, text=True, timeout=60)
+    status = subprocess.run(
+        [INTAKE, "--config", cfg.source, "status", "--json"],
+        env=run_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert status.returncode == 0
     (health,) = json.loads(status.stdout)["health"]
     assert health["failing_since"] is not None and "IMAP connect" in health["last_error"]
@@ -234,7 +312,12 @@ def test_dovecot_outage_backs_off_shows_in_health_and_recovers(
     dovecot.start()
     dovecot.append(campaign_mailbox(ROSTER, n=1, seed=21))
     wait_for("recovery", lambda: store.done() == 1, 90, d)
-    wait_for("the health to clear", lambda: store.scalar("SELECT failing_since FROM heartbeats") is None, 30, d)
+    wait_for(
+        "the health to clear",
+        lambda: store.scalar("SELECT failing_since FROM heartbeats") is None,
+        30,
+        d,
+    )
     assert "poll recovered" in d.text()
     assert d.stop() == 0
 
@@ -243,31 +326,68 @@ def test_doctor_names_wrong_password_and_missing_folder(
     tmp_path: Path, dovecot: Any, smtp_server: SmtpServer, run_env: dict[str, str]
 ) -> None:
     cfg = _cfg(tmp_path, dovecot, smtp_server)
-    fresh = subprocess.run([INTAKE, "--config", cfg.source, "doctor"], env=run_env,
-                           capture_output=True, text=True, timeout=60)
-    assert fresh.returncode == 1 and "FAIL database" in fresh.stdout and "intake db upgrade" in fresh.stdout
-    subprocess.run([INTAKE, "--config", cfg.source, "db", "upgrade"], env=run_env, check=True,
-                   capture_output=True, timeout=60)
-    ok = subprocess.run([INTAKE, "--config", cfg.source, "doctor"], env=run_env,
-                        capture_output=True, text=True, timeout=60)
+    fresh = subprocess.run(
+        [INTAKE, "--config", cfg.source, "doctor"],
+        env=run_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (
+        fresh.returncode == 1
+        and "FAIL database" in fresh.stdout
+        and "intake db upgrade" in fresh.stdout
+    )
+    subprocess.run(
+        [INTAKE, "--config", cfg.source, "db", "upgrade"],
+        env=run_env,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    ok = subprocess.run(
+        [INTAKE, "--config", cfg.source, "doctor"],
+        env=run_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert ok.returncode == 0, ok.stdout + ok.stderr
     lines = ok.stdout.splitlines()
     for name in ("config", "timezone", "roster", "database", "disk", "imap", "smtp"):
-        assert any(line.startswith("ok") and f" {name} " in line for line in lines), (name, ok.stdout)
+        assert any(line.startswith("ok") and f" {name} " in line for line in lines), (
+            name,
+            ok.stdout,
+        )
     assert "IDLE" in ok.stdout and "MOVE" in ok.stdout
 
     wrong = dict(run_env, **{PW_ENV: "not-the-password"})
-    bad = subprocess.run([INTAKE, "--config", cfg.source, "doctor"], env=wrong,
-                         capture_output=True, text=True, timeout=60)
+    bad = subprocess.run(
+        [INTAKE, "--config", cfg.source, "doctor"],
+        env=wrong,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert bad.returncode == 1
     assert "FAIL imap" in bad.stdout
     assert "password" in bad.stdout.split("FAIL imap", 1)[1].split("\n", 2)[1]  # the fix line
     assert "not-the-password" not in bad.stdout + bad.stderr
 
     cfg2 = _cfg(tmp_path / "2", dovecot, smtp_server, mailbox={"processed_folder": "Da-xu-ly"})
-    subprocess.run([INTAKE, "--config", cfg2.source, "db", "upgrade"], env=run_env, check=True,
-                   capture_output=True, timeout=60)
-    missing = subprocess.run([INTAKE, "--config", cfg2.source, "doctor"], env=run_env,
-                             capture_output=True, text=True, timeout=60)
+    subprocess.run(
+        [INTAKE, "--config", cfg2.source, "db", "upgrade"],
+        env=run_env,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    missing = subprocess.run(
+        [INTAKE, "--config", cfg2.source, "doctor"],
+        env=run_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert missing.returncode == 0, missing.stdout  # the poller creates it at its first MOVE
     assert "'Da-xu-ly' does not exist yet: it will be created at the first poll" in missing.stdout

@@ -23,8 +23,10 @@ from tests.test_notify_service import _mail
 
 pytestmark = [pytest.mark.dovecot, pytest.mark.slow]
 
-LIBFAKETIME = next(iter(sorted(Path("/usr/lib").glob("*/faketime/libfaketimeMT.so.1"))),
-                   Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"))
+LIBFAKETIME = next(
+    iter(sorted(Path("/usr/lib").glob("*/faketime/libfaketimeMT.so.1"))),
+    Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"),
+)
 
 
 @pytest.fixture
@@ -39,9 +41,15 @@ def faketime(tmp_path: Path, dovecot: Any) -> Iterator[tuple[dict[str, str], Pat
     offset.write_text("+0\n")
     env = dict(os.environ)
     env.pop("INTAKE_CONFIG", None)
-    env.update({PW_ENV: dovecot.password, "LD_PRELOAD": str(LIBFAKETIME),
-                "FAKETIME_DONT_FAKE_MONOTONIC": "1", "FAKETIME_TIMESTAMP_FILE": str(offset),
-                "FAKETIME_CACHE_DURATION": "1"})
+    env.update(
+        {
+            PW_ENV: dovecot.password,
+            "LD_PRELOAD": str(LIBFAKETIME),
+            "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+            "FAKETIME_TIMESTAMP_FILE": str(offset),
+            "FAKETIME_CACHE_DURATION": "1",
+        }
+    )
     yield env, offset
 
 
@@ -59,21 +67,31 @@ def _step(offset: Path, value: str) -> None:
 
 
 def _config(tmp_path: Path, dovecot: Any, smtp: SmtpServer, **extra: dict[str, object]) -> Config:
-    return _cfg(tmp_path, dovecot, smtp, mailbox={"poll_interval": 2}, digest={"recipients": []},
-                **extra)
+    return _cfg(
+        tmp_path, dovecot, smtp, mailbox={"poll_interval": 2}, digest={"recipients": []}, **extra
+    )
 
 
 @pytest.mark.parametrize("idle", [False, True], ids=["no-idle", "idle"])
 def test_a_day_back_mail_is_still_polled_and_answered_at_once(
-    tmp_path: Path, dovecot: Any, smtp_server: SmtpServer, faketime: tuple[dict[str, str], Path],
-    started: list[Daemon], idle: bool,
+    tmp_path: Path,
+    dovecot: Any,
+    smtp_server: SmtpServer,
+    faketime: tuple[dict[str, str], Path],
+    started: list[Daemon],
+    idle: bool,
 ) -> None:
     env, offset = faketime
     cfg = _config(tmp_path, dovecot, smtp_server, notify={"reminder_days": [], "overdue": False})
     store = Store(cfg)
     d = Daemon(cfg, env, tmp_path / "run.log", *([] if idle else ["--no-idle"]))
     started.append(d)
-    wait_for("the first poll", lambda: store.scalar("SELECT last_success_at FROM heartbeats") is not None, 30, d)
+    wait_for(
+        "the first poll",
+        lambda: store.scalar("SELECT last_success_at FROM heartbeats") is not None,
+        30,
+        d,
+    )
     wait_for("the first notices tick", lambda: "notices tick" in d.text(), 30, d)
     time.sleep(1.0)  # let the IDLE watcher settle into IDLE
     _step(offset, "-1d")
@@ -94,19 +112,32 @@ def test_a_day_back_mail_is_still_polled_and_answered_at_once(
 
 
 def test_eight_days_forward_mail_is_filed_and_reminders_are_held_not_burst(
-    tmp_path: Path, dovecot: Any, smtp_server: SmtpServer, faketime: tuple[dict[str, str], Path],
+    tmp_path: Path,
+    dovecot: Any,
+    smtp_server: SmtpServer,
+    faketime: tuple[dict[str, str], Path],
     started: list[Daemon],
 ) -> None:
     env, offset = faketime
     # a deadline three days ahead: at start nothing is due; 8 days later every unit is overdue
     deadline = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0).isoformat()
-    cfg = _config(tmp_path, dovecot, smtp_server, campaign={"deadline": deadline},
-                  notify={"reminder_days": [1], "receipts": False})
+    cfg = _config(
+        tmp_path,
+        dovecot,
+        smtp_server,
+        campaign={"deadline": deadline},
+        notify={"reminder_days": [1], "receipts": False},
+    )
     store = Store(cfg)
     d = Daemon(cfg, env, tmp_path / "run.log", "--no-idle")
     started.append(d)
     wait_for("the first notices tick", lambda: "notices tick" in d.text(), 30, d)
-    wait_for("the first poll", lambda: store.scalar("SELECT last_success_at FROM heartbeats") is not None, 30, d)
+    wait_for(
+        "the first poll",
+        lambda: store.scalar("SELECT last_success_at FROM heartbeats") is not None,
+        30,
+        d,
+    )
     assert store.count("outbox") == 0
     _step(offset, "+8d")
     dovecot.append(campaign_mailbox(ROSTER, n=1, seed=12))  # filing it ticks the notifier

@@ -48,15 +48,24 @@ def _mail(i: int, png: bytes) -> bytes:
 
 
 def test_sigterm_with_slow_messages_queued_exits_within_seconds_and_loses_nothing(
-    tmp_path: Path, dovecot: Any, smtp_server: SmtpServer, run_env: dict[str, str],  # noqa: F811
+    tmp_path: Path,
+    dovecot: Any,
+    smtp_server: SmtpServer,
+    run_env: dict[str, str],  # noqa: F811
     daemons: list[Daemon],  # noqa: F811
 ) -> None:
     n = 18
     png = _slow_png(0)
     dovecot.append([_mail(i, png + bytes([i])) for i in range(n)])  # trailing byte: distinct
-    cfg = _cfg(tmp_path, dovecot, smtp_server, mailbox={"poll_interval": 600},
-               notify=QUIET, digest={"recipients": []},
-               limits={"parse_workers": 1, "parse_memory_mb": 2048})  # a 64 Mpx RGBA PNG fits
+    cfg = _cfg(
+        tmp_path,
+        dovecot,
+        smtp_server,
+        mailbox={"poll_interval": 600},
+        notify=QUIET,
+        digest={"recipients": []},
+        limits={"parse_workers": 1, "parse_memory_mb": 2048},
+    )  # a 64 Mpx RGBA PNG fits
     store = Store(cfg)
     d1 = Daemon(cfg, run_env, tmp_path / "run1.log", "--no-idle")
     daemons.append(d1)
@@ -77,6 +86,10 @@ def test_sigterm_with_slow_messages_queued_exits_within_seconds_and_loses_nothin
     assert d2.stop() == 0
     assert store.count("messages", "state IN ('received', 'quarantined')") == 0
     assert store.count("messages", "attempts > 0") == 0
-    assert store.scalar(
-        "SELECT count(*) FROM (SELECT message_fk, count(*) AS c FROM attachments "
-        "GROUP BY message_fk HAVING count(*) > 1) AS d") == 0
+    assert (
+        store.scalar(
+            "SELECT count(*) FROM (SELECT message_fk, count(*) AS c FROM attachments "
+            "GROUP BY message_fk HAVING count(*) > 1) AS d"
+        )
+        == 0
+    )

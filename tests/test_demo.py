@@ -112,7 +112,7 @@ def _session_processes(sid: int) -> list[str]:
             stat = (entry / "stat").read_text()
         except OSError:
             continue
-        fields = stat[stat.rindex(")") + 2:].split()
+        fields = stat[stat.rindex(")") + 2 :].split()
         if int(fields[3]) == sid:  # state ppid pgrp session …
             out.append(f"{entry.name}: {stat[: stat.rindex(')') + 1]}")
     return out
@@ -122,7 +122,9 @@ def _tables(out: str) -> tuple[dict[str, re.Match[str]], dict[str, re.Match[str]
     """The week's table rows and the statistics' table rows of the report, by unit code."""
     week, mark, stats = out.partition(f"{STATS_TITLE} — hạn nộp")
     assert mark, out
-    rows = [{m["code"]: m for m in map(ROW.match, part.splitlines()) if m} for part in (week, stats)]
+    rows = [
+        {m["code"]: m for m in map(ROW.match, part.splitlines()) if m} for part in (week, stats)
+    ]
     return rows[0], rows[1]
 
 
@@ -133,8 +135,13 @@ def test_demo_command_files_the_seeded_mail_and_leaves_nothing_behind(tmp_path: 
     tmp.mkdir()
     env = {**os.environ, "TMPDIR": str(tmp), "TZ": "Asia/Ho_Chi_Minh", "PYTHONWARNINGS": "error"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "intake.cli", "demo"], cwd=ROOT, env=env, start_new_session=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "intake.cli", "demo"],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     out, err = proc.communicate(timeout=180)
     assert proc.returncode == 0, err
@@ -151,7 +158,10 @@ def test_demo_command_files_the_seeded_mail_and_leaves_nothing_behind(tmp_path: 
         assert r["state"] == {"complete": "đã đủ", "incomplete": "chưa đủ"}[exp.state], code
         assert int(r["msgs"]) == exp.messages, code
         assert (r["rpt"] == "x", r["tbl"] == "x", r["nom"] == "x") == (
-            exp.report, exp.data_table, exp.nominations), code
+            exp.report,
+            exp.data_table,
+            exp.nominations,
+        ), code
         assert int(r["photos"]) == exp.photos, code
         assert exp.first is not None
         assert r["first"] == exp.first.astimezone(TZ).strftime("%d/%m %H:%M"), code
@@ -160,12 +170,17 @@ def test_demo_command_files_the_seeded_mail_and_leaves_nothing_behind(tmp_path: 
 
     # the second campaign: schools only, each statistics table counted there and nowhere else
     with ROSTER.open(encoding="utf-8") as f:
-        schools = {r["code"] for r in csv.DictReader(f) if r["kind"] in ("mn", "th", "thcs", "thpt")}
+        schools = {
+            r["code"] for r in csv.DictReader(f) if r["kind"] in ("mn", "th", "thcs", "thpt")
+        }
     assert set(stats_rows) == schools
     stats_units = {m.unit for m in MIXED if m.expect in (STATS_ID, "split")}
     assert {c for c, r in stats_rows.items() if r["state"] != "chưa gửi"} == stats_units
-    assert all((r["state"], r["msgs"], r["tbl"]) == ("đã đủ", "1", "x") for c, r in stats_rows.items()
-               if c in stats_units)
+    assert all(
+        (r["state"], r["msgs"], r["tbl"]) == ("đã đủ", "1", "x")
+        for c, r in stats_rows.items()
+        if c in stats_units
+    )
 
     n = 20 + len(MIXED)
     others = [m for m in MIXED if m.expect == OTHER]
@@ -219,8 +234,12 @@ def test_demo_keep_leaves_a_readable_store_and_no_server(tmp_path: Path) -> None
     for code, exp in expected.items():
         u = units[code]
         assert u["state"] == exp.state
-        assert u["items"] == {"report": exp.report, "data_table": exp.data_table,
-                              "photos": exp.photos, "nominations": exp.nominations}
+        assert u["items"] == {
+            "report": exp.report,
+            "data_table": exp.data_table,
+            "photos": exp.photos,
+            "nominations": exp.nominations,
+        }
         assert exp.first is not None
         assert datetime.fromisoformat(u["submitted_at"]) == exp.first
 
@@ -228,7 +247,9 @@ def test_demo_keep_leaves_a_readable_store_and_no_server(tmp_path: Path) -> None
     assert r.exit_code == 0, r.output
     assert f"tải {n} thư, lưu 0 (trùng {n}, lỗi 0), chuyển {n} thư" in r.output
     again = {u["code"]: u for u in json.loads(runner.invoke(cli, week).output)["units"]}
-    assert {c: u["messages"] for c, u in again.items()} == {c: u["messages"] for c, u in units.items()}
+    assert {c: u["messages"] for c, u in again.items()} == {
+        c: u["messages"] for c, u in units.items()
+    }
 
 
 def test_embedded_server_serves_the_poller_contract(tmp_path: Path) -> None:
@@ -240,8 +261,9 @@ def test_embedded_server_serves_the_poller_contract(tmp_path: Path) -> None:
     mail = campaign_messages(ROSTER, 3, seed=7)
     with EmbeddedImap() as server:
         assert server.seed(mail, fallback=DEMO_NOW) == 3
-        settings = MailboxConfig(host=server.host, port=server.port, security="none",
-                                 username=server.user, timeout=10.0)
+        settings = MailboxConfig(
+            host=server.host, port=server.port, security="none", username=server.user, timeout=10.0
+        )
         with ImapMailbox(settings, Secret(server.password)) as mbx:
             info = mbx.select("INBOX")
             uids = mbx.search_from(1)
@@ -253,7 +275,10 @@ def test_embedded_server_serves_the_poller_contract(tmp_path: Path) -> None:
                 assert f.internaldate == parsedate_to_datetime(str(m["Date"]))
             mbx.mark_processed(uids[:2], move_to=PROCESSED_FOLDER, keyword="$IntakeFiled")
         assert server.counts("INBOX", PROCESSED_FOLDER, "Nope") == {
-            "INBOX": 1, PROCESSED_FOLDER: 2, "Nope": 0}
+            "INBOX": 1,
+            PROCESSED_FOLDER: 2,
+            "Nope": 0,
+        }
         wrong = ImapMailbox(settings, Secret("not-the-password"))
         from core.errors import CredentialsError
 

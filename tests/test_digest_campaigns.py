@@ -22,69 +22,143 @@ NOW = DEADLINE + timedelta(days=2, hours=8)  # 12/10/2021 08:00 in Hà Nội
 STATS_TITLE = "Thống kê số liệu đầu năm học 2021-2022"
 STATS_DEADLINE = DEADLINE + timedelta(days=5, hours=17)  # 15/10/2021 17:00
 BASE = "https://baocao.thanhoai.example"
-STATS_TABLE = TableConfig(title="Thống kê số liệu đầu năm học", columns=(
-    ColumnConfig("grade", ["Khối lớp", "Khối"], "text"),
-    ColumnConfig("classes", ["Số lớp"], "int", True),
-    ColumnConfig("pupils", ["Số học sinh"], "int", True),
-    ColumnConfig("teachers", ["Số giáo viên", "Số GV"], "int", True),
-))
+STATS_TABLE = TableConfig(
+    title="Thống kê số liệu đầu năm học",
+    columns=(
+        ColumnConfig("grade", ["Khối lớp", "Khối"], "text"),
+        ColumnConfig("classes", ["Số lớp"], "int", True),
+        ColumnConfig("pupils", ["Số học sinh"], "int", True),
+        ColumnConfig("teachers", ["Số giáo viên", "Số GV"], "int", True),
+    ),
+)
 
 
 def _stats_status() -> CampaignStatus:
     units = (
-        _unit("thcs-cao-duong", "Trường THCS Cao Dương", "complete", messages=1,
-              last_message_at=NOW - timedelta(hours=5), deadline=STATS_DEADLINE),
-        _unit("th-kim-an", "Trường Tiểu học Kim An", "missing", kind="th", missing=("data_table",),
-              deadline=STATS_DEADLINE),
+        _unit(
+            "thcs-cao-duong",
+            "Trường THCS Cao Dương",
+            "complete",
+            messages=1,
+            last_message_at=NOW - timedelta(hours=5),
+            deadline=STATS_DEADLINE,
+        ),
+        _unit(
+            "th-kim-an",
+            "Trường Tiểu học Kim An",
+            "missing",
+            kind="th",
+            missing=("data_table",),
+            deadline=STATS_DEADLINE,
+        ),
     )
-    return CampaignStatus("thong-ke-dau-nam-2021", STATS_TITLE, STATS_DEADLINE, "Asia/Ho_Chi_Minh", units)
+    return CampaignStatus(
+        "thong-ke-dau-nam-2021", STATS_TITLE, STATS_DEADLINE, "Asia/Ho_Chi_Minh", units
+    )
 
 
 def _week_status() -> CampaignStatus:
     sent = NOW - timedelta(hours=3)
     units = (
-        _unit("thcs-bich-hoa", "Trường THCS Bích Hòa", "complete", messages=1, last_message_at=sent,
-              submitted_at=sent, late=True),
-        _unit("thcs-kim-bai", "Trường THCS Kim Bài", "missing", overdue=True, late=True,
-              missing=("report", "data_table", "photos")),
+        _unit(
+            "thcs-bich-hoa",
+            "Trường THCS Bích Hòa",
+            "complete",
+            messages=1,
+            last_message_at=sent,
+            submitted_at=sent,
+            late=True,
+        ),
+        _unit(
+            "thcs-kim-bai",
+            "Trường THCS Kim Bài",
+            "missing",
+            overdue=True,
+            late=True,
+            missing=("report", "data_table", "photos"),
+        ),
     )
-    loose = LooseMessage(42, "<x@gmail.com>", "nguyenvana1987@gmail.com", "Báo cáo Tuần lễ HTSĐ 2021",
-                         NOW - timedelta(hours=1), "sender address not in the roster", ("thcs-kim-bai",))
-    return CampaignStatus("tuan-le-htsd-2021", TITLE, DEADLINE, "Asia/Ho_Chi_Minh", units,
-                          unassigned=(loose,))
+    loose = LooseMessage(
+        42,
+        "<x@gmail.com>",
+        "nguyenvana1987@gmail.com",
+        "Báo cáo Tuần lễ HTSĐ 2021",
+        NOW - timedelta(hours=1),
+        "sender address not in the roster",
+        ("thcs-kim-bai",),
+    )
+    return CampaignStatus(
+        "tuan-le-htsd-2021", TITLE, DEADLINE, "Asia/Ho_Chi_Minh", units, unassigned=(loose,)
+    )
 
 
 def _other() -> OtherMail:
     entries = (
-        OtherEntry("Báo cáo tháng 9", "Trường Tiểu học Bích Hòa", "c1bichhoa@thanhoai.example",
-                   NOW - timedelta(hours=2)),
-        OtherEntry("Bản tin Nhà xuất bản Giáo dục Việt Nam tháng 10/2021", "", "bantin@nxbgd.example",
-                   NOW - timedelta(hours=4)),
+        OtherEntry(
+            "Báo cáo tháng 9",
+            "Trường Tiểu học Bích Hòa",
+            "c1bichhoa@thanhoai.example",
+            NOW - timedelta(hours=2),
+        ),
+        OtherEntry(
+            "Bản tin Nhà xuất bản Giáo dục Việt Nam tháng 10/2021",
+            "",
+            "bantin@nxbgd.example",
+            NOW - timedelta(hours=4),
+        ),
     )
     return OtherMail(5, Cut(entries, 0))
 
 
-def _digest(parts: list[CampaignPart], *, base_url: str = BASE, other: OtherMail | None = None,
-            status: CampaignStatus | None = None) -> tuple[str, str, str]:
-    mail = compose_digest(status or parts[0].status, since=NOW - timedelta(days=1), now=NOW, workbook=b"",
-                          env=make_env(), recipients=("officer@thanhoai.example",), campaigns=parts,
-                          other=other or _other(), base_url=base_url)
+def _digest(
+    parts: list[CampaignPart],
+    *,
+    base_url: str = BASE,
+    other: OtherMail | None = None,
+    status: CampaignStatus | None = None,
+) -> tuple[str, str, str]:
+    mail = compose_digest(
+        status or parts[0].status,
+        since=NOW - timedelta(days=1),
+        now=NOW,
+        workbook=b"",
+        env=make_env(),
+        recipients=("officer@thanhoai.example",),
+        campaigns=parts,
+        other=other or _other(),
+        base_url=base_url,
+    )
     return mail.subject, mail.text, mail.html or ""
 
 
 def _parts() -> list[CampaignPart]:
-    stats_sums = {("", "classes"): 9, ("", "pupils"): 369, ("", "teachers"): 21,
-                  ("thcs", "classes"): 9, ("thcs", "pupils"): 369, ("thcs", "teachers"): 21}
+    stats_sums = {
+        ("", "classes"): 9,
+        ("", "pupils"): 369,
+        ("", "teachers"): 21,
+        ("thcs", "classes"): 9,
+        ("thcs", "pupils"): 369,
+        ("thcs", "teachers"): 21,
+    }
     return [
         CampaignPart(_week_status(), sealed=frozenset({"thcs-bich-hoa"})),
-        CampaignPart(_stats_status(), total_columns=(("số lớp", "classes"), ("số học sinh", "pupils"),
-                                                    ("số giáo viên", "teachers")), sums=stats_sums),
+        CampaignPart(
+            _stats_status(),
+            total_columns=(
+                ("số lớp", "classes"),
+                ("số học sinh", "pupils"),
+                ("số giáo viên", "teachers"),
+            ),
+            sums=stats_sums,
+        ),
     ]
 
 
 def test_one_digest_gives_each_campaign_its_section_and_sums() -> None:
     subject, text, html = _digest(_parts())
-    assert subject == (f"Tổng hợp tiến độ nhận báo cáo ngày 12/10/2021: {TITLE} 1/2; {STATS_TITLE} 1/2")
+    assert subject == (
+        f"Tổng hợp tiến độ nhận báo cáo ngày 12/10/2021: {TITLE} 1/2; {STATS_TITLE} 1/2"
+    )
     week = text.split(f"==== A. {TITLE.upper()} ====")[1].split("==== B.")[0]
     stats = text.split(f"==== B. {STATS_TITLE.upper()} ====")[1].split("THƯ CHƯA XÁC ĐỊNH")[0]
     assert "Cộng số lớp/số cuộc thi:" in week and "Cộng số lớp/số cuộc thi:" not in stats
@@ -97,7 +171,10 @@ def test_one_digest_gives_each_campaign_its_section_and_sums() -> None:
 
 def test_units_and_waiting_messages_link_to_the_console_only_when_it_has_an_address() -> None:
     _, text, html = _digest(_parts())
-    assert f'<a href="{BASE}/units/thcs-kim-bai" style="color:#1f3b5a;">Trường THCS Kim Bài</a>' in html
+    assert (
+        f'<a href="{BASE}/units/thcs-kim-bai" style="color:#1f3b5a;">Trường THCS Kim Bài</a>'
+        in html
+    )
     assert f'<a href="{BASE}/pending#message-42" style="color:#1f3b5a;">Thư số 42</a>' in html
     assert f"Thư số 42 <{BASE}/pending#message-42>" in text
     assert f"Trường THCS Kim Bài <{BASE}/units/thcs-kim-bai>" in text
@@ -112,7 +189,10 @@ def test_a_sealed_scanned_report_reads_co_dau_do_and_other_mail_is_a_short_count
     assert html.count("có dấu đỏ") == 1  # Bích Hòa's report only
     assert "THƯ KHÁC (5)" in text and "mới nhận từ 08:00 ngày 11/10/2021: 2" in text
     assert '"Báo cáo tháng 9" | Trường Tiểu học Bích Hòa' in text
-    assert "Thư khác (5)</h2>" in html and "Bản tin Nhà xuất bản Giáo dục Việt Nam tháng 10/2021" in html
+    assert (
+        "Thư khác (5)</h2>" in html
+        and "Bản tin Nhà xuất bản Giáo dục Việt Nam tháng 10/2021" in html
+    )
 
 
 def test_with_no_campaign_open_the_digest_keeps_the_mailbox_lists() -> None:
@@ -124,10 +204,17 @@ def test_with_no_campaign_open_the_digest_keeps_the_mailbox_lists() -> None:
 @pytest.mark.parametrize("width", [390, 1280])
 def test_two_campaign_digest_reads_without_sideways_scrolling(browser: Browser, width: int) -> None:  # noqa: F811
     busy = _busy_campaign()
-    stats = replace(busy, campaign_id="thong-ke-dau-nam-2021", title=STATS_TITLE, deadline=STATS_DEADLINE)
-    parts = [CampaignPart(busy, sealed=frozenset(u.code for u in busy.units[:5])),
-             CampaignPart(stats, total_columns=(("số lớp", "classes"), ("số học sinh", "pupils")),
-                          sums={("", "pupils"): 123_456})]
+    stats = replace(
+        busy, campaign_id="thong-ke-dau-nam-2021", title=STATS_TITLE, deadline=STATS_DEADLINE
+    )
+    parts = [
+        CampaignPart(busy, sealed=frozenset(u.code for u in busy.units[:5])),
+        CampaignPart(
+            stats,
+            total_columns=(("số lớp", "classes"), ("số học sinh", "pupils")),
+            sums={("", "pupils"): 123_456},
+        ),
+    ]
     _, _, html = _digest(parts)
     got = browser.render(html, width, "digest-campaigns")
     assert got.scroll_width <= width, f"the digest needs {got.scroll_width} px at {width} px"

@@ -21,31 +21,76 @@ NOW = DEADLINE + timedelta(days=2, hours=8)  # 12/10/2021 08:00 in Hà Nội
 
 def _unit(code: str, name: str, state: str, **kw: object) -> UnitStatus:
     base: dict[str, object] = dict(
-        code=code, name=name, kind="thcs", emails=(f"{code}@thanhoai.example",), state=state,
-        late=False, submitted_at=None, last_message_at=None, messages=0, items=Items(),
-        total_classes=None, total_participants=None, missing=(), deadline=DEADLINE,
+        code=code,
+        name=name,
+        kind="thcs",
+        emails=(f"{code}@thanhoai.example",),
+        state=state,
+        late=False,
+        submitted_at=None,
+        last_message_at=None,
+        messages=0,
+        items=Items(),
+        total_classes=None,
+        total_participants=None,
+        missing=(),
+        deadline=DEADLINE,
     )
     base.update(kw)
     return UnitStatus(**base)  # type: ignore[arg-type]
 
 
 def _mail(status: CampaignStatus, **kw: object) -> tuple[str, str]:
-    mail = compose_digest(status, since=None, now=NOW, workbook=b"", env=make_env(),
-                          recipients=("officer@thanhoai.example",), **kw)  # type: ignore[arg-type]
+    mail = compose_digest(
+        status,
+        since=None,
+        now=NOW,
+        workbook=b"",
+        env=make_env(),
+        recipients=("officer@thanhoai.example",),
+        **kw,
+    )  # type: ignore[arg-type]
     return mail.text, mail.html or ""
 
 
 def test_digest_calls_units_that_sent_nothing_overdue_not_late() -> None:
     sent = DEADLINE + timedelta(hours=5)
     units = (
-        _unit("thcs-bich-hoa", "Trường THCS Bích Hòa", "missing", late=True, overdue=True,
-              missing=("report", "data_table", "photos")),
-        _unit("thcs-cao-duong", "Trường THCS Cao Dương", "incomplete", late=True, overdue=True,
-              submitted_at=sent, last_message_at=sent, messages=1, missing=("photos",)),
-        _unit("thcs-kim-an", "Trường THCS Kim An", "complete", late=True,
-              submitted_at=sent, last_message_at=sent, messages=2),
-        _unit("thcs-kim-bai", "Trường THCS Kim Bài", "complete",
-              submitted_at=DEADLINE - timedelta(days=1), messages=1),
+        _unit(
+            "thcs-bich-hoa",
+            "Trường THCS Bích Hòa",
+            "missing",
+            late=True,
+            overdue=True,
+            missing=("report", "data_table", "photos"),
+        ),
+        _unit(
+            "thcs-cao-duong",
+            "Trường THCS Cao Dương",
+            "incomplete",
+            late=True,
+            overdue=True,
+            submitted_at=sent,
+            last_message_at=sent,
+            messages=1,
+            missing=("photos",),
+        ),
+        _unit(
+            "thcs-kim-an",
+            "Trường THCS Kim An",
+            "complete",
+            late=True,
+            submitted_at=sent,
+            last_message_at=sent,
+            messages=2,
+        ),
+        _unit(
+            "thcs-kim-bai",
+            "Trường THCS Kim Bài",
+            "complete",
+            submitted_at=DEADLINE - timedelta(days=1),
+            messages=1,
+        ),
     )
     text, html = _mail(CampaignStatus("c", TITLE, DEADLINE, "Asia/Ho_Chi_Minh", units))
     assert "quá hạn (chưa gửi hoặc chưa đủ): 2; nộp muộn (đủ hồ sơ sau hạn): 1." in text
@@ -60,20 +105,32 @@ def test_digest_calls_units_that_sent_nothing_overdue_not_late() -> None:
 def test_digest_gives_the_officer_message_numbers_unit_names_and_extensions() -> None:
     extended = DEADLINE + timedelta(days=6)  # the end of 15/10/2021
     units = (
-        _unit("thcs-kim-bai", "Trường THCS Kim Bài", "missing", missing=("report",),
-              deadline=extended),
+        _unit(
+            "thcs-kim-bai", "Trường THCS Kim Bài", "missing", missing=("report",), deadline=extended
+        ),
         _unit("thcs-thanh-mai", "Trường THCS Thanh Mai", "missing", missing=("report",)),
     )
-    loose = LooseMessage(42, "<x@gmail.com>", "hieupho.thcs@gmail.com", "Báo cáo tuần lễ",
-                         DEADLINE, "sender address not in the roster",
-                         ("thcs-kim-bai", "thcs-thanh-mai"))
+    loose = LooseMessage(
+        42,
+        "<x@gmail.com>",
+        "hieupho.thcs@gmail.com",
+        "Báo cáo tuần lễ",
+        DEADLINE,
+        "sender address not in the roster",
+        ("thcs-kim-bai", "thcs-thanh-mai"),
+    )
     status = CampaignStatus("c", TITLE, DEADLINE, "Asia/Ho_Chi_Minh", units, unassigned=(loose,))
     text, html = _mail(status)
-    assert ("  - Thư số 42 | 00:00 ngày 10/10/2021 | hieupho.thcs@gmail.com | "
-            '"Báo cáo tuần lễ" | lý do: địa chỉ gửi không có trong danh sách đơn vị | có thể là: '
-            "Trường THCS Kim Bài (thcs-kim-bai); Trường THCS Thanh Mai (thcs-thanh-mai)") in text
+    assert (
+        "  - Thư số 42 | 00:00 ngày 10/10/2021 | hieupho.thcs@gmail.com | "
+        '"Báo cáo tuần lễ" | lý do: địa chỉ gửi không có trong danh sách đơn vị | có thể là: '
+        "Trường THCS Kim Bài (thcs-kim-bai); Trường THCS Thanh Mai (thcs-thanh-mai)"
+    ) in text
     assert "intake assign SỐ-THƯ MÃ-ĐƠN-VỊ" in text
-    assert "ĐƠN VỊ ĐƯỢC GIA HẠN (1)\n  - Trường THCS Kim Bài (thcs-kim-bai): hạn mới hết ngày 15/10/2021" in text
+    assert (
+        "ĐƠN VỊ ĐƯỢC GIA HẠN (1)\n  - Trường THCS Kim Bài (thcs-kim-bai): hạn mới hết ngày 15/10/2021"
+        in text
+    )
     assert "được gia hạn đến hết ngày 15/10/2021" in text
     assert "<strong>Thư số 42</strong>" in html
     assert "Trường THCS Kim Bài (thcs-kim-bai); Trường THCS Thanh Mai (thcs-thanh-mai)" in html
@@ -84,11 +141,21 @@ def _busy_campaign() -> CampaignStatus:
     """The 111 units of the district past the deadline, with the long unbroken strings real
     mail brings (an address, a subject that is one file name)."""
     status, _ = make_campaign(roster_units())
-    long_subject = "BaoCao_TuanLe_HocTapSuotDoi_2021_TruongTHCSThanhMai_ban_chinh_thuc_final_v3.docx"
+    long_subject = (
+        "BaoCao_TuanLe_HocTapSuotDoi_2021_TruongTHCSThanhMai_ban_chinh_thuc_final_v3.docx"
+    )
     unassigned = status.unassigned + tuple(
-        LooseMessage(100 + i, f"<m{i}@x>", "phongvanthu.truongthcsthanhmai.huyenthanhoai2021@gmail.com",
-                     long_subject, DEADLINE, "sender address not in the roster",
-                     ("thcs-thanh-mai", "th-thanh-mai")) for i in range(3))
+        LooseMessage(
+            100 + i,
+            f"<m{i}@x>",
+            "phongvanthu.truongthcsthanhmai.huyenthanhoai2021@gmail.com",
+            long_subject,
+            DEADLINE,
+            "sender address not in the roster",
+            ("thcs-thanh-mai", "th-thanh-mai"),
+        )
+        for i in range(3)
+    )
     units = tuple(replace(u, overdue=u.state != "complete") for u in status.units)
     return replace(status, units=units, unassigned=unassigned)
 

@@ -24,10 +24,20 @@ SMTP_PW = "INTAKE_TEST_DOCTOR_SMTP_PW"
 
 def _config(tmp_path: Path, dovecot: Any, server: SmtpServer, **extra: dict[str, object]) -> str:
     sections: dict[str, dict[str, object]] = {
-        "mailbox": {"host": "127.0.0.1", "port": dovecot.port, "security": "none",
-                    "username": dovecot.user, "password_env": IMAP_PW, "timeout": 5.0},
-        "smtp": {"host": "127.0.0.1", "port": server.port, "security": "none",
-                 "sender": "totrunghoc-thanhoai@thanhoai.example"},
+        "mailbox": {
+            "host": "127.0.0.1",
+            "port": dovecot.port,
+            "security": "none",
+            "username": dovecot.user,
+            "password_env": IMAP_PW,
+            "timeout": 5.0,
+        },
+        "smtp": {
+            "host": "127.0.0.1",
+            "port": server.port,
+            "security": "none",
+            "sender": "totrunghoc-thanhoai@thanhoai.example",
+        },
     }
     for name, values in extra.items():
         sections.setdefault(name, {}).update(values)
@@ -50,7 +60,10 @@ def test_a_processed_folder_the_poller_will_create_is_not_a_failure(
     path = _config(tmp_path, dovecot, smtp_server, mailbox={"processed_folder": "Da-xu-ly"})
     imap = _check(run_checks(path), "imap")
     assert imap.ok, render([imap])
-    assert "processed folder 'Da-xu-ly' does not exist yet: it will be created at the first poll" in imap.detail
+    assert (
+        "processed folder 'Da-xu-ly' does not exist yet: it will be created at the first poll"
+        in imap.detail
+    )
     # and the poller's MOVE (ImapMailbox.mark_processed) does create it
     dovecot.append([b"From: a@b.example\r\nSubject: x\r\nMessage-ID: <d1@b>\r\n\r\nx\r\n"])
     cfg = load(path)
@@ -67,20 +80,27 @@ def test_a_processed_folder_the_poller_will_create_is_not_a_failure(
 
 
 def test_an_unset_password_variable_is_named(
-    tmp_path: Path, dovecot: Any, smtp_server: SmtpServer, imap_password: None,
+    tmp_path: Path,
+    dovecot: Any,
+    smtp_server: SmtpServer,
+    imap_password: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv(SMTP_PW, raising=False)
-    path = _config(tmp_path, dovecot, smtp_server,
-                   smtp={"username": "totrunghoc", "password_env": SMTP_PW})
+    path = _config(
+        tmp_path, dovecot, smtp_server, smtp={"username": "totrunghoc", "password_env": SMTP_PW}
+    )
     smtp = _check(run_checks(path), "smtp")
     assert not smtp.ok
-    assert smtp.fix.startswith(f"set the environment variable {SMTP_PW} to the SMTP password: "
-                               f"export {SMTP_PW}=…"), smtp.fix
+    assert smtp.fix.startswith(
+        f"set the environment variable {SMTP_PW} to the SMTP password: export {SMTP_PW}=…"
+    ), smtp.fix
     assert "/etc/intake/secrets.env" in smtp.fix
     monkeypatch.delenv(IMAP_PW)
     imap = _check(run_checks(path), "imap")
-    assert not imap.ok and f"set the environment variable {IMAP_PW} to the IMAP password" in imap.fix
+    assert (
+        not imap.ok and f"set the environment variable {IMAP_PW} to the IMAP password" in imap.fix
+    )
 
 
 def test_a_wrong_roster_path_says_the_file_does_not_exist(
@@ -91,8 +111,10 @@ def test_a_wrong_roster_path_says_the_file_does_not_exist(
     where = tmp_path / "don-vi-2021.csv"
     assert not roster.ok
     assert roster.detail == f"ConfigError: roster file {where} does not exist"
-    assert roster.fix == (f"put the roster (CSV or XLSX) at {where}, or set [units] roster in "
-                          f"{path} to the file's real path")
+    assert roster.fix == (
+        f"put the roster (CSV or XLSX) at {where}, or set [units] roster in "
+        f"{path} to the file's real path"
+    )
     assert "columns" not in roster.fix
     # a file that is there but is not a roster still gets the columns
     where.write_text("ma,ten\n1,2\n", encoding="utf-8")
@@ -109,7 +131,9 @@ def test_a_missing_read_folder_lists_the_folders_that_exist(
     path = _config(tmp_path, dovecot, smtp_server, mailbox={"folder": "Bao-cao-HTSD"})
     imap = _check(run_checks(path), "imap")
     assert not imap.ok and "'Bao-cao-HTSD' does not exist" in imap.detail
-    assert imap.fix.startswith(f"set [mailbox] folder in {path} to one of the folders on the server: ")
+    assert imap.fix.startswith(
+        f"set [mailbox] folder in {path} to one of the folders on the server: "
+    )
     listed = imap.fix.split(": ", 1)[1].split(", ")
     assert {"INBOX", "Archive", "Báo cáo 2021"} <= set(listed), imap.fix
 
@@ -120,8 +144,13 @@ def test_every_fail_line_of_a_broken_setup_names_what_to_do(
     """All at once, as an admin meets them: no vague 'fix the … section' is left."""
     monkeypatch.delenv(IMAP_PW, raising=False)
     monkeypatch.delenv(SMTP_PW, raising=False)
-    path = _config(tmp_path, dovecot, smtp_server, units={"roster": "nope.csv"},
-                   smtp={"username": "u", "password_env": SMTP_PW})
+    path = _config(
+        tmp_path,
+        dovecot,
+        smtp_server,
+        units={"roster": "nope.csv"},
+        smtp={"username": "u", "password_env": SMTP_PW},
+    )
     out = render(run_checks(path))
     fixes = [line for line in out.splitlines() if "fix:" in line]
     assert len(fixes) >= 3, out

@@ -31,6 +31,7 @@ def _named(make: Callable[[], tuple], filename: str = "") -> Callable[[], Made]:
     def inner() -> Made:
         data, expected = make()[:2]
         return data, filename or expected.filename
+
     inner.__name__ = getattr(make, "__name__", "make") + (f"[{filename}]" if filename else "")
     return inner
 
@@ -44,8 +45,10 @@ def _odt() -> Made:
 
 
 def _txt() -> Made:
-    text = ("TRƯỜNG MẦM NON KIM AN\nBÁO CÁO\nKết quả tổ chức Tuần lễ học tập suốt đời năm 2021\n"
-            "Nhà trường tổ chức 3 hoạt động. Ảnh: https://www.facebook.com/mnkiman/posts/99\n")
+    text = (
+        "TRƯỜNG MẦM NON KIM AN\nBÁO CÁO\nKết quả tổ chức Tuần lễ học tập suốt đời năm 2021\n"
+        "Nhà trường tổ chức 3 hoạt động. Ảnh: https://www.facebook.com/mnkiman/posts/99\n"
+    )
     return text.encode("utf-8"), "bao cao.txt"
 
 
@@ -56,8 +59,12 @@ CASES: list[tuple[Callable[[], Made], set[str], str, str]] = [
     (_named(tables.make_xlsx_nominations_column), {NOMINATIONS}, "spreadsheet", ""),
     (_named(tables.make_encrypted_xlsx), set(), "document", "password-protected"),
     (_named(tables.make_pdf_table), {DATA_TABLE}, "pdf", ""),
-    (_named(lambda: tables.make_docx_report(with_nominations=True)),
-     {REPORT, DATA_TABLE, NOMINATIONS}, "document", ""),
+    (
+        _named(lambda: tables.make_docx_report(with_nominations=True)),
+        {REPORT, DATA_TABLE, NOMINATIONS},
+        "document",
+        "",
+    ),
     (_named(reports.make_docx_report), {REPORT, DATA_TABLE}, "document", ""),
     (_named(reports.make_tcvn3_docx), {REPORT, DATA_TABLE}, "document", ""),  # table in .VnTime
     (_named(reports.make_directive_docx), {DIRECTIVE, DATA_TABLE}, "document", ""),
@@ -75,23 +82,35 @@ CASES: list[tuple[Callable[[], Made], set[str], str, str]] = [
     (lambda: (media.truncated_jpeg(), "Ảnh 2.jpg"), set(), "image", "damaged or truncated"),
     (lambda: (media.png_bomb(), "anh.png"), set(), "image", "image too large"),
     (_named(media.photo_album_docx), {PHOTO}, "document", ""),
-    (_named(media.docx_with_embedded_workbook, "BC MN Bich Hoa.docx"), {REPORT, DATA_TABLE},
-     "document", ""),
+    (
+        _named(media.docx_with_embedded_workbook, "BC MN Bich Hoa.docx"),
+        {REPORT, DATA_TABLE},
+        "document",
+        "",
+    ),
     (lambda: (media.zip_names("cp1258")[0], "Bao cao.zip"), set(), "archive", ""),
     (lambda: (media.winmail_dat()[0], "winmail.dat"), set(), "archive", ""),
     (lambda: (media.zip_names("utf-8")[0], "Bao cao.docx"), set(), "archive", ""),  # renamed
-    (lambda: (b"<html><body>B\xc3\xa1o c\xc3\xa1o</body></html>", "Báo cáo.docx"), set(),
-     "other", "content does not match its .docx name"),
+    (
+        lambda: (b"<html><body>B\xc3\xa1o c\xc3\xa1o</body></html>", "Báo cáo.docx"),
+        set(),
+        "other",
+        "content does not match its .docx name",
+    ),
     (_odt, set(), "document", "format not supported (odt)"),
-    (lambda: (reports.make_docx_report()[0][:3000], "BC.docx"), set(), "document",
-     "file is damaged or incomplete (docx)"),
+    (
+        lambda: (reports.make_docx_report()[0][:3000], "BC.docx"),
+        set(),
+        "document",
+        "file is damaged or incomplete (docx)",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("make", "items", "kind", "problem"), CASES,
-                         ids=[c[0].__name__ for c in CASES])
-def test_items_per_file(make: Callable[[], Made], items: set[str], kind: str,
-                        problem: str) -> None:
+@pytest.mark.parametrize(
+    ("make", "items", "kind", "problem"), CASES, ids=[c[0].__name__ for c in CASES]
+)
+def test_items_per_file(make: Callable[[], Made], items: set[str], kind: str, problem: str) -> None:
     data, filename = make()
     facts = read_document(data, filename)
     assert isinstance(facts, DocumentFacts) and facts.filename == filename
@@ -110,9 +129,9 @@ def test_one_docx_is_report_data_table_and_photos() -> None:
     assert facts.report is not None and facts.report.title.startswith("BÁO CÁO KẾT QUẢ")
     assert facts.data_table is not None
     assert dataclasses.replace(facts.data_table, warnings=()) == table_expected.data_table
-    assert [(p.format, p.width, p.height, p.taken_at, p.camera, p.evidence)
-            for p in facts.photos] == [(e.fmt, e.width, e.height, e.taken_at, e.camera,
-                                        e.evidence) for e in expected.photos]
+    assert [
+        (p.format, p.width, p.height, p.taken_at, p.camera, p.evidence) for p in facts.photos
+    ] == [(e.fmt, e.width, e.height, e.taken_at, e.camera, e.evidence) for e in expected.photos]
     evidence = {p.sha256 for p in facts.photos if p.evidence}
     assert evidence == {hashlib.sha256(b).hexdigest() for b in expected.photo_bytes}
     assert all(p.thumbnail for p in facts.photos)
@@ -135,9 +154,13 @@ def test_content_decides_before_the_file_name() -> None:
 
 
 def test_damaged_files_give_problems_not_exceptions() -> None:
-    sources = [tables.make_xlsx_workbook()[0], tables.make_xls_merged()[0],
-               reports.make_docx_report()[0], reports.make_text_pdf()[0],
-               media.phone_jpeg(8, size=(640, 480))[0]]
+    sources = [
+        tables.make_xlsx_workbook()[0],
+        tables.make_xls_merged()[0],
+        reports.make_docx_report()[0],
+        reports.make_text_pdf()[0],
+        media.phone_jpeg(8, size=(640, 480))[0],
+    ]
     names = ["so lieu.xlsx", "so lieu.xls", "bao cao.docx", "bao cao.pdf", "anh.jpg"]
     for data, name in zip(sources, names, strict=True):
         for cut in (len(data) // 7, len(data) // 2, len(data) - 10):
@@ -172,9 +195,12 @@ def test_same_photo_attached_and_embedded_counts_once(logic_app: App) -> None:
     m["Message-ID"] = "<docs-1@thanhoai.example>"
     m["Date"] = "Tue, 05 Oct 2021 08:00:00 +0700"
     m.set_content("Kính gửi Phòng GD&ĐT, trường gửi báo cáo, số liệu và hình ảnh.")
-    m.add_attachment(docx, maintype="application",
-                     subtype="vnd.openxmlformats-officedocument.wordprocessingml.document",
-                     filename=expected.filename)
+    m.add_attachment(
+        docx,
+        maintype="application",
+        subtype="vnd.openxmlformats-officedocument.wordprocessingml.document",
+        filename=expected.filename,
+    )
     m.add_attachment(also_attached, maintype="image", subtype="jpeg", filename="IMG_0001.jpg")
     m.add_attachment(other, maintype="image", subtype="jpeg", filename="IMG_0002.jpg")
     box = FakeMailbox()
@@ -186,5 +212,7 @@ def test_same_photo_attached_and_embedded_counts_once(logic_app: App) -> None:
     assert unit.items.report and unit.items.data_table
     assert table_expected.data_table is not None
     assert (unit.total_classes, unit.total_participants) == (
-        table_expected.data_table.total_classes, table_expected.data_table.total_participants)
+        table_expected.data_table.total_classes,
+        table_expected.data_table.total_participants,
+    )
     assert unit.state == "complete"

@@ -43,8 +43,12 @@ def _mail(n: int, sender: str, names: list[str]) -> bytes:
     m["Date"] = "Wed, 06 Oct 2021 10:00:00 +0700"
     m.set_content("Kính gửi Phòng GD&ĐT,\nTrường gửi ảnh minh chứng.\n")
     for i, name in enumerate(names):
-        m.add_attachment(phone_jpeg(100 * n + i, size=(64, 48))[0], maintype="image",
-                         subtype="jpeg", filename=name)
+        m.add_attachment(
+            phone_jpeg(100 * n + i, size=(64, 48))[0],
+            maintype="image",
+            subtype="jpeg",
+            filename=name,
+        )
     return bytes(m)
 
 
@@ -52,14 +56,19 @@ def _mail(n: int, sender: str, names: list[str]) -> bytes:
 def filed(tmp_path: Path, db_url: str, clock: FixedClock) -> Iterator[App]:
     roster = tmp_path / "roster.csv"
     roster.write_text(ROSTER, encoding="utf-8")
-    app = App(make_config(tmp_path, db_url, units={"roster": str(roster)},
-                          limits={"parse_workers": 0}), clock)
+    app = App(
+        make_config(tmp_path, db_url, units={"roster": str(roster)}, limits={"parse_workers": 0}),
+        clock,
+    )
     app.import_roster(roster)
     mails = [
         _mail(1, "th-a@thanhoai.example", ["Ảnh 1.jpg"]),
         _mail(2, "th-b@thanhoai.example", ["Ảnh 1.jpg"]),
-        _mail(3, "thcs-thanh-mai@thanhoai.example",
-              [LONG + "1.jpg", unicodedata.normalize("NFD", LONG) + "2.jpg", "ảnh.jpg", "ẢNH.jpg"]),
+        _mail(
+            3,
+            "thcs-thanh-mai@thanhoai.example",
+            [LONG + "1.jpg", unicodedata.normalize("NFD", LONG) + "2.jpg", "ảnh.jpg", "ẢNH.jpg"],
+        ),
     ]
     folder = tmp_path / "mail"
     folder.mkdir()
@@ -86,7 +95,9 @@ def test_fit_name_bounds_bytes_keeps_the_extension_and_whole_letters() -> None:
     assert fit_name("short.pdf") == "short.pdf"
 
 
-def test_export_gives_every_unit_its_own_folder_and_names_that_fit(filed: App, tmp_path: Path) -> None:
+def test_export_gives_every_unit_its_own_folder_and_names_that_fit(
+    filed: App, tmp_path: Path
+) -> None:
     out = tmp_path / "export"
     r = export_all(filed, out)
     assert r.failures == [] and r.units == 3 and r.files == 6
@@ -106,7 +117,9 @@ def test_export_gives_every_unit_its_own_folder_and_names_that_fit(filed: App, t
     assert again.failures == [] and sorted(p.name for p in mai.iterdir()) == names
 
 
-def test_a_file_that_cannot_be_written_is_reported_and_the_rest_exported(filed: App, tmp_path: Path) -> None:
+def test_a_file_that_cannot_be_written_is_reported_and_the_rest_exported(
+    filed: App, tmp_path: Path
+) -> None:
     from sqlalchemy import select
 
     from store.models import Attachment
@@ -126,7 +139,8 @@ def test_a_file_that_cannot_be_written_is_reported_and_the_rest_exported(filed: 
 
 
 def test_links_planted_in_the_export_folder_are_refused_and_nothing_outside_is_written(
-        filed: App, tmp_path: Path) -> None:
+    filed: App, tmp_path: Path
+) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
     victim = outside / "victim.xlsx"
@@ -134,14 +148,18 @@ def test_links_planted_in_the_export_folder_are_refused_and_nothing_outside_is_w
     out = tmp_path / "export"
     out.mkdir()
     (out / "tong-hop-tuan-le-htsd-2021.xlsx").symlink_to(victim)
-    (out / "th-kim-an - Trường Tiểu học Kim An-Kim Bài").symlink_to(outside, target_is_directory=True)
+    (out / "th-kim-an - Trường Tiểu học Kim An-Kim Bài").symlink_to(
+        outside, target_is_directory=True
+    )
     mai = out / "thcs-thanh-mai - Trường THCS Thanh Mai"
     mai.mkdir()
     (mai / "ảnh.jpg").symlink_to(outside / "photo.jpg")  # dangling: a write would create it
     res = CliRunner().invoke(cli, ["--config", filed.cfg.source, "export", "--out", str(out)])
     assert res.exit_code == 1, res.output
     lines = res.stderr.strip().splitlines()
-    assert len(lines) == 3 and all(line.startswith("error: ") and "symbolic link" in line for line in lines)
+    assert len(lines) == 3 and all(
+        line.startswith("error: ") and "symbolic link" in line for line in lines
+    )
     assert sorted(p.name for p in outside.iterdir()) == ["victim.xlsx"]
     assert victim.read_bytes() == b"not yours"
     assert (mai / "ảnh.jpg").is_symlink()  # left alone, not replaced either

@@ -17,26 +17,46 @@ from tests.test_campaigns import UNITS, _app, _both, _covid, _stats, _week, _wri
 HN = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
-def test_export_gives_each_campaign_its_folders_and_its_own_table(tmp_path: Path, db_url: str) -> None:
+def test_export_gives_each_campaign_its_folders_and_its_own_table(
+    tmp_path: Path, db_url: str
+) -> None:
     with _app(tmp_path / "store", db_url) as app:
         app.clock.set(datetime(2021, 10, 12, 8, 0, tzinfo=HN))  # type: ignore[attr-defined]
-        app.import_paths([_write(tmp_path, "mail", [
-            _week("thcs-bich-hoa", 1), _stats("thcs-cao-duong", 10), _both("thcs-thanh-mai", 20),
-            _covid("th-bich-hoa", 21)])])
+        app.import_paths(
+            [
+                _write(
+                    tmp_path,
+                    "mail",
+                    [
+                        _week("thcs-bich-hoa", 1),
+                        _stats("thcs-cao-duong", 10),
+                        _both("thcs-thanh-mai", 20),
+                        _covid("th-bich-hoa", 21),
+                    ],
+                )
+            ]
+        )
         result = export_all(app, tmp_path / "out")
     out = tmp_path / "out"
     assert result.failures == []
     assert sorted(p.name for p in out.iterdir()) == [
-        "thong-ke-dau-nam-2021", "tong-hop-cac-ke-hoach.xlsx", "tuan-le-htsd-2021"]
+        "thong-ke-dau-nam-2021",
+        "tong-hop-cac-ke-hoach.xlsx",
+        "tuan-le-htsd-2021",
+    ]
 
     def files(campaign: str, code: str) -> set[str]:
         (folder,) = [p for p in (out / campaign).iterdir() if p.name.startswith(f"{code} - ")]
         return {p.name for p in folder.iterdir()}
 
     assert {p.name.split(" - ")[0] for p in (out / "tuan-le-htsd-2021").iterdir()} == {
-        "thcs-bich-hoa", "thcs-thanh-mai"}
+        "thcs-bich-hoa",
+        "thcs-thanh-mai",
+    }
     assert {p.name.split(" - ")[0] for p in (out / "thong-ke-dau-nam-2021").iterdir()} == {
-        "thcs-cao-duong", "thcs-thanh-mai"}
+        "thcs-cao-duong",
+        "thcs-thanh-mai",
+    }
     # one email, two campaigns: the statistics table in its campaign only, the week's files in the week
     name = UNITS["thcs-thanh-mai"].name
     assert files("thong-ke-dau-nam-2021", "thcs-thanh-mai") == {"Thong ke dau nam 2021-2022.xlsx"}
@@ -44,8 +64,16 @@ def test_export_gives_each_campaign_its_folders_and_its_own_table(tmp_path: Path
     assert f"Tổng hợp số liệu {name}.xlsx" in week and "Thong ke dau nam 2021-2022.xlsx" not in week
     # other mail is exported nowhere
     assert not any("th-bich-hoa - " in str(p) for p in out.rglob("*"))
-    wb = openpyxl.load_workbook(io.BytesIO((out / "tong-hop-cac-ke-hoach.xlsx").read_bytes()), read_only=True)
+    wb = openpyxl.load_workbook(
+        io.BytesIO((out / "tong-hop-cac-ke-hoach.xlsx").read_bytes()), read_only=True
+    )
     stats = [r for r in wb.worksheets[2].iter_rows(values_only=True) if any(r)]
-    assert stats[-1][1:] == ("TỔNG CỘNG", None, 18, 738, 42)  # 2 schools × (9 classes, 369 pupils, 21 teachers)
+    assert stats[-1][1:] == (
+        "TỔNG CỘNG",
+        None,
+        18,
+        738,
+        42,
+    )  # 2 schools × (9 classes, 369 pupils, 21 teachers)
     units = {r[1] for r in stats if len(r) > 1 and r[1] and str(r[0] or "").isdigit()}
     assert units == {UNITS["thcs-cao-duong"].name, name}

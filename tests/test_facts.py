@@ -21,7 +21,10 @@ def test_a_data_table_reads_back_with_its_totals_and_nominations(tmp_path: Path)
     found = read_document(data, expected.filename, "")
     text = facts.facts_json(found, FileStore(tmp_path))
     assert expected.data_table is not None
-    assert facts.totals(text) == (expected.data_table.total_classes, expected.data_table.total_participants)
+    assert facts.totals(text) == (
+        expected.data_table.total_classes,
+        expected.data_table.total_participants,
+    )
     assert len(facts.data_table(text)["rows"]) == len(expected.data_table.rows)
     assert len(facts.nominations(text)) == len(found.nominations)
     assert expected.data_table.rows[0].activity in text  # Vietnamese kept as it is, not \u-escaped
@@ -34,7 +37,9 @@ def test_a_report_keeps_its_text_cut_and_no_table(tmp_path: Path) -> None:
     assert found.report is not None
     stored = facts.data_table(text)
     assert (stored != {}) == (found.data_table is not None)
-    assert len(facts._load(text)["report"]["text"]) == min(len(found.report.text), facts.REPORT_TEXT_CHARS)
+    assert len(facts._load(text)["report"]["text"]) == min(
+        len(found.report.text), facts.REPORT_TEXT_CHARS
+    )
 
 
 def test_photos_count_by_content_and_their_thumbnails_are_blobs(tmp_path: Path) -> None:
@@ -47,7 +52,12 @@ def test_photos_count_by_content_and_their_thumbnails_are_blobs(tmp_path: Path) 
     thumbs = facts.named_blobs(text, "thumbnail_sha256")
     assert len(thumbs) == 1 and all(files.exists(t) for t in thumbs)
     logo, _ = logo_png()
-    assert facts.evidence_photos("f" * 64, 0, facts.facts_json(read_document(logo, "logo.png", ""), files)) == set()
+    assert (
+        facts.evidence_photos(
+            "f" * 64, 0, facts.facts_json(read_document(logo, "logo.png", ""), files)
+        )
+        == set()
+    )
     # a photo file whose facts were not stored (an old row) is itself one photo
     assert facts.evidence_photos("f" * 64, 1, "") == {"f" * 64}
 

@@ -30,13 +30,18 @@ def _import_one(app: App, tmp_path: Path, raw: bytes) -> tuple[Message, str, dic
     return msg, code, {u["code"]: u for u in status_json(app.status())["units"]}
 
 
-def test_a_commune_forwarding_a_schools_email_files_it_to_the_school(app: App, tmp_path: Path) -> None:
-    msg, code, units = _import_one(app, tmp_path, forward_as_attachment(
-        ROSTER, "xa-tam-hung", "th-tam-hung", seed=3))
+def test_a_commune_forwarding_a_schools_email_files_it_to_the_school(
+    app: App, tmp_path: Path
+) -> None:
+    msg, code, units = _import_one(
+        app, tmp_path, forward_as_attachment(ROSTER, "xa-tam-hung", "th-tam-hung", seed=3)
+    )
     assert (msg.state, code) == ("filed", "th-tam-hung"), msg.reason
     assert msg.forwarded_by == COMMUNE
-    assert msg.reason.startswith("forwarded message from th-tam-hung@thanhoai.example is on the "
-                                 "roster (forwarded by ubnd-tam-hung@thanhoai.example, xa-tam-hung")
+    assert msg.reason.startswith(
+        "forwarded message from th-tam-hung@thanhoai.example is on the "
+        "roster (forwarded by ubnd-tam-hung@thanhoai.example, xa-tam-hung"
+    )
     school, commune = units["th-tam-hung"], units["xa-tam-hung"]
     assert school["forwarded"] == [{"id": msg.id, "by": COMMUNE, "by_unit": "xa-tam-hung"}]
     assert school["state"] != "missing" and school["messages"] == 1
@@ -47,16 +52,24 @@ def test_a_commune_forwarding_a_schools_email_files_it_to_the_school(app: App, t
 def test_a_forward_that_adds_a_file_of_its_own_is_left_to_the_officer(
     app: App, tmp_path: Path
 ) -> None:
-    msg, code, units = _import_one(app, tmp_path, forward_as_attachment(
-        ROSTER, "xa-tam-hung", "th-tam-hung", seed=3, own_photo=True))
+    msg, code, units = _import_one(
+        app,
+        tmp_path,
+        forward_as_attachment(ROSTER, "xa-tam-hung", "th-tam-hung", seed=3, own_photo=True),
+    )
     assert code != "th-tam-hung", msg.reason
     assert msg.forwarded_by == ""
     assert units["th-tam-hung"]["state"] == "missing" and units["th-tam-hung"]["forwarded"] == []
 
 
 def test_a_forward_of_an_unknown_sender_is_not_the_schools(app: App, tmp_path: Path) -> None:
-    msg, code, units = _import_one(app, tmp_path, forward_as_attachment(
-        ROSTER, "xa-tam-hung", "th-tam-hung", seed=4, inner_sender="c1tamhung@gmail.com"))
+    msg, code, units = _import_one(
+        app,
+        tmp_path,
+        forward_as_attachment(
+            ROSTER, "xa-tam-hung", "th-tam-hung", seed=4, inner_sender="c1tamhung@gmail.com"
+        ),
+    )
     assert code != "th-tam-hung", msg.reason
     assert msg.forwarded_by == ""
     assert units["th-tam-hung"]["state"] == "missing"

@@ -30,15 +30,50 @@ from tests.conftest import ROSTER
 from tests.mailgen import campaign_mailbox
 
 TOKENS = (
-    b"\r\n", b"\n", b"\r", b"\r\n\r\n", b"\x00", b"\xff\xfe", b"\xed\xa0\x80", b"\xc3",
-    b"\xe2\x80\xae", b"\xe2\x80\xa8", b"--", b"--\r\n", b"=?utf-8?B?", b"=?utf-8?Q?=0D=0A?=",
-    b"=?utf-7?B?K0FEdy0=?=", b"=?x-unknown?Q?a?=", b"?=", b'boundary="', b"boundary=",
+    b"\r\n",
+    b"\n",
+    b"\r",
+    b"\r\n\r\n",
+    b"\x00",
+    b"\xff\xfe",
+    b"\xed\xa0\x80",
+    b"\xc3",
+    b"\xe2\x80\xae",
+    b"\xe2\x80\xa8",
+    b"--",
+    b"--\r\n",
+    b"=?utf-8?B?",
+    b"=?utf-8?Q?=0D=0A?=",
+    b"=?utf-7?B?K0FEdy0=?=",
+    b"=?x-unknown?Q?a?=",
+    b"?=",
+    b'boundary="',
+    b"boundary=",
     b"Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n",
-    b"Content-Type: message/rfc822\r\n", b"Content-Transfer-Encoding: base64\r\n",
-    b"Content-Transfer-Encoding: quoted-printable\r\n", b"Content-Disposition: attachment; ",
-    b"filename*0*=utf-8''%E1%BB", b"filename*=x-bad''%", b'filename="../../', b"name*1=",
-    b"charset=utf-7", b"charset=x-nope", b"=\r\n", b"=ZZ", b"\t", b" ", b";", b":", b"<", b">",
-    b'"', b"\\", b"@", b",", b"(", b")",
+    b"Content-Type: message/rfc822\r\n",
+    b"Content-Transfer-Encoding: base64\r\n",
+    b"Content-Transfer-Encoding: quoted-printable\r\n",
+    b"Content-Disposition: attachment; ",
+    b"filename*0*=utf-8''%E1%BB",
+    b"filename*=x-bad''%",
+    b'filename="../../',
+    b"name*1=",
+    b"charset=utf-7",
+    b"charset=x-nope",
+    b"=\r\n",
+    b"=ZZ",
+    b"\t",
+    b" ",
+    b";",
+    b":",
+    b"<",
+    b">",
+    b'"',
+    b"\\",
+    b"@",
+    b",",
+    b"(",
+    b")",
 )
 OPS = ("flip", "insert", "token", "delete", "duplicate", "truncate", "swap")
 _STRUCTURE = re.compile(rb"\n(?:--|[A-Za-z-]+:)")
@@ -69,34 +104,46 @@ def mutate(index: int, ops: list[tuple[str, int, int, bool]]) -> bytes:
         elif op == "token":
             raw[pos:pos] = TOKENS[b % len(TOKENS)] * (1 + (b >> 8) % 4)
         elif op == "delete":
-            del raw[pos:pos + 1 + b % 64]
+            del raw[pos : pos + 1 + b % 64]
         elif op == "duplicate":
-            raw[pos:pos] = raw[pos:pos + 1 + b % 512]
+            raw[pos:pos] = raw[pos : pos + 1 + b % 512]
         elif op == "truncate":
-            del raw[max(pos, 1):]
+            del raw[max(pos, 1) :]
         elif op == "swap":  # two structural lines trade places
             other = marks[b % len(marks)] % len(raw) if marks else b % len(raw)
             i, j = sorted((pos, other))
-            line_i, line_j = raw[i:i + 60], raw[j:j + 60]
+            line_i, line_j = raw[i : i + 60], raw[j : j + 60]
             if j >= i + 60:
-                raw[j:j + 60], raw[i:i + 60] = line_i, line_j
+                raw[j : j + 60], raw[i : i + 60] = line_i, line_j
     return bytes(raw)
 
 
 mutations = st.lists(
-    st.tuples(st.sampled_from(OPS), st.integers(0, 2**31 - 1), st.integers(0, 2**16 - 1),
-              st.booleans()),
-    min_size=1, max_size=6,
+    st.tuples(
+        st.sampled_from(OPS), st.integers(0, 2**31 - 1), st.integers(0, 2**16 - 1), st.booleans()
+    ),
+    min_size=1,
+    max_size=6,
 )
-FUZZ = settings(max_examples=200, deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=200,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 def assert_clean(value: str, what: str, *, multiline: bool = False) -> None:
     assert unicodedata.is_normalized("NFC", value), what
-    bad = [ch for ch in value
-           if 0xD800 <= ord(ch) <= 0xDFFF or ch in _BIDI or ch in "\x00\u2028\u2029"
-           or (unicodedata.category(ch) == "Cc" and not (multiline and ch in "\n\t"))]
+    bad = [
+        ch
+        for ch in value
+        if 0xD800 <= ord(ch) <= 0xDFFF
+        or ch in _BIDI
+        or ch in "\x00\u2028\u2029"
+        or (unicodedata.category(ch) == "Cc" and not (multiline and ch in "\n\t"))
+    ]
     assert not bad, (what, bad[:5], value[:120])
 
 
@@ -129,7 +176,9 @@ def test_seed_messages_parse(index: int) -> None:
 
 @FUZZ
 @given(index=st.integers(0, len(seeds()) - 1), ops=mutations)
-def test_mutated_mail_never_escapes_the_message_boundary(index: int, ops: list[tuple[str, int, int, bool]]) -> None:
+def test_mutated_mail_never_escapes_the_message_boundary(
+    index: int, ops: list[tuple[str, int, int, bool]]
+) -> None:
     raw = mutate(index, ops)
     env = envelope(raw)
     for path, value in strings(env):
@@ -147,8 +196,9 @@ def test_mutated_mail_never_escapes_the_message_boundary(index: int, ops: list[t
 
 @settings(FUZZ, max_examples=40)
 @given(index=st.integers(0, len(seeds()) - 1), ops=mutations)
-def test_mutated_mail_through_the_parse_stage(tmp_path_factory: pytest.TempPathFactory, index: int,
-                                              ops: list[tuple[str, int, int, bool]]) -> None:
+def test_mutated_mail_through_the_parse_stage(
+    tmp_path_factory: pytest.TempPathFactory, index: int, ops: list[tuple[str, int, int, bool]]
+) -> None:
     root = Path(tmp_path_factory.getbasetemp()) / "fuzz-store"
     files = FileStore(root)
     sha = files.put(mutate(index, ops))

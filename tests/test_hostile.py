@@ -67,8 +67,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     inbox.mkdir()
     cfg = make_config(
         root / "app",
-        limits={"parse_workers": 2, "parse_memory_mb": 512, "parse_timeout": 20,
-                "parse_cpu_seconds": 15},
+        limits={
+            "parse_workers": 2,
+            "parse_memory_mb": 512,
+            "parse_timeout": 20,
+            "parse_cpu_seconds": 15,
+        },
         mailbox={"max_attempts": 1},  # a failure quarantines at once (no retry backoff)
     )
     old = os.getcwd()
@@ -103,9 +107,12 @@ def ordinary(w: World, n: int) -> tuple[bytes, str]:
     m["Date"] = format_datetime(datetime(2021, 10, 5, 1, n % 60, tzinfo=UTC))
     m["Message-ID"] = f"<ordinary-{n}@thanhoai.example>"
     m.set_content(f"Kính gửi Phòng GD&ĐT,\n{unit.name} gửi bảng tổng hợp số liệu (lần {n}).\n")
-    m.add_attachment(demo_mail.make_table(unit, demo_mail._rows(rng), rng),
-                     maintype="application", subtype=demo_mail.XLSX.split("/")[1],
-                     filename=f"Tổng hợp số liệu {unit.name}.xlsx")
+    m.add_attachment(
+        demo_mail.make_table(unit, demo_mail._rows(rng), rng),
+        maintype="application",
+        subtype=demo_mail.XLSX.split("/")[1],
+        filename=f"Tổng hợp số liệu {unit.name}.xlsx",
+    )
     return bytes(m), unit.code
 
 
@@ -113,9 +120,14 @@ def assert_clean(value: str | None, what: str, *, multiline: bool = False) -> No
     if not value:
         return
     assert unicodedata.is_normalized("NFC", value), what
-    bad = [ch for ch in value
-           if 0xD800 <= ord(ch) <= 0xDFFF or ch in _BIDI or ch in "\x00\u2028\u2029"
-           or (unicodedata.category(ch) == "Cc" and not (multiline and ch in "\n\t"))]
+    bad = [
+        ch
+        for ch in value
+        if 0xD800 <= ord(ch) <= 0xDFFF
+        or ch in _BIDI
+        or ch in "\x00\u2028\u2029"
+        or (unicodedata.category(ch) == "Cc" and not (multiline and ch in "\n\t"))
+    ]
     assert not bad, (what, bad[:5], value[:200])
     assert not _ESCAPED.search(value), (what, "escaped bytes", value[:200])
 
@@ -156,8 +168,12 @@ def snapshot(w: World) -> set[str]:
             continue
         if files in p.parents:
             rel = p.relative_to(files).parts
-            if (len(rel) == 3 and _HEX.match(rel[2]) and rel[0] == rel[2][:2]
-                    and rel[1] == rel[2][2:4]):
+            if (
+                len(rel) == 3
+                and _HEX.match(rel[2])
+                and rel[0] == rel[2][:2]
+                and rel[1] == rel[2][2:4]
+            ):
                 continue
         out.add(str(p.relative_to(w.root)))
     return out
@@ -167,8 +183,11 @@ def _message(w: World, sha: str) -> tuple[Message, list[Attachment], str | None]
     with w.app.sessions() as s:
         msg = s.scalar(select(Message).where(Message.sha256 == sha))
         assert msg is not None, "the message was not stored"
-        atts = list(s.scalars(select(Attachment).where(Attachment.message_fk == msg.id)
-                              .order_by(Attachment.id)))
+        atts = list(
+            s.scalars(
+                select(Attachment).where(Attachment.message_fk == msg.id).order_by(Attachment.id)
+            )
+        )
         unit = s.scalar(select(Unit.code).where(Unit.id == msg.unit_id)) if msg.unit_id else None
         s.expunge_all()
     return msg, atts, unit
@@ -230,17 +249,37 @@ def test_hostile_message_is_contained(world: World, case: Case) -> None:
     assert growth_mb < PARENT_GROWTH_MB
 
 
-RECEIPT_HEADERS = {"from", "to", "subject", "date", "message-id", "auto-submitted",
-                   "x-auto-response-suppress", "x-intake-kind", "in-reply-to", "references",
-                   "mime-version", "content-type", "content-transfer-encoding"}
+RECEIPT_HEADERS = {
+    "from",
+    "to",
+    "subject",
+    "date",
+    "message-id",
+    "auto-submitted",
+    "x-auto-response-suppress",
+    "x-intake-kind",
+    "in-reply-to",
+    "references",
+    "mime-version",
+    "content-type",
+    "content-transfer-encoding",
+}
 
 
 def test_hostile_subjects_reused_in_receipts_add_no_header(world: World) -> None:
     """Subjects that decoded to CR/LF, U+2028/2029/NEL or controls are quoted in each receipt's
     text: every receipt has only our headers and goes to the sender alone."""
     w = world
-    risky = [c for c in CASES if c.name in ("crlf-in-encoded-subject", "controls-in-encoded-subject",
-                                            "line-separators-in-encoded-subject")]
+    risky = [
+        c
+        for c in CASES
+        if c.name
+        in (
+            "crlf-in-encoded-subject",
+            "controls-in-encoded-subject",
+            "line-separators-in-encoded-subject",
+        )
+    ]
     ids = {}
     for case in risky:
         msg, _, _ = _message(w, feed(w, case.raw))
@@ -255,8 +294,11 @@ def test_hostile_subjects_reused_in_receipts_add_no_header(world: World) -> None
     for sent in mailer.sent:
         raw = sent.as_bytes(policy=email.policy.SMTP)
         head = raw.split(b"\r\n\r\n", 1)[0]
-        names = {line.split(b":", 1)[0].decode().lower() for line in head.split(b"\r\n")
-                 if line and line[:1] not in b" \t"}
+        names = {
+            line.split(b":", 1)[0].decode().lower()
+            for line in head.split(b"\r\n")
+            if line and line[:1] not in b" \t"
+        }
         assert names <= RECEIPT_HEADERS, names - RECEIPT_HEADERS
         out = email.parser.BytesParser(policy=email.policy.default).parsebytes(raw)
         assert out["Bcc"] is None and out["Cc"] is None
@@ -281,8 +323,12 @@ def test_formula_text_from_a_unit_stays_text_in_the_export(world: World) -> None
     m["Date"] = format_datetime(datetime(2021, 10, 5, 1, 30, tzinfo=UTC))
     m["Message-ID"] = "<formulas-1@thanhoai.example>"
     m.set_content("Kính gửi Phòng GD&ĐT, trường gửi bảng số liệu.")
-    m.add_attachment(formula_table(unit), maintype="application",
-                     subtype=demo_mail.XLSX.split("/")[1], filename="Tổng hợp số liệu.xlsx")
+    m.add_attachment(
+        formula_table(unit),
+        maintype="application",
+        subtype=demo_mail.XLSX.split("/")[1],
+        filename="Tổng hợp số liệu.xlsx",
+    )
     msg, atts, code = _message(w, feed(w, bytes(m)))
     assert (msg.state, code, [a.items for a in atts]) == ("filed", unit.code, ["data_table"])
 

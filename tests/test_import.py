@@ -41,8 +41,9 @@ OBSOLETE = (  # an obsolete `From  :` header first, and a body line that an mbox
 QUOTED = OBSOLETE.replace(b"Tr", b">From a quoted reply\n>>From a reply to a reply\nTr", 1)
 
 
-def _mboxrd(messages: list[bytes], *, bom: bool = False, newline: bytes = b"\n",
-            rd: bool = True) -> bytes:
+def _mboxrd(
+    messages: list[bytes], *, bom: bool = False, newline: bytes = b"\n", rd: bool = True
+) -> bytes:
     """An mbox as mail clients write them: mboxrd (every `>*From ` line gets one more `>`, as
     mutt and Gmail Takeout do) or mboxo (`rd=False`: only `From ` lines escaped, as Python's
     mailbox and Thunderbird do); `newline` b"\\r\\n" for a file written on Windows."""
@@ -62,25 +63,32 @@ def _crlf(raw: bytes) -> bytes:
 
 # -- the reader (pure) -----------------------------------------------------------------------
 
-@pytest.mark.parametrize("line", [
-    b"From MAILER-DAEMON Fri Jul  8 12:08:34 2011\n",
-    b"From thcs-tam-hung@thanhoai.example Mon Oct  4 08:15:00 2021\n",
-    b"From 1712345678901234567@xxx Mon Oct 04 08:15:00 +0000 2021\r\n",  # Gmail Takeout
-    b"From - Mon Oct 04 08:15:00 2021\n",  # Thunderbird
-    b"From someone@example.com Mon, 4 Oct 2021 08:15:00 +0700\n",  # RFC 5322 date
-])
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"From MAILER-DAEMON Fri Jul  8 12:08:34 2011\n",
+        b"From thcs-tam-hung@thanhoai.example Mon Oct  4 08:15:00 2021\n",
+        b"From 1712345678901234567@xxx Mon Oct 04 08:15:00 +0000 2021\r\n",  # Gmail Takeout
+        b"From - Mon Oct 04 08:15:00 2021\n",  # Thunderbird
+        b"From someone@example.com Mon, 4 Oct 2021 08:15:00 +0700\n",  # RFC 5322 date
+    ],
+)
 def test_real_from_lines_separate_messages(line: bytes) -> None:
     assert is_from_line(line)
     assert sniff(line + b"Subject: x\n\nbody\n").kind == "mbox"
 
 
-@pytest.mark.parametrize("line", [
-    b"From  : Nguyen Van A <a@example.com>\n",  # obsolete header syntax
-    b"From: a@example.com\n",
-    b"From here on we will report weekly\n",
-    b"From the school office Mon Oct 4\n",
-    b"From a@b Mon Oct  4 2021\n",  # no time
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"From  : Nguyen Van A <a@example.com>\n",  # obsolete header syntax
+        b"From: a@example.com\n",
+        b"From here on we will report weekly\n",
+        b"From the school office Mon Oct 4\n",
+        b"From a@b Mon Oct  4 2021\n",  # no time
+    ],
+)
 def test_headers_and_body_lines_are_not_separators(line: bytes) -> None:
     assert not is_from_line(line)
 
@@ -100,7 +108,9 @@ def test_mbox_split_gives_each_message_the_bytes_of_its_eml() -> None:
     assert got == crlf
     # a message that ends in a blank line of its own keeps it; the writer's separator goes
     assert list(split_mbox(_mboxrd([OBSOLETE + b"\n", OBSOLETE]).splitlines(keepends=True))) == [
-        OBSOLETE + b"\n", OBSOLETE]
+        OBSOLETE + b"\n",
+        OBSOLETE,
+    ]
 
 
 def test_python_mailbox_writes_mboxo_and_reads_back_the_same_bytes(tmp_path: Path) -> None:
@@ -126,7 +136,8 @@ def test_leading_blank_lines_and_a_dateless_envelope_line_are_not_part_of_the_me
     assert list(split_mbox(bare.splitlines(keepends=True))) == [_crlf(OBSOLETE)]
     # later separators need their date: a dateless one inside a message is a body line
     assert list(split_mbox((bare + b"From x@y\r\n").splitlines(keepends=True))) == [
-        _crlf(OBSOLETE) + b"From x@y\r\n"]
+        _crlf(OBSOLETE) + b"From x@y\r\n"
+    ]
     assert sniff(b"From here on we report weekly\nSubject: x\n\n").kind == "not-mail"
 
 
@@ -149,6 +160,7 @@ def test_body_hash_ignores_trailing_blank_lines_only() -> None:
 
 
 # -- through the store -----------------------------------------------------------------------
+
 
 def _containers(root: Path, messages: list[bytes]) -> list[Path]:
     """The same messages as files of their own (any name), an mboxo, a BOM-prefixed mboxrd and
@@ -183,7 +195,9 @@ def test_the_same_message_by_every_route_is_stored_once(app: App, tmp_path: Path
         assert obsolete.state != "received"  # filed (or set aside with a reason), not left behind
 
 
-def test_a_copy_differing_only_in_trailing_blank_lines_is_a_duplicate(app: App, tmp_path: Path) -> None:
+def test_a_copy_differing_only_in_trailing_blank_lines_is_a_duplicate(
+    app: App, tmp_path: Path
+) -> None:
     (tmp_path / "a.eml").write_bytes(OBSOLETE)
     (tmp_path / "b.eml").write_bytes(OBSOLETE.rstrip(b"\n"))
     (tmp_path / "c.eml").write_bytes(_crlf(OBSOLETE) + b"\r\n\r\n")
@@ -202,7 +216,7 @@ def test_folder_import_reads_every_file_and_reports_what_it_skipped(tmp_path: Pa
     (export / "anh.jpg").write_bytes(phone_jpeg(2)[0])
     (export / "ghi chú.txt").write_text("Ghi chú: gửi lại báo cáo THCS\n", encoding="utf-8")
     (export / "empty.eml").write_bytes(b"")
-    (export / "Inbox.msf").write_text("// <!-- <mdb:mork:z v=\"1.4\"/> -->\n", encoding="utf-8")
+    (export / "Inbox.msf").write_text('// <!-- <mdb:mork:z v="1.4"/> -->\n', encoding="utf-8")
     md = mailbox.Maildir(str(export / "Maildir"))
     md.add(OBSOLETE)
     (export / "Maildir" / "tmp" / "1633311300.P1.host").write_bytes(messages[0][:500])
@@ -211,15 +225,17 @@ def test_folder_import_reads_every_file_and_reports_what_it_skipped(tmp_path: Pa
     assert r.exit_code == 0, r.output
     assert "5 message(s) read, 4 new, 1 already in the store, 6 skipped" in r.output
     skipped = sorted(line for line in r.output.splitlines() if line.startswith("skipped: "))
-    assert skipped == sorted([
-        f"skipped: {export / 'anh.jpg'}: not mail: binary data",
-        f"skipped: {export / 'ghi chú.txt'}: not mail: it does not start with a header line (Name: value)",
-        f"skipped: {export / 'empty.eml'}: empty file",
-        f"skipped: {export / 'Inbox.msf'}: not mail: it does not start with a header line (Name: value)",
-        f"skipped: {export / 'Maildir' / 'tmp' / '1633311300.P1.host'}: "
-        "a Maildir delivery still in progress (tmp/), not read",
-        f"skipped: {export / 'elsewhere'}: a link to a folder, not followed",
-    ])
+    assert skipped == sorted(
+        [
+            f"skipped: {export / 'anh.jpg'}: not mail: binary data",
+            f"skipped: {export / 'ghi chú.txt'}: not mail: it does not start with a header line (Name: value)",
+            f"skipped: {export / 'empty.eml'}: empty file",
+            f"skipped: {export / 'Inbox.msf'}: not mail: it does not start with a header line (Name: value)",
+            f"skipped: {export / 'Maildir' / 'tmp' / '1633311300.P1.host'}: "
+            "a Maildir delivery still in progress (tmp/), not read",
+            f"skipped: {export / 'elsewhere'}: a link to a folder, not followed",
+        ]
+    )
 
 
 def test_a_file_named_on_the_command_line_is_sniffed_not_judged_by_its_name(tmp_path: Path) -> None:
@@ -227,8 +243,17 @@ def test_a_file_named_on_the_command_line_is_sniffed_not_judged_by_its_name(tmp_
     (tmp_path / "thu.mbox").write_bytes(OBSOLETE)  # named .mbox, holds one message
     (tmp_path / "export.eml").write_bytes(_mboxrd(campaign_mailbox(ROSTER, 2, seed=9)))
     (tmp_path / "danh sach.csv").write_text("code,name,kind\n", encoding="utf-8")
-    r = CliRunner().invoke(cli, ["--config", cfg.source, "import", str(tmp_path / "thu.mbox"),
-                                 str(tmp_path / "export.eml"), str(tmp_path / "danh sach.csv")])
+    r = CliRunner().invoke(
+        cli,
+        [
+            "--config",
+            cfg.source,
+            "import",
+            str(tmp_path / "thu.mbox"),
+            str(tmp_path / "export.eml"),
+            str(tmp_path / "danh sach.csv"),
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert "3 message(s) read, 3 new, 0 already in the store, 1 skipped" in r.output
     assert "danh sach.csv: not mail" in r.output
@@ -236,13 +261,16 @@ def test_a_file_named_on_the_command_line_is_sniffed_not_judged_by_its_name(tmp_
 
 # -- the migration that recomputes stored body hashes ------------------------------------------
 
+
 def _old_body_hash(raw: bytes) -> str:
     import hashlib
 
     return hashlib.sha256(raw.split(b"\n\n", 1)[1].replace(b"\r\n", b"\n")).hexdigest()
 
 
-def test_migration_0004_recomputes_body_hashes_from_the_raw_files(db_url: str, tmp_path: Path) -> None:
+def test_migration_0004_recomputes_body_hashes_from_the_raw_files(
+    db_url: str, tmp_path: Path
+) -> None:
     engine = make_engine(db_url)
     upgrade(engine, "0003")
     files = FileStore(tmp_path / "files")
@@ -252,12 +280,27 @@ def test_migration_0004_recomputes_body_hashes_from_the_raw_files(db_url: str, t
     with engine.begin() as conn:
         for i, raw in enumerate([*raws, b"Subject: raw file lost\n\nbody\n"]):
             digest = files.put(raw) if i < 2 else "f" * 64
-            conn.execute(messages.insert().values(
-                sha256=digest, body_sha256=_old_body_hash(raw), message_id=f"<m{i}@x>",
-                size=len(raw), source="import", from_addr="", from_name="", subject="",
-                received_at=when, state="received", reason="", attempts=0, campaign_id="",
-                assigned_by="", candidates="", auth="", created_at=when,
-            ))
+            conn.execute(
+                messages.insert().values(
+                    sha256=digest,
+                    body_sha256=_old_body_hash(raw),
+                    message_id=f"<m{i}@x>",
+                    size=len(raw),
+                    source="import",
+                    from_addr="",
+                    from_name="",
+                    subject="",
+                    received_at=when,
+                    state="received",
+                    reason="",
+                    attempts=0,
+                    campaign_id="",
+                    assigned_by="",
+                    candidates="",
+                    auth="",
+                    created_at=when,
+                )
+            )
     with pytest.raises(RuntimeError, match="needs the file store"):
         upgrade(engine, "0004")
 

@@ -19,8 +19,12 @@ from tests.conftest import make_config
 
 
 def _app(tmp_path: Path, db_url: str, clock: FixedClock, host: str, user: str) -> App:
-    return App(make_config(tmp_path, db_url, mailbox={"host": host, "username": user},
-                           limits={"parse_workers": 0}), clock)
+    return App(
+        make_config(
+            tmp_path, db_url, mailbox={"host": host, "username": user}, limits={"parse_workers": 0}
+        ),
+        clock,
+    )
 
 
 @pytest.mark.parametrize("other", ["localhost", "LOCALHOST.", "::ffff:127.0.0.1"])

@@ -71,13 +71,24 @@ def imap_password(monkeypatch: pytest.MonkeyPatch, dovecot: Dovecot) -> None:
     monkeypatch.setenv(PW_ENV, dovecot.password)
 
 
-def _cfg(tmp_path: Path, dovecot: Dovecot, via: FaultProxy | None = None, db_url: str | None = None,
-         **extra: dict[str, object]) -> Config:
+def _cfg(
+    tmp_path: Path,
+    dovecot: Dovecot,
+    via: FaultProxy | None = None,
+    db_url: str | None = None,
+    **extra: dict[str, object],
+) -> Config:
     """A config for the app: the mailbox is `dovecot`, reached through `via` when given."""
     sections: dict[str, dict[str, object]] = {
-        "mailbox": {"host": (via or dovecot).host, "port": (via or dovecot).port, "security": "none",
-                    "username": dovecot.user, "password_env": PW_ENV,
-                    "batch_size": 10, "timeout": 10.0},
+        "mailbox": {
+            "host": (via or dovecot).host,
+            "port": (via or dovecot).port,
+            "security": "none",
+            "username": dovecot.user,
+            "password_env": PW_ENV,
+            "batch_size": 10,
+            "timeout": 10.0,
+        },
         "limits": {"parse_workers": 0},
     }
     for name, values in extra.items():
@@ -158,8 +169,10 @@ def test_poll_files_50_and_repoll_fetches_no_body(
             for m in stored:
                 names = sorted(a.filename for a in m.attachments if a.parent_id is None)
                 parsed = email.message_from_bytes(sent[_mid(m.message_id)], policy=policy.default)
-                expected = sorted(unicodedata.normalize("NFC", p.get_filename() or "")
-                                  for p in parsed.iter_attachments())
+                expected = sorted(
+                    unicodedata.normalize("NFC", p.get_filename() or "")
+                    for p in parsed.iter_attachments()
+                )
                 assert names == expected, m.subject
             atts = list(s.scalars(sa.select(Attachment)))
         assert len(atts) >= 100 and all(app.files.exists(a.sha256) for a in atts)
@@ -193,8 +206,11 @@ def _check_status(data: dict[str, Any], messages: list[bytes]) -> None:
     roster = {u.email: u.code for u in roster_units}
     parsed = [email.message_from_bytes(raw, policy=policy.default) for raw in messages]
     bounces = sum(1 for p in parsed if p["Auto-Submitted"])
-    from_roster = {roster[p["From"].addresses[0].addr_spec] for p in parsed
-                   if not p["Auto-Submitted"] and p["From"].addresses[0].addr_spec in roster}
+    from_roster = {
+        roster[p["From"].addresses[0].addr_spec]
+        for p in parsed
+        if not p["Auto-Submitted"] and p["From"].addresses[0].addr_spec in roster
+    }
     units = {u["code"]: u for u in data["units"]}
     assert len(units) == len(roster_units)
     filed = sum(u["messages"] for u in units.values())
@@ -206,13 +222,19 @@ def _check_status(data: dict[str, Any], messages: list[bytes]) -> None:
     assert sum(1 for u in units.values() if u["state"] == "missing") >= len(roster_units) - 50
     complete = [u for u in units.values() if u["state"] == "complete"]
     assert complete and all(u["items"]["report"] and u["items"]["data_table"] for u in complete)
-    assert any(u["items"]["photos"] >= 2 and (u["totals"]["participants"] or 0) > 0 for u in complete)
+    assert any(
+        u["items"]["photos"] >= 2 and (u["totals"]["participants"] or 0) > 0 for u in complete
+    )
 
 
 # -- faults mid-FETCH --------------------------------------------------------------------------
 @pytest.mark.parametrize("fault", ["kill", "reset"])
 def test_fault_mid_batch_next_poll_finishes(
-    tmp_path: Path, dovecot: Dovecot, proxy: FaultProxy, messages: list[bytes], clock: FixedClock,
+    tmp_path: Path,
+    dovecot: Dovecot,
+    proxy: FaultProxy,
+    messages: list[bytes],
+    clock: FixedClock,
     fault: str,
 ) -> None:
     """The third batch's FETCH dies: "kill" SIGKILLs the session process as the command goes
@@ -277,8 +299,13 @@ def test_recreated_folder_new_uidvalidity_no_duplicates(
 
 # -- a commit that fails -----------------------------------------------------------------------
 def test_failing_commit_leaves_the_message_untouched_on_the_server(
-    tmp_path: Path, dovecot: Dovecot, proxy: FaultProxy, journal: Journal,
-    messages: list[bytes], clock: FixedClock, db_url: str,
+    tmp_path: Path,
+    dovecot: Dovecot,
+    proxy: FaultProxy,
+    journal: Journal,
+    messages: list[bytes],
+    clock: FixedClock,
+    db_url: str,
 ) -> None:
     dovecot.append(messages[:6])
     cfg = _cfg(tmp_path, dovecot, proxy, db_url, mailbox={"processed_folder": "Processed"})
@@ -332,8 +359,12 @@ def test_failing_commit_leaves_the_message_untouched_on_the_server(
 
 # -- MOVE only after the commit ----------------------------------------------------------------
 def test_move_only_after_commit_and_a_lost_move_is_redone(
-    tmp_path: Path, dovecot: Dovecot, proxy: FaultProxy, journal: Journal,
-    messages: list[bytes], clock: FixedClock,
+    tmp_path: Path,
+    dovecot: Dovecot,
+    proxy: FaultProxy,
+    journal: Journal,
+    messages: list[bytes],
+    clock: FixedClock,
 ) -> None:
     """Every UID in a MOVE was committed before the MOVE was sent; a connection lost on the
     first MOVE leaves committed mail in INBOX, and the next poll moves it without fetching it

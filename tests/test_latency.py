@@ -71,7 +71,8 @@ class Watch:
         try:
             with self.store.engine.connect() as c:
                 rows = c.exec_driver_sql(
-                    "SELECT message_id FROM messages WHERE state <> 'received'").all()
+                    "SELECT message_id FROM messages WHERE state <> 'received'"
+                ).all()
         except Exception:  # noqa: BLE001 - the store not created yet, or locked for a moment
             rows = []
         for (mid,) in rows:
@@ -115,8 +116,15 @@ def running() -> Iterator[list[Run]]:
 
 def _config(tmp_path: Path, dovecot: Any, smtp: SmtpServer) -> Config:
     # ten minutes between regular polls: every quick answer must come from IDLE and the kick
-    return _cfg(tmp_path, dovecot, smtp, mailbox={"poll_interval": 600}, limits={"parse_workers": 2},
-                digest={"recipients": []}, notify={"reminder_days": [], "overdue": False})
+    return _cfg(
+        tmp_path,
+        dovecot,
+        smtp,
+        mailbox={"poll_interval": 600},
+        limits={"parse_workers": 2},
+        digest={"recipients": []},
+        notify={"reminder_days": [], "overdue": False},
+    )
 
 
 def _start(cfg: Config, env: dict[str, str], log: Path, running: list[Run]) -> tuple[Run, Store]:
@@ -126,7 +134,11 @@ def _start(cfg: Config, env: dict[str, str], log: Path, running: list[Run]) -> t
     d = Run(cfg, env, log)
     running.append(d)
     wait_for("the IDLE watcher", lambda: "IDLE: watching" in d.text(), 60)
-    wait_for("the first poll", lambda: store.scalar("SELECT last_success_at FROM heartbeats") is not None, 30)
+    wait_for(
+        "the first poll",
+        lambda: store.scalar("SELECT last_success_at FROM heartbeats") is not None,
+        30,
+    )
     time.sleep(1.0)  # let the watcher settle into IDLE
     return d, store
 
@@ -160,7 +172,10 @@ def _overlapping(watch: Watch) -> int:
 
 
 def test_a_stream_of_mail_shows_in_status_within_3_s_at_the_95th_percentile(
-    tmp_path: Path, dovecot: Any, smtp_server: SmtpServer, watch_env: dict[str, str],
+    tmp_path: Path,
+    dovecot: Any,
+    smtp_server: SmtpServer,
+    watch_env: dict[str, str],
     running: list[Run],
 ) -> None:
     cfg = _config(tmp_path, dovecot, smtp_server)
@@ -169,22 +184,34 @@ def test_a_stream_of_mail_shows_in_status_within_3_s_at_the_95th_percentile(
     watch, t = _watching(store, smtp_server)
     try:
         _stream(dovecot, mails, watch, seed=16)
-        wait_for("every message to show in the status",
-                 lambda: len(watch.latencies(watch.visible)) == len(mails), 60, d)
+        wait_for(
+            "every message to show in the status",
+            lambda: len(watch.latencies(watch.visible)) == len(mails),
+            60,
+            d,
+        )
     finally:
         watch.stop()
         t.join(5)
     took = watch.latencies(watch.visible)
     assert set(took) == set(watch.appended), "a message never showed in the status"
     figures = ", ".join(f"{v:.2f}" for v in sorted(took.values()))
-    print(f"APPEND → status (s): p95 {p95(list(took.values())):.2f}; {figures}; "
-          f"{_overlapping(watch)} arrived while an earlier one was on its way")
+    print(
+        f"APPEND → status (s): p95 {p95(list(took.values())):.2f}; {figures}; "
+        f"{_overlapping(watch)} arrived while an earlier one was on its way"
+    )
     assert p95(list(took.values())) <= VISIBLE_P95, (
-        f"APPEND → status took (s): {figures}\n{d.text()[-4000:]}")
+        f"APPEND → status took (s): {figures}\n{d.text()[-4000:]}"
+    )
     assert _overlapping(watch) >= 3, "no mail arrived while a poll ran: the stream proves nothing"
     # the status the officer reads accounts for every message, once
-    status = subprocess.run([INTAKE, "--config", cfg.source, "status", "--json"], env=watch_env,
-                            capture_output=True, text=True, timeout=60)
+    status = subprocess.run(
+        [INTAKE, "--config", cfg.source, "status", "--json"],
+        env=watch_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert status.returncode == 0, status.stderr
     assert store.count("messages") == len(mails)
     assert store.count("ledger") == len(mails)
@@ -192,7 +219,10 @@ def test_a_stream_of_mail_shows_in_status_within_3_s_at_the_95th_percentile(
 
 
 def test_a_receipt_reaches_the_smtp_server_within_10_s_of_the_mail_arriving(
-    tmp_path: Path, dovecot: Any, smtp_server: SmtpServer, watch_env: dict[str, str],
+    tmp_path: Path,
+    dovecot: Any,
+    smtp_server: SmtpServer,
+    watch_env: dict[str, str],
     running: list[Run],
 ) -> None:
     cfg = _config(tmp_path, dovecot, smtp_server)
@@ -203,19 +233,27 @@ def test_a_receipt_reaches_the_smtp_server_within_10_s_of_the_mail_arriving(
     for i, unit in enumerate(rng.sample(units, 8)):
         raw = unit_message(unit, 100 + i, random.Random(100 + i), photos=1)
         # from the unit's roster address: the receipt goes only there
-        mails.append(re.sub(rb"^From: .*$", b"From: " + unit.email.encode(), raw, count=1, flags=re.M))
+        mails.append(
+            re.sub(rb"^From: .*$", b"From: " + unit.email.encode(), raw, count=1, flags=re.M)
+        )
     watch, t = _watching(store, smtp_server)
     try:
         _stream(dovecot, mails, watch, seed=26)
-        wait_for("a receipt for every message",
-                 lambda: len(watch.latencies(watch.answered)) == len(mails), 60, d)
+        wait_for(
+            "a receipt for every message",
+            lambda: len(watch.latencies(watch.answered)) == len(mails),
+            60,
+            d,
+        )
     finally:
         watch.stop()
         t.join(5)
     took = watch.latencies(watch.answered)
     figures = ", ".join(f"{v:.2f}" for v in sorted(took.values()))
     print(f"APPEND → receipt (s): {figures}")
-    assert max(took.values()) <= RECEIPT_MAX, f"APPEND → receipt took (s): {figures}\n{d.text()[-4000:]}"
+    assert max(took.values()) <= RECEIPT_MAX, (
+        f"APPEND → receipt took (s): {figures}\n{d.text()[-4000:]}"
+    )
     # the outbox guarantees hold: one receipt per message, each sent and recorded as sent
     assert store.count("outbox", "kind = 'receipt' AND state = 'sent'") == len(mails)
     assert len(smtp_server.received) == len(mails)

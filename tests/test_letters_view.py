@@ -19,19 +19,31 @@ from tests.browser import Browser, browser  # noqa: F401 - the session fixture
 
 DEADLINE = datetime(2021, 10, 9, 17, 0, tzinfo=UTC)  # 10/10/2021 00:00 in Hà Nội
 TITLE = "Tuần lễ hưởng ứng học tập suốt đời năm 2021"
-LONG_NAME = "BaoCao_TuanLe_HocTapSuotDoi_2021_TruongTHCSThanhMai_ban_chinh_thuc_final_v3_da_sua.docx"
-LONG_LINK = ("https://drive.google.com/drive/folders/1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
-             "?usp=sharing&resourcekey=0-AbCdEfGhIjKlMnOpQrStUv")
+LONG_NAME = (
+    "BaoCao_TuanLe_HocTapSuotDoi_2021_TruongTHCSThanhMai_ban_chinh_thuc_final_v3_da_sua.docx"
+)
+LONG_LINK = (
+    "https://drive.google.com/drive/folders/1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
+    "?usp=sharing&resourcekey=0-AbCdEfGhIjKlMnOpQrStUv"
+)
 
 
 def _unit(**kw: object) -> UnitStatus:
     base: dict[str, object] = dict(
-        code="gdnn-gdtx", name="Trung tâm Giáo dục nghề nghiệp – Giáo dục thường xuyên huyện Thanh Oai",
-        kind="gdnn-gdtx", emails=("ttgdnn-gdtx.thanhoai.hanoi.edu.vn.vanthu@gmail.com",),
-        state="incomplete", late=False, submitted_at=DEADLINE - timedelta(days=2),
-        last_message_at=DEADLINE - timedelta(days=2), messages=1,
-        items=Items(report=True, data_table=True, photos=0), total_classes=7,
-        total_participants=1200, missing=("photos",), deadline=DEADLINE,
+        code="gdnn-gdtx",
+        name="Trung tâm Giáo dục nghề nghiệp – Giáo dục thường xuyên huyện Thanh Oai",
+        kind="gdnn-gdtx",
+        emails=("ttgdnn-gdtx.thanhoai.hanoi.edu.vn.vanthu@gmail.com",),
+        state="incomplete",
+        late=False,
+        submitted_at=DEADLINE - timedelta(days=2),
+        last_message_at=DEADLINE - timedelta(days=2),
+        messages=1,
+        items=Items(report=True, data_table=True, photos=0),
+        total_classes=7,
+        total_participants=1200,
+        missing=("photos",),
+        deadline=DEADLINE,
     )
     base.update(kw)
     return UnitStatus(**base)  # type: ignore[arg-type]
@@ -44,32 +56,63 @@ def _campaign(u: UnitStatus) -> CampaignStatus:
 def _receipt() -> OutgoingMail:
     rows = [
         Row(1, None, LONG_NAME, "document", "data_table,photo,report", 3, ""),
-        Row(2, None, "HoSo_TTGDNN-GDTX_ThanhOai_TuanLeHTSD_2021_day_du.zip", "archive", "", 0,
-            f"{LONG_NAME}: file is larger than 50 MB uncompressed"),
-        Row(3, 2, "TongHopSoLieu_TTGDNN-GDTX_ThanhOai_2021_bieu_mau_kem_theo.xlsx", "spreadsheet",
-            "data_table", 0, ""),
-        Row(4, None, "SoLieu_co_mat_khau_123456.xlsx", "other", "", 0, "file is password-protected"),
+        Row(
+            2,
+            None,
+            "HoSo_TTGDNN-GDTX_ThanhOai_TuanLeHTSD_2021_day_du.zip",
+            "archive",
+            "",
+            0,
+            f"{LONG_NAME}: file is larger than 50 MB uncompressed",
+        ),
+        Row(
+            3,
+            2,
+            "TongHopSoLieu_TTGDNN-GDTX_ThanhOai_2021_bieu_mau_kem_theo.xlsx",
+            "spreadsheet",
+            "data_table",
+            0,
+            "",
+        ),
+        Row(
+            4, None, "SoLieu_co_mat_khau_123456.xlsx", "other", "", 0, "file is password-protected"
+        ),
     ]
     u = _unit()
-    got = Received(files_of(rows), (PhotoLink(LONG_LINK, "Google Drive"),),
-                   Relay("phongvanthu.ubndxathanhmai.huyenthanhoai2021@gmail.com", "UBND xã Thanh Mai"))
+    got = Received(
+        files_of(rows),
+        (PhotoLink(LONG_LINK, "Google Drive"),),
+        Relay("phongvanthu.ubndxathanhmai.huyenthanhoai2021@gmail.com", "UBND xã Thanh Mai"),
+    )
     return compose_receipt(
-        u, _campaign(u), received=got, to="phongvanthu.ubndxathanhmai.huyenthanhoai2021@gmail.com",
-        in_reply_to="", now=DEADLINE - timedelta(days=1), env=make_env(),
+        u,
+        _campaign(u),
+        received=got,
+        to="phongvanthu.ubndxathanhmai.huyenthanhoai2021@gmail.com",
+        in_reply_to="",
+        now=DEADLINE - timedelta(days=1),
+        env=make_env(),
         original_subject="V/v gửi " + LONG_NAME,
     )
 
 
 def _notice(kind: str) -> OutgoingMail:
-    u = _unit(state="missing", items=Items(), missing=("report", "data_table", "photos"),
-              overdue=kind == "overdue")
+    u = _unit(
+        state="missing",
+        items=Items(),
+        missing=("report", "data_table", "photos"),
+        overdue=kind == "overdue",
+    )
     notice = Notice(u.code, kind, f"{kind}-1", u.emails, u.missing, DEADLINE, DEADLINE)
     now = DEADLINE + (timedelta(days=1) if kind == "overdue" else -timedelta(days=3))
     return compose_reminder(notice, u, _campaign(u), now, make_env())
 
 
-LETTERS = {"receipt": _receipt, "reminder": lambda: _notice("reminder"),
-           "overdue": lambda: _notice("overdue")}
+LETTERS = {
+    "receipt": _receipt,
+    "reminder": lambda: _notice("reminder"),
+    "overdue": lambda: _notice("overdue"),
+}
 
 
 @pytest.mark.parametrize("width", [390, 1280])

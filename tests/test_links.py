@@ -28,14 +28,18 @@ def test_links_in_a_report_paragraph() -> None:
 
 def test_parentheses_inside_a_url_are_kept() -> None:
     assert extract_links("(xem https://vi.wikipedia.org/wiki/Thanh_Oai_(huyện))") == (
-        "https://vi.wikipedia.org/wiki/Thanh_Oai_(huyện)",)
+        "https://vi.wikipedia.org/wiki/Thanh_Oai_(huyện)",
+    )
     assert extract_links("xem https://en.wikipedia.org/wiki/Oai_(district).") == (
-        "https://en.wikipedia.org/wiki/Oai_(district)",)
+        "https://en.wikipedia.org/wiki/Oai_(district)",
+    )
 
 
 def test_www_and_youtube_watch_links() -> None:
     assert extract_links("www.thanhoai.edu.vn, https://www.youtube.com/watch?v=abc&t=30s;") == (
-        "https://www.thanhoai.edu.vn", "https://www.youtube.com/watch?v=abc&t=30s")
+        "https://www.thanhoai.edu.vn",
+        "https://www.youtube.com/watch?v=abc&t=30s",
+    )
 
 
 def test_no_links() -> None:

@@ -26,21 +26,32 @@ from tests.test_notify_service import _mail
 
 TEXT_LINE = re.compile(
     r"^(?P<date>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3})(?P<zone>[+-]\d\d:\d\d) "
-    r"(?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL) (?P<logger>[\w.]+): ")
+    r"(?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL) (?P<logger>[\w.]+): "
+)
 
 
 def _one_line(env: dict[str, str], *args: str) -> str:
     """The line a fresh process logs at WARNING through intake.logs."""
-    code = ("import logging, sys\nfrom intake import logs\n"
-            f"logs.setup(logging.INFO, {args[0]!r})\n"
-            "logging.getLogger('intake.daemon').warning('poll of %s failed: %s', 'hộp thư', 'timeout')\n")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         timeout=60, check=True)
+    code = (
+        "import logging, sys\nfrom intake import logs\n"
+        f"logs.setup(logging.INFO, {args[0]!r})\n"
+        "logging.getLogger('intake.daemon').warning('poll of %s failed: %s', 'hộp thư', 'timeout')\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     return out.stderr.strip()
 
 
-@pytest.mark.parametrize(("tz", "offset"), [("Asia/Ho_Chi_Minh", "+07:00"), ("UTC", "+00:00"),
-                                            ("America/New_York", None)])
+@pytest.mark.parametrize(
+    ("tz", "offset"),
+    [("Asia/Ho_Chi_Minh", "+07:00"), ("UTC", "+00:00"), ("America/New_York", None)],
+)
 def test_a_text_log_line_carries_its_time_zone(tz: str, offset: str | None) -> None:
     env = dict(os.environ, TZ=tz)
     line = _one_line(env, "text")
@@ -66,8 +77,13 @@ class Run:
     def __init__(self, cfg: Config, env: dict[str, str], log: Path) -> None:
         self.log = log
         self._fh = log.open("ab")
-        self.proc = subprocess.Popen([INTAKE, "--config", cfg.source, "run"], stdout=self._fh,
-                                     stderr=self._fh, env=env, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [INTAKE, "--config", cfg.source, "run"],
+            stdout=self._fh,
+            stderr=self._fh,
+            env=env,
+            start_new_session=True,
+        )
 
     def text(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
@@ -99,22 +115,34 @@ def test_the_daemon_log_says_what_happened_and_nothing_routine(
 ) -> None:
     env = dict(os.environ, TZ="Asia/Ho_Chi_Minh", **{PW_ENV: dovecot.password})
     env.pop("INTAKE_CONFIG", None)
-    cfg = _cfg(tmp_path, dovecot, smtp_server, mailbox={"poll_interval": 1},
-               digest={"recipients": []}, notify={"reminder_days": [], "overdue": False})
+    cfg = _cfg(
+        tmp_path,
+        dovecot,
+        smtp_server,
+        mailbox={"poll_interval": 1},
+        digest={"recipients": []},
+        notify={"reminder_days": [], "overdue": False},
+    )
     store = Store(cfg)
     r = Run(cfg, env, tmp_path / "run.log")
     runs.append(r)
     # the store is read only once the daemon made it (a file the test made would be 0644)
     wait_for("the IDLE watcher", lambda: "IDLE: watching INBOX" in r.text(), 60)
-    wait_for("the first poll", lambda: store.scalar("SELECT last_success_at FROM heartbeats") is not None, 30)
+    wait_for(
+        "the first poll",
+        lambda: store.scalar("SELECT last_success_at FROM heartbeats") is not None,
+        30,
+    )
     time.sleep(4)  # four idle polls, two notice ticks' worth of nothing
     quiet = r.text()
     assert "poll:" not in quiet and "fetching" not in quiet, quiet  # nothing to say, nothing said
 
     # a burst of mail while the daemon watches: units on the roster, and a bounce
-    sender = [("th-kim-an@thanhoai.example", "Trường Tiểu học Kim An"),
-              ("thcs-cu-khe@thanhoai.example", "Trường THCS Cự Khê"),
-              ("mn-bich-hoa@thanhoai.example", "Trường Mầm non Bích Hòa")]
+    sender = [
+        ("th-kim-an@thanhoai.example", "Trường Tiểu học Kim An"),
+        ("thcs-cu-khe@thanhoai.example", "Trường THCS Cự Khê"),
+        ("mn-bich-hoa@thanhoai.example", "Trường Mầm non Bích Hòa"),
+    ]
     dovecot.append([_mail(addr, name, 40 + i) for i, (addr, name) in enumerate(sender)])
     dovecot.append(campaign_mailbox(ROSTER, n=20, seed=3)[19:])  # the twentieth is a bounce
     wait_for("three receipts", lambda: len(smtp_server.received) == 3, 60)

@@ -28,13 +28,20 @@ pytestmark = pytest.mark.postgres
 
 def _eml(i: int) -> bytes:
     m = EmailMessage()
-    m["From"] = f"Trường Mầm non {'Kim Bài' if i % 2 else 'Bích Hòa'} <mn-{'kim-bai' if i % 2 else 'bich-hoa'}@thanhoai.example>"
+    m["From"] = (
+        f"Trường Mầm non {'Kim Bài' if i % 2 else 'Bích Hòa'} <mn-{'kim-bai' if i % 2 else 'bich-hoa'}@thanhoai.example>"
+    )
     m["To"] = "totrunghoc-thanhoai@thanhoai.example"
     m["Subject"] = f"Báo cáo HTSĐ đợt {i}"
     m["Message-ID"] = f"<mig-{i}@thanhoai.example>"
     m["Date"] = "Fri, 08 Oct 2021 08:00:00 +0700"
     m.set_content("Kính gửi Phòng GD&ĐT huyện Thanh Oai")
-    m.add_attachment(bytes([0xFF, 0xD8, 0xFF, 0xE0, i]) + bytes(500), maintype="image", subtype="jpeg", filename=f"Ảnh {i}.jpg")
+    m.add_attachment(
+        bytes([0xFF, 0xD8, 0xFF, 0xE0, i]) + bytes(500),
+        maintype="image",
+        subtype="jpeg",
+        filename=f"Ảnh {i}.jpg",
+    )
     return bytes(m)
 
 
@@ -69,7 +76,7 @@ def test_sqlite_to_postgres_verifies(tmp_path: Path, pg_url: str, clock: FixedCl
     target.dispose()
 
 
-KILLED_AFTER_COMMIT = textwrap.dedent('''
+KILLED_AFTER_COMMIT = textwrap.dedent("""
     import os, signal, sys
     from sqlalchemy import event
     from store.db import make_engine
@@ -85,7 +92,7 @@ KILLED_AFTER_COMMIT = textwrap.dedent('''
     event.listen(source, "engine_connect",
                  lambda conn: committed and os.kill(os.getpid(), signal.SIGKILL))
     migrate(source, target)
-''')
+""")
 
 
 def test_rerun_after_a_kill_past_the_commit_says_already_copied(
@@ -98,8 +105,12 @@ def test_rerun_after_a_kill_past_the_commit_says_already_copied(
             (tmp_path / f"{i}.eml").write_bytes(_eml(i))
         app.import_paths([tmp_path / f"{i}.eml" for i in range(3)])
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    killed = subprocess.run([sys.executable, "-c", KILLED_AFTER_COMMIT, cfg.store_url, pg_url],
-                            env=env, capture_output=True, timeout=120)
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_AFTER_COMMIT, cfg.store_url, pg_url],
+        env=env,
+        capture_output=True,
+        timeout=120,
+    )
     assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()
     r = CliRunner().invoke(cli, ["--config", cfg.source, "db", "migrate-to", pg_url])
     assert r.exit_code == 0, r.output

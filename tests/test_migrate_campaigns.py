@@ -38,8 +38,9 @@ def old_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not (ROOT / ".git").exists():
         pytest.skip("needs a git checkout to run the pre-campaign code")
     out = tmp_path_factory.mktemp("pre-campaigns")
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", PRE_CAMPAIGNS], check=True,
-                             capture_output=True).stdout
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", PRE_CAMPAIGNS], check=True, capture_output=True
+    ).stdout
     with tarfile.open(fileobj=BytesIO(archive)) as tar:
         tar.extractall(out, filter="data")
     assert not (out / "store/migrations/versions/0007_campaigns.py").exists()
@@ -49,11 +50,19 @@ def old_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _old_intake(tree: Path, config: str, *args: str) -> str:
     """`intake ARGS` as the pre-campaign code runs it (its own packages first on the path)."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
-    code = ("import sys, intake.cli as c; "
-            f"assert c.__file__.startswith({str(tree)!r}), c.__file__; "
-            "sys.argv[0] = 'intake'; c.main()")
-    proc = subprocess.run([sys.executable, "-c", code, "--config", config, *args], cwd=tree, env=env,
-                          capture_output=True, text=True, timeout=300)
+    code = (
+        "import sys, intake.cli as c; "
+        f"assert c.__file__.startswith({str(tree)!r}), c.__file__; "
+        "sys.argv[0] = 'intake'; c.main()"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "--config", config, *args],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 
@@ -73,7 +82,9 @@ def _revision(url: str) -> str:
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            return str(conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one())
+            return str(
+                conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one()
+            )
     finally:
         engine.dispose()
 
@@ -82,8 +93,11 @@ def _revision(url: str) -> str:
 def test_a_store_made_before_campaigns_migrates_with_its_status_unchanged(
     tmp_path: Path, old_tree: Path, store: str, request: pytest.FixtureRequest
 ) -> None:
-    url = (f"sqlite:///{tmp_path / 'intake.sqlite3'}" if store == "sqlite"
-           else str(request.getfixturevalue("pg_url")))
+    url = (
+        f"sqlite:///{tmp_path / 'intake.sqlite3'}"
+        if store == "sqlite"
+        else str(request.getfixturevalue("pg_url"))
+    )
     source = make_config(tmp_path, url).source
     out = _old_intake(old_tree, source, "import", str(_mail(tmp_path)))
     assert "0 already in the store" in out, out
@@ -115,9 +129,12 @@ def test_a_store_made_before_campaigns_migrates_with_its_status_unchanged(
     try:
         with engine.connect() as conn:
             assert list(conn.execute(sa.text("SELECT id FROM campaigns")).scalars()) == [WEEK_ID]
-            filed = conn.execute(sa.text(
-                "SELECT campaign_id, campaign_by, count(*) FROM messages WHERE state = 'filed' "
-                "GROUP BY campaign_id, campaign_by")).all()
+            filed = conn.execute(
+                sa.text(
+                    "SELECT campaign_id, campaign_by, count(*) FROM messages WHERE state = 'filed' "
+                    "GROUP BY campaign_id, campaign_by"
+                )
+            ).all()
             assert [tuple(row) for row in filed] == [(WEEK_ID, "auto", filed_before)]
     finally:
         engine.dispose()

@@ -28,8 +28,13 @@ def test_generated_lists_read_as_expected(make: Callable[[], tuple[bytes, gen.Ex
 
 
 @pytest.mark.parametrize(
-    "make", [gen.make_xlsx_english_locale, gen.make_docx_report, gen.make_pdf_table,
-             gen.make_xlsx_plain_reordered],
+    "make",
+    [
+        gen.make_xlsx_english_locale,
+        gen.make_docx_report,
+        gen.make_pdf_table,
+        gen.make_xlsx_plain_reordered,
+    ],
 )
 def test_files_without_a_list_give_none(make: Callable[[], tuple[bytes, gen.Expected]]) -> None:
     data, expected = make()
@@ -63,18 +68,29 @@ def test_sections_override_the_name() -> None:
     got = read_nominations(buf.getvalue(), "xlsx")
     assert got is not None
     assert [(n.name, n.collective) for n in got] == [
-        ("Ban đại diện cha mẹ học sinh", True), ("Khu dân cư số 3", True),
+        ("Ban đại diện cha mẹ học sinh", True),
+        ("Khu dân cư số 3", True),
         ("Tổ Văn Minh", False),
     ]
 
 
 @pytest.mark.parametrize(
     ("name", "collective"),
-    [("Tô Thị Hà", False), ("Tổ Toán - Tin", True), ("Trương Văn Nam", False),
-     ("Trường THCS Kim Bài", True), ("truong thcs kim bai", True), ("Lớp 9A", True),
-     ("Đoàn Thị Lan", False), ("Đoàn thanh niên xã Bích Hòa", True), ("Liên đội", True),
-     ("TT HTCĐ xã Cự Khê", True), ("UBND xã Tam Hưng", True), ("Nguyễn Văn Hùng", False),
-     ("To Thi Ha", False)],
+    [
+        ("Tô Thị Hà", False),
+        ("Tổ Toán - Tin", True),
+        ("Trương Văn Nam", False),
+        ("Trường THCS Kim Bài", True),
+        ("truong thcs kim bai", True),
+        ("Lớp 9A", True),
+        ("Đoàn Thị Lan", False),
+        ("Đoàn thanh niên xã Bích Hòa", True),
+        ("Liên đội", True),
+        ("TT HTCĐ xã Cự Khê", True),
+        ("UBND xã Tam Hưng", True),
+        ("Nguyễn Văn Hùng", False),
+        ("To Thi Ha", False),
+    ],
 )
 def test_collective_inferred_from_the_name(name: str, collective: bool) -> None:
     assert looks_collective(name) is collective
@@ -82,10 +98,17 @@ def test_collective_inferred_from_the_name(name: str, collective: bool) -> None:
 
 @pytest.mark.parametrize(
     ("label", "role"),
-    [("Họ và tên / Tên tập thể", "name"), ("Họ tên", "name"), ("Tên tập thể, cá nhân", "name"),
-     ("Tập thể/Cá nhân", "kind"), ("Chức vụ, đơn vị công tác", "position_unit"),
-     ("Chức danh", "position"), ("Đơn vị công tác", "unit"), ("Thành tích đạt được", "achievement"),
-     ("Hình thức khen thưởng", None)],
+    [
+        ("Họ và tên / Tên tập thể", "name"),
+        ("Họ tên", "name"),
+        ("Tên tập thể, cá nhân", "name"),
+        ("Tập thể/Cá nhân", "kind"),
+        ("Chức vụ, đơn vị công tác", "position_unit"),
+        ("Chức danh", "position"),
+        ("Đơn vị công tác", "unit"),
+        ("Thành tích đạt được", "achievement"),
+        ("Hình thức khen thưởng", None),
+    ],
 )
 def test_header_labels(label: str, role: str | None) -> None:
     assert nomination_role(label) == role

@@ -36,9 +36,15 @@ BASE = "https://baocao.thanhoai.example"
 
 def _app(tmp_path: Path, db_url: str, port: int, at: datetime, **notify: object) -> App:
     cfg = make_config(
-        tmp_path, db_url, limits={"parse_workers": 0},
-        smtp={"host": "127.0.0.1", "port": port, "security": "none",
-              "sender": f"Phòng GD&ĐT huyện Thanh Oai <{OFFICER}>"},
+        tmp_path,
+        db_url,
+        limits={"parse_workers": 0},
+        smtp={
+            "host": "127.0.0.1",
+            "port": port,
+            "security": "none",
+            "sender": f"Phòng GD&ĐT huyện Thanh Oai <{OFFICER}>",
+        },
         digest={"recipients": [OFFICER], "at": "07:00"},
         notify={"receipt_max_age_hours": 24 * 30, **notify},
         web={"base_url": BASE},
@@ -64,25 +70,46 @@ def _text(msg: EmailMessage) -> str:
 
 def _rows(app: App, *kinds: str) -> list[tuple[str, str, str, str]]:
     with app.sessions() as s:
-        return [tuple(r) for r in s.execute(  # type: ignore[misc]
-            sa.select(OutboxMail.campaign_id, OutboxMail.kind, OutboxMail.unit_code, OutboxMail.slot)
-            .where(OutboxMail.kind.in_(kinds)).order_by(OutboxMail.id))]
+        return [
+            tuple(r)
+            for r in s.execute(  # type: ignore[misc]
+                sa.select(
+                    OutboxMail.campaign_id, OutboxMail.kind, OutboxMail.unit_code, OutboxMail.slot
+                )
+                .where(OutboxMail.kind.in_(kinds))
+                .order_by(OutboxMail.id)
+            )
+        ]
 
 
 def test_one_receipt_per_message_naming_each_campaign_it_counted_in_and_none_for_other_mail(
-        tmp_path: Path, db_url: str, smtp_server: SmtpServer) -> None:
+    tmp_path: Path, db_url: str, smtp_server: SmtpServer
+) -> None:
     at = datetime(2021, 10, 8, 9, 0, tzinfo=HN)
     with _app(tmp_path, db_url, smtp_server.port, at, reminder_days=[], overdue=False) as app:
-        app.import_paths([_write(tmp_path, "mail", [
-            _week("thcs-bich-hoa", 1), _stats("thcs-cao-duong", 10), _both("thcs-thanh-mai", 20),
-            _covid("th-bich-hoa", 21)])])
+        app.import_paths(
+            [
+                _write(
+                    tmp_path,
+                    "mail",
+                    [
+                        _week("thcs-bich-hoa", 1),
+                        _stats("thcs-cao-duong", 10),
+                        _both("thcs-thanh-mai", 20),
+                        _covid("th-bich-hoa", 21),
+                    ],
+                )
+            ]
+        )
         n = app.notifier()
         assert n.queue_receipts(app.clock.now()) == 3
         assert n.queue_receipts(app.clock.now()) == 0  # answered: never a second receipt
         assert n.deliver().sent == 3
         receipt_rows = _rows(app, "receipt")
     got = {r.rcpt_tos[0]: _parsed(r.data) for r in smtp_server.received}
-    assert set(got) == {UNITS[c].email for c in ("thcs-bich-hoa", "thcs-cao-duong", "thcs-thanh-mai")}
+    assert set(got) == {
+        UNITS[c].email for c in ("thcs-bich-hoa", "thcs-cao-duong", "thcs-thanh-mai")
+    }
     week = got[UNITS["thcs-bich-hoa"].email]
     assert WEEK_TITLE in str(week["Subject"]) and STATS_TITLE not in _text(week)
     stats = _text(got[UNITS["thcs-cao-duong"].email])
@@ -98,7 +125,9 @@ def test_one_receipt_per_message_naming_each_campaign_it_counted_in_and_none_for
     assert sorted(c for c, *_ in receipt_rows) == sorted([WEEK, WEEK, STATS])
 
 
-def _walk(app: App, start: datetime, end: datetime, step: timedelta) -> list[tuple[datetime, str, str, str, str]]:
+def _walk(
+    app: App, start: datetime, end: datetime, step: timedelta
+) -> list[tuple[datetime, str, str, str, str]]:
     """Tick the reminders like the daemon from `start` to `end`; each queued notice with when."""
     n = app.notifier()
     clock = app.clock
@@ -116,26 +145,44 @@ def _walk(app: App, start: datetime, end: datetime, step: timedelta) -> list[tup
 
 
 def test_reminders_go_per_campaign_on_its_own_deadline_and_only_to_its_units(
-        tmp_path: Path, db_url: str, smtp_server: SmtpServer) -> None:
+    tmp_path: Path, db_url: str, smtp_server: SmtpServer
+) -> None:
     start = datetime(2021, 10, 1, 8, 0, tzinfo=HN)
     with _app(tmp_path, db_url, smtp_server.port, start, receipts=False) as app:
-        app.import_paths([_write(tmp_path, "mail", [
-            _week("thcs-bich-hoa", 1), _stats("thcs-cao-duong", 10), _both("thcs-thanh-mai", 20),
-            _covid("th-bich-hoa", 21)])])
+        app.import_paths(
+            [
+                _write(
+                    tmp_path,
+                    "mail",
+                    [
+                        _week("thcs-bich-hoa", 1),
+                        _stats("thcs-cao-duong", 10),
+                        _both("thcs-thanh-mai", 20),
+                        _covid("th-bich-hoa", 21),
+                    ],
+                )
+            ]
+        )
         # every 3 hours, through each 08:00
         sent = _walk(app, start, datetime(2021, 10, 17, 12, 0, tzinfo=HN), timedelta(hours=3))
         statuses = {c.id: app.status(c.id) for c in app.cfg.campaigns}
     keys = [(c, u, slot) for _, c, _, u, slot in sent]
     assert len(keys) == len(set(keys)), "a (campaign, unit, slot) queued twice"
-    by = {(c, u): [(slot, when) for when, c2, _, u2, slot in sent if (c2, u2) == (c, u)]
-          for c, u in {(c, u) for _, c, _, u, _ in sent}}
+    by = {
+        (c, u): [(slot, when) for when, c2, _, u2, slot in sent if (c2, u2) == (c, u)]
+        for c, u in {(c, u) for _, c, _, u, _ in sent}
+    }
     stats_units = {u.code for u in statuses[STATS].units}
     week_units = {u.code for u in statuses[WEEK].units}
     assert "xa-bich-hoa" in week_units and "xa-bich-hoa" not in stats_units
     # a unit outside the statistics' `units` gets none of its reminders, all of the week's
     assert ("xa-bich-hoa", STATS) not in {(u, c) for c, u in by}
     assert [s for s, _ in by[(WEEK, "xa-bich-hoa")]] == [
-        "before-5d@2021-10-10", "before-3d@2021-10-10", "before-1d@2021-10-10", "overdue@2021-10-10"]
+        "before-5d@2021-10-10",
+        "before-3d@2021-10-10",
+        "before-1d@2021-10-10",
+        "overdue@2021-10-10",
+    ]
     assert {u for c, u in by if c == STATS} <= stats_units
     # each campaign on its own deadline: the statistics' slots at 08:00 on 10, 12 and 14/10,
     # the overdue notice the morning after 15/10 17:00
@@ -154,17 +201,24 @@ def test_reminders_go_per_campaign_on_its_own_deadline_and_only_to_its_units(
     # each letter speaks of its campaign: delivered through the real SMTP server
     with _app(tmp_path, db_url, smtp_server.port, datetime(2021, 10, 17, 12, 0, tzinfo=HN)) as app:
         assert app.notifier().deliver().sent == len(sent)
-    subjects = [str(_parsed(r.data)["Subject"]) for r in smtp_server.received
-                if UNITS["xa-bich-hoa"].email in r.rcpt_tos]
+    subjects = [
+        str(_parsed(r.data)["Subject"])
+        for r in smtp_server.received
+        if UNITS["xa-bich-hoa"].email in r.rcpt_tos
+    ]
     assert len(subjects) == 4 and all(WEEK_TITLE in s for s in subjects)
-    stats_letters = [_text(_parsed(r.data)) for r in smtp_server.received
-                     if UNITS["th-bich-hoa"].email in r.rcpt_tos
-                     and STATS_TITLE in str(_parsed(r.data)["Subject"])]
+    stats_letters = [
+        _text(_parsed(r.data))
+        for r in smtp_server.received
+        if UNITS["th-bich-hoa"].email in r.rcpt_tos
+        and STATS_TITLE in str(_parsed(r.data)["Subject"])
+    ]
     assert len(stats_letters) == 4 and "17:00 ngày 15/10/2021" in stats_letters[0]
 
 
 def test_started_mid_schedule_the_daemon_sends_the_next_reminder_not_a_stale_one(
-        tmp_path: Path, db_url: str, smtp_server: SmtpServer) -> None:
+    tmp_path: Path, db_url: str, smtp_server: SmtpServer
+) -> None:
     """Issue 16 item 3: first start at 07:50 on 07/10 (the 3-day morning of the week)."""
     start = datetime(2021, 10, 7, 7, 50, tzinfo=HN)
     with _app(tmp_path, db_url, smtp_server.port, start, receipts=False) as app:
@@ -176,15 +230,34 @@ def test_started_mid_schedule_the_daemon_sends_the_next_reminder_not_a_stale_one
 
 
 def test_one_digest_covers_the_open_campaigns_with_links_other_mail_and_their_own_tables(
-        tmp_path: Path, db_url: str, smtp_server: SmtpServer) -> None:
+    tmp_path: Path, db_url: str, smtp_server: SmtpServer
+) -> None:
     at = datetime(2021, 10, 12, 8, 0, tzinfo=HN)
-    with _app(tmp_path, db_url, smtp_server.port, at, receipts=False, reminder_days=[],
-              overdue=False) as app:
-        app.import_paths([_write(tmp_path, "mail", [
-            _week("thcs-bich-hoa", 1), _stats("thcs-cao-duong", 10), _stats("th-thanh-mai", 11),
-            _both("thcs-thanh-mai", 20), _covid("th-bich-hoa", 21),
-            _plain(None, "Báo cáo Tuần lễ HTSĐ 2021", "Gửi Phòng GD&ĐT báo cáo Tuần lễ HTSĐ.", 27,
-                   sender="nguyenvana1987@gmail.com")])])
+    with _app(
+        tmp_path, db_url, smtp_server.port, at, receipts=False, reminder_days=[], overdue=False
+    ) as app:
+        app.import_paths(
+            [
+                _write(
+                    tmp_path,
+                    "mail",
+                    [
+                        _week("thcs-bich-hoa", 1),
+                        _stats("thcs-cao-duong", 10),
+                        _stats("th-thanh-mai", 11),
+                        _both("thcs-thanh-mai", 20),
+                        _covid("th-bich-hoa", 21),
+                        _plain(
+                            None,
+                            "Báo cáo Tuần lễ HTSĐ 2021",
+                            "Gửi Phòng GD&ĐT báo cáo Tuần lễ HTSĐ.",
+                            27,
+                            sender="nguyenvana1987@gmail.com",
+                        ),
+                    ],
+                )
+            ]
+        )
         pending = [m.id for m in app.status(WEEK).unassigned]
         n = app.notifier()
         assert n.queue_digest(app.clock.now()) == 1
@@ -202,7 +275,9 @@ def test_one_digest_covers_the_open_campaigns_with_links_other_mail_and_their_ow
     assert html is not None
     page = str(html.get_content())
     assert f"A. {WEEK_TITLE}" in page and f"B. {STATS_TITLE}" in page
-    assert text.index(f"==== A. {WEEK_TITLE.upper()} ====") < text.index(f"==== B. {STATS_TITLE.upper()} ====")
+    assert text.index(f"==== A. {WEEK_TITLE.upper()} ====") < text.index(
+        f"==== B. {STATS_TITLE.upper()} ===="
+    )
     # the statistics' section sums its own total columns (3 schools × (198 + 171) pupils)
     stats_part = text.split(f"==== B. {STATS_TITLE.upper()} ====")[1]
     assert "Cộng: số lớp 27; số học sinh 1.107; số giáo viên 63." in stats_part
@@ -216,8 +291,12 @@ def test_one_digest_covers_the_open_campaigns_with_links_other_mail_and_their_ow
     # the workbook: each campaign's sheets, the statistics with its own columns
     (att,) = [p for p in msg.iter_attachments()]
     wb = openpyxl.load_workbook(io.BytesIO(att.get_content()), read_only=True)
-    assert wb.sheetnames[:4] == [f"A. {WEEK_TITLE}"[:31].rstrip(), "A. Tình trạng đơn vị",
-                                 f"B. {STATS_TITLE}"[:31].rstrip(), "B. Tình trạng đơn vị"]
+    assert wb.sheetnames[:4] == [
+        f"A. {WEEK_TITLE}"[:31].rstrip(),
+        "A. Tình trạng đơn vị",
+        f"B. {STATS_TITLE}"[:31].rstrip(),
+        "B. Tình trạng đơn vị",
+    ]
     stats_rows = [r for r in wb.worksheets[2].iter_rows(values_only=True) if any(r)]
     header = next(r for r in stats_rows if r[0] == "STT")
     assert list(header) == ["STT", "Đơn vị", "Khối lớp", "Số lớp", "Số học sinh", "Số giáo viên"]
@@ -228,4 +307,5 @@ def test_one_digest_covers_the_open_campaigns_with_links_other_mail_and_their_ow
     assert "xa-bich-hoa" not in codes and "th-thanh-mai" in codes
     # closed a week ago: the week is gone, the statistics alone read as today's one-campaign digest
     assert WEEK_TITLE not in late_mail.text and late_mail.subject.startswith(
-        f"Tổng hợp tiến độ nhận báo cáo {STATS_TITLE}: ")
+        f"Tổng hợp tiến độ nhận báo cáo {STATS_TITLE}: "
+    )

@@ -30,8 +30,9 @@ from tests.docgen_media import phone_jpeg
 from tests.smtpserver import SmtpServer, free_port
 
 
-def _mail(sender: str, name: str, n: int, *, extra: tuple[tuple[str, str], ...] = (),
-          subject: str = "") -> bytes:
+def _mail(
+    sender: str, name: str, n: int, *, extra: tuple[tuple[str, str], ...] = (), subject: str = ""
+) -> bytes:
     m = EmailMessage()
     m["From"] = f"{name} <{sender}>"
     m["To"] = "totrunghoc-thanhoai@thanhoai.example"
@@ -41,15 +42,23 @@ def _mail(sender: str, name: str, n: int, *, extra: tuple[tuple[str, str], ...] 
     for k, v in extra:
         m[k] = v
     m.set_content("Kính gửi Phòng GD&ĐT huyện Thanh Oai,\nĐơn vị gửi ảnh hoạt động.\n")
-    m.add_attachment(phone_jpeg(n, size=(320, 240))[0], maintype="image",
-                     subtype="jpeg", filename=f"Ảnh hoạt động {n}.jpg")
+    m.add_attachment(
+        phone_jpeg(n, size=(320, 240))[0],
+        maintype="image",
+        subtype="jpeg",
+        filename=f"Ảnh hoạt động {n}.jpg",
+    )
     return bytes(m)
 
 
 def _cfg(tmp_path: Path, port: int, **extra: dict[str, object]) -> Config:
     sections: dict[str, dict[str, object]] = {
-        "smtp": {"host": "127.0.0.1", "port": port, "security": "none",
-                 "sender": "Phòng GD&ĐT huyện Thanh Oai <totrunghoc-thanhoai@thanhoai.example>"},
+        "smtp": {
+            "host": "127.0.0.1",
+            "port": port,
+            "security": "none",
+            "sender": "Phòng GD&ĐT huyện Thanh Oai <totrunghoc-thanhoai@thanhoai.example>",
+        },
         "digest": {"recipients": ["totrunghoc-thanhoai@thanhoai.example"], "at": "07:00"},
         "limits": {"parse_workers": 0},
     }
@@ -73,16 +82,27 @@ def _parsed(raw: bytes) -> EmailMessage:
     return msg
 
 
-def test_receipt_once_per_message_and_never_to_robots(tmp_path: Path, smtp_server: SmtpServer) -> None:
+def test_receipt_once_per_message_and_never_to_robots(
+    tmp_path: Path, smtp_server: SmtpServer
+) -> None:
     clock = FixedClock(datetime(2021, 10, 5, 3, 0, tzinfo=UTC))
     quiet = {"reminder_days": [], "overdue": False}
-    with App(_cfg(tmp_path, smtp_server.port, notify=quiet, digest={"recipients": []}), clock) as app:
+    with App(
+        _cfg(tmp_path, smtp_server.port, notify=quiet, digest={"recipients": []}), clock
+    ) as app:
         app.import_roster(ROSTER)
-        _import(app, tmp_path,
-                _mail("th-kim-an@thanhoai.example", "Trường Tiểu học Kim An", 1),
-                _mail("stranger@gmail.com", "Ai đó", 2),
-                _mail("mn-kim-bai@thanhoai.example", "Trường Mầm non Kim Bài", 3,
-                      extra=(("Auto-Submitted", "auto-replied"),)))
+        _import(
+            app,
+            tmp_path,
+            _mail("th-kim-an@thanhoai.example", "Trường Tiểu học Kim An", 1),
+            _mail("stranger@gmail.com", "Ai đó", 2),
+            _mail(
+                "mn-kim-bai@thanhoai.example",
+                "Trường Mầm non Kim Bài",
+                3,
+                extra=(("Auto-Submitted", "auto-replied"),),
+            ),
+        )
         n = app.notifier()
         result = n.tick()
         assert result.receipts == 1 and result.delivery.sent == 1
@@ -109,34 +129,59 @@ def test_why_a_message_gets_no_receipt_is_logged_once_not_every_tick(
     the first tick, not at each one."""
     clock = FixedClock(datetime(2021, 10, 5, 3, 0, tzinfo=UTC))
     quiet = {"reminder_days": [], "overdue": False}
-    with App(_cfg(tmp_path, smtp_server.port, notify=quiet, digest={"recipients": []}), clock) as app:
+    with App(
+        _cfg(tmp_path, smtp_server.port, notify=quiet, digest={"recipients": []}), clock
+    ) as app:
         app.import_roster(ROSTER)
-        _import(app, tmp_path, _mail("lure@evil.example", "Trường Tiểu học Kim An", 31,
-                                     subject="Báo cáo Tuần lễ HTSĐ 2021 - Trường Tiểu học Kim An"))
+        _import(
+            app,
+            tmp_path,
+            _mail(
+                "lure@evil.example",
+                "Trường Tiểu học Kim An",
+                31,
+                subject="Báo cáo Tuần lễ HTSĐ 2021 - Trường Tiểu học Kim An",
+            ),
+        )
         n = app.notifier()
         with caplog.at_level("INFO", logger="notifier.service"):
             for _ in range(3):
                 clock.advance(timedelta(minutes=2))
                 assert n.tick().receipts == 0
-        said = [r.getMessage() for r in caplog.records if "no receipt for message" in r.getMessage()]
+        said = [
+            r.getMessage() for r in caplog.records if "no receipt for message" in r.getMessage()
+        ]
         assert len(said) == 1 and "not on the unit's roster" in said[0], said
         assert smtp_server.received == []
 
 
-def test_receipt_only_to_the_units_own_or_taught_address(tmp_path: Path, smtp_server: SmtpServer) -> None:
+def test_receipt_only_to_the_units_own_or_taught_address(
+    tmp_path: Path, smtp_server: SmtpServer
+) -> None:
     """A stranger whose subject names a unit gets the message filed, but no receipt quoting
     their subject back; a teacher's personal address gets one once the officer taught it."""
     clock = FixedClock(datetime(2021, 10, 5, 3, 0, tzinfo=UTC))
     quiet = {"reminder_days": [], "overdue": False}
-    with App(_cfg(tmp_path, smtp_server.port, notify=quiet, digest={"recipients": []}), clock) as app:
+    with App(
+        _cfg(tmp_path, smtp_server.port, notify=quiet, digest={"recipients": []}), clock
+    ) as app:
         app.import_roster(ROSTER)
-        _import(app, tmp_path,
-                _mail("lure@evil.example", "Trường Tiểu học Kim An", 31,
-                      subject="Báo cáo Tuần lễ HTSĐ 2021 - Trường Tiểu học Kim An - xem tại http://phish.example/login"),
-                _mail("hieutruong.kiman@gmail.com", "Trường Tiểu học Kim An", 32))
+        _import(
+            app,
+            tmp_path,
+            _mail(
+                "lure@evil.example",
+                "Trường Tiểu học Kim An",
+                31,
+                subject="Báo cáo Tuần lễ HTSĐ 2021 - Trường Tiểu học Kim An - xem tại http://phish.example/login",
+            ),
+            _mail("hieutruong.kiman@gmail.com", "Trường Tiểu học Kim An", 32),
+        )
         with app.sessions() as s:
-            filed = {m.from_addr: (m.id, m.state, m.unit.code if m.unit else None)
-                     for m in s.scalars(sa.select(Message))}
+            filed = {
+                m.from_addr: (m.id, m.state, m.unit.code if m.unit else None)
+                for m in s.scalars(sa.select(Message))
+            }
         assert {a: f[1:] for a, f in filed.items()} == {
             "lure@evil.example": ("filed", "th-kim-an"),
             "hieutruong.kiman@gmail.com": ("filed", "th-kim-an"),
@@ -146,15 +191,23 @@ def test_receipt_only_to_the_units_own_or_taught_address(tmp_path: Path, smtp_se
         assert smtp_server.received == []
         # the officer confirms the teacher's message (intake assign teaches the address)
         with app.sessions.begin() as s:
-            assign(s, app.cfg.campaign, str(filed["hieutruong.kiman@gmail.com"][0]), "th-kim-an",
-                   by="officer", now=clock.now())
+            assign(
+                s,
+                app.cfg.campaign,
+                str(filed["hieutruong.kiman@gmail.com"][0]),
+                "th-kim-an",
+                by="officer",
+                now=clock.now(),
+            )
         assert n.tick().receipts == 1
         (got,) = smtp_server.received
         assert got.rcpt_tos == ["hieutruong.kiman@gmail.com"]
         assert n.tick().receipts == 0  # the stranger stays unanswered
 
 
-def test_reminders_each_slot_once_complete_units_nothing(tmp_path: Path, smtp_server: SmtpServer) -> None:
+def test_reminders_each_slot_once_complete_units_nothing(
+    tmp_path: Path, smtp_server: SmtpServer
+) -> None:
     clock = FixedClock(datetime(2021, 10, 1, 0, 0, tzinfo=UTC))
     roster = tmp_path / "roster.csv"
     roster.write_text(
@@ -163,8 +216,13 @@ def test_reminders_each_slot_once_complete_units_nothing(tmp_path: Path, smtp_se
         "mn-kim-bai,Trường Mầm non Kim Bài,mn,mn-kim-bai@thanhoai.example,\n",
         encoding="utf-8",
     )
-    cfg = _cfg(tmp_path, smtp_server.port, campaign={"required": ["photos"], "min_photos": 1},
-               notify={"receipts": False}, digest={"recipients": []})
+    cfg = _cfg(
+        tmp_path,
+        smtp_server.port,
+        campaign={"required": ["photos"], "min_photos": 1},
+        notify={"receipts": False},
+        digest={"recipients": []},
+    )
     with App(cfg, clock) as app:
         app.import_roster(roster)
         _import(app, tmp_path, _mail("mn-kim-bai@thanhoai.example", "Trường Mầm non Kim Bài", 7))
@@ -208,7 +266,7 @@ def test_smtp_down_then_back_delivers_once(tmp_path: Path) -> None:
             gen.close()
 
 
-CRASH = textwrap.dedent('''
+CRASH = textwrap.dedent("""
     import os, signal, sys
     from datetime import datetime
     from intake.app import App
@@ -235,7 +293,7 @@ CRASH = textwrap.dedent('''
             os.kill(os.getpid(), signal.SIGKILL)  # 'sending' committed, killed before DATA
     n.mailer = Dying()
     n.tick()
-''')
+""")
 
 
 @pytest.mark.parametrize("point", ["before-commit", "after-commit", "while-sending", "mid-batch"])
@@ -247,8 +305,12 @@ def test_killed_between_commit_and_send_delivers_exactly_once(
     with App(cfg, FixedClock(at)) as app:
         app.import_roster(ROSTER)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, "-c", CRASH, cfg.source, at.isoformat(), point],
-                          env=env, capture_output=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", CRASH, cfg.source, at.isoformat(), point],
+        env=env,
+        capture_output=True,
+        timeout=120,
+    )
     assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()
     assert len(smtp_server.received) == (50 if point == "mid-batch" else 0)
     clock = FixedClock(at + timedelta(minutes=11))  # past the stale 'sending' guard
@@ -275,7 +337,9 @@ def test_digest_with_workbook_via_cli(tmp_path: Path, smtp_server: SmtpServer) -
     with App(cfg, clock) as app:
         app.import_roster(ROSTER)
         _import(app, tmp_path, _mail("th-kim-an@thanhoai.example", "Trường Tiểu học Kim An", 1))
-    r = CliRunner().invoke(cli, ["--config", cfg.source, "digest", "--send", "--at", "2021-10-05T07:30"])
+    r = CliRunner().invoke(
+        cli, ["--config", cfg.source, "digest", "--send", "--at", "2021-10-05T07:30"]
+    )
     assert r.exit_code == 0, r.output
     (got,) = smtp_server.received
     msg = _parsed(got.data)

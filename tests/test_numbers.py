@@ -12,10 +12,24 @@ from parsers.numbers import parse_count
 @pytest.mark.parametrize(
     ("value", "count"),
     [
-        ("1.200", 1200), ("1,200", 1200), ("1 200", 1200), ("1\u00a0200", 1200),
-        ("1\u202f200", 1200), ("1.200.000", 1200000), (" 45 ", 45), ("45 lớp", 45),
-        ("300 người", 300), ("12 cuộc thi", 12), ("300.0", 300), ("1.200,00", 1200),
-        ("1,200.00", 1200), ("1.000", 1000), (1200, 1200), (1200.0, 1200), (0, 0), ("0", 0),
+        ("1.200", 1200),
+        ("1,200", 1200),
+        ("1 200", 1200),
+        ("1\u00a0200", 1200),
+        ("1\u202f200", 1200),
+        ("1.200.000", 1200000),
+        (" 45 ", 45),
+        ("45 lớp", 45),
+        ("300 người", 300),
+        ("12 cuộc thi", 12),
+        ("300.0", 300),
+        ("1.200,00", 1200),
+        ("1,200.00", 1200),
+        ("1.000", 1000),
+        (1200, 1200),
+        (1200.0, 1200),
+        (0, 0),
+        ("0", 0),
         ("Tổng số: 40", 40),
     ],
 )
@@ -29,8 +43,14 @@ def test_nothing_entered_is_none_without_warning(value: str | None) -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "count"), [("khoảng 300", 300), ("khoang 300", 300), ("~300", 300),
-                         ("gần 1.000 lượt", 1000), ("hơn 50", 50)],
+    ("value", "count"),
+    [
+        ("khoảng 300", 300),
+        ("khoang 300", 300),
+        ("~300", 300),
+        ("gần 1.000 lượt", 1000),
+        ("hơn 50", 50),
+    ],
 )
 def test_approximate_counts_are_read_with_a_warning(value: str, count: int) -> None:
     got, warning = parse_count(value)
@@ -38,8 +58,9 @@ def test_approximate_counts_are_read_with_a_warning(value: str, count: int) -> N
     assert warning == f"approximate value read as {count}"
 
 
-@pytest.mark.parametrize(("value", "count"), [(1.2, 1200), (2.15, 2150), (12.5, 12500),
-                                              (2.345, 2345)])
+@pytest.mark.parametrize(
+    ("value", "count"), [(1.2, 1200), (2.15, 2150), (12.5, 12500), (2.345, 2345)]
+)
 def test_english_locale_decimal_is_a_thousands_separator(value: float, count: int) -> None:
     got, warning = parse_count(value)
     assert got == count
@@ -48,9 +69,17 @@ def test_english_locale_decimal_is_a_thousands_separator(value: float, count: in
 
 @pytest.mark.parametrize(
     ("value", "reason"),
-    [("1,5", "not a whole number"), ("2.50", "not a whole number"), (0.5, "not a whole number"),
-     (1.2345, "not a whole number"), (-3, "negative"), ("-5", "negative"),
-     ("Tất cả", "no number"), (True, "true/false"), (float("nan"), "not a number")],
+    [
+        ("1,5", "not a whole number"),
+        ("2.50", "not a whole number"),
+        (0.5, "not a whole number"),
+        (1.2345, "not a whole number"),
+        (-3, "negative"),
+        ("-5", "negative"),
+        ("Tất cả", "no number"),
+        (True, "true/false"),
+        (float("nan"), "not a number"),
+    ],
 )
 def test_impossible_counts_are_none_with_a_reason(value: object, reason: str) -> None:
     got, warning = parse_count(value)  # type: ignore[arg-type]
@@ -59,7 +88,10 @@ def test_impossible_counts_are_none_with_a_reason(value: object, reason: str) ->
 
 
 def test_several_numbers_take_the_first_and_say_so() -> None:
-    assert parse_count("12 lớp/350 người") == (12, "several numbers in the cell; read the first, 12")
+    assert parse_count("12 lớp/350 người") == (
+        12,
+        "several numbers in the cell; read the first, 12",
+    )
 
 
 def test_warnings_are_free_of_vietnamese_text() -> None:

@@ -59,12 +59,19 @@ def oauth_dovecot(oauth_server: OAuthServer) -> Iterator[dovecot_mod.Dovecot]:
 
 
 def _mailbox(d: dovecot_mod.Dovecot, server: OAuthServer) -> dict[str, object]:
-    return {"host": d.host, "port": d.port, "security": "none", "username": d.user,
-            "poll_interval": 60, **server.config()}
+    return {
+        "host": d.host,
+        "port": d.port,
+        "security": "none",
+        "username": d.user,
+        "poll_interval": 60,
+        **server.config(),
+    }
 
 
 def _device_login(tokens: OAuth2Tokens, server: OAuthServer) -> None:
     """`intake auth login` without the terminal: the 'sleep' is the admin typing the code."""
+
     def approve(_: float) -> None:
         for d in list(server.devices.values()):
             server.approve(d["user_code"])
@@ -90,16 +97,22 @@ def _no_token_in(texts: list[str], server: OAuthServer) -> None:
 # -- config --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("mailbox, match", [
-    ({"auth": "kerberos"}, "mailbox.auth must be one of"),
-    ({"auth": "oauth2", "client_id": "x"}, "mailbox.provider must be one of"),
-    ({"auth": "oauth2", "provider": "google"}, "client_id is required"),
-    ({"auth": "oauth2", "provider": "custom", "client_id": "x"}, "needs token_endpoint"),
-    ({"auth": "oauth2", "provider": "google", "client_id": "x", "password_env": "P"}, "takes no password"),
-    ({"client_secret_env": "A", "client_secret_file": "b"}, "not both"),
-    ({"client_secret": "GOCSPX-hunter2"}, "secrets do not belong"),
-    ({"refresh_token": "1//hunter2"}, "secrets do not belong"),
-])
+@pytest.mark.parametrize(
+    "mailbox, match",
+    [
+        ({"auth": "kerberos"}, "mailbox.auth must be one of"),
+        ({"auth": "oauth2", "client_id": "x"}, "mailbox.provider must be one of"),
+        ({"auth": "oauth2", "provider": "google"}, "client_id is required"),
+        ({"auth": "oauth2", "provider": "custom", "client_id": "x"}, "needs token_endpoint"),
+        (
+            {"auth": "oauth2", "provider": "google", "client_id": "x", "password_env": "P"},
+            "takes no password",
+        ),
+        ({"client_secret_env": "A", "client_secret_file": "b"}, "not both"),
+        ({"client_secret": "GOCSPX-hunter2"}, "secrets do not belong"),
+        ({"refresh_token": "1//hunter2"}, "secrets do not belong"),
+    ],
+)
 def test_oauth2_keys_are_checked(tmp_path: Path, mailbox: dict[str, object], match: str) -> None:
     with pytest.raises(ConfigError, match=match) as e:
         make_config(tmp_path, mailbox=mailbox)
@@ -112,26 +125,47 @@ def test_smtp_shares_only_a_mailbox_oauth2_login(tmp_path: Path) -> None:
 
 
 def test_microsoft_and_google_presets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    ms = make_config(tmp_path / "ms", mailbox={"auth": "oauth2", "provider": "microsoft",
-                                               "client_id": "app", "tenant": "thanhoai.edu.vn",
-                                               "username": "totrunghoc@thanhoai.edu.vn"},
-                     smtp={"auth": "oauth2", "host": "smtp.office365.com"})
+    ms = make_config(
+        tmp_path / "ms",
+        mailbox={
+            "auth": "oauth2",
+            "provider": "microsoft",
+            "client_id": "app",
+            "tenant": "thanhoai.edu.vn",
+            "username": "totrunghoc@thanhoai.edu.vn",
+        },
+        smtp={"auth": "oauth2", "host": "smtp.office365.com"},
+    )
     st = settings_for(ms, "mailbox")
     assert st.device_authorization_endpoint == (
-        "https://login.microsoftonline.com/thanhoai.edu.vn/oauth2/v2.0/devicecode")
+        "https://login.microsoftonline.com/thanhoai.edu.vn/oauth2/v2.0/devicecode"
+    )
     assert st.scopes == (MS_IMAP, MS_SMTP, "offline_access")
     assert st.token_file == tmp_path / "ms" / "oauth2-mailbox.json"  # beside files/
     assert settings_for(ms, "smtp").token_file == st.token_file  # one login for both
     monkeypatch.setenv("GOOGLE_SECRET", "GOCSPX-x")
-    g = make_config(tmp_path / "g", mailbox={"auth": "oauth2", "provider": "google",
-                                             "client_id": "c.apps.googleusercontent.com",
-                                             "client_secret_env": "GOOGLE_SECRET"})
+    g = make_config(
+        tmp_path / "g",
+        mailbox={
+            "auth": "oauth2",
+            "provider": "google",
+            "client_id": "c.apps.googleusercontent.com",
+            "client_secret_env": "GOOGLE_SECRET",
+        },
+    )
     gs = settings_for(g, "mailbox")
     assert gs.scopes == ("https://mail.google.com/",) and not gs.device_authorization_endpoint
     assert gs.client_secret is not None and "GOCSPX" not in repr(gs)
-    plain = make_config(tmp_path / "c", mailbox={"auth": "oauth2", "provider": "custom", "client_id": "x",
-                                                 "token_endpoint": "http://idp.example/token",
-                                                 "device_authorization_endpoint": "https://idp.example/d"})
+    plain = make_config(
+        tmp_path / "c",
+        mailbox={
+            "auth": "oauth2",
+            "provider": "custom",
+            "client_id": "x",
+            "token_endpoint": "http://idp.example/token",
+            "device_authorization_endpoint": "https://idp.example/d",
+        },
+    )
     with pytest.raises(ConfigError, match="must be https"):
         settings_for(plain, "mailbox")
 
@@ -139,11 +173,13 @@ def test_microsoft_and_google_presets(tmp_path: Path, monkeypatch: pytest.Monkey
 # -- logging in ----------------------------------------------------------------------------------
 
 
-def test_device_code_login_through_the_cli_and_status(tmp_path: Path, oauth_server: OAuthServer,
-                                                       caplog: pytest.LogCaptureFixture) -> None:
+def test_device_code_login_through_the_cli_and_status(
+    tmp_path: Path, oauth_server: OAuthServer, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
-    cfg = make_config(tmp_path, mailbox={"host": "127.0.0.1", "username": "totrunghoc",
-                                         **oauth_server.config()})
+    cfg = make_config(
+        tmp_path, mailbox={"host": "127.0.0.1", "username": "totrunghoc", **oauth_server.config()}
+    )
     stop = threading.Event()
 
     def admin_types_the_code() -> None:
@@ -179,7 +215,9 @@ def test_status_before_login_says_what_to_run(tmp_path: Path, oauth_server: OAut
     assert r.exit_code == 2 and "run `intake auth login`" in r.stderr
 
 
-def test_browser_login_through_the_loopback_redirect(tmp_path: Path, oauth_server: OAuthServer) -> None:
+def test_browser_login_through_the_loopback_redirect(
+    tmp_path: Path, oauth_server: OAuthServer
+) -> None:
     cfg = make_config(tmp_path, mailbox={"username": "totrunghoc", **oauth_server.config()})
     tokens = OAuth2Tokens(settings_for(cfg, "mailbox"))
     lines: list[str] = []
@@ -187,8 +225,9 @@ def test_browser_login_through_the_loopback_redirect(tmp_path: Path, oauth_serve
     def browser(url: str) -> None:  # signs in, follows the redirect to our listener
         threading.Thread(target=lambda: requests.get(url, timeout=10), daemon=True).start()
 
-    status = login(tokens.settings, tokens, out=lines.append, method="browser", open_browser=browser,
-                   wait=20)
+    status = login(
+        tokens.settings, tokens, out=lines.append, method="browser", open_browser=browser, wait=20
+    )
     assert status.has_refresh_token and oauth_server.grants == {"authorization_code": 1}
     assert "code_challenge=" in lines[0]  # PKCE
     assert stat.S_IMODE(tokens.settings.token_file.stat().st_mode) == 0o600
@@ -221,8 +260,11 @@ def test_browser_login_with_the_pasted_address(tmp_path: Path, oauth_server: OAu
 
 @pytest.mark.dovecot
 def test_poll_with_xoauth2_refreshes_across_expiry_and_revocation(
-    tmp_path: Path, oauth_server: OAuthServer, oauth_dovecot: dovecot_mod.Dovecot,
-    clock: FixedClock, caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+    oauth_server: OAuthServer,
+    oauth_dovecot: dovecot_mod.Dovecot,
+    clock: FixedClock,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     cfg = make_config(tmp_path, mailbox=_mailbox(oauth_dovecot, oauth_server))
@@ -273,9 +315,14 @@ def test_poll_with_xoauth2_refreshes_across_expiry_and_revocation(
 
 @pytest.mark.dovecot
 def test_xoauth2_token_of_another_account_is_refused(
-    tmp_path: Path, oauth_server: OAuthServer, oauth_dovecot: dovecot_mod.Dovecot, clock: FixedClock,
+    tmp_path: Path,
+    oauth_server: OAuthServer,
+    oauth_dovecot: dovecot_mod.Dovecot,
+    clock: FixedClock,
 ) -> None:
-    cfg = make_config(tmp_path, mailbox={**_mailbox(oauth_dovecot, oauth_server), "username": "other"})
+    cfg = make_config(
+        tmp_path, mailbox={**_mailbox(oauth_dovecot, oauth_server), "username": "other"}
+    )
     tokens = OAuth2Tokens(settings_for(cfg, "mailbox"), clock)
     _device_login(tokens, oauth_server)
     box = ImapMailbox(cfg.mailbox, None, tokens=tokens)
@@ -286,13 +333,22 @@ def test_xoauth2_token_of_another_account_is_refused(
 # -- SMTP AUTH XOAUTH2 ---------------------------------------------------------------------------
 
 
-def test_smtp_xoauth2_shares_the_mailbox_login(tmp_path: Path, oauth_server: OAuthServer,
-                                               smtp_xoauth2_server: SmtpServer) -> None:
+def test_smtp_xoauth2_shares_the_mailbox_login(
+    tmp_path: Path, oauth_server: OAuthServer, smtp_xoauth2_server: SmtpServer
+) -> None:
     srv = smtp_xoauth2_server
     srv.token_check = lambda user, token: user == "totrunghoc" and oauth_server.active(token)
-    cfg = make_config(tmp_path, mailbox={"username": "totrunghoc", **oauth_server.config()},
-                      smtp={"host": srv.host, "port": srv.port, "security": "ssl", "auth": "oauth2",
-                            "sender": "totrunghoc@thanhoai.example"})
+    cfg = make_config(
+        tmp_path,
+        mailbox={"username": "totrunghoc", **oauth_server.config()},
+        smtp={
+            "host": srv.host,
+            "port": srv.port,
+            "security": "ssl",
+            "auth": "oauth2",
+            "sender": "totrunghoc@thanhoai.example",
+        },
+    )
     tokens = OAuth2Tokens(settings_for(cfg, "mailbox"))
     _device_login(tokens, oauth_server)
     mailer = build_mailer(cfg)
@@ -337,7 +393,9 @@ class _BusyImap:
                 for line in f:
                     tag, cmd = line.split()[:2]
                     if cmd.upper() == b"CAPABILITY":
-                        conn.sendall(b"* CAPABILITY IMAP4rev1 AUTH=XOAUTH2\r\n" + tag + b" OK done\r\n")
+                        conn.sendall(
+                            b"* CAPABILITY IMAP4rev1 AUTH=XOAUTH2\r\n" + tag + b" OK done\r\n"
+                        )
                         continue
                     self.logins += 1
                     conn.sendall(self.reply.replace(b"TAG", tag))
@@ -345,17 +403,32 @@ class _BusyImap:
                         break
 
 
-@pytest.mark.parametrize("reply", [
-    b"TAG NO [UNAVAILABLE] Server Unavailable. 15\r\n",
-    b"* BYE Server Unavailable. 21\r\n",
-])
-def test_throttled_login_backs_off_instead_of_alerting(tmp_path: Path, oauth_server: OAuthServer,
-                                                       clock: FixedClock, reply: bytes,
-                                                       caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize(
+    "reply",
+    [
+        b"TAG NO [UNAVAILABLE] Server Unavailable. 15\r\n",
+        b"* BYE Server Unavailable. 21\r\n",
+    ],
+)
+def test_throttled_login_backs_off_instead_of_alerting(
+    tmp_path: Path,
+    oauth_server: OAuthServer,
+    clock: FixedClock,
+    reply: bytes,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     busy = _BusyImap(reply)
-    cfg = make_config(tmp_path, mailbox={"host": "127.0.0.1", "port": busy.port, "security": "none",
-                                         "username": "totrunghoc", "poll_interval": 60,
-                                         **oauth_server.config()})
+    cfg = make_config(
+        tmp_path,
+        mailbox={
+            "host": "127.0.0.1",
+            "port": busy.port,
+            "security": "none",
+            "username": "totrunghoc",
+            "poll_interval": 60,
+            **oauth_server.config(),
+        },
+    )
     with App(cfg, clock) as app:
         _device_login(OAuth2Tokens(settings_for(cfg, "mailbox"), clock), oauth_server)
         with pytest.raises(TransientError, match="busy or throttling"):
@@ -373,8 +446,14 @@ def test_throttled_login_backs_off_instead_of_alerting(tmp_path: Path, oauth_ser
 
 
 def test_token_file_is_tightened_and_atomic(tmp_path: Path, oauth_server: OAuthServer) -> None:
-    cfg = make_config(tmp_path, mailbox={"username": "totrunghoc", **oauth_server.config(),
-                                         "token_file": "secrets/imap-token.json"})
+    cfg = make_config(
+        tmp_path,
+        mailbox={
+            "username": "totrunghoc",
+            **oauth_server.config(),
+            "token_file": "secrets/imap-token.json",
+        },
+    )
     tokens = OAuth2Tokens(settings_for(cfg, "mailbox"))
     _device_login(tokens, oauth_server)
     path = tmp_path / "secrets" / "imap-token.json"
@@ -422,8 +501,11 @@ def _watching(daemon: Daemon, clock: FixedClock) -> Iterator[Scheduler]:
 
 @pytest.mark.dovecot
 def test_idle_keeps_watching_across_token_expiries(
-    tmp_path: Path, oauth_server: OAuthServer, oauth_dovecot: dovecot_mod.Dovecot,
-    clock: FixedClock, caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+    oauth_server: OAuthServer,
+    oauth_dovecot: dovecot_mod.Dovecot,
+    clock: FixedClock,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Mid-IDLE the token nears its expiry: the watcher logs in again with a refreshed token
     before the server would end the session; when the server drops the session anyway
@@ -444,7 +526,9 @@ def test_idle_keeps_watching_across_token_expiries(
             # 1. 56 minutes on, 4 left: the watcher renews its session with a fresh token
             logins = len(oauth_server.introspections)
             clock.advance(timedelta(minutes=56))
-            _until("a refresh by the watcher", lambda: oauth_server.grants.get("refresh_token") == 1)
+            _until(
+                "a refresh by the watcher", lambda: oauth_server.grants.get("refresh_token") == 1
+            )
             _until("the renewed IDLE login", lambda: len(oauth_server.introspections) > logins)
             assert False not in oauth_server.introspections  # never an expired token offered
             oauth_dovecot.append([_message("hai")])
@@ -454,8 +538,11 @@ def test_idle_keeps_watching_across_token_expiries(
             oauth_server.expire_access_tokens()
             logins = len(oauth_server.introspections)
             assert oauth_dovecot.kill_sessions() >= 1
-            _until("the login after the drop",
-                   lambda: oauth_server.introspections[logins:] == [False, True], 30)
+            _until(
+                "the login after the drop",
+                lambda: oauth_server.introspections[logins:] == [False, True],
+                30,
+            )
             assert oauth_server.grants["refresh_token"] == 2
             oauth_dovecot.append([_message("ba")])
             _until("the third message, through IDLE", lambda: _stored(app) == 3)
@@ -466,12 +553,19 @@ def test_idle_keeps_watching_across_token_expiries(
 
 
 @pytest.mark.dovecot
-@pytest.mark.parametrize("reply", [
-    b"TAG NO [UNAVAILABLE] Server Unavailable. 15\r\n",
-    b"* BYE Server Unavailable. 21\r\n",
-], ids=["no-unavailable", "bye"])
+@pytest.mark.parametrize(
+    "reply",
+    [
+        b"TAG NO [UNAVAILABLE] Server Unavailable. 15\r\n",
+        b"* BYE Server Unavailable. 21\r\n",
+    ],
+    ids=["no-unavailable", "bye"],
+)
 def test_throttling_mid_poll_backs_off_and_keeps_the_ledgers_place(
-    tmp_path: Path, dovecot: dovecot_mod.Dovecot, clock: FixedClock, reply: bytes,
+    tmp_path: Path,
+    dovecot: dovecot_mod.Dovecot,
+    clock: FixedClock,
+    reply: bytes,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Microsoft 365 throttles a session already logged in: the second batch's FETCH is
@@ -482,10 +576,20 @@ def test_throttling_mid_poll_backs_off_and_keeps_the_ledgers_place(
     dovecot.append([_message(f"thư {i}") for i in range(6)])
     with proxied(dovecot.host, dovecot.port) as proxy:
         proxy.fault_on_command(r"^UID FETCH .*BODY\.PEEK\[\]", Answer(reply), nth=2)
-        cfg = make_config(tmp_path, mailbox={
-            "host": proxy.host, "port": proxy.port, "security": "none", "username": dovecot.user,
-            "password_env": "INTAKE_TEST_IMAP_PW", "batch_size": 3, "poll_interval": 60,
-            "processed_folder": "Đã xử lý"}, limits={"parse_workers": 0})
+        cfg = make_config(
+            tmp_path,
+            mailbox={
+                "host": proxy.host,
+                "port": proxy.port,
+                "security": "none",
+                "username": dovecot.user,
+                "password_env": "INTAKE_TEST_IMAP_PW",
+                "batch_size": 3,
+                "poll_interval": 60,
+                "processed_folder": "Đã xử lý",
+            },
+            limits={"parse_workers": 0},
+        )
         with App(cfg, clock) as app:
             daemon = Daemon(app)
             first = daemon.poll_once(force=True)
@@ -499,7 +603,9 @@ def test_throttling_mid_poll_backs_off_and_keeps_the_ledgers_place(
             assert second is not None and second.error == "" and second.stored == 3
             assert daemon.failures == 0
             with app.sessions() as s:
-                stored = s.scalars(select(LedgerEntry.uid).where(LedgerEntry.message_fk.is_not(None))).all()
+                stored = s.scalars(
+                    select(LedgerEntry.uid).where(LedgerEntry.message_fk.is_not(None))
+                ).all()
                 messages = s.scalar(select(func.count()).select_from(Message))
     assert sorted(stored) == [1, 2, 3, 4, 5, 6] and messages == 6
     assert dovecot.folder_count("INBOX") == 0 and dovecot.folder_count("Đã xử lý") == 6
@@ -507,8 +613,11 @@ def test_throttling_mid_poll_backs_off_and_keeps_the_ledgers_place(
 
 @pytest.mark.dovecot
 def test_after_a_revoked_login_the_daemon_resumes_once_auth_login_is_run(
-    tmp_path: Path, oauth_server: OAuthServer, oauth_dovecot: dovecot_mod.Dovecot,
-    clock: FixedClock, caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+    oauth_server: OAuthServer,
+    oauth_dovecot: dovecot_mod.Dovecot,
+    clock: FixedClock,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Consent is withdrawn while the daemon watches: IDLE and the polls fail with a
     CredentialsError, the heartbeat and doctor say what to run; once `intake auth login` has
@@ -524,8 +633,11 @@ def test_after_a_revoked_login_the_daemon_resumes_once_auth_login_is_run(
             oauth_server.revoke_refresh_tokens()
             oauth_server.expire_access_tokens()
             oauth_dovecot.kill_sessions()  # the provider ends the session with the consent
-            _until("the watcher waiting for a login", lambda: any(
-                "waiting for a new login" in r.getMessage() for r in caplog.records), 30)
+            _until(
+                "the watcher waiting for a login",
+                lambda: any("waiting for a new login" in r.getMessage() for r in caplog.records),
+                30,
+            )
             failed = daemon.poll_once(force=True)
             assert failed is not None and "run `intake auth login`" in failed.error
             assert daemon.failures == 1 and daemon.poll_once() is None  # backing off

@@ -39,8 +39,10 @@ def test_a_long_pdf_is_read_up_to_the_page_bound() -> None:
 
 
 def test_a_password_protected_pdf_says_so() -> None:
-    with pytest.raises(Unreadable, match="password-protected"), \
-            pdf_pages(_pdf(1, password="matkhau")) as pages:
+    with (
+        pytest.raises(Unreadable, match="password-protected"),
+        pdf_pages(_pdf(1, password="matkhau")) as pages,
+    ):
         [p.extract_text() for p in pages]
 
 
@@ -127,12 +129,17 @@ def test_a_hyperlink_keeps_its_address_and_tabs_and_breaks_read_as_text() -> Non
 
     def build(document) -> None:
         paragraph = document.add_paragraph("Xem ảnh tại ")
-        rid = document.part.relate_to("https://drive.google.com/thcs-bichhoa",
-                                      "http://schemas.openxmlformats.org/officeDocument/2006/"
-                                      "relationships/hyperlink", is_external=True)
-        paragraph._p.append(parse_xml(
-            f'<w:hyperlink {nsdecls("w", "r")} r:id="{rid}"><w:r><w:t>thư mục ảnh</w:t></w:r>'
-            "</w:hyperlink>"))
+        rid = document.part.relate_to(
+            "https://drive.google.com/thcs-bichhoa",
+            "http://schemas.openxmlformats.org/officeDocument/2006/relationships/hyperlink",
+            is_external=True,
+        )
+        paragraph._p.append(
+            parse_xml(
+                f'<w:hyperlink {nsdecls("w", "r")} r:id="{rid}"><w:r><w:t>thư mục ảnh</w:t></w:r>'
+                "</w:hyperlink>"
+            )
+        )
         run = document.add_paragraph().add_run("Số lớp:")
         run.add_tab()
         run.add_text("12")
@@ -148,10 +155,18 @@ def test_a_package_whose_main_part_is_no_word_document_is_refused() -> None:
     data = _word(lambda d: d.add_paragraph("Báo cáo"))
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         types = z.read("[Content_Types].xml")
-    macro = types.replace(b"wordprocessingml.document.main+xml",
-                          b"wordprocessingml.template.main+xml")
+    macro = types.replace(
+        b"wordprocessingml.document.main+xml", b"wordprocessingml.template.main+xml"
+    )
     with pytest.raises(Unreadable, match="not really a docx"):
         open_docx(_rezip(data, {"[Content_Types].xml": macro}))
     with pytest.raises(Unreadable, match="not really a docx"):
-        open_docx(_rezip(data, {"_rels/.rels": b"<Relationships xmlns='http://schemas."
-                                b"openxmlformats.org/package/2006/relationships'/>"}))
+        open_docx(
+            _rezip(
+                data,
+                {
+                    "_rels/.rels": b"<Relationships xmlns='http://schemas."
+                    b"openxmlformats.org/package/2006/relationships'/>"
+                },
+            )
+        )

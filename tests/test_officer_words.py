@@ -18,11 +18,44 @@ from tests.docgen_media import phone_jpeg
 
 
 def test_vietnamese_collation_orders_letters_then_tones() -> None:
-    names = ["Ứng Hòa", "Uy Nỗ", "Đỗ Động", "Dân Hòa", "Bình Minh", "Bích Hòa", "Cao Viên",
-             "Cao Dương", "Hóa", "Hoa", "Hòa", "Ân", "Ăn", "An", "Tân Ước", "Tam Hưng", "Thanh Cao"]
+    names = [
+        "Ứng Hòa",
+        "Uy Nỗ",
+        "Đỗ Động",
+        "Dân Hòa",
+        "Bình Minh",
+        "Bích Hòa",
+        "Cao Viên",
+        "Cao Dương",
+        "Hóa",
+        "Hoa",
+        "Hòa",
+        "Ân",
+        "Ăn",
+        "An",
+        "Tân Ước",
+        "Tam Hưng",
+        "Thanh Cao",
+    ]
     assert sorted(names, key=collation_key) == [
-        "An", "Ăn", "Ân", "Bích Hòa", "Bình Minh", "Cao Dương", "Cao Viên", "Dân Hòa", "Đỗ Động",
-        "Hoa", "Hòa", "Hóa", "Tam Hưng", "Tân Ước", "Thanh Cao", "Uy Nỗ", "Ứng Hòa"]
+        "An",
+        "Ăn",
+        "Ân",
+        "Bích Hòa",
+        "Bình Minh",
+        "Cao Dương",
+        "Cao Viên",
+        "Dân Hòa",
+        "Đỗ Động",
+        "Hoa",
+        "Hòa",
+        "Hóa",
+        "Tam Hưng",
+        "Tân Ước",
+        "Thanh Cao",
+        "Uy Nỗ",
+        "Ứng Hòa",
+    ]
     assert collation_key("Hoà") == collation_key("Hòa")  # old and new tone placement
     assert collation_key("bích hòa")[0] == collation_key("BÍCH HÒA")[0]
 
@@ -35,8 +68,9 @@ def _eml(tmp_path: Path) -> Path:
     m["Message-ID"] = "<words-1@thanhoai.example>"
     m["Date"] = "Wed, 06 Oct 2021 10:00:00 +0700"
     m.set_content("Kính gửi Phòng GD&ĐT,\nTrường TH Kim An gửi ảnh.\n")
-    m.add_attachment(phone_jpeg(1, size=(320, 240))[0], maintype="image", subtype="jpeg",
-                     filename="Ảnh 1.jpg")
+    m.add_attachment(
+        phone_jpeg(1, size=(320, 240))[0], maintype="image", subtype="jpeg", filename="Ảnh 1.jpg"
+    )
     p = tmp_path / "m.eml"
     p.write_bytes(bytes(m))
     return p
@@ -52,7 +86,9 @@ def test_status_says_overdue_for_units_past_the_deadline_and_sorts_by_kind_then_
     assert runner.invoke(cli, [*base, "import", str(_eml(tmp_path))]).exit_code == 0
     r = runner.invoke(cli, [*base, "units", "extend", "th-kim-bai", "15/10/2099"])
     assert r.exit_code == 0, r.output
-    assert r.output.strip() == "th-kim-bai (Trường Tiểu học Kim Bài): hạn nộp mới hết ngày 15/10/2099"
+    assert (
+        r.output.strip() == "th-kim-bai (Trường Tiểu học Kim Bài): hạn nộp mới hết ngày 15/10/2099"
+    )
 
     data = json.loads(runner.invoke(cli, [*base, "status", "--json"]).output)
     units = {u["code"]: u for u in data["units"]}
@@ -63,7 +99,9 @@ def test_status_says_overdue_for_units_past_the_deadline_and_sorts_by_kind_then_
     assert units["th-kim-bai"]["overdue"] is False  # extended to 2099
     assert units["th-kim-bai"]["deadline"] == "2099-10-15T17:00:00+00:00"
     kinds = [u["kind"] for u in data["units"]]
-    assert kinds == sorted(kinds, key=["ubnd", "htcd", "mn", "th", "thcs", "thpt", "gdnn-gdtx"].index)
+    assert kinds == sorted(
+        kinds, key=["ubnd", "htcd", "mn", "th", "thcs", "thpt", "gdnn-gdtx"].index
+    )
     for kind in set(kinds):
         names = [u["name"] for u in data["units"] if u["kind"] == kind]
         assert names == sorted(names, key=collation_key), kind
@@ -81,7 +119,9 @@ def test_status_says_overdue_for_units_past_the_deadline_and_sorts_by_kind_then_
     kim_bai = next(line for line in out.splitlines() if line.startswith("th-kim-bai "))
     assert " chưa gửi " in kim_bai and " gia hạn " in kim_bai
     assert "Đơn vị được gia hạn:" in out and "hết ngày 15/10/2099" in out
-    codes = [line.split()[0] for line in out.splitlines() if line[:3] in ("ubn", "htc", "mn-", "th-")]
+    codes = [
+        line.split()[0] for line in out.splitlines() if line[:3] in ("ubn", "htc", "mn-", "th-")
+    ]
     assert codes.index("th-bich-hoa") < codes.index("th-binh-minh")
     for english in ("complete", "missing", "incomplete", "CODE", "Unassigned", "Quarantined"):
         assert english not in out

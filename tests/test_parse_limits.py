@@ -98,10 +98,12 @@ def test_a_message_killed_for_time_when_alone_is_quarantined_at_once(
 ) -> None:
     slow = _png(8000, 8000, "RGBA")  # ~2 s of decoding each, here
     normal = phone_jpeg(3, size=(640, 480))[0]
-    mails = [_mail(1, [("Ảnh 1.jpg", normal, "jpeg")]),
-             _mail(2, [(f"Sơ đồ {i}.png", slow, "png") for i in range(3)]),
-             _mail(3, [("Ảnh 3.jpg", normal, "jpeg")]),
-             _mail(4, [("Ảnh 4.jpg", normal, "jpeg")])]
+    mails = [
+        _mail(1, [("Ảnh 1.jpg", normal, "jpeg")]),
+        _mail(2, [(f"Sơ đồ {i}.png", slow, "png") for i in range(3)]),
+        _mail(3, [("Ảnh 3.jpg", normal, "jpeg")]),
+        _mail(4, [("Ảnh 4.jpg", normal, "jpeg")]),
+    ]
     t0 = time.monotonic()
     app = _poll(tmp_path, clock, mails, parse_workers=2, parse_timeout=1.0)
     took = time.monotonic() - t0

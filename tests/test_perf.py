@@ -43,8 +43,13 @@ def _video(size: int, seed: int = 1) -> bytes:
     return head + random.Random(seed).randbytes(size - len(head))
 
 
-def _unit_mail(video_bytes: int, *, outlook: bool = False, seed: int = 1,
-               names: dict[bytes, bytes] | None = None) -> EmailMessage:
+def _unit_mail(
+    video_bytes: int,
+    *,
+    outlook: bool = False,
+    seed: int = 1,
+    names: dict[bytes, bytes] | None = None,
+) -> EmailMessage:
     """A unit's email with a photo and a video; with `outlook`, named with RFC 2047 words
     (serialise with `as_sent(m, names)`)."""
     from datetime import datetime
@@ -55,8 +60,10 @@ def _unit_mail(video_bytes: int, *, outlook: bool = False, seed: int = 1,
     m["Subject"] = "Báo cáo Tuần lễ HTSĐ 2021 kèm video lễ khai mạc"
     m["Date"] = format_datetime(datetime(2021, 10, 6, 9, 30, tzinfo=ICT))
     m["Message-ID"] = f"<video-{seed}@thanhoai.example>"
-    m.set_content("Kính gửi Phòng GD&ĐT huyện Thanh Oai,\nĐơn vị gửi báo cáo và video hoạt động.\n"
-                  "--\nVăn thư THCS Bình Minh\n")
+    m.set_content(
+        "Kính gửi Phòng GD&ĐT huyện Thanh Oai,\nĐơn vị gửi báo cáo và video hoạt động.\n"
+        "--\nVăn thư THCS Bình Minh\n"
+    )
     taken = datetime(2021, 10, 4, 8, 15, tzinfo=ICT)
     photo = phone_jpeg(seed, taken)
     video = _video(video_bytes, seed)
@@ -69,10 +76,21 @@ def _unit_mail(video_bytes: int, *, outlook: bool = False, seed: int = 1,
 
 def _same(a: ParsedMessage, b: ParsedMessage) -> bool:
     """Equal parses (mail-parser names an unnamed forwarded message at random)."""
+
     def key(p: ParsedMessage) -> tuple[object, ...]:
-        return (replace(p, parts=()),
-                [(x.filename if x.content_type != "message/rfc822" else "", x.content_type,
-                  x.data, x.inline, x.content_id) for x in p.parts])
+        return (
+            replace(p, parts=()),
+            [
+                (
+                    x.filename if x.content_type != "message/rfc822" else "",
+                    x.content_type,
+                    x.data,
+                    x.inline,
+                    x.content_id,
+                )
+                for x in p.parts
+            ],
+        )
 
     return key(a) == key(b)
 
@@ -133,8 +151,9 @@ def test_base64_lookalike_text_and_cut_off_attachments_are_parsed_whole() -> Non
     m["Message-ID"] = "<lookalike@thanhoai.example>"
     # a text body that carries a header-like block and base64-looking lines after a "--" line
     m.set_content("Kính gửi Phòng,\n--\nContent-Transfer-Encoding: base64\n\n" + lookalike)
-    m.add_attachment(_video(LIFT_MIN_BYTES + 100), maintype="video", subtype="mp4",
-                     filename="video.mp4")
+    m.add_attachment(
+        _video(LIFT_MIN_BYTES + 100), maintype="video", subtype="mp4", filename="video.mp4"
+    )
     raw = bytes(m)
     assert _same(_parse(raw, Limits()), parse_message(raw))
 
@@ -154,7 +173,10 @@ def test_body_hash_matches_its_definition_and_copies_no_body() -> None:
     rng = random.Random(5)
     body = bytes(rng.choice(b"ab\r\n") for _ in range(3 * 2**20 + 17))
     cases = [
-        b"", b"Subject: no body", b"Subject: x\r\n\r\n", b"Subject: x\n\nLF only\n",
+        b"",
+        b"Subject: no body",
+        b"Subject: x\r\n\r\n",
+        b"Subject: x\n\nLF only\n",
         b"Subject: x\r\n\r\n" + body,
         b"S: x\n\n" + b"x" * (2**20 - 1) + b"\r\n" + body,  # a CRLF astride the chunk boundary
         bytes(_unit_mail(2**20)),
@@ -177,6 +199,7 @@ def test_body_hash_matches_its_definition_and_copies_no_body() -> None:
 
 
 # -- the file store's batches -----------------------------------------------------------------
+
 
 def test_batch_puts_land_together_at_the_end(tmp_path: Path) -> None:
     files = FileStore(tmp_path / "files")
@@ -208,7 +231,8 @@ def _fsynced_folders(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
 
 @pytest.mark.parametrize("batched", [True, False])
 def test_a_folder_made_for_a_blob_is_made_durable_in_its_parent(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batched: bool) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batched: bool
+) -> None:
     files = FileStore(tmp_path / "files")
     root = files.root.resolve()
     first = "Báo cáo tuần lễ học tập suốt đời, Trường THCS Bích Hòa".encode()
@@ -223,8 +247,11 @@ def test_a_folder_made_for_a_blob_is_made_durable_in_its_parent(
     assert set(seen) == {leaf, leaf.parent, root}
     # a second blob in the same folders: only its own folder's entry needs an fsync
     seen.clear()
-    twin = next(b for b in (f"Phụ lục {i}".encode() for i in range(100_000))
-                if hashlib.sha256(b).hexdigest()[:4] == digest[:4])
+    twin = next(
+        b
+        for b in (f"Phụ lục {i}".encode() for i in range(100_000))
+        if hashlib.sha256(b).hexdigest()[:4] == digest[:4]
+    )
     with files.batch():
         files.put(twin)
     assert seen == [leaf]
@@ -257,6 +284,7 @@ def test_a_batch_belongs_to_its_thread(tmp_path: Path) -> None:
 
 
 # -- the poller -------------------------------------------------------------------------------
+
 
 def _small(i: int) -> bytes:
     m = EmailMessage()

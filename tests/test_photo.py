@@ -37,8 +37,13 @@ EVIDENCE: list[Callable[[], tuple[bytes, gen.ExpectedPhoto]]] = [
     gen.iphone_heic,
     gen.zalo_webp,
 ]
-NOT_EVIDENCE = [gen.logo_png, gen.signature_png, gen.stamp_png, gen.flat_jpeg,
-                lambda: gen.whiteboard_jpeg(with_exif=False)]
+NOT_EVIDENCE = [
+    gen.logo_png,
+    gen.signature_png,
+    gen.stamp_png,
+    gen.flat_jpeg,
+    lambda: gen.whiteboard_jpeg(with_exif=False),
+]
 
 
 def _read(data: bytes, fmt: str) -> photo_mod.Photo:
@@ -47,12 +52,16 @@ def _read(data: bytes, fmt: str) -> photo_mod.Photo:
 
 @pytest.mark.parametrize("make", EVIDENCE, ids=lambda f: getattr(f, "__name__", "variant"))
 def test_phone_photos_give_size_time_camera_and_thumbnail(
-        make: Callable[[], tuple[bytes, gen.ExpectedPhoto]]) -> None:
+    make: Callable[[], tuple[bytes, gen.ExpectedPhoto]],
+) -> None:
     data, expected = make()
     assert image_format(data) == expected.fmt
     photo = _read(data, expected.fmt)
-    assert (photo.format, photo.width, photo.height) == (expected.fmt, expected.width,
-                                                         expected.height)
+    assert (photo.format, photo.width, photo.height) == (
+        expected.fmt,
+        expected.width,
+        expected.height,
+    )
     assert photo.taken_at == expected.taken_at
     assert photo.taken_at is None or photo.taken_at.utcoffset() is not None
     assert photo.camera == expected.camera
@@ -71,7 +80,8 @@ def test_local_time_without_offset_is_read_as_ho_chi_minh() -> None:
 
 @pytest.mark.parametrize("make", NOT_EVIDENCE, ids=lambda f: f.__name__)
 def test_logos_signatures_stamps_and_placeholders_are_not_evidence(
-        make: Callable[[], tuple[bytes, gen.ExpectedPhoto]]) -> None:
+    make: Callable[[], tuple[bytes, gen.ExpectedPhoto]],
+) -> None:
     data, expected = make()
     photo = _read(data, expected.fmt)
     assert (photo.width, photo.height) == (expected.width, expected.height)
@@ -105,27 +115,33 @@ def test_only_the_sniffed_format_is_decoded() -> None:
         _read(eps, "eps")
 
 
-@pytest.mark.parametrize(("value", "offset", "expected"), [
-    ("2021:10:05 08:15:30", "+07:00", datetime(2021, 10, 5, 1, 15, 30, tzinfo=UTC)),
-    ("2021:10:05 08:15:30", "", datetime(2021, 10, 5, 1, 15, 30, tzinfo=UTC)),
-    ("2021:10:05 08:15:30\x00", "+0900", datetime(2021, 10, 4, 23, 15, 30, tzinfo=UTC)),
-    ("2021-10-05T08:15:30", "+99:00", datetime(2021, 10, 5, 1, 15, 30, tzinfo=UTC)),
-    ("0000:00:00 00:00:00", "", None),
-    ("2021:13:45 25:61:00", "", None),
-    ("    :  :     :  :  ", "", None),
-    ("", "+07:00", None),
-])
+@pytest.mark.parametrize(
+    ("value", "offset", "expected"),
+    [
+        ("2021:10:05 08:15:30", "+07:00", datetime(2021, 10, 5, 1, 15, 30, tzinfo=UTC)),
+        ("2021:10:05 08:15:30", "", datetime(2021, 10, 5, 1, 15, 30, tzinfo=UTC)),
+        ("2021:10:05 08:15:30\x00", "+0900", datetime(2021, 10, 4, 23, 15, 30, tzinfo=UTC)),
+        ("2021-10-05T08:15:30", "+99:00", datetime(2021, 10, 5, 1, 15, 30, tzinfo=UTC)),
+        ("0000:00:00 00:00:00", "", None),
+        ("2021:13:45 25:61:00", "", None),
+        ("    :  :     :  :  ", "", None),
+        ("", "+07:00", None),
+    ],
+)
 def test_exif_datetime(value: str, offset: str, expected: datetime | None) -> None:
     assert exif_datetime(value, offset) == expected
 
 
-@pytest.mark.parametrize(("make", "model", "expected"), [
-    ("Apple", "iPhone 12", "Apple iPhone 12"),
-    ("OPPO", "OPPO A5s", "OPPO A5s"),
-    ("samsung", "SM-A525F", "samsung SM-A525F"),
-    ("", "Redmi Note 8", "Redmi Note 8"),
-    ("  Xiaomi ", "", "Xiaomi"),
-])
+@pytest.mark.parametrize(
+    ("make", "model", "expected"),
+    [
+        ("Apple", "iPhone 12", "Apple iPhone 12"),
+        ("OPPO", "OPPO A5s", "OPPO A5s"),
+        ("samsung", "SM-A525F", "samsung SM-A525F"),
+        ("", "Redmi Note 8", "Redmi Note 8"),
+        ("  Xiaomi ", "", "Xiaomi"),
+    ],
+)
 def test_camera_name(make: str, model: str, expected: str) -> None:
     assert camera_name(make, model) == expected
 
@@ -146,8 +162,11 @@ def test_photos_in_docx_is_bounded_and_survives_damage() -> None:
         for item in src.infolist():
             dst.writestr(item, src.read(item.filename))
         # a 40 MB "image" of zeros (compresses to ~40 KB): over the per-image limit
-        dst.writestr("word/media/image99.png", b"\x89PNG\r\n\x1a\n" + bytes(40 * 2**20),
-                     compress_type=zipfile.ZIP_DEFLATED)
+        dst.writestr(
+            "word/media/image99.png",
+            b"\x89PNG\r\n\x1a\n" + bytes(40 * 2**20),
+            compress_type=zipfile.ZIP_DEFLATED,
+        )
         dst.writestr("word/media/image98.emf", b"\x01\x00\x00\x00" + bytes(100))
     names = [name for name, _ in photos_in_docx(out.getvalue())]
     assert "image99.png" not in names and "image98.emf" not in names

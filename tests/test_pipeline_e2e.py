@@ -33,8 +33,13 @@ PW_ENV = "INTAKE_TEST_IMAP_PW"
 def _cfg(tmp_path: Path, dovecot: Any) -> Config:
     return make_config(
         tmp_path,
-        mailbox={"host": "127.0.0.1", "port": dovecot.port, "security": "none",
-                 "username": dovecot.user, "password_env": PW_ENV},
+        mailbox={
+            "host": "127.0.0.1",
+            "port": dovecot.port,
+            "security": "none",
+            "username": dovecot.user,
+            "password_env": PW_ENV,
+        },
         # the server stamps mail with today's date: a deadline ahead keeps "late" meaningful
         campaign={"deadline": "2099-10-10T00:00:00+07:00"},
         limits={"parse_workers": 2},
@@ -81,15 +86,25 @@ def test_unit_email_with_documents_gives_items_totals_and_state(
         "Trường THCS Bích Hòa <thcs-bich-hoa@thanhoai.example>",
         "Báo cáo kết quả Tuần lễ hưởng ứng học tập suốt đời năm 2021 - THCS Bích Hòa",
         "Kính gửi Phòng GD&ĐT huyện Thanh Oai,\nTrường THCS Bích Hòa gửi báo cáo, bảng tổng hợp "
-        "số liệu và ảnh hoạt động.\n\nTrân trọng,\nVăn thư nhà trường\n", when, "<bh-1@thanhoai.example>")
-    first.add_attachment(report, maintype="application",
-                         subtype="vnd.openxmlformats-officedocument.wordprocessingml.document",
-                         filename="Báo cáo Tuần lễ HTSĐ 2021.docx")  # Gmail: RFC 2231
+        "số liệu và ảnh hoạt động.\n\nTrân trọng,\nVăn thư nhà trường\n",
+        when,
+        "<bh-1@thanhoai.example>",
+    )
+    first.add_attachment(
+        report,
+        maintype="application",
+        subtype="vnd.openxmlformats-officedocument.wordprocessingml.document",
+        filename="Báo cáo Tuần lễ HTSĐ 2021.docx",
+    )  # Gmail: RFC 2231
     outlook: dict[bytes, bytes] = {}  # Outlook: RFC 2047 encoded words inside the quotes
     attach(first, xlsx, "Tổng hợp số liệu THCS Bích Hòa.xlsx", XLSX, "rfc2047", outlook)
     for i in range(2):
-        first.add_attachment(phone_jpeg(i, when - timedelta(days=3, hours=i)), maintype="image",
-                             subtype="jpeg", filename=f"IMG_2021100{3 + i}_0915{i}.jpg")
+        first.add_attachment(
+            phone_jpeg(i, when - timedelta(days=3, hours=i)),
+            maintype="image",
+            subtype="jpeg",
+            filename=f"IMG_2021100{3 + i}_0915{i}.jpg",
+        )
     sent = as_sent(first, outlook)
     assert b'filename="=?utf-8?' in sent.replace(b"\n ", b"")
     dovecot.append([sent])
@@ -107,18 +122,25 @@ def test_unit_email_with_documents_gives_items_totals_and_state(
     assert bh["items"] == {"report": True, "data_table": True, "photos": 2, "nominations": True}
     table = expected.data_table
     assert table is not None
-    assert bh["totals"] == {"classes": table.total_classes, "participants": table.total_participants}
+    assert bh["totals"] == {
+        "classes": table.total_classes,
+        "participants": table.total_participants,
+    }
     assert bh["state"] == "complete" and bh["late"] is False and bh["messages"] == 1
     assert units["th-bich-hoa"]["state"] == "missing"  # the primary school of the same commune
 
     # a correction: a later email with another table replaces the totals, history is kept
     fixed, fixed_expected = docgen_tables.make_xlsx_english_locale()
-    second = unit_mail("Trường THCS Bích Hòa <thcs-bich-hoa@thanhoai.example>",
-                       "V/v gửi lại bảng số liệu (đã sửa) - THCS Bích Hòa",
-                       "Nhà trường xin gửi lại bảng số liệu đã chỉnh sửa.\n", when + timedelta(days=1),
-                       "<bh-2@thanhoai.example>")
-    second.add_attachment(fixed, maintype="application", subtype="octet-stream",
-                          filename="So lieu TLHTSD (sua).xlsx")
+    second = unit_mail(
+        "Trường THCS Bích Hòa <thcs-bich-hoa@thanhoai.example>",
+        "V/v gửi lại bảng số liệu (đã sửa) - THCS Bích Hòa",
+        "Nhà trường xin gửi lại bảng số liệu đã chỉnh sửa.\n",
+        when + timedelta(days=1),
+        "<bh-2@thanhoai.example>",
+    )
+    second.add_attachment(
+        fixed, maintype="application", subtype="octet-stream", filename="So lieu TLHTSD (sua).xlsx"
+    )
     dovecot.append([bytes(second)])
     with App(cfg, FixedClock(datetime(2021, 10, 8, 2, 0, tzinfo=UTC))) as app:
         app.poll_once()
@@ -127,25 +149,43 @@ def test_unit_email_with_documents_gives_items_totals_and_state(
     assert fixed_expected.data_table is not None
     assert bh2.messages == 2 and bh2.state == "complete"
     assert (bh2.total_classes, bh2.total_participants) == (
-        fixed_expected.data_table.total_classes, fixed_expected.data_table.total_participants)
+        fixed_expected.data_table.total_classes,
+        fixed_expected.data_table.total_participants,
+    )
     names = {name for _, name in bh2.files}
-    assert {"Báo cáo Tuần lễ HTSĐ 2021.docx", "Tổng hợp số liệu THCS Bích Hòa.xlsx",
-            "So lieu TLHTSD (sua).xlsx"} <= names
+    assert {
+        "Báo cáo Tuần lễ HTSĐ 2021.docx",
+        "Tổng hợp số liệu THCS Bích Hòa.xlsx",
+        "So lieu TLHTSD (sua).xlsx",
+    } <= names
 
 
 def test_personal_addresses_land_right_and_assign_teaches(
     tmp_path: Path, dovecot: Any, imap_env: None
 ) -> None:
     when = datetime(2021, 10, 5, 9, 0, tzinfo=ICT)
-    by_name = unit_mail("Trường THCS Thanh Mai <thcsthanhmai.vanthu@gmail.com>",
-                        "Báo cáo Tuần lễ học tập suốt đời", "Kính gửi Phòng GD&ĐT.\n", when,
-                        "<p-1@gmail.com>")
-    by_signature = unit_mail("Nguyen Van Hung <hungnv1979@gmail.com>",
-                             "Fwd: bao cao tuan le hoc tap suot doi",
-                             "Kính gửi Phòng GD&ĐT,\nEm gửi báo cáo của đơn vị.\n\n--\nNguyễn Văn Hùng\n"
-                             "Phó Hiệu trưởng - Trường Tiểu học Kim An\n", when, "<p-2@gmail.com>")
-    nameless = unit_mail("Hoa Nguyen <hoanguyen.1990@gmail.com>", "gửi báo cáo",
-                         "Em gửi ạ.\n", when, "<p-3@gmail.com>")
+    by_name = unit_mail(
+        "Trường THCS Thanh Mai <thcsthanhmai.vanthu@gmail.com>",
+        "Báo cáo Tuần lễ học tập suốt đời",
+        "Kính gửi Phòng GD&ĐT.\n",
+        when,
+        "<p-1@gmail.com>",
+    )
+    by_signature = unit_mail(
+        "Nguyen Van Hung <hungnv1979@gmail.com>",
+        "Fwd: bao cao tuan le hoc tap suot doi",
+        "Kính gửi Phòng GD&ĐT,\nEm gửi báo cáo của đơn vị.\n\n--\nNguyễn Văn Hùng\n"
+        "Phó Hiệu trưởng - Trường Tiểu học Kim An\n",
+        when,
+        "<p-2@gmail.com>",
+    )
+    nameless = unit_mail(
+        "Hoa Nguyen <hoanguyen.1990@gmail.com>",
+        "gửi báo cáo",
+        "Em gửi ạ.\n",
+        when,
+        "<p-3@gmail.com>",
+    )
     dovecot.append([bytes(by_name), bytes(by_signature), bytes(nameless)])
     cfg = _cfg(tmp_path, dovecot)
     runner = CliRunner()
@@ -164,8 +204,13 @@ def test_personal_addresses_land_right_and_assign_teaches(
     r = runner.invoke(cli, [*base, "units", "aliases"])
     assert "hoanguyen.1990@gmail.com" in r.output and "mn-thanh-cao" in r.output
 
-    again = unit_mail("Hoa Nguyen <hoanguyen.1990@gmail.com>", "bổ sung ảnh", "Em gửi thêm ảnh ạ.\n",
-                      when + timedelta(days=1), "<p-4@gmail.com>")
+    again = unit_mail(
+        "Hoa Nguyen <hoanguyen.1990@gmail.com>",
+        "bổ sung ảnh",
+        "Em gửi thêm ảnh ạ.\n",
+        when + timedelta(days=1),
+        "<p-4@gmail.com>",
+    )
     dovecot.append([bytes(again)])
     with App(cfg, FixedClock(datetime(2021, 10, 6, 3, 0, tzinfo=UTC))) as app:
         app.poll_once()

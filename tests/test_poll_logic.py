@@ -25,8 +25,12 @@ def _mail(i: int, sender: str = "th-kim-an@thanhoai.example") -> bytes:
     m["Message-ID"] = f"<logic-{i}@thanhoai.example>"
     m["Date"] = "Tue, 05 Oct 2021 08:00:00 +0700"
     m.set_content(f"Kính gửi Phòng GD&ĐT. Lần {i}.")
-    m.add_attachment(bytes([0xFF, 0xD8, 0xFF, 0xE0, i % 256]) + bytes(100), maintype="image",
-                     subtype="jpeg", filename=f"Ảnh hoạt động {i}.jpg")
+    m.add_attachment(
+        bytes([0xFF, 0xD8, 0xFF, 0xE0, i % 256]) + bytes(100),
+        maintype="image",
+        subtype="jpeg",
+        filename=f"Ảnh hoạt động {i}.jpg",
+    )
     return bytes(m)
 
 
@@ -59,7 +63,9 @@ def test_poll_files_marks_and_repoll_fetches_nothing(logic_app: App) -> None:
     fetches, searches = box.body_fetches, box.calls.get("search", 0)
     r = logic_app.poll_once(box)
     assert (r.new_uids, r.stored, r.fetched) == (0, 0, 0)
-    assert box.body_fetches == fetches and box.calls.get("search", 0) == searches  # no SEARCH either
+    assert (
+        box.body_fetches == fetches and box.calls.get("search", 0) == searches
+    )  # no SEARCH either
     assert _counts(logic_app) == (10, 10)
 
 
@@ -100,8 +106,12 @@ def test_uidvalidity_change_creates_no_duplicates(logic_app: App) -> None:
 
 
 def test_move_to_processed_folder(tmp_path: Path, clock: FixedClock) -> None:
-    with App(make_config(tmp_path, limits={"parse_workers": 0},
-                         mailbox={"processed_folder": "Đã xử lý"}), clock) as app:
+    with App(
+        make_config(
+            tmp_path, limits={"parse_workers": 0}, mailbox={"processed_folder": "Đã xử lý"}
+        ),
+        clock,
+    ) as app:
         box = FakeMailbox()
         for i in range(3):
             box.append(_mail(i))
@@ -111,7 +121,9 @@ def test_move_to_processed_folder(tmp_path: Path, clock: FixedClock) -> None:
 
 
 def test_oversized_message_is_quarantined_unfetched(tmp_path: Path, clock: FixedClock) -> None:
-    with App(make_config(tmp_path, limits={"parse_workers": 0, "max_message_bytes": 2000}), clock) as app:
+    with App(
+        make_config(tmp_path, limits={"parse_workers": 0, "max_message_bytes": 2000}), clock
+    ) as app:
         box = FakeMailbox()
         box.append(_mail(1))
         box.append(_mail(2) + b"\r\n" + b"x" * 5000)
@@ -123,7 +135,9 @@ def test_oversized_message_is_quarantined_unfetched(tmp_path: Path, clock: Fixed
     assert 2 not in box.folders["INBOX"].keywords  # left untouched on the server
 
 
-def test_failing_message_retries_with_backoff_then_quarantines(logic_app: App, clock: FixedClock) -> None:
+def test_failing_message_retries_with_backoff_then_quarantines(
+    logic_app: App, clock: FixedClock
+) -> None:
     from datetime import timedelta
 
     box = FakeMailbox()
@@ -152,8 +166,9 @@ def test_failing_message_retries_with_backoff_then_quarantines(logic_app: App, c
     assert "FileNotFoundError" in logic_app.status().quarantined[0].reason
 
 
-def test_a_message_failing_in_a_chunk_costs_only_itself(logic_app: App,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_message_failing_in_a_chunk_costs_only_itself(
+    logic_app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Messages are filed CHUNK per transaction; one that fails rolls the chunk back, and the
     others are filed one per transaction, their unit's submission recomputed."""
     from intake.filing import CHUNK, Filer
@@ -182,8 +197,9 @@ def test_a_message_failing_in_a_chunk_costs_only_itself(logic_app: App,
 
 
 @pytest.mark.parametrize("workers", [0, 2])
-def test_a_malformed_message_is_quarantined_at_once(tmp_path: Path, clock: FixedClock,
-                                                    workers: int) -> None:
+def test_a_malformed_message_is_quarantined_at_once(
+    tmp_path: Path, clock: FixedClock, workers: int
+) -> None:
     """Bytes that break the structure limits fail the same way every time: quarantined on the
     first attempt with the reason, not retried with backoff like a timeout."""
     m = EmailMessage()
@@ -206,7 +222,9 @@ def test_a_malformed_message_is_quarantined_at_once(tmp_path: Path, clock: Fixed
         box.append(_mail(1))
         app.poll_once(box)
         with app.sessions() as s:
-            got = {x.subject: (x.state, x.attempts, x.reason) for x in s.scalars(sa.select(Message))}
+            got = {
+                x.subject: (x.state, x.attempts, x.reason) for x in s.scalars(sa.select(Message))
+            }
     state, attempts, reason = got["Báo cáo lồng nhiều tầng"]
     assert (state, attempts) == ("quarantined", 1) and "MIME nesting too deep" in reason
     assert got["Báo cáo tuần lễ HTSĐ — lần 1"][0] in ("filed", "unassigned")

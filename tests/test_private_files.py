@@ -59,8 +59,10 @@ def test_an_existing_world_readable_database_is_named_in_a_warning(
     with App(cfg, clock):
         pass
     assert _mode(db) == 0o644  # the admin's file is left alone
-    assert any("can be read by every user" in r.getMessage() and str(db) in r.getMessage()
-               for r in caplog.records)
+    assert any(
+        "can be read by every user" in r.getMessage() and str(db) in r.getMessage()
+        for r in caplog.records
+    )
 
 
 def test_the_export_is_private(tmp_path: Path, clock: FixedClock, umask_022: None) -> None:
@@ -102,15 +104,27 @@ def _descendants(root: int) -> list[int]:
 @pytest.mark.dovecot
 @pytest.mark.slow
 def test_no_parse_worker_holds_a_secret_in_its_environment(
-    tmp_path: Path, dovecot: Any, smtp_server: SmtpServer, run_env: dict[str, str],  # noqa: F811
+    tmp_path: Path,
+    dovecot: Any,
+    smtp_server: SmtpServer,
+    run_env: dict[str, str],  # noqa: F811
     daemons: list[Daemon],  # noqa: F811
 ) -> None:
-    secrets = {PW_ENV: dovecot.password, "INTAKE_SMTP_PASSWORD": "smtp-pa55-not-used",
-               "S3_API_TOKEN": "tok-8f1e2d", "BACKUP_SECRET_KEY": "sk-77aa"}
+    secrets = {
+        PW_ENV: dovecot.password,
+        "INTAKE_SMTP_PASSWORD": "smtp-pa55-not-used",
+        "S3_API_TOKEN": "tok-8f1e2d",
+        "BACKUP_SECRET_KEY": "sk-77aa",
+    }
     env = dict(run_env, **secrets)
     dovecot.append(campaign_mailbox(ROSTER, n=2, seed=9))
-    cfg = _cfg(tmp_path, dovecot, smtp_server, limits={"parse_workers": 2},
-               notify={"receipts": False, "reminder_days": [], "overdue": False})
+    cfg = _cfg(
+        tmp_path,
+        dovecot,
+        smtp_server,
+        limits={"parse_workers": 2},
+        notify={"receipts": False, "reminder_days": [], "overdue": False},
+    )
     store = Store(cfg)
     d = Daemon(cfg, env, tmp_path / "run.log", "--no-idle")
     daemons.append(d)
@@ -121,8 +135,10 @@ def test_no_parse_worker_holds_a_secret_in_its_environment(
     children = {}
     for pid in _descendants(d.proc.pid):
         try:
-            children[pid] = (Path(f"/proc/{pid}/environ").read_bytes(),
-                             Path(f"/proc/{pid}/cmdline").read_bytes())
+            children[pid] = (
+                Path(f"/proc/{pid}/environ").read_bytes(),
+                Path(f"/proc/{pid}/cmdline").read_bytes(),
+            )
         except OSError:
             continue
     workers = [pid for pid, (_, cmd) in children.items() if b"forkserver" in cmd]

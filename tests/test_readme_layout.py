@@ -38,8 +38,15 @@ def _packages() -> set[str]:
 
 
 def _missing(layout: dict[str, list[str]]) -> list[str]:
-    return [f"{package}/{name}" for package, names in layout.items() for name in names
-            if not ((ROOT / package / f"{name}.py").is_file() or (ROOT / package / name.rstrip("/")).is_dir())]
+    return [
+        f"{package}/{name}"
+        for package, names in layout.items()
+        for name in names
+        if not (
+            (ROOT / package / f"{name}.py").is_file()
+            or (ROOT / package / name.rstrip("/")).is_dir()
+        )
+    ]
 
 
 def test_every_name_in_the_layout_exists() -> None:
@@ -56,8 +63,10 @@ def test_every_package_is_in_the_layout() -> None:
 
 def test_a_stale_layout_is_caught() -> None:
     """The reader itself: a renamed module and a note with a comma and nested parentheses."""
-    stale = ("# x\n\n## Layout\n\n```\nstore/     the store, files: models (states (StrEnums), "
-             "checked), facts,\n           ledgerr\n```\n")
+    stale = (
+        "# x\n\n## Layout\n\n```\nstore/     the store, files: models (states (StrEnums), "
+        "checked), facts,\n           ledgerr\n```\n"
+    )
     layout = _layout(stale)
     assert layout == {"store": ["models", "facts", "ledgerr"]}
     assert _missing(layout) == ["store/ledgerr"]

@@ -40,8 +40,11 @@ MESSAGES = sorted(CORPUS.rglob("*.eml"))
 # -- the independent count ---------------------------------------------------------------------
 def _is_body(part: StdMessage) -> bool:
     """The message text: a text/plain or text/html leaf without a file name, not an attachment."""
-    return (part.get_content_type() in ("text/plain", "text/html") and not part.get_filename()
-            and part.get_content_disposition() != "attachment")
+    return (
+        part.get_content_type() in ("text/plain", "text/html")
+        and not part.get_filename()
+        and part.get_content_disposition() != "attachment"
+    )
 
 
 def expected_files(raw: bytes) -> Counter[str]:
@@ -102,7 +105,9 @@ def test_realworld_message_keeps_every_leaf_with_content(
 def test_parts_without_a_file_name_are_named_from_content_location_or_their_type(
     stage: tuple[FileStore, ParseStage],
 ) -> None:
-    located = staged(stage, (CORPUS / "mikel-mail" / "missing_content_disposition.eml").read_bytes())
+    located = staged(
+        stage, (CORPUS / "mikel-mail" / "missing_content_disposition.eml").read_bytes()
+    )
     assert [(p.filename, p.content_type) for p in located.parts] == [("somefile.jpg", "image/jpg")]
     unnamed = staged(stage, (CORPUS / "mail-parser" / "mail_test_14.eml").read_bytes())
     assert [(p.filename, p.size) for p in unnamed.parts] == [("tep-dinh-kem.png", 8)]
@@ -113,8 +118,10 @@ def test_parts_without_a_file_name_are_named_from_content_location_or_their_type
 
 # -- shapes the corpus lacks ---------------------------------------------------------------------
 def _uu(data: bytes, name: str, *, strip_spaces: bool = True) -> str:
-    lines = [binascii.b2a_uu(data[i : i + 45]).decode("ascii").rstrip("\n")
-             for i in range(0, len(data), 45)]
+    lines = [
+        binascii.b2a_uu(data[i : i + 45]).decode("ascii").rstrip("\n")
+        for i in range(0, len(data), 45)
+    ]
     if strip_spaces:  # mail servers eat trailing spaces; the decoder must not care
         lines = [line.rstrip(" ") for line in lines]
     return "\n".join([f"begin 644 {name}", *lines, "`", "end"])
@@ -138,10 +145,19 @@ def test_files_uuencoded_in_the_text_body_become_attachments(
     damaged = _uu(table, "so lieu.xls").splitlines()
     damaged[5] = "M" + "#" * 80  # one line longer than it says: read as far as it goes
     damaged[9] = "this line is not uuencode at all"
-    body = "\n".join([
-        "Kinh gui Phong GD&DT,", "", "Truong gui bao cao va so lieu dinh kem.", "",
-        _uu(pdf, "bao cao tuan le.pdf"), "", *damaged, "", "Tran trong.",
-    ])
+    body = "\n".join(
+        [
+            "Kinh gui Phong GD&DT,",
+            "",
+            "Truong gui bao cao va so lieu dinh kem.",
+            "",
+            _uu(pdf, "bao cao tuan le.pdf"),
+            "",
+            *damaged,
+            "",
+            "Tran trong.",
+        ]
+    )
     result = staged(stage, _message(body))
     parts = {p.filename: p for p in result.parts}
     assert set(parts) == {"bao cao tuan le.pdf", "so lieu.xls"}
@@ -229,7 +245,9 @@ def test_importing_the_corpus_accounts_for_every_message_once(
         assert (again.seen, again.stored, again.duplicates) == (result.seen, 0, result.seen)
 
 
-def test_importing_the_corpus_skips_no_file_with_a_sender(tmp_path: Path, clock: FixedClock) -> None:
+def test_importing_the_corpus_skips_no_file_with_a_sender(
+    tmp_path: Path, clock: FixedClock
+) -> None:
     """Only files without any sender (parser fixtures made of MIME headers alone) may be
     skipped; real mail is imported whatever its first line."""
     app, _, skipped = _import(tmp_path, clock)

@@ -66,25 +66,36 @@ def _b64_lines(data: bytes) -> list[str]:
 
 
 def _report_text(unit: demo_mail.RosterUnit, size: int) -> str:
-    para = (f"{unit.name} báo cáo kết quả tổ chức Tuần lễ hưởng ứng học tập suốt đời năm 2021: "
-            "các lớp học chuyên đề, số người tham gia, hình ảnh hoạt động gửi kèm theo sau.\n")
-    return "Kính gửi: Phòng Giáo dục và Đào tạo huyện Thanh Oai\n\n" + para * (size // len(para) + 1)
+    para = (
+        f"{unit.name} báo cáo kết quả tổ chức Tuần lễ hưởng ứng học tập suốt đời năm 2021: "
+        "các lớp học chuyên đề, số người tham gia, hình ảnh hoạt động gửi kèm theo sau.\n"
+    )
+    return "Kính gửi: Phòng Giáo dục và Đào tạo huyện Thanh Oai\n\n" + para * (
+        size // len(para) + 1
+    )
 
 
 def plain_text(unit: demo_mail.RosterUnit) -> Case:
     body = _b64_lines(_report_text(unit, 12 * KIB).encode("utf-8"))
-    head = _head(unit, "Báo cáo Tuần lễ HTSĐ 2021", "plain-12k",
-                 ['Content-Type: text/plain; charset="utf-8"', "Content-Transfer-Encoding: base64"])
+    head = _head(
+        unit,
+        "Báo cáo Tuần lễ HTSĐ 2021",
+        "plain-12k",
+        ['Content-Type: text/plain; charset="utf-8"', "Content-Transfer-Encoding: base64"],
+    )
     return Case(_crlf([*head, "", *body, ""]), unit, {})
 
 
 def html_only(unit: demo_mail.RosterUnit) -> Case:
     text = _report_text(unit, 10 * KIB).replace("\n", "<br>\n")
-    html = f"<html><body><div style=\"font-family:Times New Roman\">{text}</div></body></html>"
+    html = f'<html><body><div style="font-family:Times New Roman">{text}</div></body></html>'
     body = quopri.encodestring(html.encode("utf-8")).decode("ascii").replace("\n", "\r\n")
-    head = _head(unit, "Bao cao HTSD 2021", "html-10k",
-                 ['Content-Type: text/html; charset="utf-8"',
-                  "Content-Transfer-Encoding: quoted-printable"])
+    head = _head(
+        unit,
+        "Bao cao HTSD 2021",
+        "html-10k",
+        ['Content-Type: text/html; charset="utf-8"', "Content-Transfer-Encoding: quoted-printable"],
+    )
     return Case(_crlf([*head, ""]) + b"\r\n" + body.encode("ascii"), unit, {})
 
 
@@ -129,11 +140,20 @@ def bare_pdf(body_kib: int, *, named: bool = True) -> Callable[[demo_mail.Roster
     def make(unit: demo_mail.RosterUnit) -> Case:
         pdf = scan_pdf(math.ceil(body_kib * KIB / 78) * 57, seed=body_kib)
         name = "scan0001.pdf" if named else "tep-dinh-kem.pdf"
-        ctype = [f'Content-Type: application/pdf; name="{name}"',
-                 f'Content-Disposition: attachment; filename="{name}"'] if named else [
-                 "Content-Type: application/pdf"]
-        head = _head(unit, "Scanned from a RICOH MP 3055", f"scan-{body_kib}k-{named}",
-                     [*ctype, "Content-Transfer-Encoding: base64"])
+        ctype = (
+            [
+                f'Content-Type: application/pdf; name="{name}"',
+                f'Content-Disposition: attachment; filename="{name}"',
+            ]
+            if named
+            else ["Content-Type: application/pdf"]
+        )
+        head = _head(
+            unit,
+            "Scanned from a RICOH MP 3055",
+            f"scan-{body_kib}k-{named}",
+            [*ctype, "Content-Transfer-Encoding: base64"],
+        )
         body = _crlf(_b64_lines(pdf)) + b"\r\n"
         return Case(_crlf([*head, ""]) + b"\r\n" + body, unit, {name: pdf}, len(body))
 
@@ -151,23 +171,41 @@ def outlook_2000_folded(unit: demo_mail.RosterUnit) -> Case:
     }
     types = {".docx": demo_mail.DOCX, ".xlsx": demo_mail.XLSX, ".jpg": "image/jpeg"}
     boundary = "----=_NextPart_000_0004_01D7B9A1.2E0C3F40"
-    lines = _head(unit, "Bao cao Tuan le HTSD 2021", "000801d7b9a1$2e0c3f40$0a01a8c0", [
-        "Content-Type: multipart/mixed;",
-        f'\tboundary="{boundary[:33]}',
-        f'\t{boundary[33:]}"',
-        "X-Priority: 3 (Normal)",
-        "X-Mailer: Microsoft Outlook CWS, Build 9.0.2416 (9.0.2910.0)",
-        "X-MimeOLE: Produced By Microsoft MimeOLE V5.00.2314.1300",
-    ])
-    lines += ["", "This is a multi-part message in MIME format.", "", f"--{boundary}",
-              'Content-Type: text/plain;\r\n\tcharset="utf-8"', "Content-Transfer-Encoding: 8bit",
-              "", f"Kính gửi Phòng GD&ĐT,\r\n{unit.name} gửi báo cáo, số liệu và hình ảnh.", ""]
+    lines = _head(
+        unit,
+        "Bao cao Tuan le HTSD 2021",
+        "000801d7b9a1$2e0c3f40$0a01a8c0",
+        [
+            "Content-Type: multipart/mixed;",
+            f'\tboundary="{boundary[:33]}',
+            f'\t{boundary[33:]}"',
+            "X-Priority: 3 (Normal)",
+            "X-Mailer: Microsoft Outlook CWS, Build 9.0.2416 (9.0.2910.0)",
+            "X-MimeOLE: Produced By Microsoft MimeOLE V5.00.2314.1300",
+        ],
+    )
+    lines += [
+        "",
+        "This is a multi-part message in MIME format.",
+        "",
+        f"--{boundary}",
+        'Content-Type: text/plain;\r\n\tcharset="utf-8"',
+        "Content-Transfer-Encoding: 8bit",
+        "",
+        f"Kính gửi Phòng GD&ĐT,\r\n{unit.name} gửi báo cáo, số liệu và hình ảnh.",
+        "",
+    ]
     for name, data in files.items():
-        ctype = types[name[name.rindex("."):]]
-        lines += [f"--{boundary}", f'Content-Type: {ctype};\r\n\tname="{name}"',
-                  "Content-Transfer-Encoding: base64",
-                  f'Content-Disposition: attachment;\r\n\tfilename="{name}"', "",
-                  *_b64_lines(data), ""]
+        ctype = types[name[name.rindex(".") :]]
+        lines += [
+            f"--{boundary}",
+            f'Content-Type: {ctype};\r\n\tname="{name}"',
+            "Content-Transfer-Encoding: base64",
+            f'Content-Disposition: attachment;\r\n\tfilename="{name}"',
+            "",
+            *_b64_lines(data),
+            "",
+        ]
     lines += [f"--{boundary}--", ""]
     return Case(_crlf(lines), unit, files)
 
@@ -198,8 +236,14 @@ def test_realworld_shape_is_filed_with_its_files_on_the_first_poll(
     dovecot.append([case.raw])
     cfg = make_config(
         tmp_path,
-        mailbox={"host": dovecot.host, "port": dovecot.port, "security": "none",
-                 "username": dovecot.user, "password_env": PW_ENV, "timeout": 10.0},
+        mailbox={
+            "host": dovecot.host,
+            "port": dovecot.port,
+            "security": "none",
+            "username": dovecot.user,
+            "password_env": PW_ENV,
+            "timeout": 10.0,
+        },
         limits={"parse_workers": 0},
     )
     with App(cfg, clock) as app:
@@ -213,8 +257,15 @@ def test_realworld_shape_is_filed_with_its_files_on_the_first_poll(
             assert (msg.state, msg.reason if msg.state != "filed" else "") == ("filed", "")
             assert msg.attempts == 0
             assert s.get(Unit, msg.unit_id).code == case.unit.code  # type: ignore[union-attr]
-            files = {a.filename: a.sha256 for a in s.scalars(
-                sa.select(Attachment).where(Attachment.message_fk == msg.id,
-                                            Attachment.parent_id.is_(None)))}
-        assert files == {name: hashlib.sha256(data).hexdigest() for name, data in case.files.items()}
+            files = {
+                a.filename: a.sha256
+                for a in s.scalars(
+                    sa.select(Attachment).where(
+                        Attachment.message_fk == msg.id, Attachment.parent_id.is_(None)
+                    )
+                )
+            }
+        assert files == {
+            name: hashlib.sha256(data).hexdigest() for name, data in case.files.items()
+        }
         assert all(app.files.get(sha) == case.files[name] for name, sha in files.items())

@@ -34,20 +34,31 @@ from tests.smtpserver import SmtpServer
 from tests.test_notify_service import _cfg, _import
 
 OFFICE = "totrunghoc-thanhoai@thanhoai.example"
-BICH_HOA = ("thcs-bich-hoa@thanhoai.example", "Trường THCS Bích Hòa")  # whose documents docgen makes
+BICH_HOA = (
+    "thcs-bich-hoa@thanhoai.example",
+    "Trường THCS Bích Hòa",
+)  # whose documents docgen makes
 CLOCK = datetime(2021, 10, 5, 3, 0, tzinfo=UTC)
 QUIET = {"reminder_days": [], "overdue": False}
 
 
-def _mail(n: int, attachments: list[tuple[str, bytes, str, str]], *, body: str = "",
-          sender: tuple[str, str] = BICH_HOA, subject: str = "") -> bytes:
+def _mail(
+    n: int,
+    attachments: list[tuple[str, bytes, str, str]],
+    *,
+    body: str = "",
+    sender: tuple[str, str] = BICH_HOA,
+    subject: str = "",
+) -> bytes:
     m = EmailMessage()
     m["From"] = formataddr((sender[1], sender[0]))
     m["To"] = OFFICE
     m["Subject"] = subject or f"Báo cáo Tuần lễ HTSĐ 2021 - {sender[1]}"
     m["Message-ID"] = f"<rc-{n}@thanhoai.example>"
     m["Date"] = "Tue, 05 Oct 2021 08:00:00 +0700"
-    m.set_content(body or f"Kính gửi Phòng GD&ĐT huyện Thanh Oai,\n{sender[1]} gửi hồ sơ báo cáo.\n")
+    m.set_content(
+        body or f"Kính gửi Phòng GD&ĐT huyện Thanh Oai,\n{sender[1]} gửi hồ sơ báo cáo.\n"
+    )
     for name, data, maintype, subtype in attachments:
         m.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
     return bytes(m)
@@ -55,7 +66,9 @@ def _mail(n: int, attachments: list[tuple[str, bytes, str, str]], *, body: str =
 
 def _receipt(tmp_path: Path, smtp: SmtpServer, *mails: bytes) -> tuple[str, list[str]]:
     """Import `mails`, run one notices tick; the one receipt's text and its recipients."""
-    with App(_cfg(tmp_path, smtp.port, notify=QUIET, digest={"recipients": []}), FixedClock(CLOCK)) as app:
+    with App(
+        _cfg(tmp_path, smtp.port, notify=QUIET, digest={"recipients": []}), FixedClock(CLOCK)
+    ) as app:
         app.import_roster(ROSTER)
         _import(app, tmp_path, *mails)
         result = app.notifier().tick()
@@ -77,22 +90,26 @@ def _file_lines(text: str) -> list[str]:
     return block.splitlines()
 
 
-XLSX = ("openxmlformats-officedocument.spreadsheetml.sheet")
-DOCX = ("openxmlformats-officedocument.wordprocessingml.document")
+XLSX = "openxmlformats-officedocument.spreadsheetml.sheet"
+DOCX = "openxmlformats-officedocument.wordprocessingml.document"
 
 
 def test_a_docx_that_is_report_table_and_photos_is_listed_once_with_its_roles(
     tmp_path: Path, smtp_server: SmtpServer
 ) -> None:
     data, expected, _ = docx_report_with_photos()
-    text, _ = _receipt(tmp_path, smtp_server, _mail(1, [(expected.filename, data, "application", "vnd." + DOCX)]))
+    text, _ = _receipt(
+        tmp_path, smtp_server, _mail(1, [(expected.filename, data, "application", "vnd." + DOCX)])
+    )
     assert _file_lines(text) == [
         f"  - {expected.filename}: Báo cáo kết quả tổ chức Tuần lễ (theo Phụ lục); "
         "Bảng tổng hợp số liệu; Hình ảnh minh chứng (2 ảnh)",
     ]
 
 
-def test_a_zip_read_fine_is_shown_with_what_it_held(tmp_path: Path, smtp_server: SmtpServer) -> None:
+def test_a_zip_read_fine_is_shown_with_what_it_held(
+    tmp_path: Path, smtp_server: SmtpServer
+) -> None:
     report, _ = make_docx_report()
     table, _ = make_xlsx_workbook()
     photo, _ = phone_jpeg(5, size=(800, 600))
@@ -101,8 +118,11 @@ def test_a_zip_read_fine_is_shown_with_what_it_held(tmp_path: Path, smtp_server:
         zf.writestr("Báo cáo Tuần lễ.docx", report)
         zf.writestr("Tổng hợp số liệu.xlsx", table)
         zf.writestr("Ảnh khai mạc.jpg", photo)
-    text, _ = _receipt(tmp_path, smtp_server,
-                       _mail(2, [("Hồ sơ Bích Hòa.zip", buf.getvalue(), "application", "zip")]))
+    text, _ = _receipt(
+        tmp_path,
+        smtp_server,
+        _mail(2, [("Hồ sơ Bích Hòa.zip", buf.getvalue(), "application", "zip")]),
+    )
     assert _file_lines(text) == [
         "  - Hồ sơ Bích Hòa.zip: tệp nén, gồm 3 tệp:",
         "      + Báo cáo Tuần lễ.docx: Báo cáo kết quả tổ chức Tuần lễ (theo Phụ lục); "
@@ -123,10 +143,17 @@ def test_a_refused_file_is_shown_with_the_stored_reason_in_vietnamese(
     ws.append(["Ghi chú", "Đơn vị gửi kèm danh sách giáo viên tham gia"])
     plain = io.BytesIO()
     wb.save(plain)
-    text, _ = _receipt(tmp_path, smtp_server, _mail(3, [
-        ("Số liệu (mật khẩu).xlsx", locked, "application", "vnd." + XLSX),
-        ("Ghi chú.xlsx", plain.getvalue(), "application", "vnd." + XLSX),
-    ]))
+    text, _ = _receipt(
+        tmp_path,
+        smtp_server,
+        _mail(
+            3,
+            [
+                ("Số liệu (mật khẩu).xlsx", locked, "application", "vnd." + XLSX),
+                ("Ghi chú.xlsx", plain.getvalue(), "application", "vnd." + XLSX),
+            ],
+        ),
+    )
     assert _file_lines(text) == [
         "  - Số liệu (mật khẩu).xlsx: tệp có đặt mật khẩu nên không mở được; đề nghị gửi lại "
         "tệp không đặt mật khẩu",
@@ -138,10 +165,16 @@ def test_photos_sent_as_a_drive_link_are_asked_for_as_attachments(
     tmp_path: Path, smtp_server: SmtpServer
 ) -> None:
     report, _ = make_docx_report()
-    body = ("Kính gửi Phòng GD&ĐT huyện Thanh Oai,\nTrường gửi báo cáo; ảnh hoạt động đơn vị để "
-            "tại https://drive.google.com/drive/folders/1AbCdEfGh?usp=sharing, bài đăng tại "
-            "https://www.facebook.com/thcsbichhoa/posts/123.\n")
-    text, _ = _receipt(tmp_path, smtp_server, _mail(4, [("Báo cáo.docx", report, "application", "vnd." + DOCX)], body=body))
+    body = (
+        "Kính gửi Phòng GD&ĐT huyện Thanh Oai,\nTrường gửi báo cáo; ảnh hoạt động đơn vị để "
+        "tại https://drive.google.com/drive/folders/1AbCdEfGh?usp=sharing, bài đăng tại "
+        "https://www.facebook.com/thcsbichhoa/posts/123.\n"
+    )
+    text, _ = _receipt(
+        tmp_path,
+        smtp_server,
+        _mail(4, [("Báo cáo.docx", report, "application", "vnd." + DOCX)], body=body),
+    )
     assert "Thư có đường dẫn tới ảnh trên Google Drive:\n" in text
     assert "  - https://drive.google.com/drive/folders/1AbCdEfGh?usp=sharing\n" in text
     assert "Hệ thống không đếm được ảnh qua đường dẫn" in text
@@ -164,10 +197,16 @@ def test_a_receipt_for_an_assigned_relayed_forward_says_it_went_to_the_relay(
 ) -> None:
     relay = "vanthu.tamhung@gmail.com"  # the commune office's own mailbox, on no roster
     raw = forward_as_attachment(ROSTER, "xa-tam-hung", "th-tam-hung", seed=3)
-    raw = re.sub(rb"^From: .*$", f"From: {formataddr(('Văn thư UBND xã Tam Hưng', relay))}".encode(),
-                 raw, count=1, flags=re.M)
-    with App(_cfg(tmp_path, smtp_server.port, notify=QUIET, digest={"recipients": []}),
-             FixedClock(CLOCK)) as app:
+    raw = re.sub(
+        rb"^From: .*$",
+        f"From: {formataddr(('Văn thư UBND xã Tam Hưng', relay))}".encode(),
+        raw,
+        count=1,
+        flags=re.M,
+    )
+    with App(
+        _cfg(tmp_path, smtp_server.port, notify=QUIET, digest={"recipients": []}), FixedClock(CLOCK)
+    ) as app:
         app.import_roster(ROSTER)
         _import(app, tmp_path, raw)
         with app.sessions.begin() as s:
@@ -179,10 +218,12 @@ def test_a_receipt_for_an_assigned_relayed_forward_says_it_went_to_the_relay(
     assert got.rcpt_tos == [relay]
     text = _text(got.data)
     assert text.startswith("Kính gửi: Trường Tiểu học Tam Hưng\n")
-    assert (f"Lưu ý: thư xác nhận này gửi tới địa chỉ {relay} (Văn thư UBND xã Tam Hưng), là địa "
-            "chỉ đã chuyển tiếp hồ sơ của Trường Tiểu học Tam Hưng tới Phòng Giáo dục và Đào tạo "
-            "huyện Thanh Oai, không phải địa chỉ của Trường Tiểu học Tam Hưng. Đề nghị chuyển "
-            "tiếp thư này tới Trường Tiểu học Tam Hưng;") in " ".join(text.split())
+    assert (
+        f"Lưu ý: thư xác nhận này gửi tới địa chỉ {relay} (Văn thư UBND xã Tam Hưng), là địa "
+        "chỉ đã chuyển tiếp hồ sơ của Trường Tiểu học Tam Hưng tới Phòng Giáo dục và Đào tạo "
+        "huyện Thanh Oai, không phải địa chỉ của Trường Tiểu học Tam Hưng. Đề nghị chuyển "
+        "tiếp thư này tới Trường Tiểu học Tam Hưng;"
+    ) in " ".join(text.split())
     lines = _file_lines(text)
     assert re.fullmatch(r"  - .*\.eml: thư chuyển tiếp, gồm \d+ tệp:", lines[0]), lines
     assert all(line.startswith("      + ") for line in lines[1:]) and len(lines) > 1
@@ -192,9 +233,15 @@ def test_a_receipt_for_an_assigned_relayed_forward_says_it_went_to_the_relay(
 def test_a_units_own_forward_gets_no_relay_note(tmp_path: Path, smtp_server: SmtpServer) -> None:
     """A unit forwarding its own earlier mail from its roster address is not a relay."""
     report, _ = make_docx_report()
-    text, rcpt = _receipt(tmp_path, smtp_server, _mail(
-        7, [("Báo cáo.docx", report, "application", "vnd." + DOCX)],
-        subject="Fwd: Báo cáo Tuần lễ HTSĐ 2021 - Trường THCS Bích Hòa"))
+    text, rcpt = _receipt(
+        tmp_path,
+        smtp_server,
+        _mail(
+            7,
+            [("Báo cáo.docx", report, "application", "vnd." + DOCX)],
+            subject="Fwd: Báo cáo Tuần lễ HTSĐ 2021 - Trường THCS Bích Hòa",
+        ),
+    )
     assert rcpt == [BICH_HOA[0]]
     assert "chuyển tiếp hồ sơ" not in text
 
@@ -205,10 +252,17 @@ def test_a_photographed_page_is_listed_as_a_photo_of_a_document(
     """Two phone photos of the printed report (issue 20): each is "ảnh chụp văn bản", read as
     the report, and never counted as an evidence photo."""
     first, second = photographed_report_pages()
-    text, _ = _receipt(tmp_path, smtp_server, _mail(9, [
-        ("IMG_20211008_162011.jpg", first, "image", "jpeg"),
-        ("IMG_20211008_162034.jpg", second, "image", "jpeg"),
-    ]))
+    text, _ = _receipt(
+        tmp_path,
+        smtp_server,
+        _mail(
+            9,
+            [
+                ("IMG_20211008_162011.jpg", first, "image", "jpeg"),
+                ("IMG_20211008_162034.jpg", second, "image", "jpeg"),
+            ],
+        ),
+    )
     lines = _file_lines(text)
     assert lines[0].startswith("  - IMG_20211008_162011.jpg: ảnh chụp văn bản; Báo cáo"), lines
     assert lines[1].startswith("  - IMG_20211008_162034.jpg: ảnh chụp văn bản"), lines

@@ -24,8 +24,12 @@ SENDER = "Phòng GDĐT Thanh Oai <totrunghoc-thanhoai@thanhoai.example>"
 KIM_BAI = ("thcs-kim-bai@thanhoai.example",)  # the unit's roster address
 
 
-def _raw(from_: str, subject: str = "Báo cáo Tuần lễ HTSĐ", extra: str = "",
-         ctype: str = "text/plain; charset=utf-8") -> bytes:
+def _raw(
+    from_: str,
+    subject: str = "Báo cáo Tuần lễ HTSĐ",
+    extra: str = "",
+    ctype: str = "text/plain; charset=utf-8",
+) -> bytes:
     return (
         f"From: {from_}\r\nTo: totrunghoc-thanhoai@thanhoai.example\r\nSubject: {subject}\r\n"
         f"Message-ID: <m-1@mail.example>\r\nDate: Thu, 07 Oct 2021 09:12:00 +0700\r\n{extra}"
@@ -34,52 +38,66 @@ def _raw(from_: str, subject: str = "Báo cáo Tuần lễ HTSĐ", extra: str = 
 
 
 OUT_OF_OFFICE = _raw(
-    "Trường THCS Kim Bài <thcs-kim-bai@thanhoai.example>", "Trả lời tự động: Báo cáo",
+    "Trường THCS Kim Bài <thcs-kim-bai@thanhoai.example>",
+    "Trả lời tự động: Báo cáo",
     "Auto-Submitted: auto-replied\r\nX-Auto-Response-Suppress: All\r\n",
 )
 GMAIL_VACATION = _raw("thcs-kim-bai@thanhoai.example", "Vắng mặt", "Precedence: bulk\r\n")
 BOUNCE = _raw(
-    "Mail Delivery Subsystem <mailer-daemon@googlemail.com>", "Delivery Status Notification",
+    "Mail Delivery Subsystem <mailer-daemon@googlemail.com>",
+    "Delivery Status Notification",
     "Return-Path: <>\r\nX-Failed-Recipients: x@thanhoai.example\r\n",
     'multipart/report; report-type=delivery-status; boundary="b"',
 )
 LIST = _raw("thcs-kim-bai@thanhoai.example", extra="List-Id: <gv.thanhoai.example>\r\n")
-NORMAL = _raw("Trường THCS Kim Bài <thcs-kim-bai@thanhoai.example>",
-              extra="Auto-Submitted: no\r\nReturn-Path: <thcs-kim-bai@thanhoai.example>\r\n")
+NORMAL = _raw(
+    "Trường THCS Kim Bài <thcs-kim-bai@thanhoai.example>",
+    extra="Auto-Submitted: no\r\nReturn-Path: <thcs-kim-bai@thanhoai.example>\r\n",
+)
 
 
-@pytest.mark.parametrize(("raw", "status", "expected"), [
-    (NORMAL, "assigned", ""),
-    (NORMAL, "unassigned", "sender not identified as a unit (unassigned)"),
-    (NORMAL, "ignored", "sender not identified as a unit (ignored)"),
-    (OUT_OF_OFFICE, "assigned", "Auto-Submitted: auto-replied"),
-    (GMAIL_VACATION, "assigned", "Precedence: bulk"),
-    (BOUNCE, "assigned", "automatic sender address (mailer-daemon)"),
-    (LIST, "assigned", "mailing-list message"),
-])
+@pytest.mark.parametrize(
+    ("raw", "status", "expected"),
+    [
+        (NORMAL, "assigned", ""),
+        (NORMAL, "unassigned", "sender not identified as a unit (unassigned)"),
+        (NORMAL, "ignored", "sender not identified as a unit (ignored)"),
+        (OUT_OF_OFFICE, "assigned", "Auto-Submitted: auto-replied"),
+        (GMAIL_VACATION, "assigned", "Precedence: bulk"),
+        (BOUNCE, "assigned", "automatic sender address (mailer-daemon)"),
+        (LIST, "assigned", "mailing-list message"),
+    ],
+)
 def test_who_gets_a_receipt(raw: bytes, status: str, expected: str) -> None:
     pm = parse_message(raw)
-    assert receipt_block_reason(pm.from_addr, status, pm.headers, unit_addresses=KIM_BAI) == expected
-    assert should_receipt(pm.from_addr, status, pm.headers, unit_addresses=KIM_BAI) is (expected == "")
-
+    assert (
+        receipt_block_reason(pm.from_addr, status, pm.headers, unit_addresses=KIM_BAI) == expected
+    )
+    assert should_receipt(pm.from_addr, status, pm.headers, unit_addresses=KIM_BAI) is (
+        expected == ""
+    )
 
 
 def test_bounce_signals_each_block_on_their_own() -> None:
     ok = "thcs-kim-bai@thanhoai.example"
     assert not should_receipt(ok, "assigned", {"Return-Path": "<>"}, unit_addresses=KIM_BAI)
-    assert not should_receipt(ok, "assigned", [("Content-Type", "multipart/report; x=y")],
-                              unit_addresses=KIM_BAI)
+    assert not should_receipt(
+        ok, "assigned", [("Content-Type", "multipart/report; x=y")], unit_addresses=KIM_BAI
+    )
     assert not should_receipt(ok, "assigned", [("X-Autoreply", "yes")], unit_addresses=KIM_BAI)
     assert not should_receipt("no-reply@moet.gov.vn", "assigned", [], unit_addresses=KIM_BAI)
     assert not should_receipt("", "assigned", [], unit_addresses=KIM_BAI)
     assert should_receipt(ok, "assigned", [("Precedence", "normal")], unit_addresses=KIM_BAI)
 
 
-@pytest.mark.parametrize("sender", [
-    "phisher@evil.example",                 # names the unit in its subject: filed, not answered
-    "thcs-thanh-mai@thanhoai.example",      # another unit's roster address
-    "thcs-kim-bai@thanhoai.example.evil",   # look-alike
-])
+@pytest.mark.parametrize(
+    "sender",
+    [
+        "phisher@evil.example",  # names the unit in its subject: filed, not answered
+        "thcs-thanh-mai@thanhoai.example",  # another unit's roster address
+        "thcs-kim-bai@thanhoai.example.evil",  # look-alike
+    ],
+)
 def test_no_receipt_to_an_address_the_unit_does_not_own(sender: str) -> None:
     reason = receipt_block_reason(sender, "assigned", [], unit_addresses=KIM_BAI)
     assert reason == "sender address is not on the unit's roster nor taught by the officer"
@@ -89,12 +107,20 @@ def test_no_receipt_to_an_address_the_unit_does_not_own(sender: str) -> None:
 
 def _unit(state: str = "incomplete", **kw: object) -> UnitStatus:
     base: dict[str, object] = dict(
-        code="thcs-kim-bai", name="Trường THCS Kim Bài", kind="thcs",
-        emails=("thcs-kim-bai@thanhoai.example",), state=state, late=False,
-        submitted_at=DEADLINE - timedelta(days=2), last_message_at=DEADLINE - timedelta(days=2),
-        messages=1, items=Items(report=True, data_table=True, photos=1),
-        total_classes=7, total_participants=1200,
-        missing=("photos",) if state == "incomplete" else (), deadline=DEADLINE,
+        code="thcs-kim-bai",
+        name="Trường THCS Kim Bài",
+        kind="thcs",
+        emails=("thcs-kim-bai@thanhoai.example",),
+        state=state,
+        late=False,
+        submitted_at=DEADLINE - timedelta(days=2),
+        last_message_at=DEADLINE - timedelta(days=2),
+        messages=1,
+        items=Items(report=True, data_table=True, photos=1),
+        total_classes=7,
+        total_participants=1200,
+        missing=("photos",) if state == "incomplete" else (),
+        deadline=DEADLINE,
     )
     base.update(kw)
     return UnitStatus(**base)  # type: ignore[arg-type]
@@ -116,8 +142,14 @@ def test_receipt_lists_files_and_what_is_missing() -> None:
     u = _unit()
     at = DEADLINE - timedelta(days=1, hours=22)  # 08/10/2021 02:00 in Hà Nội
     mail = compose_receipt(
-        u, _campaign(u), received_files=FILES, to="thcs-kim-bai@thanhoai.example",
-        in_reply_to="<m-1@mail.example>", now=at, received_at=at, env=make_env(),
+        u,
+        _campaign(u),
+        received_files=FILES,
+        to="thcs-kim-bai@thanhoai.example",
+        in_reply_to="<m-1@mail.example>",
+        now=at,
+        received_at=at,
+        env=make_env(),
         original_subject="Báo cáo Tuần lễ HTSĐ",
     )
     assert mail.kind == "receipt" and mail.to == ("thcs-kim-bai@thanhoai.example",)
@@ -138,8 +170,15 @@ def test_receipt_lists_files_and_what_is_missing() -> None:
 def test_complete_and_late_receipt() -> None:
     u = _unit("complete", items=Items(True, True, 3, True))
     at = DEADLINE + timedelta(hours=9)
-    mail = compose_receipt(u, _campaign(u), received_files=FILES[:1], to="a@thanhoai.example",
-                           in_reply_to="", now=at, env=make_env())
+    mail = compose_receipt(
+        u,
+        _campaign(u),
+        received_files=FILES[:1],
+        to="a@thanhoai.example",
+        in_reply_to="",
+        now=at,
+        env=make_env(),
+    )
     assert "Hồ sơ của đơn vị đã đầy đủ theo yêu cầu. Trân trọng cảm ơn đơn vị." in mail.text
     assert "còn thiếu" not in mail.text
     assert "Lưu ý: hồ sơ được nhận sau thời hạn (trước ngày 10/10/2021)." in mail.text
@@ -148,8 +187,13 @@ def test_complete_and_late_receipt() -> None:
 def test_sender_strings_are_inert_in_html() -> None:
     u = _unit()
     mail = compose_receipt(
-        u, _campaign(u), received_files=(("report", "<img src=x onerror=alert(1)>.docx"),),
-        to="a@thanhoai.example", in_reply_to="", now=DEADLINE, env=make_env(),
+        u,
+        _campaign(u),
+        received_files=(("report", "<img src=x onerror=alert(1)>.docx"),),
+        to="a@thanhoai.example",
+        in_reply_to="",
+        now=DEADLINE,
+        env=make_env(),
         original_subject="<script>alert(1)</script>",
     )
     assert mail.html is not None
@@ -160,18 +204,29 @@ def test_sender_strings_are_inert_in_html() -> None:
 
 def test_parsed_subject_with_crlf_cannot_add_a_bcc(smtp_server: SmtpServer) -> None:
     # "=0D=0A" inside an encoded word decodes to a real CR LF in Python's parser.
-    raw = _raw("thcs-kim-bai@thanhoai.example",
-               "=?utf-8?q?B=C3=A1o_c=C3=A1o=0D=0ABcc:_x@evil.example?=")
+    raw = _raw(
+        "thcs-kim-bai@thanhoai.example", "=?utf-8?q?B=C3=A1o_c=C3=A1o=0D=0ABcc:_x@evil.example?="
+    )
     parsed = email.parser.BytesParser(policy=email.policy.default).parsebytes(raw)
     subject = str(parsed["Subject"])
     assert "\r\nBcc: x@evil.example" in subject
     u = _unit()
-    mail = compose_receipt(u, _campaign(u), received_files=(), to="thcs-kim-bai@thanhoai.example",
-                           in_reply_to=str(parsed["Message-ID"]), now=DEADLINE, env=make_env(),
-                           original_subject=subject)
+    mail = compose_receipt(
+        u,
+        _campaign(u),
+        received_files=(),
+        to="thcs-kim-bai@thanhoai.example",
+        in_reply_to=str(parsed["Message-ID"]),
+        now=DEADLINE,
+        env=make_env(),
+        original_subject=subject,
+    )
     msg = build_message(mail, sender=SENDER, now=DEADLINE, message_id="<rc-1@thanhoai.example>")
-    SmtpMailer(SmtpSettings(host=smtp_server.host, port=smtp_server.port, security="none",
-                            sender=SENDER, timeout=5)).send(msg)
+    SmtpMailer(
+        SmtpSettings(
+            host=smtp_server.host, port=smtp_server.port, security="none", sender=SENDER, timeout=5
+        )
+    ).send(msg)
     (got,) = smtp_server.received
     assert got.rcpt_tos == ["thcs-kim-bai@thanhoai.example"]
     out = email.parser.BytesParser(policy=email.policy.default).parsebytes(got.data)
@@ -182,16 +237,31 @@ def test_parsed_subject_with_crlf_cannot_add_a_bcc(smtp_server: SmtpServer) -> N
 
 
 def test_templates_can_be_overridden_and_misspellings_fail(tmp_path: Path) -> None:
-    (tmp_path / "receipt.subject.txt").write_text("[Phòng GDĐT] Đã nhận: {{ unit.name }}\n",
-                                                  encoding="utf-8")
+    (tmp_path / "receipt.subject.txt").write_text(
+        "[Phòng GDĐT] Đã nhận: {{ unit.name }}\n", encoding="utf-8"
+    )
     u = _unit()
-    mail = compose_receipt(u, _campaign(u), received_files=FILES, to="a@thanhoai.example",
-                           in_reply_to="", now=DEADLINE, env=make_env(tmp_path))
+    mail = compose_receipt(
+        u,
+        _campaign(u),
+        received_files=FILES,
+        to="a@thanhoai.example",
+        in_reply_to="",
+        now=DEADLINE,
+        env=make_env(tmp_path),
+    )
     assert mail.subject == "[Phòng GDĐT] Đã nhận: Trường THCS Kim Bài"
     assert "Kính gửi: Trường THCS Kim Bài" in mail.text  # the rest falls back to ours
     (tmp_path / "receipt.subject.txt").write_text("{{ unit.nmae }}", encoding="utf-8")
     with pytest.raises(UndefinedError):
-        compose_receipt(u, _campaign(u), received_files=(), to="a@thanhoai.example",
-                        in_reply_to="", now=DEADLINE, env=make_env(tmp_path))
+        compose_receipt(
+            u,
+            _campaign(u),
+            received_files=(),
+            to="a@thanhoai.example",
+            in_reply_to="",
+            now=DEADLINE,
+            env=make_env(tmp_path),
+        )
     with pytest.raises(FileNotFoundError):
         make_env(tmp_path / "nope")

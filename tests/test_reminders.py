@@ -17,17 +17,33 @@ DEADLINE = datetime(2021, 10, 10, 0, 0, tzinfo=HN)  # "Trước ngày 10/10/2021
 TITLE = "Tuần lễ hưởng ứng học tập suốt đời năm 2021"
 
 
-def unit(code: str, state: str, *, emails: tuple[str, ...] | None = None,
-         missing: tuple[str, ...] | None = None) -> UnitStatus:
-    default_missing = {"missing": ("report", "data_table", "photos"),
-                       "incomplete": ("photos",), "complete": ()}[state]
+def unit(
+    code: str,
+    state: str,
+    *,
+    emails: tuple[str, ...] | None = None,
+    missing: tuple[str, ...] | None = None,
+) -> UnitStatus:
+    default_missing = {
+        "missing": ("report", "data_table", "photos"),
+        "incomplete": ("photos",),
+        "complete": (),
+    }[state]
     return UnitStatus(
-        code=code, name=f"Trường {code.upper()}", kind=code.split("-")[0],
+        code=code,
+        name=f"Trường {code.upper()}",
+        kind=code.split("-")[0],
         emails=(f"{code}@thanhoai.example",) if emails is None else emails,
-        state=state, late=False, submitted_at=None, last_message_at=None, messages=0,
+        state=state,
+        late=False,
+        submitted_at=None,
+        last_message_at=None,
+        messages=0,
         items=Items(report=state != "missing", photos=1 if state == "incomplete" else 0),
-        total_classes=None, total_participants=None,
-        missing=default_missing if missing is None else missing, deadline=DEADLINE,
+        total_classes=None,
+        total_participants=None,
+        missing=default_missing if missing is None else missing,
+        deadline=DEADLINE,
     )
 
 
@@ -52,8 +68,12 @@ def test_slots_are_local_mornings_before_the_deadline_and_one_after() -> None:
         slots(datetime(2021, 10, 10), Schedule())  # noqa: DTZ001
 
 
-def walk(status_at: dict[datetime, CampaignStatus], start: datetime, end: datetime,
-         extensions: dict[str, datetime]) -> list[tuple[datetime, Notice]]:
+def walk(
+    status_at: dict[datetime, CampaignStatus],
+    start: datetime,
+    end: datetime,
+    extensions: dict[str, datetime],
+) -> list[tuple[datetime, Notice]]:
     """Run due() every 30 minutes from start to end, as the daemon would, keeping `sent`."""
     sent: set[tuple[str, str]] = set()
     out = []
@@ -74,16 +94,25 @@ def test_walk_across_the_slots_and_the_deadline() -> None:
     start = datetime(2021, 10, 1, 7, 0, tzinfo=HN)
     extended = datetime(2021, 10, 15, 0, 0, tzinfo=HN)
     before = campaign(
-        unit("mn-a", "missing"), unit("th-b", "incomplete"), unit("thcs-c", "complete"),
-        unit("thpt-d", "missing"), unit("ubnd-e", "missing"),
+        unit("mn-a", "missing"),
+        unit("th-b", "incomplete"),
+        unit("thcs-c", "complete"),
+        unit("thpt-d", "missing"),
+        unit("ubnd-e", "missing"),
     )
     # th-b completes its file on 08/10 at 10:00: after that it must get nothing more.
-    after = replace(before, units=tuple(
-        replace(u, state="complete", missing=()) if u.code == "th-b" else u for u in before.units
-    ))
+    after = replace(
+        before,
+        units=tuple(
+            replace(u, state="complete", missing=()) if u.code == "th-b" else u
+            for u in before.units
+        ),
+    )
     sent = walk(
         {start: before, datetime(2021, 10, 8, 10, 0, tzinfo=HN): after},
-        start, datetime(2021, 10, 20, 12, 0, tzinfo=HN), {"ubnd-e": extended},
+        start,
+        datetime(2021, 10, 20, 12, 0, tzinfo=HN),
+        {"ubnd-e": extended},
     )
     by_unit: dict[str, list[tuple[str, datetime]]] = {}
     for now, n in sent:
@@ -113,14 +142,16 @@ def test_daemon_down_sends_only_the_latest_slot() -> None:
     # Down from 04/10 until 09/10 09:00: three slots passed, one letter each.
     got = due(status, Schedule(), datetime(2021, 10, 9, 9, 0, tzinfo=HN), set(), {})
     assert [(n.unit, n.slot) for n in got] == [
-        ("mn-a", "before-1d@2021-10-10"), ("th-b", "before-1d@2021-10-10"),
+        ("mn-a", "before-1d@2021-10-10"),
+        ("th-b", "before-1d@2021-10-10"),
     ]
     # Down across the deadline: the overdue notice only, and never an older reminder after it.
     later = datetime(2021, 10, 12, 9, 0, tzinfo=HN)
     sent = {("mn-a", "before-5d@2021-10-10")}
     got = due(status, Schedule(), later, sent, {})
     assert {(n.unit, n.slot, n.kind) for n in got} == {
-        ("mn-a", "overdue@2021-10-10", "overdue"), ("th-b", "overdue@2021-10-10", "overdue"),
+        ("mn-a", "overdue@2021-10-10", "overdue"),
+        ("th-b", "overdue@2021-10-10", "overdue"),
     }
     sent |= {(n.unit, n.slot) for n in got}
     assert due(status, Schedule(), later + timedelta(days=30), sent, {}) == []
@@ -165,11 +196,15 @@ def test_started_mid_schedule_the_stale_slot_waits_for_the_next_one_due_soon() -
     """Issue 16 item 3: started at 07:50 on the 3-day morning, the daemon sends no stale 5-day
     reminder; at 08:00 the 3-day one goes, once."""
     status = campaign(unit("mn-a", "missing"), unit("th-b", "incomplete"))
-    assert due(status, Schedule(), datetime(2021, 10, 7, 7, 50, tzinfo=HN), set(), {},
-               min_gap=GAP) == []
+    assert (
+        due(status, Schedule(), datetime(2021, 10, 7, 7, 50, tzinfo=HN), set(), {}, min_gap=GAP)
+        == []
+    )
     got = due(status, Schedule(), datetime(2021, 10, 7, 8, 0, tzinfo=HN), set(), {}, min_gap=GAP)
-    assert [(n.unit, n.slot) for n in got] == [("mn-a", "before-3d@2021-10-10"),
-                                               ("th-b", "before-3d@2021-10-10")]
+    assert [(n.unit, n.slot) for n in got] == [
+        ("mn-a", "before-3d@2021-10-10"),
+        ("th-b", "before-3d@2021-10-10"),
+    ]
     # without the gap (reminder_min_gap = 0) the old behaviour: the stale slot goes at once
     stale = due(status, Schedule(), datetime(2021, 10, 7, 7, 50, tzinfo=HN), set(), {})
     assert {n.slot for n in stale} == {"before-5d@2021-10-10"}
@@ -195,9 +230,17 @@ def test_no_second_reminder_while_the_last_one_is_within_the_gap() -> None:
     # 08:00 slot waits until 24 h have passed since, then goes; th-b gets its letter at 08:00
     last = {"mn-a": datetime(2021, 10, 6, 10, 30, tzinfo=HN)}
     at8 = datetime(2021, 10, 7, 8, 0, tzinfo=HN)
-    assert [n.unit for n in due(status, Schedule(), at8, set(), {}, last_reminded=last,
-                                min_gap=GAP)] == ["th-b"]
+    assert [
+        n.unit for n in due(status, Schedule(), at8, set(), {}, last_reminded=last, min_gap=GAP)
+    ] == ["th-b"]
     later = datetime(2021, 10, 7, 10, 30, tzinfo=HN)
-    got = due(status, Schedule(), later, {("th-b", "before-3d@2021-10-10")}, {},
-              last_reminded=last, min_gap=GAP)
+    got = due(
+        status,
+        Schedule(),
+        later,
+        {("th-b", "before-3d@2021-10-10")},
+        {},
+        last_reminded=last,
+        min_gap=GAP,
+    )
     assert [(n.unit, n.slot) for n in got] == [("mn-a", "before-3d@2021-10-10")]

@@ -32,8 +32,12 @@ def _nameless() -> bytes:
     m["Message-ID"] = "<nameless-1@gmail.com>"
     m["Date"] = "Wed, 06 Oct 2021 21:14:00 +0700"
     m.set_content("Em gửi ạ.")
-    m.add_attachment(make_table(unit, [("Ngày hội đọc sách", "Thư viện", 2, 640)], rng),
-                     maintype="application", subtype=XLSX.split("/")[1], filename="so lieu.xlsx")
+    m.add_attachment(
+        make_table(unit, [("Ngày hội đọc sách", "Thư viện", 2, 640)], rng),
+        maintype="application",
+        subtype=XLSX.split("/")[1],
+        filename="so lieu.xlsx",
+    )
     return bytes(m)
 
 
@@ -57,8 +61,9 @@ def test_reparse_brings_a_parser_fix_to_old_mail(
             m.setattr(parsestage, "read_document", _blind)
             app.import_paths([inbox])
         before = {u.code: u for u in app.status().units if u.messages}
-        assert before and all(u.state == "incomplete" and u.total_participants is None
-                              for u in before.values())
+        assert before and all(
+            u.state == "incomplete" and u.total_participants is None for u in before.values()
+        )
         # the officer files the nameless message by hand before the fix
         (loose,) = [m for m in app.status().unassigned if m.from_addr == "hoanguyen.1990@gmail.com"]
     runner = CliRunner()

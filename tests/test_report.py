@@ -36,8 +36,10 @@ def check(report: Report, expected: ExpectedReport) -> None:
     assert report.title == expected.title
     assert report.encoding == expected.encoding
     assert tuple(sections) == expected.keys
-    assert (report.budget_state, report.budget_support) == (expected.budget_state,
-                                                            expected.budget_support)
+    assert (report.budget_state, report.budget_support) == (
+        expected.budget_state,
+        expected.budget_support,
+    )
     assert report.scanned is expected.scanned
     assert header_lines(report) == expected.header
     assert is_directive(report, expected.filename) is expected.directive
@@ -75,8 +77,9 @@ def test_word97_doc_in_tcvn3(word97: tuple[bytes, ExpectedReport]) -> None:
 
 def test_scanned_pdf_is_not_an_empty_success() -> None:
     data, _ = gen.make_scanned_pdf()
-    assert read_report(data, "pdf") == Report(text="", scanned=True,
-                                              warnings=("scanned, no text layer",))
+    assert read_report(data, "pdf") == Report(
+        text="", scanned=True, warnings=("scanned, no text layer",)
+    )
 
 
 REPORT_TXT = """\
@@ -108,39 +111,63 @@ GIÁM ĐỐC
 def test_outline_numbered_every_way_in_a_text_file() -> None:
     report = read_report(REPORT_TXT.encode("utf-8"), "txt")
     sections = dict(report.sections)
-    assert report.title == ("BÁO CÁO Kết quả tổ chức Tuần lễ hưởng ứng học tập suốt đời năm 2021 "
-                            "của Trung tâm GDNN-GDTX Thanh Oai")
+    assert report.title == (
+        "BÁO CÁO Kết quả tổ chức Tuần lễ hưởng ứng học tập suốt đời năm 2021 "
+        "của Trung tâm GDNN-GDTX Thanh Oai"
+    )
     assert tuple(sections) == ("I.1", "I.2", "I.3", "II.2", "II.3")
     assert sections["I.1"] == "Trung tâm ban hành Kế hoạch số 12/KH-TT."
-    assert sections["I.2"] == ("1) Hoạt động khai mạc: 300 học viên.\n"
-                               "2) Kinh nghiệm hoạt động thư viện.")
+    assert sections["I.2"] == (
+        "1) Hoạt động khai mạc: 300 học viên.\n2) Kinh nghiệm hoạt động thư viện."
+    )
     assert sections["II.2"] == "thiết bị còn thiếu."
     assert sections["II.3"] == "bổ sung máy tính."
     assert (report.budget_state, report.budget_support) == (15_000_000, 2_500_000)
-    assert header_lines(report) == ("UBND HUYỆN THANH OAI", "TRUNG TÂM GDNN-GDTX THANH OAI",
-                                    "Trung tâm GDNN-GDTX Thanh Oai")
+    assert header_lines(report) == (
+        "UBND HUYỆN THANH OAI",
+        "TRUNG TÂM GDNN-GDTX THANH OAI",
+        "Trung tâm GDNN-GDTX Thanh Oai",
+    )
     assert not is_directive(report, "KH-cong van.txt")
 
 
-@pytest.mark.parametrize(("text", "state", "support"), [
-    ("3. Kinh phí\n- Ngân sách nhà nước: 15.000.000 đồng\n- Xã hội hóa: 3.500.000 đ", 15_000_000,
-     3_500_000),
-    ("3. Kinh phí\n- Ngân sách nhà nước:\n 5 triệu\n- Nguồn hỗ trợ: không", 5_000_000, 0),
-    ("III. KINH PHÍ\nNSNN 2,5 triệu; vận động tài trợ 1.200 nghìn đồng", 2_500_000, 1_200_000),
-    ("3. Kinh phí tổ chức Tuần lễ\n- Ngân sách nhà nước\n- Ngân sách hỗ trợ, vận động từ doanh "
-     "nghiệp và các nguồn hợp pháp khác (nếu có)", None, None),
-])
+@pytest.mark.parametrize(
+    ("text", "state", "support"),
+    [
+        (
+            "3. Kinh phí\n- Ngân sách nhà nước: 15.000.000 đồng\n- Xã hội hóa: 3.500.000 đ",
+            15_000_000,
+            3_500_000,
+        ),
+        ("3. Kinh phí\n- Ngân sách nhà nước:\n 5 triệu\n- Nguồn hỗ trợ: không", 5_000_000, 0),
+        ("III. KINH PHÍ\nNSNN 2,5 triệu; vận động tài trợ 1.200 nghìn đồng", 2_500_000, 1_200_000),
+        (
+            "3. Kinh phí tổ chức Tuần lễ\n- Ngân sách nhà nước\n- Ngân sách hỗ trợ, vận động từ doanh "
+            "nghiệp và các nguồn hợp pháp khác (nếu có)",
+            None,
+            None,
+        ),
+    ],
+)
 def test_budget_lines(text: str, state: int | None, support: int | None) -> None:
     report = read_report(f"BÁO CÁO\nKết quả\n{text}\nNơi nhận:".encode(), "txt")
     assert (report.budget_state, report.budget_support) == (state, support)
 
 
-@pytest.mark.parametrize(("number", "unit", "value"), [
-    ("15.000.000", "dong", 15_000_000), ("15", "trieu dong", 15_000_000),
-    ("2,5", "trieu", 2_500_000), ("2.5", "tr", 2_500_000), ("1.500", "trieu", 1_500_000_000),
-    ("500", "nghin", 500_000), ("3 000 000", "", 3_000_000), ("2021", "", 2021),
-    ("12", "", None),
-])
+@pytest.mark.parametrize(
+    ("number", "unit", "value"),
+    [
+        ("15.000.000", "dong", 15_000_000),
+        ("15", "trieu dong", 15_000_000),
+        ("2,5", "trieu", 2_500_000),
+        ("2.5", "tr", 2_500_000),
+        ("1.500", "trieu", 1_500_000_000),
+        ("500", "nghin", 500_000),
+        ("3 000 000", "", 3_000_000),
+        ("2021", "", 2021),
+        ("12", "", None),
+    ],
+)
 def test_parse_amount(number: str, unit: str, value: int | None) -> None:
     assert parse_amount(number, unit) == value
 
@@ -164,7 +191,8 @@ def _cp1258(text: str) -> bytes:
         except UnicodeEncodeError:
             nfd = unicodedata.normalize("NFD", ch)
             out += unicodedata.normalize("NFC", nfd[:-1]).encode("cp1258") + nfd[-1].encode(
-                "cp1258")
+                "cp1258"
+            )
     return out
 
 
@@ -184,13 +212,24 @@ def _docx_with(paragraphs: list[tuple[str, str | None]], style_font: str | None 
 
 
 def test_legacy_font_from_the_paragraph_style_and_unicode_typed_in_a_legacy_font() -> None:
-    data = _docx_with([(unicode_to_tcvn3("báo cáo"), ".VnTimeH"),
-                       (unicode_to_tcvn3("kết quả tuần lễ"), None), ("", None),
-                       ("Trường THCS Bích Hòa", ".VnTime"),  # Unicode text, old font kept
-                       (unicode_to_vni("Đọc sách"), "VNI-Times")], style_font=".VnTime")
+    data = _docx_with(
+        [
+            (unicode_to_tcvn3("báo cáo"), ".VnTimeH"),
+            (unicode_to_tcvn3("kết quả tuần lễ"), None),
+            ("", None),
+            ("Trường THCS Bích Hòa", ".VnTime"),  # Unicode text, old font kept
+            (unicode_to_vni("Đọc sách"), "VNI-Times"),
+        ],
+        style_font=".VnTime",
+    )
     report = read_report(data, "docx")
-    assert report.text.splitlines() == ["BÁO CÁO", "kết quả tuần lễ", "", "Trường THCS Bích Hòa",
-                                        "Đọc sách"]
+    assert report.text.splitlines() == [
+        "BÁO CÁO",
+        "kết quả tuần lễ",
+        "",
+        "Trường THCS Bích Hòa",
+        "Đọc sách",
+    ]
     assert report.title == "BÁO CÁO kết quả tuần lễ" and report.encoding == "tcvn3"
 
 
@@ -217,37 +256,46 @@ def test_legacy_font_through_a_based_on_chain_and_a_character_style() -> None:
 
 
 def test_header_lines_from_merged_pdf_columns_and_a_commune() -> None:
-    report = Report(text=(
-        "UBND HUYỆN THANH OAI CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\n"
-        "UBND XÃ THANH MAI Độc lập - Tự do - Hạnh phúc\n"
-        "Số: 08/BC-UBND Thanh Mai, ngày 07 tháng 10 năm 2021\n"
-        "BÁO CÁO\nKết quả Tuần lễ học tập suốt đời năm 2021\n"),
-        title="BÁO CÁO Kết quả Tuần lễ học tập suốt đời năm 2021")
+    report = Report(
+        text=(
+            "UBND HUYỆN THANH OAI CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\n"
+            "UBND XÃ THANH MAI Độc lập - Tự do - Hạnh phúc\n"
+            "Số: 08/BC-UBND Thanh Mai, ngày 07 tháng 10 năm 2021\n"
+            "BÁO CÁO\nKết quả Tuần lễ học tập suốt đời năm 2021\n"
+        ),
+        title="BÁO CÁO Kết quả Tuần lễ học tập suốt đời năm 2021",
+    )
     assert header_lines(report) == ("UBND HUYỆN THANH OAI", "UBND XÃ THANH MAI")
 
 
-@pytest.mark.parametrize(("text", "title", "filename", "expected"), [
-    ("UBND XÃ CAO DƯƠNG\nSố: 21/CV-UBND\nV/v tổ chức Tuần lễ", "", "van ban.pdf", True),
-    ("TRƯỜNG MN BÍCH HÒA\nSố: 15/KH-MN\nKẾ HOẠCH", "KẾ HOẠCH Tổ chức Tuần lễ", "a.docx", True),
-    ("", "", "KH so 45.pdf", True),
-    ("", "", "CV_trien_khai.doc", True),
-    ("", "", "Cong van chi dao tuan le.docx", True),
-    ("", "", "khen thuong.docx", False),
-    ("", "", "BC ket qua.docx", False),
-    ("TRƯỜNG TH THANH VĂN\nSố: 09/BC-TH", "BÁO CÁO Kết quả", "KH bao cao.docx", False),
-    ("Căn cứ Kế hoạch số 45/KH-THCS...", "BÁO CÁO Kết quả", "baocao.docx", False),
-])
+@pytest.mark.parametrize(
+    ("text", "title", "filename", "expected"),
+    [
+        ("UBND XÃ CAO DƯƠNG\nSố: 21/CV-UBND\nV/v tổ chức Tuần lễ", "", "van ban.pdf", True),
+        ("TRƯỜNG MN BÍCH HÒA\nSố: 15/KH-MN\nKẾ HOẠCH", "KẾ HOẠCH Tổ chức Tuần lễ", "a.docx", True),
+        ("", "", "KH so 45.pdf", True),
+        ("", "", "CV_trien_khai.doc", True),
+        ("", "", "Cong van chi dao tuan le.docx", True),
+        ("", "", "khen thuong.docx", False),
+        ("", "", "BC ket qua.docx", False),
+        ("TRƯỜNG TH THANH VĂN\nSố: 09/BC-TH", "BÁO CÁO Kết quả", "KH bao cao.docx", False),
+        ("Căn cứ Kế hoạch số 45/KH-THCS...", "BÁO CÁO Kết quả", "baocao.docx", False),
+    ],
+)
 def test_is_directive(text: str, title: str, filename: str, expected: bool) -> None:
     assert is_directive(Report(text=text, title=title), filename) is expected
 
 
-@pytest.mark.parametrize(("data", "fmt", "reason"), [
-    (b"PK\x03\x04 not a zip", "docx", "damaged"),
-    (b"hello", "pdf", "not really a pdf"),
-    (b"%PDF-1.4\n1 0 obj <<", "pdf", "damaged"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "doc", "damaged"),
-    (b"{\\rtf1}", "rtf", "no report reader"),
-])
+@pytest.mark.parametrize(
+    ("data", "fmt", "reason"),
+    [
+        (b"PK\x03\x04 not a zip", "docx", "damaged"),
+        (b"hello", "pdf", "not really a pdf"),
+        (b"%PDF-1.4\n1 0 obj <<", "pdf", "damaged"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "doc", "damaged"),
+        (b"{\\rtf1}", "rtf", "no report reader"),
+    ],
+)
 def test_unreadable(data: bytes, fmt: str, reason: str) -> None:
     with pytest.raises(Unreadable, match=reason):
         read_report(data, fmt)
@@ -259,8 +307,12 @@ def test_a_very_long_report_is_read_up_to_the_budget_with_a_warning(fmt: str) ->
     outline, the title), the rest is not walked, and the report says so."""
     from parsers.report import MAX_REPORT_CHARS
 
-    head = ["UBND HUYỆN THANH OAI", "TRƯỜNG THCS BÍCH HÒA", "BÁO CÁO",
-            "Kết quả tổ chức Tuần lễ hưởng ứng học tập suốt đời năm 2021"]
+    head = [
+        "UBND HUYỆN THANH OAI",
+        "TRƯỜNG THCS BÍCH HÒA",
+        "BÁO CÁO",
+        "Kết quả tổ chức Tuần lễ hưởng ứng học tập suốt đời năm 2021",
+    ]
     row = "Học sinh lớp 8A tham gia đọc sách tại thư viện trường, ghi chép và trao đổi. " * 2
     body = [f"{i}. {row}" for i in range(MAX_REPORT_CHARS // len(row) + 800)]
     if fmt == "docx":

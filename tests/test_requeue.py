@@ -26,8 +26,12 @@ from tests.test_notify_service import _cfg, _import, _mail
 
 def _audit(app: App, action: str) -> list[dict[str, Any]]:
     with app.sessions() as s:
-        return [json.loads(a.detail) for a in s.scalars(
-            sa.select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id))]
+        return [
+            json.loads(a.detail)
+            for a in s.scalars(
+                sa.select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)
+            )
+        ]
 
 
 def test_outbox_retry_failed_resends_refused_mail_once_never_a_sent_one(
@@ -39,8 +43,12 @@ def test_outbox_retry_failed_resends_refused_mail_once_never_a_sent_one(
     cfg = _cfg(tmp_path, smtp_server.port, notify=quiet, digest={"recipients": []})
     with App(cfg, FixedClock(datetime(2021, 10, 5, 3, 0, tzinfo=UTC))) as app:
         app.import_roster(ROSTER)
-        _import(app, tmp_path, _mail(refused, "Trường Tiểu học Kim An", 1),
-                _mail("mn-kim-bai@thanhoai.example", "Trường Mầm non Kim Bài", 2))
+        _import(
+            app,
+            tmp_path,
+            _mail(refused, "Trường Tiểu học Kim An", 1),
+            _mail("mn-kim-bai@thanhoai.example", "Trường Mầm non Kim Bài", 2),
+        )
         d = app.notifier().tick().delivery
         assert (d.sent, d.failed) == (1, 1)
         runner = CliRunner()
@@ -49,13 +57,17 @@ def test_outbox_retry_failed_resends_refused_mail_once_never_a_sent_one(
         assert r.exit_code == 0, r.output
         assert "0 failed mail requeued" in r.output and "0 sent" in r.output
         smtp_server.refuse.clear()  # the cause is fixed (the mailbox was created)
-        r = runner.invoke(cli, ["--config", cfg.source, "outbox", "retry", "--failed", "--by", "hoa"])
+        r = runner.invoke(
+            cli, ["--config", cfg.source, "outbox", "retry", "--failed", "--by", "hoa"]
+        )
         assert r.exit_code == 0, r.output
         assert "1 failed mail requeued" in r.output and "1 sent" in r.output
         r = runner.invoke(cli, ["--config", cfg.source, "outbox", "retry", "--failed"])
         assert r.exit_code == 0 and "0 failed mail requeued" in r.output and "0 sent" in r.output
         assert sorted(m.rcpt_tos[0] for m in smtp_server.received) == [
-            "mn-kim-bai@thanhoai.example", refused]
+            "mn-kim-bai@thanhoai.example",
+            refused,
+        ]
         with app.sessions() as s:
             assert set(s.scalars(sa.select(OutboxMail.state))) == {"sent"}
         (entry,) = _audit(app, "outbox-retry")
@@ -71,16 +83,24 @@ def _many_parts(n: int) -> bytes:
     m["Date"] = "Tue, 05 Oct 2021 08:00:00 +0700"
     m.set_content("Kính gửi Phòng GD&ĐT huyện Thanh Oai")
     for i in range(n):
-        m.add_attachment(f"ghi chú {i}".encode(), maintype="text", subtype="plain",
-                         filename=f"Ghi chú {i}.txt")
+        m.add_attachment(
+            f"ghi chú {i}".encode(), maintype="text", subtype="plain", filename=f"Ghi chú {i}.txt"
+        )
     return bytes(m)
 
 
-def test_requeue_files_a_quarantined_message_again_after_the_fix(tmp_path: Path, clock: FixedClock) -> None:
+def test_requeue_files_a_quarantined_message_again_after_the_fix(
+    tmp_path: Path, clock: FixedClock
+) -> None:
     strict = make_config(tmp_path, limits={"parse_workers": 0, "max_mime_parts": 4})
     with App(strict, clock) as app:
         app.import_roster(ROSTER)
-        _import(app, tmp_path, _many_parts(6), _mail("mn-kim-bai@thanhoai.example", "Trường Mầm non Kim Bài", 3))
+        _import(
+            app,
+            tmp_path,
+            _many_parts(6),
+            _mail("mn-kim-bai@thanhoai.example", "Trường Mầm non Kim Bài", 3),
+        )
         with app.sessions() as s:
             bad = s.scalar(sa.select(Message).where(Message.state == "quarantined"))
             assert bad is not None and "too many MIME parts" in bad.reason and bad.attempts == 1
@@ -110,11 +130,19 @@ def test_requeue_a_mailbox_entry_too_large_to_fetch_then_poll_files_it(
     tmp_path: Path, dovecot: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("INTAKE_TEST_IMAP_PW", dovecot.password)
-    mailbox = {"host": "127.0.0.1", "port": dovecot.port, "security": "none",
-               "username": dovecot.user, "password_env": "INTAKE_TEST_IMAP_PW", "timeout": 5.0}
+    mailbox = {
+        "host": "127.0.0.1",
+        "port": dovecot.port,
+        "security": "none",
+        "username": dovecot.user,
+        "password_env": "INTAKE_TEST_IMAP_PW",
+        "timeout": 5.0,
+    }
     big = _mail("th-kim-an@thanhoai.example", "Trường Tiểu học Kim An", 5)
     dovecot.append([big])
-    small = make_config(tmp_path, mailbox=mailbox, limits={"parse_workers": 0, "max_message_bytes": 4096})
+    small = make_config(
+        tmp_path, mailbox=mailbox, limits={"parse_workers": 0, "max_message_bytes": 4096}
+    )
     runner = CliRunner()
     r = runner.invoke(cli, ["--config", small.source, "poll", "--once"])
     assert r.exit_code == 0 and "1 failed" in r.output, r.output
@@ -127,7 +155,10 @@ def test_requeue_a_mailbox_entry_too_large_to_fetch_then_poll_files_it(
     larger = make_config(tmp_path, mailbox=mailbox, limits={"parse_workers": 0})
     r = runner.invoke(cli, ["--config", larger.source, "requeue", ref])
     assert r.exit_code == 0, r.output
-    assert "0 message(s) requeued" in r.output and "1 mailbox entry to fetch at the next poll" in r.output
+    assert (
+        "0 message(s) requeued" in r.output
+        and "1 mailbox entry to fetch at the next poll" in r.output
+    )
     r = runner.invoke(cli, ["--config", larger.source, "poll", "--once"])
     assert r.exit_code == 0, r.output
     assert "1 stored" in r.output and "1 filed" in r.output

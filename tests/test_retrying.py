@@ -34,8 +34,14 @@ def _stored_without_raw_file(app: App) -> tuple[int, bytes]:
 
 
 def _digest_text(app: App) -> tuple[str, str]:
-    mail = compose_digest(app.status(), since=None, now=app.clock.now(), workbook=b"xlsx",
-                          env=make_env(), recipients=("totrunghoc-thanhoai@thanhoai.example",))
+    mail = compose_digest(
+        app.status(),
+        since=None,
+        now=app.clock.now(),
+        workbook=b"xlsx",
+        env=make_env(),
+        recipients=("totrunghoc-thanhoai@thanhoai.example",),
+    )
     return mail.text, mail.html or ""
 
 
@@ -62,9 +68,14 @@ def test_a_failed_filing_is_listed_with_its_next_attempt_until_the_retry_succeed
     assert json.loads(r.output)["retrying"] == data["retrying"]
 
     text, html = _digest_text(app)
-    assert "THƯ ĐANG CHỜ XỬ LÝ LẠI (1): hệ thống gặp lỗi khi xử lý các thư này và sẽ tự thử lại" in text
-    assert (f"  - 09:00 ngày 05/10/2021 | {entry['from']} | \"{entry['subject']}\" | đã thử 1 lần, "
-            "thử lại lúc 09:02 ngày 05/10/2021 | lỗi: lý do kỹ thuật (FileNotFoundError") in text
+    assert (
+        "THƯ ĐANG CHỜ XỬ LÝ LẠI (1): hệ thống gặp lỗi khi xử lý các thư này và sẽ tự thử lại"
+        in text
+    )
+    assert (
+        f'  - 09:00 ngày 05/10/2021 | {entry["from"]} | "{entry["subject"]}" | đã thử 1 lần, '
+        "thử lại lúc 09:02 ngày 05/10/2021 | lỗi: lý do kỹ thuật (FileNotFoundError"
+    ) in text
     assert "Thư đang chờ xử lý lại (1):" in html and "09:02 ngày 05/10/2021" in html
 
     clock.advance(timedelta(minutes=1))
@@ -82,20 +93,36 @@ def test_a_server_message_whose_store_failed_is_listed_before_it_is_fetched(
 ) -> None:
     now = clock.now()
     with app.sessions.begin() as s:
-        s.add(LedgerEntry(
-            account="totrunghoc@imap.example", folder="INBOX", uidvalidity=7, uid=42,
-            state="pending", attempts=2, error="store failed: disk I/O error",
-            next_attempt_at=now + timedelta(minutes=4), first_seen_at=now - timedelta(minutes=3),
-            updated_at=now,
-        ))
-        s.add(LedgerEntry(  # never tried yet: not a retry
-            account="totrunghoc@imap.example", folder="INBOX", uidvalidity=7, uid=43,
-            state="pending", first_seen_at=now, updated_at=now,
-        ))
+        s.add(
+            LedgerEntry(
+                account="totrunghoc@imap.example",
+                folder="INBOX",
+                uidvalidity=7,
+                uid=42,
+                state="pending",
+                attempts=2,
+                error="store failed: disk I/O error",
+                next_attempt_at=now + timedelta(minutes=4),
+                first_seen_at=now - timedelta(minutes=3),
+                updated_at=now,
+            )
+        )
+        s.add(
+            LedgerEntry(  # never tried yet: not a retry
+                account="totrunghoc@imap.example",
+                folder="INBOX",
+                uidvalidity=7,
+                uid=43,
+                state="pending",
+                first_seen_at=now,
+                updated_at=now,
+            )
+        )
     (entry,) = status_json(app.status())["retrying"]
     assert entry["fetched"] is False and entry["subject"] == "INBOX UID 42"
     assert entry["attempts"] == 2 and entry["last_error"] == "store failed: disk I/O error"
     text, _ = _digest_text(app)
-    assert ("  - 08:57 ngày 05/10/2021 | thư chưa tải được từ máy chủ (INBOX UID 42) | đã thử 2 lần, "
-            "thử lại lúc 09:04 ngày 05/10/2021 | lỗi: chưa lưu được thư vào kho dữ liệu; sẽ thử lại"
-            ) in text
+    assert (
+        "  - 08:57 ngày 05/10/2021 | thư chưa tải được từ máy chủ (INBOX UID 42) | đã thử 2 lần, "
+        "thử lại lúc 09:04 ngày 05/10/2021 | lỗi: chưa lưu được thư vào kho dữ liệu; sẽ thử lại"
+    ) in text

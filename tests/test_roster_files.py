@@ -88,19 +88,35 @@ def test_a_roster_saved_any_common_way_imports_the_same_units(tmp_path: Path, na
 
 def test_a_semicolon_separated_roster_imports(tmp_path: Path) -> None:
     p = tmp_path / "chấm-phẩy.csv"
-    p.write_bytes(cp1258("code;name;kind;emails;aliases\nth-kim-an;Trường Tiểu học Kim An;th;"
-                         "\"a@thanhoai.example;b@thanhoai.example\";TH Kim An\n"))
+    p.write_bytes(
+        cp1258(
+            "code;name;kind;emails;aliases\nth-kim-an;Trường Tiểu học Kim An;th;"
+            '"a@thanhoai.example;b@thanhoai.example";TH Kim An\n'
+        )
+    )
     (row,) = read_roster(p)
-    assert row.name == "Trường Tiểu học Kim An" and row.emails == ("a@thanhoai.example", "b@thanhoai.example")
+    assert row.name == "Trường Tiểu học Kim An" and row.emails == (
+        "a@thanhoai.example",
+        "b@thanhoai.example",
+    )
 
 
-@pytest.mark.parametrize("name,data,words", [
-    ("hong.xlsx", b"PK\x03\x04" + b"\x00" * 300, "cannot read this xlsx workbook"),
-    ("hong.xls", bytes.fromhex("D0CF11E0A1B11AE1") + b"\x00" * 600, "cannot read this xls workbook"),
-    ("cut.xlsx", None, "cannot read this xlsx workbook"),
-    ("binary.csv", b"\x81\x8d\x8f" * 50, "not UTF-8, UTF-16 or Windows-1258 text"),
-])
-def test_a_damaged_roster_is_one_clear_error(tmp_path: Path, name: str, data: bytes | None, words: str) -> None:
+@pytest.mark.parametrize(
+    "name,data,words",
+    [
+        ("hong.xlsx", b"PK\x03\x04" + b"\x00" * 300, "cannot read this xlsx workbook"),
+        (
+            "hong.xls",
+            bytes.fromhex("D0CF11E0A1B11AE1") + b"\x00" * 600,
+            "cannot read this xls workbook",
+        ),
+        ("cut.xlsx", None, "cannot read this xlsx workbook"),
+        ("binary.csv", b"\x81\x8d\x8f" * 50, "not UTF-8, UTF-16 or Windows-1258 text"),
+    ],
+)
+def test_a_damaged_roster_is_one_clear_error(
+    tmp_path: Path, name: str, data: bytes | None, words: str
+) -> None:
     p = tmp_path / name
     p.write_bytes(data if data is not None else _xlsx()[:2000])
     with pytest.raises(ConfigError) as e:

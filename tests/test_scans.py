@@ -61,8 +61,10 @@ def read_scan(scan_pdf: bytes) -> DocumentFacts:
 @pytest.fixture(scope="session")
 def read_pages(page_photos: tuple[bytes, bytes]) -> tuple[DocumentFacts, DocumentFacts]:
     first, second = page_photos
-    return (read_document(first, "IMG_20211008_162011.jpg", "image/jpeg"),
-            read_document(second, "IMG_20211008_162034.jpg", "image/jpeg"))
+    return (
+        read_document(first, "IMG_20211008_162011.jpg", "image/jpeg"),
+        read_document(second, "IMG_20211008_162034.jpg", "image/jpeg"),
+    )
 
 
 def test_scanned_report_is_read_like_a_docx_report(read_scan: DocumentFacts) -> None:
@@ -100,7 +102,7 @@ def test_red_seal_is_seen_on_the_scan_and_on_a_photographed_page(
 
 
 def test_photographed_pages_are_read_and_never_evidence_photos(
-    read_pages: tuple[DocumentFacts, DocumentFacts]
+    read_pages: tuple[DocumentFacts, DocumentFacts],
 ) -> None:
     first, second = read_pages
     for facts in (first, second):
@@ -139,12 +141,16 @@ def test_a_docx_of_pasted_page_photos_is_read_as_the_report() -> None:
     assert {"II.2", "II.3"} <= {k for k, _ in facts.report.sections}
 
 
-@pytest.mark.parametrize("make", [
-    lambda: docgen_media.phone_jpeg(3, size=(1600, 1200))[0],
-    lambda: docgen_media.zalo_webp()[0],
-    lambda: docgen_media.iphone_heic()[0],
-    lambda: docgen_media.whiteboard_jpeg()[0],
-], ids=["phone-jpeg", "zalo-webp", "iphone-heic", "whiteboard"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: docgen_media.phone_jpeg(3, size=(1600, 1200))[0],
+        lambda: docgen_media.zalo_webp()[0],
+        lambda: docgen_media.iphone_heic()[0],
+        lambda: docgen_media.whiteboard_jpeg()[0],
+    ],
+    ids=["phone-jpeg", "zalo-webp", "iphone-heic", "whiteboard"],
+)
 def test_activity_photos_stay_evidence_photos(make: Any) -> None:
     facts = read_document(make(), "IMG_0001.jpg")
     assert PHOTO in facts.items and facts.scan is None and facts.report is None
@@ -156,9 +162,12 @@ def test_photographed_table_with_matching_totals_is_accepted() -> None:
     table = facts.data_table
     assert table is not None
     assert [(r.classes_or_contests, r.participants) for r in table.rows] == [
-        (int(c), int(p.replace(".", ""))) for *_, c, p in docgen_scans.TABLE_ROWS]
-    assert (table.declared_total_classes, table.declared_total_participants) == \
-        docgen_scans.TABLE_TOTALS
+        (int(c), int(p.replace(".", ""))) for *_, c, p in docgen_scans.TABLE_ROWS
+    ]
+    assert (
+        table.declared_total_classes,
+        table.declared_total_participants,
+    ) == docgen_scans.TABLE_TOTALS
 
 
 @pytest.mark.parametrize("kind", ["smudged", "wrong_total"])
@@ -189,7 +198,10 @@ def imap_env(monkeypatch: pytest.MonkeyPatch, dovecot: Any) -> None:
 
 @pytest.mark.dovecot
 def test_scan_and_page_photos_from_a_personal_address_file_to_the_unit_on_its_header(
-    tmp_path: Path, dovecot: Any, imap_env: None, scan_pdf: bytes,
+    tmp_path: Path,
+    dovecot: Any,
+    imap_env: None,
+    scan_pdf: bytes,
     page_photos: tuple[bytes, bytes],
 ) -> None:
     """Through the real pipeline (Dovecot, the poller, the parse workers): nothing but the
@@ -204,13 +216,19 @@ def test_scan_and_page_photos_from_a_personal_address_file_to_the_unit_on_its_he
     mail.set_content("Em gửi phòng file scan và ảnh chụp ạ.\n")
     mail.add_attachment(scan_pdf, maintype="application", subtype="pdf", filename="scan0001.pdf")
     for i, photo in enumerate(page_photos):
-        mail.add_attachment(photo, maintype="image", subtype="jpeg",
-                            filename=f"IMG_20211008_16201{i}.jpg")
+        mail.add_attachment(
+            photo, maintype="image", subtype="jpeg", filename=f"IMG_20211008_16201{i}.jpg"
+        )
     dovecot.append([mail.as_bytes()])
     cfg = make_config(
         tmp_path,
-        mailbox={"host": "127.0.0.1", "port": dovecot.port, "security": "none",
-                 "username": dovecot.user, "password_env": PW_ENV},
+        mailbox={
+            "host": "127.0.0.1",
+            "port": dovecot.port,
+            "security": "none",
+            "username": dovecot.user,
+            "password_env": PW_ENV,
+        },
         campaign={"deadline": "2099-10-10T00:00:00+07:00"},
         limits={"parse_workers": 2},
     )
@@ -230,7 +248,9 @@ def test_scan_and_page_photos_from_a_personal_address_file_to_the_unit_on_its_he
     assert out.exit_code == 0, out.output
     status = json.loads(out.output)
     units = {u["code"]: u for u in status["units"]}
-    assert not status["unassigned"] and not status["quarantined"], json.dumps(status["unassigned"], ensure_ascii=False)
+    assert not status["unassigned"] and not status["quarantined"], json.dumps(
+        status["unassigned"], ensure_ascii=False
+    )
     bh = units["thcs-bich-hoa"]
     assert bh["messages"] == 1
     assert bh["items"] == {"report": True, "data_table": True, "photos": 0, "nominations": False}
@@ -257,9 +277,11 @@ def test_ordinary_photos_never_load_opencv_in_a_worker(tmp_path: Path) -> None:
         "Bao cao HTSD.docx": docgen_media.docx_report_with_photos()[0],
     }
     page = {"IMG_20211008_162011.jpg": docgen_scans.photographed_report_pages()[0]}
-    child = ("import sys; from pathlib import Path; from parsers.documents import read_document\n"
-             "facts = [read_document(Path(p).read_bytes(), Path(p).name) for p in sys.argv[1:]]\n"
-             "print(sum(PHOTO in f.items for f in facts), 'cv2' in sys.modules)\n")
+    child = (
+        "import sys; from pathlib import Path; from parsers.documents import read_document\n"
+        "facts = [read_document(Path(p).read_bytes(), Path(p).name) for p in sys.argv[1:]]\n"
+        "print(sum(PHOTO in f.items for f in facts), 'cv2' in sys.modules)\n"
+    )
     child = "from parsers.facts import PHOTO\n" + child
     root = Path(__file__).resolve().parent.parent
     said = []
@@ -268,7 +290,13 @@ def test_ordinary_photos_never_load_opencv_in_a_worker(tmp_path: Path) -> None:
         for name, data in files.items():
             (tmp_path / name).write_bytes(data)
             paths.append(str(tmp_path / name))
-        run = subprocess.run([sys.executable, "-c", child, *paths], cwd=root, check=True,
-                             capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(root)})
+        run = subprocess.run(
+            [sys.executable, "-c", child, *paths],
+            cwd=root,
+            check=True,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(root)},
+        )
         said.append(run.stdout.split())
     assert said == [["3", "False"], ["0", "True"]]

@@ -31,10 +31,15 @@ def _mail(i: int) -> bytes:
     m["Message-ID"] = f"<shared-{i}@thanhoai.example>"
     m["Date"] = "Tue, 05 Oct 2021 08:00:00 +0700"
     m.set_content(f"Kính gửi Phòng GD&ĐT huyện Thanh Oai.\nĐơn vị gửi báo cáo lần {i}.")
-    m.add_attachment(f"Báo cáo lần {i}".encode(), maintype="text", subtype="plain",
-                     filename=f"Báo cáo {i}.txt")
-    m.add_attachment(f"Số liệu {i}".encode(), maintype="application", subtype="octet-stream",
-                     filename=f"Tổng hợp số liệu {i}.dat")
+    m.add_attachment(
+        f"Báo cáo lần {i}".encode(), maintype="text", subtype="plain", filename=f"Báo cáo {i}.txt"
+    )
+    m.add_attachment(
+        f"Số liệu {i}".encode(),
+        maintype="application",
+        subtype="octet-stream",
+        filename=f"Tổng hợp số liệu {i}.dat",
+    )
     return bytes(m)
 
 
@@ -68,7 +73,9 @@ def test_two_filers_on_one_store_file_each_message_once(
         # a filer that lost a race on SQLite's write lock leaves the message due: file the rest
         first.filer.process_pending()
         with first.sessions() as s:
-            states = dict(s.execute(sa.select(Message.state, sa.func.count()).group_by(Message.state)).all())
+            states = dict(
+                s.execute(sa.select(Message.state, sa.func.count()).group_by(Message.state)).all()
+            )
             per_message = s.execute(
                 sa.select(Attachment.message_fk, sa.func.count()).group_by(Attachment.message_fk)
             ).all()
@@ -82,7 +89,9 @@ def test_two_filers_on_one_store_file_each_message_once(
 
 
 def _lock_app(tmp_path: Path, db_url: str, clock: FixedClock, user: str) -> App:
-    return App(make_config(tmp_path, db_url, mailbox={"host": "127.0.0.1", "username": user}), clock)
+    return App(
+        make_config(tmp_path, db_url, mailbox={"host": "127.0.0.1", "username": user}), clock
+    )
 
 
 def test_instance_lock_one_per_mailbox_many_per_store(

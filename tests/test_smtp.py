@@ -47,7 +47,10 @@ def _parse(data: bytes) -> EmailMessage:
 
 def _settings(server: SmtpServer, **kw: object) -> SmtpSettings:
     base: dict[str, object] = {
-        "host": server.host, "port": server.port, "security": "none", "sender": SENDER,
+        "host": server.host,
+        "port": server.port,
+        "security": "none",
+        "sender": SENDER,
         "timeout": 5.0,
     }
     base.update(kw)
@@ -77,7 +80,10 @@ def test_plain_send_delivers_headers_and_vietnamese_text(smtp_server: SmtpServer
 
 def test_starttls_auth_trusting_the_test_certificate(smtp_tls_server: SmtpServer) -> None:
     settings = _settings(
-        smtp_tls_server, security="starttls", username=USER, password=PASSWORD,
+        smtp_tls_server,
+        security="starttls",
+        username=USER,
+        password=PASSWORD,
         cafile=smtp_tls_server.cafile,
     )
     mailer = SmtpMailer(settings)
@@ -89,7 +95,10 @@ def test_starttls_auth_trusting_the_test_certificate(smtp_tls_server: SmtpServer
 
 def test_implicit_tls_auth(smtp_ssl_server: SmtpServer) -> None:
     settings = _settings(
-        smtp_ssl_server, security="ssl", username=USER, password=PASSWORD,
+        smtp_ssl_server,
+        security="ssl",
+        username=USER,
+        password=PASSWORD,
         cafile=smtp_ssl_server.cafile,
     )
     SmtpMailer(settings).send(_msg())
@@ -99,7 +108,10 @@ def test_implicit_tls_auth(smtp_ssl_server: SmtpServer) -> None:
 
 def test_wrong_password_is_credentials_error(smtp_tls_server: SmtpServer) -> None:
     settings = _settings(
-        smtp_tls_server, security="starttls", username=USER, password="wrong",
+        smtp_tls_server,
+        security="starttls",
+        username=USER,
+        password="wrong",
         cafile=smtp_tls_server.cafile,
     )
     with pytest.raises(CredentialsError, match="535") as exc:
@@ -147,14 +159,18 @@ def test_silent_server_times_out_as_transient(silent_server: int) -> None:
 
 def test_recipient_refusals_by_reply_class(smtp_server: SmtpServer) -> None:
     mailer = SmtpMailer(_settings(smtp_server))
-    smtp_server.refuse["thcs-kim-bai@thanhoai.example"] = "550 5.1.1 <thcs-kim-bai@thanhoai.example>: User unknown"
+    smtp_server.refuse["thcs-kim-bai@thanhoai.example"] = (
+        "550 5.1.1 <thcs-kim-bai@thanhoai.example>: User unknown"
+    )
     with pytest.raises(PermanentSendError, match="550"):
         mailer.send(_msg())
     smtp_server.refuse["thcs-kim-bai@thanhoai.example"] = "450 4.2.0 Mailbox busy, try later"
     with pytest.raises(TransientError, match="450"):
         mailer.send(_msg())
     # One of two refused: the other got it, nothing to retry.
-    mailer.send(_msg(to=("thcs-kim-bai@thanhoai.example", "hieutruong.thcskimbai@thanhoai.example")))
+    mailer.send(
+        _msg(to=("thcs-kim-bai@thanhoai.example", "hieutruong.thcskimbai@thanhoai.example"))
+    )
     (got,) = smtp_server.received
     assert got.rcpt_tos == ["hieutruong.thcskimbai@thanhoai.example"]
 
@@ -166,7 +182,11 @@ def test_plaintext_login_refused_off_loopback() -> None:
     SmtpSettings(host="127.0.0.1", port=25, security="none", username="u", password="p")
     SmtpSettings(host="::1", port=25, security="none", username="u", password="p")
     SmtpSettings(
-        host="mail.hanoiedu.vn", port=25, security="none", username="u", password="p",
+        host="mail.hanoiedu.vn",
+        port=25,
+        security="none",
+        username="u",
+        password="p",
         allow_insecure=True,
     )
     with pytest.raises(ConfigError, match="ASCII"):
@@ -219,16 +239,20 @@ def test_headers_cannot_be_injected() -> None:
     assert parsed["In-Reply-To"] == "<a@b>"
     assert parsed["References"] == "<c@d> <a@b>"
     # A recipient value that smuggles a second address is dropped, not split.
-    smuggled = _msg(to=(
-        "Trường\r\nBcc: w@evil.example <thcs-kim-bai@thanhoai.example>",
-        "hieutruong@thanhoai.example",
-    ))
+    smuggled = _msg(
+        to=(
+            "Trường\r\nBcc: w@evil.example <thcs-kim-bai@thanhoai.example>",
+            "hieutruong@thanhoai.example",
+        )
+    )
     assert [a.addr_spec for a in smuggled["To"].addresses] == ["hieutruong@thanhoai.example"]
 
 
 def test_long_vietnamese_subject_keeps_its_spaces() -> None:
-    subject = ("Xác nhận đã nhận hồ sơ báo cáo Tuần lễ hưởng ứng học tập suốt đời năm 2021 – "
-               "Trường Trung học cơ sở Nguyễn Trực – Thị trấn Kim Bài")
+    subject = (
+        "Xác nhận đã nhận hồ sơ báo cáo Tuần lễ hưởng ứng học tập suốt đời năm 2021 – "
+        "Trường Trung học cơ sở Nguyễn Trực – Thị trấn Kim Bài"
+    )
     raw = _msg(subject=subject).as_bytes()
     head = raw.split(b"\r\n\r\n")[0]
     assert all(len(line) <= 78 for line in head.split(b"\r\n"))

@@ -23,16 +23,25 @@ from parsers.table import read_data_table
 from tests import docgen_tables as gen
 
 WORKBOOKS: list[Callable[[], tuple[bytes, gen.Expected]]] = [
-    gen.make_xlsx_workbook, gen.make_xlsx_english_locale, gen.make_xlsx_plain_reordered,
-    gen.make_xlsx_wrong_total, gen.make_xlsx_huge_dimension, gen.make_xlsx_nominations_column,
+    gen.make_xlsx_workbook,
+    gen.make_xlsx_english_locale,
+    gen.make_xlsx_plain_reordered,
+    gen.make_xlsx_wrong_total,
+    gen.make_xlsx_huge_dimension,
+    gen.make_xlsx_nominations_column,
     gen.make_xls_merged,
 ]
 
 
 def _plain(grids: list[grid.Grid]) -> list[tuple[str, tuple[tuple[object, ...], ...]]]:
     """Grids with ints as floats (openpyxl gives 45 where calamine gives 45.0)."""
-    return [(g.source, tuple(tuple(float(v) if isinstance(v, int) else v for v in row)
-                             for row in g.cells)) for g in grids]
+    return [
+        (
+            g.source,
+            tuple(tuple(float(v) if isinstance(v, int) else v for v in row) for row in g.cells),
+        )
+        for g in grids
+    ]
 
 
 @pytest.mark.parametrize("make", WORKBOOKS, ids=lambda f: f.__name__)
@@ -88,18 +97,26 @@ print(len(sheets), int(hwm[1]) // 1024)
 """
 
 
-@pytest.mark.parametrize("make, fmt", [(_far_value_xlsx, "xlsx"), (_far_value_xls, "xls")],
-                         ids=["xlsx", "xls"])
+@pytest.mark.parametrize(
+    "make, fmt", [(_far_value_xlsx, "xlsx"), (_far_value_xls, "xls")], ids=["xlsx", "xls"]
+)
 def test_a_far_value_cell_is_read_by_the_streaming_reader(make, fmt, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """In a child process: were calamine handed it, the process would abort."""
     data = make()
-    assert not (grid._xls_bounded(data, 2000, 40) if fmt == "xls"
-                else grid._xlsx_bounded(check_zip(data), 2000, 40))
+    assert not (
+        grid._xls_bounded(data, 2000, 40)
+        if fmt == "xls"
+        else grid._xlsx_bounded(check_zip(data), 2000, 40)
+    )
     path = tmp_path / f"far.{fmt}"
     path.write_bytes(data)
     root = str(__import__("pathlib").Path(__file__).resolve().parent.parent)
-    child = subprocess.run([sys.executable, "-c", _CHILD.format(root=root, path=str(path), fmt=fmt)],
-                           capture_output=True, text=True, timeout=120)
+    child = subprocess.run(
+        [sys.executable, "-c", _CHILD.format(root=root, path=str(path), fmt=fmt)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert child.returncode == 0, child.stderr[-2000:]
     sheets, peak_mib = map(int, child.stdout.split())
     assert sheets >= 1
@@ -121,9 +138,18 @@ def test_cell_without_reference_goes_to_the_streaming_reader() -> None:
 def test_values_dates_errors_and_formulas() -> None:
     wb = openpyxl.Workbook()
     ws = wb.active
-    ws.append([datetime.date(2021, 10, 1), datetime.datetime(2021, 10, 1, 8, 30),  # noqa: DTZ001 (a cell)
-               "=1/0",
-               "=2+3", "1.200", True, 45, 1.5])
+    ws.append(
+        [
+            datetime.date(2021, 10, 1),
+            datetime.datetime(2021, 10, 1, 8, 30),  # noqa: DTZ001 (a cell)
+            "=1/0",
+            "=2+3",
+            "1.200",
+            True,
+            45,
+            1.5,
+        ]
+    )
     buf = io.BytesIO()
     wb.save(buf)
     # cached results as Excel saves them (openpyxl writes none)
@@ -132,30 +158,46 @@ def test_values_dates_errors_and_formulas() -> None:
         for info in src.infolist():
             body = src.read(info)
             if info.filename == "xl/worksheets/sheet1.xml":
-                body = (body.replace(b'<c r="C1"', b'<c r="C1" t="e"')
-                        .replace(b"<f>1/0</f><v></v>", b"<f>1/0</f><v>#DIV/0!</v>")
-                        .replace(b"<f>2+3</f><v></v>", b"<f>2+3</f><v>5</v>"))
+                body = (
+                    body.replace(b'<c r="C1"', b'<c r="C1" t="e"')
+                    .replace(b"<f>1/0</f><v></v>", b"<f>1/0</f><v>#DIV/0!</v>")
+                    .replace(b"<f>2+3</f><v></v>", b"<f>2+3</f><v>5</v>")
+                )
             dst.writestr(info, body)
     (sheet,) = grid.grids(out.getvalue(), "xlsx")
-    assert sheet.cells[0] == ("2021-10-01", "2021-10-01T08:30:00", None, 5.0, "1.200", "TRUE",
-                              45.0, 1.5)
+    assert sheet.cells[0] == (
+        "2021-10-01",
+        "2021-10-01T08:30:00",
+        None,
+        5.0,
+        "1.200",
+        "TRUE",
+        45.0,
+        1.5,
+    )
 
 
 # --- ods ----------------------------------------------------------------------------------
 
-_NS = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
-       'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
-       'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2"')
+_NS = (
+    'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+    'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+    'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2"'
+)
 _COVERED = "<table:covered-table-cell/>"
 
 
 def _cell(value: object, cols: int = 1, rows: int = 1) -> str:
     span = (f' table:number-columns-spanned="{cols}"' if cols > 1 else "") + (
-        f' table:number-rows-spanned="{rows}"' if rows > 1 else "")
+        f' table:number-rows-spanned="{rows}"' if rows > 1 else ""
+    )
     if value is None:
         return f"<table:table-cell{span}/>"
-    kind = (f'office:value-type="float" office:value="{value}"' if isinstance(value, int)
-            else 'office:value-type="string"')
+    kind = (
+        f'office:value-type="float" office:value="{value}"'
+        if isinstance(value, int)
+        else 'office:value-type="string"'
+    )
     return f"<table:table-cell{span} {kind}><text:p>{value}</text:p></table:table-cell>"
 
 
@@ -165,15 +207,20 @@ def _row(*cells: str, repeat: int = 1) -> str:
 
 
 def _ods(rows: str) -> bytes:
-    content = (f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {_NS}>'
-               f'<office:body><office:spreadsheet><table:table table:name="Số liệu">{rows}'
-               "</table:table></office:spreadsheet></office:body></office:document-content>")
+    content = (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {_NS}>'
+        f'<office:body><office:spreadsheet><table:table table:name="Số liệu">{rows}'
+        "</table:table></office:spreadsheet></office:body></office:document-content>"
+    )
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
-        z.writestr("META-INF/manifest.xml", '<?xml version="1.0" encoding="UTF-8"?>'
-                   '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:'
-                   'manifest:1.0" manifest:version="1.2"/>')
+        z.writestr(
+            "META-INF/manifest.xml",
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:'
+            'manifest:1.0" manifest:version="1.2"/>',
+        )
         z.writestr("content.xml", content)
     return out.getvalue()
 
@@ -181,25 +228,49 @@ def _ods(rows: str) -> bytes:
 def _ods_table(tail: str) -> bytes:
     """LibreOffice's way: merged title and two-row header, covered cells, trailing rows."""
     return _ods(
-        _row(_cell("TỔNG HỢP SỐ LIỆU KẾT QUẢ TỔ CHỨC TUẦN LỄ HỌC TẬP SUỐT ĐỜI NĂM 2021", cols=6),
-             '<table:covered-table-cell table:number-columns-repeated="5"/>')
-        + _row(_cell("STT", rows=2), _cell("Các hoạt động", rows=2),
-               _cell("Đơn vị tổ chức", rows=2), _cell("Số lượng", cols=2), _COVERED,
-               _cell("Ghi chú", rows=2))
-        + _row('<table:covered-table-cell table:number-columns-repeated="3"/>',
-               _cell("Số lớp/số cuộc thi"), _cell("Người"), _COVERED)
-        + _row(_cell(1), _cell("Lễ khai mạc Tuần lễ học tập suốt đời"),
-               _cell("Trường THCS Bích Hòa"), _cell(1), _cell("1.200"), _cell(None))
-        + _row(_cell(2), _cell("Hội thi Đọc sách cùng em"), _cell("Liên đội"), _cell(3),
-               _cell(650), _cell(None))
-        + _row(_cell("Tổng cộng", cols=3), _COVERED, _COVERED, _cell(4), _cell(1850),
-               _cell(None))
-        + tail)
+        _row(
+            _cell("TỔNG HỢP SỐ LIỆU KẾT QUẢ TỔ CHỨC TUẦN LỄ HỌC TẬP SUỐT ĐỜI NĂM 2021", cols=6),
+            '<table:covered-table-cell table:number-columns-repeated="5"/>',
+        )
+        + _row(
+            _cell("STT", rows=2),
+            _cell("Các hoạt động", rows=2),
+            _cell("Đơn vị tổ chức", rows=2),
+            _cell("Số lượng", cols=2),
+            _COVERED,
+            _cell("Ghi chú", rows=2),
+        )
+        + _row(
+            '<table:covered-table-cell table:number-columns-repeated="3"/>',
+            _cell("Số lớp/số cuộc thi"),
+            _cell("Người"),
+            _COVERED,
+        )
+        + _row(
+            _cell(1),
+            _cell("Lễ khai mạc Tuần lễ học tập suốt đời"),
+            _cell("Trường THCS Bích Hòa"),
+            _cell(1),
+            _cell("1.200"),
+            _cell(None),
+        )
+        + _row(
+            _cell(2),
+            _cell("Hội thi Đọc sách cùng em"),
+            _cell("Liên đội"),
+            _cell(3),
+            _cell(650),
+            _cell(None),
+        )
+        + _row(_cell("Tổng cộng", cols=3), _COVERED, _COVERED, _cell(4), _cell(1850), _cell(None))
+        + tail
+    )
 
 
 def test_ods_is_sniffed_and_read_with_merged_header() -> None:
-    data = _ods_table(_row('<table:table-cell table:number-columns-repeated="1024"/>',
-                           repeat=1048570))
+    data = _ods_table(
+        _row('<table:table-cell table:number-columns-repeated="1024"/>', repeat=1048570)
+    )
     assert sniff(data, "so lieu.ods") == ("spreadsheet", "ods")
     (sheet,) = grid.grids(data, "ods")
     assert sheet.cells[1][3:5] == ("Số lượng", "Số lượng")
@@ -207,15 +278,21 @@ def test_ods_is_sniffed_and_read_with_merged_header() -> None:
     table = read_data_table(data, "ods")
     assert table is not None
     assert [(r.activity, r.classes_or_contests, r.participants) for r in table.rows] == [
-        ("Lễ khai mạc Tuần lễ học tập suốt đời", 1, 1200), ("Hội thi Đọc sách cùng em", 3, 650)]
+        ("Lễ khai mạc Tuần lễ học tập suốt đời", 1, 1200),
+        ("Hội thi Đọc sách cùng em", 3, 650),
+    ]
     facts = read_document(data, "Tổng hợp số liệu.ods")
     assert DATA_TABLE in facts.items and not facts.problem
 
 
 def test_ods_repeated_values_past_the_bounds_are_refused() -> None:
-    wide = _ods_table(_row('<table:table-cell table:number-columns-repeated="16000" '
-                           'office:value-type="float" office:value="1"><text:p>1</text:p>'
-                           "</table:table-cell>"))
+    wide = _ods_table(
+        _row(
+            '<table:table-cell table:number-columns-repeated="16000" '
+            'office:value-type="float" office:value="1"><text:p>1</text:p>'
+            "</table:table-cell>"
+        )
+    )
     tall = _ods_table(_row(_cell("x"), repeat=1_000_000))
     for data in (wide, tall):
         with pytest.raises(Unreadable, match="too large"):

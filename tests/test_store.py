@@ -23,7 +23,9 @@ from tests.conftest import ROSTER
 NOW = datetime(2021, 10, 5, 2, 0, tzinfo=UTC)
 
 
-def _mail(body: str = "Kính gửi Phòng GD&ĐT", mid: str = "<m1@thanhoai.example>", extra: str = "") -> bytes:
+def _mail(
+    body: str = "Kính gửi Phòng GD&ĐT", mid: str = "<m1@thanhoai.example>", extra: str = ""
+) -> bytes:
     m = EmailMessage()
     m["From"] = "Trường THCS Kim Bài <thcs-kim-bai@thanhoai.example>"
     m["To"] = "totrunghoc-thanhoai@thanhoai.example"
@@ -115,7 +117,9 @@ def test_message_dedupe(db_url: str, tmp_path: Path) -> None:
         assert not created and again.id == first.id
     # same Message-ID, different content: a different message, kept
     with sessions.begin() as s:
-        other, created = store_raw(s, files, _mail(body="Bổ sung ảnh"), source="imap", received_at=NOW, now=NOW)
+        other, created = store_raw(
+            s, files, _mail(body="Bổ sung ảnh"), source="imap", received_at=NOW, now=NOW
+        )
         assert created and other.id != first.id
         assert s.scalar(sa.select(sa.func.count()).select_from(Message)) == 2
         assert other.subject == "Báo cáo tuần lễ HTSĐ năm 2021"
@@ -182,7 +186,15 @@ def test_roster_xlsx(tmp_path: Path) -> None:
     ws = wb.active
     assert ws is not None
     ws.append(["code", "name", "kind", "emails", "aliases"])
-    ws.append(["th-kim-an", "Trường Tiểu học Kim An", "th", "th-kim-an@x.vn; hieutruong.kiman@gmail.com", "TH Kim An"])
+    ws.append(
+        [
+            "th-kim-an",
+            "Trường Tiểu học Kim An",
+            "th",
+            "th-kim-an@x.vn; hieutruong.kiman@gmail.com",
+            "TH Kim An",
+        ]
+    )
     ws.append([None, None, None, None, None])
     wb.save(tmp_path / "r.xlsx")
     rows = read_roster(tmp_path / "r.xlsx")
@@ -201,10 +213,21 @@ def test_orphan_sweep_keeps_every_referenced_blob(db_url: str, tmp_path: Path) -
     thumb = files.put(b"\xff\xd8thumbnail")
     with sessions.begin() as s:
         msg, _ = store_raw(s, files, _mail(), source="imap", received_at=NOW, now=NOW)
-        s.add(Attachment(message=msg, sha256=files.put(b"xlsx bytes"), filename="Số liệu.xlsx",
-                         content_type="application/octet-stream", kind="spreadsheet", fmt="xlsx",
-                         size=10, items="data_table", photos=0, problem="",
-                         facts=json.dumps({"photos": [{"thumbnail_sha256": thumb}]})))
+        s.add(
+            Attachment(
+                message=msg,
+                sha256=files.put(b"xlsx bytes"),
+                filename="Số liệu.xlsx",
+                content_type="application/octet-stream",
+                kind="spreadsheet",
+                fmt="xlsx",
+                size=10,
+                items="data_table",
+                photos=0,
+                problem="",
+                facts=json.dumps({"photos": [{"thumbnail_sha256": thumb}]}),
+            )
+        )
     crashed = files.put(b"written, then the transaction never committed")
     in_flight = files.put(b"another daemon is committing this one right now")
     half = files.path(crashed).parent / ".abc.tmp"
@@ -231,8 +254,15 @@ def _insert(conn: sa.Connection, table: str, **values: object) -> int:
         if col["name"] in values or col["nullable"] or col["name"] == "id" or col.get("default"):
             continue
         kind = col["type"]
-        values[col["name"]] = (naive if isinstance(kind, sa.DateTime) else False if isinstance(kind, sa.Boolean)
-                               else 0 if isinstance(kind, sa.Integer | sa.BigInteger) else "")
+        values[col["name"]] = (
+            naive
+            if isinstance(kind, sa.DateTime)
+            else False
+            if isinstance(kind, sa.Boolean)
+            else 0
+            if isinstance(kind, sa.Integer | sa.BigInteger)
+            else ""
+        )
     t = sa.table(table, *(sa.column(k) for k in values))
     return int(conn.execute(t.insert().values(**values).returning(sa.column("id"))).scalar_one())
 
@@ -247,28 +277,58 @@ def test_migration_0008_refuses_a_bad_state_and_keeps_what_was_filed(db_url: str
     engine = make_engine(db_url)
     upgrade(engine, "0007")
     with engine.begin() as c:
-        failed = _insert(c, "messages", sha256="a" * 64, body_sha256="b" * 64, state="filed",
-                         subject="Báo cáo tuần lễ HTSĐ — Trường THCS Kim Bài",
-                         auth='{"authserv_id": "mx.thanhoai.example", "spf": "pass", "dkim": "none", '
-                              '"dmarc": "fail"}')
-        passed = _insert(c, "messages", sha256="c" * 64, body_sha256="d" * 64, state="unassigned",
-                         auth='{"dmarc": "pass"}')
-        _insert(c, "attachments", message_fk=failed, sha256="e" * 64, filename="Báo cáo.docx",
-                items="report")
+        failed = _insert(
+            c,
+            "messages",
+            sha256="a" * 64,
+            body_sha256="b" * 64,
+            state="filed",
+            subject="Báo cáo tuần lễ HTSĐ — Trường THCS Kim Bài",
+            auth='{"authserv_id": "mx.thanhoai.example", "spf": "pass", "dkim": "none", '
+            '"dmarc": "fail"}',
+        )
+        passed = _insert(
+            c,
+            "messages",
+            sha256="c" * 64,
+            body_sha256="d" * 64,
+            state="unassigned",
+            auth='{"dmarc": "pass"}',
+        )
+        _insert(
+            c,
+            "attachments",
+            message_fk=failed,
+            sha256="e" * 64,
+            filename="Báo cáo.docx",
+            items="report",
+        )
     upgrade(engine)
     assert current_revision(engine) == "0008"
     with engine.connect() as c:
-        assert dict(c.execute(sa.text("SELECT id, dmarc FROM messages")).all()) == {failed: "fail", passed: "pass"}
-        assert c.execute(sa.select(Attachment.filename, Attachment.message_fk)).all() == [("Báo cáo.docx", failed)]
-    for table, good in (("messages", MessageState.FILED), ("ledger", LedgerState.STORED),
-                        ("submissions", SubmissionState.COMPLETE), ("outbox", OutboxState.SENT)):
+        assert dict(c.execute(sa.text("SELECT id, dmarc FROM messages")).all()) == {
+            failed: "fail",
+            passed: "pass",
+        }
+        assert c.execute(sa.select(Attachment.filename, Attachment.message_fk)).all() == [
+            ("Báo cáo.docx", failed)
+        ]
+    for table, good in (
+        ("messages", MessageState.FILED),
+        ("ledger", LedgerState.STORED),
+        ("submissions", SubmissionState.COMPLETE),
+        ("outbox", OutboxState.SENT),
+    ):
         checks = sa.inspect(engine).get_check_constraints(table)
         assert [ck["name"] for ck in checks] == [f"ck_{table}_state"]
         assert all(f"'{v}'" in checks[0]["sqltext"] for v in type(good))
     with pytest.raises(IntegrityError), engine.begin() as c:
         c.execute(sa.text("UPDATE messages SET state = 'done' WHERE id = :id"), {"id": failed})
     with engine.connect() as c:
-        assert c.execute(sa.text("SELECT state FROM messages WHERE id = :id"), {"id": failed}).scalar() == "filed"
+        assert (
+            c.execute(sa.text("SELECT state FROM messages WHERE id = :id"), {"id": failed}).scalar()
+            == "filed"
+        )
     engine.dispose()
 
 

@@ -39,8 +39,11 @@ PW_ENV = "INTAKE_TEST_IMAP_PW"
 @contextmanager
 def tmpfs(path: Path, size: str) -> Iterator[Path]:
     path.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs",
-                           str(path)], capture_output=True, text=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(path)],
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
         if os.environ.get("CI", "").lower() not in ("", "0", "false"):
             pytest.fail(f"cannot mount a tmpfs: {done.stderr.strip()}")
@@ -64,8 +67,12 @@ def _mail(i: int, size: int = 150_000) -> bytes:
     m["Message-ID"] = f"<faults-{i}@thanhoai.example>"
     m["Date"] = "Tue, 05 Oct 2021 08:00:00 +0700"
     m.set_content(f"Kính gửi Phòng GD&ĐT huyện Thanh Oai.\nĐơn vị gửi số liệu lần {i}.")
-    m.add_attachment(random.Random(i).randbytes(size), maintype="application",
-                     subtype="octet-stream", filename=f"Tổng hợp số liệu {i}.dat")
+    m.add_attachment(
+        random.Random(i).randbytes(size),
+        maintype="application",
+        subtype="octet-stream",
+        filename=f"Tổng hợp số liệu {i}.dat",
+    )
     return bytes(m)
 
 
@@ -81,12 +88,18 @@ def _fill(root: Path, leave: int) -> Path:
 
 def _states(app: App) -> tuple[dict[str, int], dict[str, int], int, int]:
     with app.sessions() as s:
-        msgs = dict(s.execute(sa.select(Message.state, sa.func.count()).group_by(Message.state)).all())
-        ledger = dict(s.execute(sa.select(LedgerEntry.state, sa.func.count())
-                                .group_by(LedgerEntry.state)).all())
-        charged = (s.scalar(sa.select(sa.func.coalesce(sa.func.sum(Message.attempts), 0))) or 0)
-        charged_ledger = (s.scalar(sa.select(sa.func.coalesce(sa.func.sum(LedgerEntry.attempts), 0)))
-                          or 0)
+        msgs = dict(
+            s.execute(sa.select(Message.state, sa.func.count()).group_by(Message.state)).all()
+        )
+        ledger = dict(
+            s.execute(
+                sa.select(LedgerEntry.state, sa.func.count()).group_by(LedgerEntry.state)
+            ).all()
+        )
+        charged = s.scalar(sa.select(sa.func.coalesce(sa.func.sum(Message.attempts), 0))) or 0
+        charged_ledger = (
+            s.scalar(sa.select(sa.func.coalesce(sa.func.sum(LedgerEntry.attempts), 0))) or 0
+        )
     return msgs, ledger, int(charged), int(charged_ledger)
 
 
@@ -102,11 +115,21 @@ def test_a_long_disk_full_loses_no_mail_and_charges_no_message(
     files = tmp_path / "files"
     clock = FixedClock(datetime(2021, 10, 5, 2, 0, tzinfo=UTC))
     with tmpfs(files, "8m"):
-        cfg = make_config(tmp_path, db_url,
-                          mailbox={"host": "127.0.0.1", "port": dovecot.port, "security": "none",
-                                   "username": dovecot.user, "password_env": PW_ENV,
-                                   "batch_size": 4, "max_attempts": 3, "poll_interval": 60},
-                          limits={"parse_workers": 1})
+        cfg = make_config(
+            tmp_path,
+            db_url,
+            mailbox={
+                "host": "127.0.0.1",
+                "port": dovecot.port,
+                "security": "none",
+                "username": dovecot.user,
+                "password_env": PW_ENV,
+                "batch_size": 4,
+                "max_attempts": 3,
+                "poll_interval": 60,
+            },
+            limits={"parse_workers": 1},
+        )
         with App(cfg, clock) as app:
             app.import_roster(ROSTER)
             raw = sum(len(_mail(i)) for i in range(n))
@@ -149,16 +172,19 @@ def test_a_long_disk_full_loses_no_mail_and_charges_no_message(
 def _crash_writing(db: Path) -> None:
     """A process killed while writing leaves -wal and -shm behind: a read-only file system then
     still opens the database (read-only) instead of refusing the connection."""
-    crash = ("import os, signal, sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
-             "c.execute('PRAGMA journal_mode=WAL'); c.execute('UPDATE units SET name = name'); "
-             "c.commit(); os.kill(os.getpid(), signal.SIGKILL)")
+    crash = (
+        "import os, signal, sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+        "c.execute('PRAGMA journal_mode=WAL'); c.execute('UPDATE units SET name = name'); "
+        "c.commit(); os.kill(os.getpid(), signal.SIGKILL)"
+    )
     subprocess.run([sys.executable, "-c", crash, str(db)], check=False)
     assert Path(f"{db}-shm").exists()
 
 
 def _sqlite_cfg(tmp_path: Path, db_dir: Path, **sections: dict[str, object]) -> Config:
-    return make_config(tmp_path, f"sqlite:///{db_dir / 'intake.sqlite3'}",
-                       limits={"parse_workers": 0}, **sections)
+    return make_config(
+        tmp_path, f"sqlite:///{db_dir / 'intake.sqlite3'}", limits={"parse_workers": 0}, **sections
+    )
 
 
 @pytest.mark.parametrize("leftover_wal", [False, True], ids=["clean", "after-a-crash"])
@@ -174,8 +200,13 @@ def test_the_daemon_refuses_to_start_on_a_read_only_sqlite_store_in_one_line(
             _crash_writing(db_dir / "intake.sqlite3")
         remount(db_dir, "ro")
         env = {k: v for k, v in os.environ.items() if k != "INTAKE_CONFIG"}
-        done = subprocess.run([INTAKE, "--config", cfg.source, "run", "--no-idle"], env=env,
-                              capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [INTAKE, "--config", cfg.source, "run", "--no-idle"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         remount(db_dir, "rw")
     errors = [line for line in done.stderr.splitlines() if "error" in line.lower()]
     assert done.returncode == 2, done.stderr

@@ -29,7 +29,9 @@ def _outside(tmp_path: Path) -> tuple[Path, list[Path]]:
     return outside, victims
 
 
-def test_the_sweep_follows_no_link_out_of_the_store(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_the_sweep_follows_no_link_out_of_the_store(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     fs = FileStore(tmp_path / "files")
     keep = fs.put(b"referenced")
     orphan = fs.path(fs.put(b"orphan"))
@@ -98,8 +100,12 @@ def test_digest_refusal_reaches_a_terminal_as_one_line(tmp_path: Path) -> None:
     victim.write_bytes(b"not yours")
     out = tmp_path / "digest.html"
     out.symlink_to(victim)
-    p = subprocess.run([str(ROOT / ".venv" / "bin" / "intake"), *_digest_args(tmp_path, out)],
-                       capture_output=True, text=True, timeout=120)
+    p = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "intake"), *_digest_args(tmp_path, out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert p.returncode == 2 and "Traceback" not in p.stderr
     (line,) = p.stderr.strip().splitlines()
     assert "symbolic link" in line and victim.read_bytes() == b"not yours"

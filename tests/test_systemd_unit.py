@@ -47,8 +47,12 @@ def test_unit_filters_syscalls_hides_proc_limits_sockets_and_memory() -> None:
     # above 2 parse workers at their address-space cap (1536 MiB each) plus the daemon, so the
     # worker's own cap (a quarantined message) trips before the service is killed
     assert 2 * 1536 + 256 <= mib <= 8192
-    for key, value in (("NoNewPrivileges", "yes"), ("ProtectSystem", "strict"),
-                       ("CapabilityBoundingSet", ""), ("ReadWritePaths", "/var/lib/intake")):
+    for key, value in (
+        ("NoNewPrivileges", "yes"),
+        ("ProtectSystem", "strict"),
+        ("CapabilityBoundingSet", ""),
+        ("ReadWritePaths", "/var/lib/intake"),
+    ):
         assert svc[key] == [value], key
 
 
@@ -58,8 +62,9 @@ def test_systemd_analyze_scores_the_unit_at_most_2() -> None:
         if os.environ.get("CI", "").lower() not in ("", "0", "false"):
             pytest.fail("systemd-analyze is required in CI (Debian package systemd)")
         pytest.skip("systemd-analyze is not installed")
-    r = subprocess.run([tool, "security", "--offline=yes", str(UNIT)],
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [tool, "security", "--offline=yes", str(UNIT)], capture_output=True, text=True, timeout=60
+    )
     m = re.search(r"Overall exposure level for intake\.service: (\d+\.\d+)", r.stdout)
     assert m, r.stdout[-2000:] + r.stderr[-2000:]
     assert float(m.group(1)) <= MAX_EXPOSURE, r.stdout

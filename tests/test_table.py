@@ -138,8 +138,12 @@ def test_password_protected_xlsx_is_reported() -> None:
 def test_garbage_and_truncated_files_are_unreadable(fmt: str) -> None:
     with pytest.raises(Unreadable):
         grids(b"GIF89a not a document at all" * 10, fmt)
-    makers = {"xlsx": gen.make_xlsx_workbook, "xls": gen.make_xls_merged,
-              "docx": gen.make_docx_report, "pdf": gen.make_pdf_table}
+    makers = {
+        "xlsx": gen.make_xlsx_workbook,
+        "xls": gen.make_xls_merged,
+        "docx": gen.make_docx_report,
+        "pdf": gen.make_pdf_table,
+    }
     data, _ = makers[fmt]()
     with pytest.raises(Unreadable):
         grids(data[: len(data) // 3], fmt)
@@ -164,11 +168,20 @@ def test_zip_bomb_xml_is_refused() -> None:
 
 @pytest.mark.parametrize(
     ("label", "role"),
-    [("Số lượng Số lớp/số cuộc thi", "classes"), ("Số lượng Người", "people"),
-     ("Số lớp, số cuộc thi", "classes"), ("So nguoi tham gia", "people"),
-     ("Nội dung hoạt động", "activity"), ("Hoạt động", "activity"),
-     ("Đơn vị thực hiện", "organizer"), ("Don vi to chuc", "organizer"),
-     ("TT", "stt"), ("Ghi chú", "note"), ("Người phụ trách", None), ("Đơn vị tính", None)],
+    [
+        ("Số lượng Số lớp/số cuộc thi", "classes"),
+        ("Số lượng Người", "people"),
+        ("Số lớp, số cuộc thi", "classes"),
+        ("So nguoi tham gia", "people"),
+        ("Nội dung hoạt động", "activity"),
+        ("Hoạt động", "activity"),
+        ("Đơn vị thực hiện", "organizer"),
+        ("Don vi to chuc", "organizer"),
+        ("TT", "stt"),
+        ("Ghi chú", "note"),
+        ("Người phụ trách", None),
+        ("Đơn vị tính", None),
+    ],
 )
 def test_header_labels(label: str, role: str | None) -> None:
     assert column_role(label) == role
@@ -180,8 +193,12 @@ def test_damaged_files_raise_only_unreadable(fmt: str, capsys: pytest.CaptureFix
     nothing (xlrd writes to stdout unless given a log file)."""
     from parsers.nominations import read_nominations
 
-    makers = {"xlsx": gen.make_xlsx_workbook, "xls": gen.make_xls_merged,
-              "docx": gen.make_docx_report, "pdf": gen.make_pdf_table}
+    makers = {
+        "xlsx": gen.make_xlsx_workbook,
+        "xls": gen.make_xls_merged,
+        "docx": gen.make_docx_report,
+        "pdf": gen.make_pdf_table,
+    }
     data, _ = makers[fmt]()
     rng = random.Random(fmt)
     for _ in range(25):
@@ -198,8 +215,9 @@ def test_damaged_files_raise_only_unreadable(fmt: str, capsys: pytest.CaptureFix
     assert capsys.readouterr().out == ""
 
 
-@pytest.mark.parametrize("make", [reports_gen.make_tcvn3_docx, reports_gen.make_vni_docx],
-                         ids=["tcvn3", "vni"])
+@pytest.mark.parametrize(
+    "make", [reports_gen.make_tcvn3_docx, reports_gen.make_vni_docx], ids=["tcvn3", "vni"]
+)
 def test_table_typed_in_legacy_fonts_inside_a_docx(make) -> None:  # type: ignore[no-untyped-def]
     """Cells typed in .VnTime / VNI-Times come out in Unicode and the table is found."""
     data, _ = make()

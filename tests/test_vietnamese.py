@@ -40,8 +40,9 @@ def test_there_are_134_accented_letters() -> None:
 @pytest.mark.skipif(shutil.which("iconv") is None, reason="glibc iconv not installed")
 def test_tcvn3_table_matches_glibc_iconv() -> None:
     data = bytes(range(0xA1, 0x100))
-    expected = subprocess.run(["iconv", "-f", "TCVN5712-1", "-t", "UTF-8"], input=data,
-                              capture_output=True, check=True).stdout.decode()
+    expected = subprocess.run(
+        ["iconv", "-f", "TCVN5712-1", "-t", "UTF-8"], input=data, capture_output=True, check=True
+    ).stdout.decode()
     assert tcvn3_to_unicode(data.decode("latin-1")) == unicodedata.normalize("NFC", expected)
 
 
@@ -58,26 +59,41 @@ def test_vni_round_trip(letter: str) -> None:
     assert vni_to_unicode(encoded) == letter
 
 
-@pytest.mark.parametrize(("vni", "unicode"), [
-    # Samples as VNI-Windows users type them (byte values from Unikey's VNI-WIN table).
-    ("Xin chaøo caùc baïn", "Xin chào các bạn"),
-    ("Tröôøng THCS Bích Hoøa", "Trường THCS Bích Hòa"),
-    ("Tuaàn leã hoïc taäp suoát ñôøi", "Tuần lễ học tập suốt đời"),
-    ("ÑAÙNH GIAÙ CHUNG", "ĐÁNH GIÁ CHUNG"),
-    ("Kyõ thuaät, khuyeán hoïc, ngöôøi daân, yù kieán, Vieät Nam", "Kỹ thuật, khuyến học, "
-     "người dân, ý kiến, Việt Nam"),
-])
+@pytest.mark.parametrize(
+    ("vni", "unicode"),
+    [
+        # Samples as VNI-Windows users type them (byte values from Unikey's VNI-WIN table).
+        ("Xin chaøo caùc baïn", "Xin chào các bạn"),
+        ("Tröôøng THCS Bích Hoøa", "Trường THCS Bích Hòa"),
+        ("Tuaàn leã hoïc taäp suoát ñôøi", "Tuần lễ học tập suốt đời"),
+        ("ÑAÙNH GIAÙ CHUNG", "ĐÁNH GIÁ CHUNG"),
+        (
+            "Kyõ thuaät, khuyeán hoïc, ngöôøi daân, yù kieán, Vieät Nam",
+            "Kỹ thuật, khuyến học, người dân, ý kiến, Việt Nam",
+        ),
+    ],
+)
 def test_vni_known_text(vni: str, unicode: str) -> None:
     assert vni_to_unicode(vni) == unicode
 
 
-@pytest.mark.parametrize(("tcvn3", "upper", "unicode"), [
-    ("Tr\u00adêng THCS BÝch Hßa", False, "Trường THCS Bích Hòa"),  # U+00AD is ư
-    ("Tæ chøc TuÇn lÔ h\u00adëng øng häc tËp suèt ®êi", False,
-     "Tổ chức Tuần lễ hưởng ứng học tập suốt đời"),
-    ("ubnd huyÖn thanh oai", True, "UBND HUYỆN THANH OAI"),
-    ("\u201cĐäc s¸ch cïng em\u201d \u2013 2021", False, "\u201cĐọc sách cùng em\u201d \u2013 2021"),
-])
+@pytest.mark.parametrize(
+    ("tcvn3", "upper", "unicode"),
+    [
+        ("Tr\u00adêng THCS BÝch Hßa", False, "Trường THCS Bích Hòa"),  # U+00AD is ư
+        (
+            "Tæ chøc TuÇn lÔ h\u00adëng øng häc tËp suèt ®êi",
+            False,
+            "Tổ chức Tuần lễ hưởng ứng học tập suốt đời",
+        ),
+        ("ubnd huyÖn thanh oai", True, "UBND HUYỆN THANH OAI"),
+        (
+            "\u201cĐäc s¸ch cïng em\u201d \u2013 2021",
+            False,
+            "\u201cĐọc sách cùng em\u201d \u2013 2021",
+        ),
+    ],
+)
 def test_tcvn3_known_text(tcvn3: str, upper: bool, unicode: str) -> None:
     assert tcvn3_to_unicode(tcvn3, upper=upper) == unicode
 
@@ -94,24 +110,39 @@ def test_capitals_have_no_tcvn3_code() -> None:
         unicode_to_tcvn3("Ủy ban")
 
 
-@pytest.mark.parametrize(("font", "encoding"), [
-    (".VnTime", "tcvn3"), (".VnTimeH", "tcvn3-upper"), (".VnArial", "tcvn3"),
-    (".VnArialH", "tcvn3-upper"), (".VnArial NarrowH", "tcvn3-upper"),
-    (".VnCentury Schoolbook", "tcvn3"), ("VNI-Times", "vni"), ("VNI-Helve", "vni"),
-    ("vni-times", "vni"), ("Times New Roman", None), ("Arial", None), ("", None), (None, None),
-])
+@pytest.mark.parametrize(
+    ("font", "encoding"),
+    [
+        (".VnTime", "tcvn3"),
+        (".VnTimeH", "tcvn3-upper"),
+        (".VnArial", "tcvn3"),
+        (".VnArialH", "tcvn3-upper"),
+        (".VnArial NarrowH", "tcvn3-upper"),
+        (".VnCentury Schoolbook", "tcvn3"),
+        ("VNI-Times", "vni"),
+        ("VNI-Helve", "vni"),
+        ("vni-times", "vni"),
+        ("Times New Roman", None),
+        ("Arial", None),
+        ("", None),
+        (None, None),
+    ],
+)
 def test_font_encoding(font: str | None, encoding: str | None) -> None:
     assert font_encoding(font) == encoding
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("Tr\u00adêng THCS BÝch Hßa tæ chøc TuÇn lÔ häc tËp suèt ®êi n¨m 2021", "tcvn3"),
-    ("Tröôøng THCS Bích Hoøa toå chöùc Tuaàn leã hoïc taäp suoát ñôøi naêm 2021", "vni"),
-    ("Trường THCS Bích Hòa tổ chức Tuần lễ học tập suốt đời năm 2021", None),
-    ("Trường THCS Bích Hòa", None),
-    ("Report of the lifelong learning week 2021, café résumé", None),
-    ("", None),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Tr\u00adêng THCS BÝch Hßa tæ chøc TuÇn lÔ häc tËp suèt ®êi n¨m 2021", "tcvn3"),
+        ("Tröôøng THCS Bích Hoøa toå chöùc Tuaàn leã hoïc taäp suoát ñôøi naêm 2021", "vni"),
+        ("Trường THCS Bích Hòa tổ chức Tuần lễ học tập suốt đời năm 2021", None),
+        ("Trường THCS Bích Hòa", None),
+        ("Report of the lifelong learning week 2021, café résumé", None),
+        ("", None),
+    ],
+)
 def test_detect_legacy(text: str, expected: str | None) -> None:
     assert detect_legacy(text) == expected
 

@@ -42,6 +42,7 @@ def site(tmp_path: Path, clock: FixedClock) -> Iterator[Site]:
 
 # -- the route table ------------------------------------------------------------------------
 
+
 def _forms(site: Site) -> dict[str, dict[str, str]]:
     """A form that would succeed for each POST endpoint (given the CSRF token and an officer)."""
     waiting = site.message("tieu-de")
@@ -52,8 +53,11 @@ def _forms(site: Site) -> dict[str, dict[str, str]]:
         "views.extend_deadline": {"until": "2021-10-15"},
         "views.remind": {},
         "mail.assign_message": {"unit": "thcs-thanh-mai"},
-        "mail.move_message": {"campaign_to": "other", "back": "pending",
-                              "seen": f"{waiting.state}:{waiting.campaign_id}"},
+        "mail.move_message": {
+            "campaign_to": "other",
+            "back": "pending",
+            "seen": f"{waiting.state}:{waiting.campaign_id}",
+        },
         "mail.retry": {"message": str(quarantined.id)},
         "mail.requeue_outbox": {},
     }
@@ -63,10 +67,15 @@ def _routes(site: Site) -> list[tuple[str, str, str]]:
     """(endpoint, method, path) of every route, its arguments filled with real ids."""
     waiting = site.message("tieu-de")
     with site.app.sessions() as s:
-        attachment = s.scalar(select(Attachment.id).where(Attachment.message_fk == waiting.id)
-                              .order_by(Attachment.id))
-    samples = {"message_id": str(waiting.id), "attachment_id": str(attachment),
-               "code": "th-kim-bai", "filename": "console.css"}
+        attachment = s.scalar(
+            select(Attachment.id).where(Attachment.message_fk == waiting.id).order_by(Attachment.id)
+        )
+    samples = {
+        "message_id": str(waiting.id),
+        "attachment_id": str(attachment),
+        "code": "th-kim-bai",
+        "filename": "console.css",
+    }
     out = []
     for rule in create_app(site.console).url_map.iter_rules():
         unknown = set(rule.arguments) - set(samples)
@@ -142,7 +151,8 @@ def test_a_viewer_reads_every_page_but_changes_nothing(site: Site) -> None:
     for page in ("/pending", "/other", "/system", "/units/th-kim-bai"):
         text = viewer.get(page).text
         assert 'method="post"' not in text.replace(  # no forms offered but logging out
-            'method="post" action="/logout"', ""), page
+            'method="post" action="/logout"', ""
+        ), page
     for endpoint, method, path in _routes(site):
         if endpoint in PUBLIC or endpoint == "auth.logout":
             continue
@@ -165,22 +175,39 @@ def test_sender_written_markup_is_inert_on_every_page(site: Site) -> None:
     waiting = site.message("tieu-de")
     pending = officer.get("/pending")
     for text in (HOSTILE_SUBJECT, HOSTILE_NAME, HOSTILE_FILE, HOSTILE_BODY_FILE):
-        escaped = (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-                   .replace("'", "&#39;"))
+        escaped = (
+            text.replace("&", "&amp;")
+            .replace("<", "&lt;")
+            .replace(">", "&gt;")
+            .replace("'", "&#39;")
+        )
         assert escaped in pending.text, text
-    r = officer.post(f"/messages/{waiting.id}/assign", {"csrf": pending.csrf(), "unit": "th-kim-bai"})
+    r = officer.post(
+        f"/messages/{waiting.id}/assign", {"csrf": pending.csrf(), "unit": "th-kim-bai"}
+    )
     assert r.status == 303
     filed = site.message("tieu-de")  # now other mail of its unit: listed on Thư khác as well
-    r = officer.post(f"/messages/{waiting.id}/move",
-                     {"csrf": pending.csrf(), "campaign_to": "other", "back": "pending",
-                      "seen": f"{filed.state}:{filed.campaign_id}"})
+    r = officer.post(
+        f"/messages/{waiting.id}/move",
+        {
+            "csrf": pending.csrf(),
+            "campaign_to": "other",
+            "back": "pending",
+            "seen": f"{filed.state}:{filed.campaign_id}",
+        },
+    )
     assert r.status == 303
     other = officer.get("/other").text
     for text in (HOSTILE_SUBJECT, HOSTILE_NAME, HOSTILE_FILE, HOSTILE_BODY_FILE):
         assert html.escape(text).replace("&#x27;", "&#39;") in other, text
-    pages = [p for e, m, p in _routes(site) if m == "GET" and e.startswith(("views.", "mail."))
-             and not e.startswith(("views.stored_file", "views.thumbnail", "views.workbook"))
-             and not p.endswith(".zip")]
+    pages = [
+        p
+        for e, m, p in _routes(site)
+        if m == "GET"
+        and e.startswith(("views.", "mail."))
+        and not e.startswith(("views.stored_file", "views.thumbnail", "views.workbook"))
+        and not p.endswith(".zip")
+    ]
     assert {"/units/th-kim-bai", "/pending", "/other", "/system"} <= set(pages)
     for path in pages + ["/?q=%3Cscript%3E"]:
         r = officer.get(path)
@@ -197,8 +224,10 @@ def test_files_are_served_by_id_inline_only_for_images_and_pdf(site: Site) -> No
     officer.login("co.hoa")
     waiting = site.message("tieu-de")
     with site.app.sessions() as s:
-        files = {a.filename: a.id for a in s.scalars(
-            select(Attachment).where(Attachment.message_fk == waiting.id))}
+        files = {
+            a.filename: a.id
+            for a in s.scalars(select(Attachment).where(Attachment.message_fk == waiting.id))
+        }
     photo = officer.get(f"/files/{files[HOSTILE_FILE]}")
     assert photo.status == 200 and photo.headers["Content-Type"] == "image/jpeg"
     assert photo.headers["Content-Disposition"].startswith("inline;")
@@ -206,9 +235,11 @@ def test_files_are_served_by_id_inline_only_for_images_and_pdf(site: Site) -> No
     html = officer.get(f"/files/{files[HOSTILE_BODY_FILE]}")
     assert html.status == 200 and html.headers["Content-Type"] == "application/octet-stream"
     disposition = html.headers["Content-Disposition"]
-    assert re.fullmatch(r'attachment; filename="[\w. -]+"; '
-                        r"filename\*=UTF-8''%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E\.html",
-                        disposition), disposition
+    assert re.fullmatch(
+        r'attachment; filename="[\w. -]+"; '
+        r"filename\*=UTF-8''%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E\.html",
+        disposition,
+    ), disposition
     assert html.body == b"<html><script>alert(2)</script></html>"
     for r in (photo, html):
         assert r.headers["X-Content-Type-Options"] == "nosniff"
@@ -230,7 +261,9 @@ def test_login_is_throttled_per_account_and_per_address_and_says_for_how_long(si
     assert Client(site.url, address="198.51.100.2").login("co.hoa").status == 429  # per account
     assert Client(site.url, address="198.51.100.2").login("thay.nam").status == 303
     failed = [a for a in audit_actions(site) if a[1] == "web.login_failed"]
-    assert len(failed) == 3 and failed[0][0] == "co.hoa" and failed[0][2]["address"] == "203.0.113.7"
+    assert (
+        len(failed) == 3 and failed[0][0] == "co.hoa" and failed[0][2]["address"] == "203.0.113.7"
+    )
     for i in range(3):  # 6 failures from one address lock the address, whatever the name
         attacker.login(f"khong-co-{i}", "sai-mat-khau")
     r = attacker.login("thay.nam")
@@ -241,7 +274,9 @@ def test_login_is_throttled_per_account_and_per_address_and_says_for_how_long(si
 def test_the_session_cookie_is_httponly_strict_and_logout_ends_the_session(site: Site) -> None:
     officer = Client(site.url)
     r = officer.login("co.hoa")
-    cookie = next(c for c in r.headers.get_all("Set-Cookie") or [] if c.startswith("intake_session="))
+    cookie = next(
+        c for c in r.headers.get_all("Set-Cookie") or [] if c.startswith("intake_session=")
+    )
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" not in cookie
     kept = dict(officer.cookies)
     assert [a[:2] for a in audit_actions(site)][-1] == ("co.hoa", "web.login")
@@ -254,7 +289,9 @@ def test_the_session_cookie_is_httponly_strict_and_logout_ends_the_session(site:
     assert [a[:2] for a in audit_actions(site)][-1] == ("co.hoa", "web.logout")
 
 
-def test_behind_https_the_cookie_is_secure_and_host_bound(tmp_path: Path, clock: FixedClock) -> None:
+def test_behind_https_the_cookie_is_secure_and_host_bound(
+    tmp_path: Path, clock: FixedClock
+) -> None:
     with running_site(tmp_path, None, clock, base_url="https://intake.thanhoai.example") as site:
         r = Client(site.url).login("co.hoa")
         cookie = next(c for c in r.headers.get_all("Set-Cookie") or [] if "intake_session=" in c)
@@ -276,8 +313,9 @@ def test_two_officers_assigning_one_message_at_once_one_wins_the_other_is_told(s
 
     def act(name: str) -> None:
         start.wait()
-        r = officers[name].post(f"/messages/{waiting.id}/assign",
-                                {"csrf": tokens[name], "unit": units[name]})
+        r = officers[name].post(
+            f"/messages/{waiting.id}/assign", {"csrf": tokens[name], "unit": units[name]}
+        )
         replies[name], texts[name] = r.status, r.text
 
     threads = [threading.Thread(target=act, args=(n,)) for n in officers]
@@ -306,7 +344,9 @@ def test_assign_by_name_without_diacritics_and_unknown_names_are_told(site: Site
     assert r.status == 400 and "khớp với" in r.text  # several units: the officer is told
     r = officer.post(f"/messages/{waiting.id}/assign", {"csrf": token, "unit": "truong xyz"})
     assert r.status == 400 and "Không tìm thấy đơn vị" in r.text
-    r = officer.post(f"/messages/{waiting.id}/assign", {"csrf": token, "unit": "truong thcs thanh mai"})
+    r = officer.post(
+        f"/messages/{waiting.id}/assign", {"csrf": token, "unit": "truong thcs thanh mai"}
+    )
     assert r.status == 303
     msg = site.message("gửi báo cáo")
     assert msg.state == "filed" and msg.assigned_by == "co.hoa"
@@ -323,17 +363,28 @@ def test_users_add_passwd_list_remove(tmp_path: Path, clock: FixedClock) -> None
     cfg = make_config(tmp_path)
     base = ["--config", cfg.source]
     runner = CliRunner()
-    r = runner.invoke(cli, [*base, "users", "add", "co.hoa", "--role", "officer", "--password-stdin"],
-                      input="mot-mat-khau-dai\n")
+    r = runner.invoke(
+        cli,
+        [*base, "users", "add", "co.hoa", "--role", "officer", "--password-stdin"],
+        input="mot-mat-khau-dai\n",
+    )
     assert r.exit_code == 0, r.output
-    r = runner.invoke(cli, [*base, "users", "add", "xem", "--role", "viewer"],
-                      input="mat-khau-xem-1\nmat-khau-xem-1\n")  # prompted twice
+    r = runner.invoke(
+        cli,
+        [*base, "users", "add", "xem", "--role", "viewer"],
+        input="mat-khau-xem-1\nmat-khau-xem-1\n",
+    )  # prompted twice
     assert r.exit_code == 0, r.output
-    r = runner.invoke(cli, [*base, "users", "add", "ngan", "--role", "viewer", "--password-stdin"],
-                      input="ngan\n")
+    r = runner.invoke(
+        cli, [*base, "users", "add", "ngan", "--role", "viewer", "--password-stdin"], input="ngan\n"
+    )
     assert r.exit_code == 2 and "too short" in r.stderr
     r = runner.invoke(cli, [*base, "users", "list"])
-    assert r.exit_code == 0 and re.search(r"co\.hoa\s+officer", r.output) and "2 account(s)" in r.output
+    assert (
+        r.exit_code == 0
+        and re.search(r"co\.hoa\s+officer", r.output)
+        and "2 account(s)" in r.output
+    )
     from store.db import open_store
 
     engine, sessions = open_store(cfg.store_url)
@@ -344,8 +395,9 @@ def test_users_add_passwd_list_remove(tmp_path: Path, clock: FixedClock) -> None
         user = s.scalar(select(WebUser).where(WebUser.name == "co.hoa"))
         assert user is not None
         open_session(s, user, clock.now())
-    r = runner.invoke(cli, [*base, "users", "passwd", "co.hoa", "--password-stdin"],
-                      input="mat-khau-moi-dai\n")
+    r = runner.invoke(
+        cli, [*base, "users", "passwd", "co.hoa", "--password-stdin"], input="mat-khau-moi-dai\n"
+    )
     assert r.exit_code == 0, r.output
     with sessions() as s:
         assert s.scalar(select(WebSession.id)) is None  # a new password ends the sessions

@@ -37,7 +37,7 @@ from tests.websupport import (
     running_site,
 )
 
-SECOND = '''
+SECOND = """
 [[campaigns]]
 id = "tuan-le-htsd-2021"
 title = "Tuần lễ hưởng ứng học tập suốt đời năm 2021"
@@ -50,7 +50,7 @@ deadline = "2021-10-15T17:00:00+07:00"
 keywords = ["thống kê đầu năm", "số liệu đầu năm"]
 required = ["data_table"]
 min_photos = 0
-'''
+"""
 
 
 @pytest.fixture
@@ -92,8 +92,10 @@ def test_waiting_mail_marked_as_other_is_kept_listed_and_can_be_put_back(site: S
     waiting = site.message("gửi báo cáo")
     page = officer.get("/pending")
     assert f'id="message-{waiting.id}"' in page.text
-    r = officer.post(f"/messages/{waiting.id}/move",
-                     {"csrf": csrf, "campaign_to": "other", "back": "pending", "seen": _seen(waiting)})
+    r = officer.post(
+        f"/messages/{waiting.id}/move",
+        {"csrf": csrf, "campaign_to": "other", "back": "pending", "seen": _seen(waiting)},
+    )
     assert r.status == 303 and r.location == "/pending?ok=other"
     assert "Đã chuyển thư sang Thư khác." in officer.get(r.location).text
     msg = site.message("gửi báo cáo")
@@ -105,9 +107,10 @@ def test_waiting_mail_marked_as_other_is_kept_listed_and_can_be_put_back(site: S
     moves = [(a[0], a[2]["campaign"]) for a in audit_actions(site) if a[1] == "move"]
     assert moves == [("co.hoa", "other")]
     # a mistake: it belongs to the campaign after all, and waits for its unit again
-    r = officer.post(f"/messages/{waiting.id}/move",
-                     {"csrf": csrf, "campaign_to": "tuan-le-htsd-2021", "back": "other",
-                      "seen": _seen(msg)})
+    r = officer.post(
+        f"/messages/{waiting.id}/move",
+        {"csrf": csrf, "campaign_to": "tuan-le-htsd-2021", "back": "other", "seen": _seen(msg)},
+    )
     assert r.status == 303 and r.location == "/other?ok=moved"
     msg = site.message("gửi báo cáo")
     assert (msg.state, msg.campaign_id) == ("unassigned", "tuan-le-htsd-2021")
@@ -115,33 +118,48 @@ def test_waiting_mail_marked_as_other_is_kept_listed_and_can_be_put_back(site: S
     assert "Không có thư khác." in officer.get("/other").text
 
 
-def test_a_message_moved_to_another_campaign_counts_there(tmp_path: Path, clock: FixedClock) -> None:
+def test_a_message_moved_to_another_campaign_counts_there(
+    tmp_path: Path, clock: FixedClock
+) -> None:
     with running_site(tmp_path, None, clock, campaigns_toml=SECOND) as site:
         officer, csrf = _officer(site)
         msg = site.message("tieu-de")
         page = officer.get("/pending")
         assert "Thống kê số liệu đầu năm học 2021-2022" in page.text  # offered as a target
-        r = officer.post(f"/messages/{msg.id}/assign",
-                         {"csrf": csrf, "unit": "Trường THCS Thanh Mai"})
+        r = officer.post(
+            f"/messages/{msg.id}/assign", {"csrf": csrf, "unit": "Trường THCS Thanh Mai"}
+        )
         assert r.status == 303
         filed = site.message("tieu-de")
         assert filed.state == "filed" and filed.campaign_id == "tuan-le-htsd-2021"
-        r = officer.post(f"/messages/{msg.id}/move",
-                         {"csrf": csrf, "campaign_to": "thong-ke-dau-nam-2021", "back": "pending",
-                          "seen": _seen(filed)})
+        r = officer.post(
+            f"/messages/{msg.id}/move",
+            {
+                "csrf": csrf,
+                "campaign_to": "thong-ke-dau-nam-2021",
+                "back": "pending",
+                "seen": _seen(filed),
+            },
+        )
         assert r.status == 303
         moved = site.message("tieu-de")
         assert (moved.state, moved.campaign_id, moved.campaign_by) == (
-            "filed", "thong-ke-dau-nam-2021", "co.hoa")
-        units = {k: officer.get(f"/?campaign={k}&q=thanh+mai").text
-                 for k in ("tuan-le-htsd-2021", "thong-ke-dau-nam-2021")}
+            "filed",
+            "thong-ke-dau-nam-2021",
+            "co.hoa",
+        )
+        units = {
+            k: officer.get(f"/?campaign={k}&q=thanh+mai").text
+            for k in ("tuan-le-htsd-2021", "thong-ke-dau-nam-2021")
+        }
         assert "Thống kê số liệu đầu năm học 2021-2022" in units["thong-ke-dau-nam-2021"]
         unit = officer.get("/units/thcs-thanh-mai?campaign=thong-ke-dau-nam-2021")
         assert unit.status == 200 and f"thư số {msg.id}" in unit.text
         # a campaign not configured is refused, and nothing changes
-        r = officer.post(f"/messages/{msg.id}/move",
-                         {"csrf": csrf, "campaign_to": "khong-co", "back": "pending",
-                          "seen": _seen(moved)})
+        r = officer.post(
+            f"/messages/{msg.id}/move",
+            {"csrf": csrf, "campaign_to": "khong-co", "back": "pending", "seen": _seen(moved)},
+        )
         assert r.status == 400 and "Hãy chọn một đợt báo cáo" in r.text
         assert site.message("tieu-de").campaign_id == "thong-ke-dau-nam-2021"
 
@@ -152,8 +170,10 @@ def test_two_officers_moving_one_message_at_once_one_wins_the_other_is_told(site
     seen = _seen(msg)
     path = f"/messages/{msg.id}"
     replies = _at_once(
-        lambda: hoa.post(f"{path}/move", {"csrf": hoa_csrf, "campaign_to": "other",
-                                          "back": "pending", "seen": seen}),
+        lambda: hoa.post(
+            f"{path}/move",
+            {"csrf": hoa_csrf, "campaign_to": "other", "back": "pending", "seen": seen},
+        ),
         lambda: nam.post(f"{path}/assign", {"csrf": nam_csrf, "unit": "th-kim-bai"}),
     )
     assert sorted(r.status for r in replies) == [303, 409], [r.status for r in replies]
@@ -170,8 +190,10 @@ def test_two_officers_moving_one_message_the_same_way_move_it_once(site: Site) -
     (hoa, hoa_csrf), (nam, nam_csrf) = _officer(site, "co.hoa"), _officer(site, "thay.nam")
     msg = site.message("gửi báo cáo")
     form = {"campaign_to": "other", "back": "pending", "seen": _seen(msg)}
-    replies = _at_once(lambda: hoa.post(f"/messages/{msg.id}/move", {"csrf": hoa_csrf, **form}),
-                       lambda: nam.post(f"/messages/{msg.id}/move", {"csrf": nam_csrf, **form}))
+    replies = _at_once(
+        lambda: hoa.post(f"/messages/{msg.id}/move", {"csrf": hoa_csrf, **form}),
+        lambda: nam.post(f"/messages/{msg.id}/move", {"csrf": nam_csrf, **form}),
+    )
     assert sorted(r.status for r in replies) == [303, 409]
     assert len([a for a in audit_actions(site) if a[1] == "move"]) == 1
     assert "xử lý trước bạn" in next(r for r in replies if r.status == 409).text
@@ -184,8 +206,10 @@ def test_quarantined_mail_tried_again_is_filed_and_only_once(site: Site) -> None
     page = hoa.get("/system")
     assert f'id="quarantined-{bad.id}"' in page.text and "Thử lại" in page.text
     form = {"message": str(bad.id)}
-    replies = _at_once(lambda: hoa.post("/system/retry", {"csrf": hoa_csrf, **form}),
-                       lambda: nam.post("/system/retry", {"csrf": nam_csrf, **form}))
+    replies = _at_once(
+        lambda: hoa.post("/system/retry", {"csrf": hoa_csrf, **form}),
+        lambda: nam.post("/system/retry", {"csrf": nam_csrf, **form}),
+    )
     assert sorted(r.status for r in replies) == [303, 409], [r.status for r in replies]
     again = site.message(QUARANTINED_SUBJECT)
     assert again.state == "filed"
@@ -198,20 +222,30 @@ def test_quarantined_mail_tried_again_is_filed_and_only_once(site: Site) -> None
 
 
 def test_a_reminder_now_goes_out_once_and_failed_mail_is_requeued(
-        tmp_path: Path, clock: FixedClock, smtp_server: SmtpServer) -> None:  # noqa: F811
-    smtp = {"host": "127.0.0.1", "port": smtp_server.port, "security": "none",
-            "sender": "Phòng GD&ĐT huyện Thanh Oai <totrunghoc-thanhoai@thanhoai.example>"}
+    tmp_path: Path,
+    clock: FixedClock,
+    smtp_server: SmtpServer,  # noqa: F811
+) -> None:
+    smtp = {
+        "host": "127.0.0.1",
+        "port": smtp_server.port,
+        "security": "none",
+        "sender": "Phòng GD&ĐT huyện Thanh Oai <totrunghoc-thanhoai@thanhoai.example>",
+    }
     with running_site(tmp_path, None, clock, sections={"smtp": smtp}) as site:
         (hoa, hoa_csrf), (nam, nam_csrf) = _officer(site, "co.hoa"), _officer(site, "thay.nam")
         assert "Gửi thư nhắc ngay" in hoa.get("/units/th-thanh-cao").text
-        replies = _at_once(lambda: hoa.post("/units/th-thanh-cao/remind", {"csrf": hoa_csrf}),
-                           lambda: nam.post("/units/th-thanh-cao/remind", {"csrf": nam_csrf}))
+        replies = _at_once(
+            lambda: hoa.post("/units/th-thanh-cao/remind", {"csrf": hoa_csrf}),
+            lambda: nam.post("/units/th-thanh-cao/remind", {"csrf": nam_csrf}),
+        )
         assert sorted(r.status for r in replies) == [303, 409], [r.status for r in replies]
         assert "đã có một thư nhắc gửi ngay" in next(r for r in replies if r.status == 409).text
         with site.app.sessions() as s:
             rows = s.scalars(select(OutboxMail).where(OutboxMail.unit_code == "th-thanh-cao")).all()
             assert [(o.kind, o.slot, o.state) for o in rows] == [
-                ("reminder", "manual@2021-10-05", "pending")]
+                ("reminder", "manual@2021-10-05", "pending")
+            ]
         # delivered by the daemon's outbox; the first try is refused for good (550)
         smtp_server.refuse["th-thanh-cao@thanhoai.example"] = "550 5.1.1 No such user"
         mailer = build_mailer(site.app.cfg)
@@ -249,17 +283,24 @@ def _zip(r: Reply) -> zipfile.ZipFile:
 def test_zips_of_one_unit_and_of_all_units_hold_their_stored_files(site: Site) -> None:
     officer, csrf = _officer(site)
     waiting = site.message("tieu-de")
-    assert officer.post(f"/messages/{waiting.id}/assign",
-                        {"csrf": csrf, "unit": "th-kim-bai"}).status == 303
+    assert (
+        officer.post(f"/messages/{waiting.id}/assign", {"csrf": csrf, "unit": "th-kim-bai"}).status
+        == 303
+    )
     waiting = site.message("tieu-de")
     assert waiting.unit_id is not None
     one = _zip(officer.get("/download/units/th-kim-bai.zip"))
     names = one.namelist()
     assert all(n.startswith("th-kim-bai/2021-10-06-thu-") for n in names), names
     with site.app.sessions() as s:
-        stored = {a.filename: site.app.files.get(a.sha256) for a in s.scalars(
-            select(Attachment).join(Message, Message.id == Attachment.message_fk)
-            .where(Message.unit_id == waiting.unit_id))}
+        stored = {
+            a.filename: site.app.files.get(a.sha256)
+            for a in s.scalars(
+                select(Attachment)
+                .join(Message, Message.id == Attachment.message_fk)
+                .where(Message.unit_id == waiting.unit_id)
+            )
+        }
     by_name = {n.rsplit("/", 1)[1]: one.read(n) for n in names}
     assert "Ảnh hoạt động 1.jpg" in by_name and len(by_name) == len(stored) == 3
     safe_file = next(n for n in by_name if n.endswith(".jpg") and "alert" in n)
@@ -268,8 +309,10 @@ def test_zips_of_one_unit_and_of_all_units_hold_their_stored_files(site: Site) -
     assert not [n for n in by_name if re.search(r'[<>:"|?*\\]', n)], sorted(by_name)
     assert by_name["Ảnh hoạt động 1.jpg"] == stored["Ảnh hoạt động 1.jpg"]
     minh = site.message("gửi báo cáo")
-    assert officer.post(f"/messages/{minh.id}/assign",
-                        {"csrf": csrf, "unit": "thcs-thanh-mai"}).status == 303
+    assert (
+        officer.post(f"/messages/{minh.id}/assign", {"csrf": csrf, "unit": "thcs-thanh-mai"}).status
+        == 303
+    )
     every = _zip(officer.get("/download/all.zip"))
     assert {n.split("/", 1)[0] for n in every.namelist()} == {"th-kim-bai", "thcs-thanh-mai"}
     assert len(every.namelist()) == len(names) + 1
@@ -319,8 +362,12 @@ def test_mail_filed_by_the_daemon_shows_at_the_next_view(site: Site, tmp_path: P
     m["Message-ID"] = "<web-thanh-cao@thanhoai.example>"
     m["Date"] = "Tue, 05 Oct 2021 08:30:00 +0700"
     m.set_content("Kính gửi Phòng GD&ĐT, trường gửi ảnh hoạt động Tuần lễ ạ.")
-    m.add_attachment(phone_jpeg(9, size=(320, 240))[0], maintype="image", subtype="jpeg",
-                     filename="Ảnh Tuần lễ Thanh Cao.jpg")
+    m.add_attachment(
+        phone_jpeg(9, size=(320, 240))[0],
+        maintype="image",
+        subtype="jpeg",
+        filename="Ảnh Tuần lễ Thanh Cao.jpg",
+    )
     path = tmp_path / "thanh-cao.eml"
     path.write_bytes(bytes(m))
     site.app.import_paths([path])  # the daemon's side: the same store, not the console
@@ -329,7 +376,9 @@ def test_mail_filed_by_the_daemon_shows_at_the_next_view(site: Site, tmp_path: P
     assert "/units/th-thanh-cao" not in officer.get("/?state=missing&kind=th&q=thanh+cao").text
 
 
-def test_the_unit_page_shows_the_data_table_rows_and_the_nomination_list(site: Site, tmp_path: Path) -> None:
+def test_the_unit_page_shows_the_data_table_rows_and_the_nomination_list(
+    site: Site, tmp_path: Path
+) -> None:
     book, expected = make_xlsx_workbook()
     assert expected.data_table is not None and expected.nominations
     m = EmailMessage()
@@ -338,10 +387,15 @@ def test_the_unit_page_shows_the_data_table_rows_and_the_nomination_list(site: S
     m["Subject"] = "Biểu tổng hợp số liệu Tuần lễ học tập suốt đời - THCS Bích Hòa"
     m["Message-ID"] = "<web-bich-hoa@thanhoai.example>"
     m["Date"] = "Tue, 05 Oct 2021 08:40:00 +0700"
-    m.set_content("Kính gửi Phòng GD&ĐT, trường gửi biểu tổng hợp số liệu và danh sách khen thưởng.")
-    m.add_attachment(book, maintype="application",
-                     subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                     filename=expected.filename)
+    m.set_content(
+        "Kính gửi Phòng GD&ĐT, trường gửi biểu tổng hợp số liệu và danh sách khen thưởng."
+    )
+    m.add_attachment(
+        book,
+        maintype="application",
+        subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        filename=expected.filename,
+    )
     path = tmp_path / "bich-hoa.eml"
     path.write_bytes(bytes(m))
     site.app.import_paths([path])
@@ -355,7 +409,9 @@ def test_the_unit_page_shows_the_data_table_rows_and_the_nomination_list(site: S
         assert n.name in text and n.achievement in text, n.name
 
 
-def test_mail_of_another_matter_is_listed_on_thu_khac_with_its_reason(site: Site, tmp_path: Path) -> None:
+def test_mail_of_another_matter_is_listed_on_thu_khac_with_its_reason(
+    site: Site, tmp_path: Path
+) -> None:
     m = EmailMessage()
     m["From"] = "Trường Tiểu học Kim An <th-kim-an@thanhoai.example>"
     m["To"] = "totrunghoc-thanhoai@thanhoai.example"

@@ -55,15 +55,22 @@ def _shots(page: Any, name: str) -> None:
     for width in (1280, 390):
         page.set_viewport_size({"width": width, "height": 900})
         page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
-        scroll = page.evaluate("Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)")
+        scroll = page.evaluate(
+            "Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)"
+        )
         assert scroll <= width, f"{name} is {scroll} px wide at {width} px"
     page.set_viewport_size({"width": 1280, "height": 900})
 
 
 def test_officer_finds_a_unit_extends_it_assigns_mail_and_downloads_the_workbook(
-        chromium: Any, site: Site) -> None:
-    context = chromium.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True,
-                                   locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh")
+    chromium: Any, site: Site
+) -> None:
+    context = chromium.new_context(
+        viewport={"width": 1280, "height": 900},
+        accept_downloads=True,
+        locale="vi-VN",
+        timezone_id="Asia/Ho_Chi_Minh",
+    )
     page = context.new_page()
     dialogs: list[str] = []
 
@@ -161,13 +168,19 @@ def test_officer_finds_a_unit_extends_it_assigns_mail_and_downloads_the_workbook
     assert ("co.hoa", "web.login") in done and ("co.hoa", "extend") in done
     assert ("co.hoa", "assign") in done and ("co.hoa", "remind") in done
     assert [a[2]["campaign"] for a in audit_actions(site) if a[1] == "move"] == [
-        "other", "tuan-le-htsd-2021"]
+        "other",
+        "tuan-le-htsd-2021",
+    ]
     minh = site.message("gửi báo cáo")
     assert (minh.state, minh.campaign_by) == ("unassigned", "co.hoa")
     assert site.message(QUARANTINED_SUBJECT).state == "filed"
     with site.app.sessions() as s:
         (reminder,) = s.scalars(select(OutboxMail)).all()
-    assert (reminder.unit_code, reminder.kind, reminder.state) == ("th-kim-bai", "reminder", "pending")
+    assert (reminder.unit_code, reminder.kind, reminder.state) == (
+        "th-kim-bai",
+        "reminder",
+        "pending",
+    )
     with zipfile.ZipFile(unit_zip) as z:
         assert any(n.endswith("/Ảnh hoạt động 1.jpg") for n in z.namelist())
     with zipfile.ZipFile(all_zip) as z:

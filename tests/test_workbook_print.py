@@ -32,7 +32,9 @@ class Printed:
 
 def _calc_available(soffice: str) -> bool:
     program = Path(soffice).resolve().parent
-    return (program / "libsclo.so").exists()  # Calc itself; libsc*lo.so also matches Writer-only parts
+    return (
+        program / "libsclo.so"
+    ).exists()  # Calc itself; libsc*lo.so also matches Writer-only parts
 
 
 @pytest.fixture(scope="module")
@@ -43,29 +45,50 @@ def printed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Printed]:
         require(None, "LibreOffice Calc (libreoffice-calc-nogui)")
     work = tmp_path_factory.mktemp("print")
     status, data = make_campaign(roster_units())
-    status = replace(status, units=tuple(replace(u, overdue=u.state != "complete")
-                                         for u in status.units))
+    status = replace(
+        status, units=tuple(replace(u, overdue=u.state != "complete") for u in status.units)
+    )
     book = work / "tong-hop.xlsx"
     book.write_bytes(build_workbook(status, data))
     subprocess.run(
-        [soffice, f"-env:UserInstallation=file://{work / 'profile'}", "--headless",
-         "--convert-to", "pdf", "--outdir", str(work), str(book)],
-        check=True, capture_output=True, timeout=180,
+        [
+            soffice,
+            f"-env:UserInstallation=file://{work / 'profile'}",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(work),
+            str(book),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
     )
     pdf = work / "tong-hop.pdf"
     kept = artifacts_dir("print") / pdf.name
     shutil.copyfile(pdf, kept)
-    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True,
-                          capture_output=True, text=True, timeout=60).stdout
-    info = subprocess.run(["pdfinfo", str(pdf)], check=True, capture_output=True, text=True,
-                          timeout=60).stdout
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    info = subprocess.run(
+        ["pdfinfo", str(pdf)], check=True, capture_output=True, text=True, timeout=60
+    ).stdout
     pages = text.split("\f")
     if pages and not pages[-1].strip():
         pages.pop()
     n_pages = int(re.search(r"^Pages:\s+(\d+)", info, re.M)[1])  # type: ignore[index]
     assert n_pages == len(pages)
-    rows = sum(1 for d in data for r in d.rows
-               if r.classes_or_contests is not None or r.participants is not None)
+    rows = sum(
+        1
+        for d in data
+        for r in d.rows
+        if r.classes_or_contests is not None or r.participants is not None
+    )
     yield Printed(kept, pages, re.search(r"^Page size:\s+(.*)$", info, re.M)[1], rows)  # type: ignore[index]
 
 
@@ -77,19 +100,29 @@ def test_workbook_prints_on_a4_landscape_in_few_pages(printed: Printed) -> None:
 
 
 def test_each_data_row_keeps_its_name_and_numbers_on_one_line(printed: Printed) -> None:
-    organizers = ("Nhà trường", "Đoàn TN, Đội TNTP", "Tổ CNTT", "Liên đội", "Thư viện",
-                  "TT HTCĐ, Hội Khuyến học")
+    organizers = (
+        "Nhà trường",
+        "Đoàn TN, Đội TNTP",
+        "Tổ CNTT",
+        "Liên đội",
+        "Thư viện",
+        "TT HTCĐ, Hội Khuyến học",
+    )
     number = re.compile(r"\s(\d{1,3}(?:\.\d{3})*)(?:\s|$)")
     rows = 0
     for page in printed.pages:
         for line in page.splitlines():
             found = [o for o in organizers if o in line]
-            if found and number.search(line[line.index(found[0]) + len(found[0]):]):
+            if found and number.search(line[line.index(found[0]) + len(found[0]) :]):
                 rows += 1
     assert rows == printed.expected_rows
     # subtotals: "Cộng <unit>" and its sums on the same line, grouped the Vietnamese way
-    subtotals = [line for page in printed.pages for line in page.splitlines()
-                 if re.match(r"\s*Cộng (UBND|Trường|Trung tâm|TT)", line)]
+    subtotals = [
+        line
+        for page in printed.pages
+        for line in page.splitlines()
+        if re.match(r"\s*Cộng (UBND|Trường|Trung tâm|TT)", line)
+    ]
     assert subtotals and all(number.search(line) for line in subtotals)
     assert any(re.search(r"\d\.\d{3}\b", line) for line in subtotals)
     assert not any(re.search(r"\d,\d{3}\b", line) for line in subtotals)

@@ -58,17 +58,21 @@ def many_parts(n: int) -> bytes:
     m["Date"] = "Tue, 05 Oct 2021 08:00:00 +0700"
     m.set_content("Kính gửi Phòng GD&ĐT huyện Thanh Oai")
     for i in range(n):
-        m.add_attachment(f"ghi chú {i}".encode(), maintype="text", subtype="plain",
-                         filename=f"Ghi chú {i}.txt")
+        m.add_attachment(
+            f"ghi chú {i}".encode(), maintype="text", subtype="plain", filename=f"Ghi chú {i}.txt"
+        )
     return bytes(m)
 
 
 def seed_quarantined(cfg: Config, clock: FixedClock, tmp_path: Path) -> None:
     """A message quarantined for real: filed by a daemon whose limit on MIME parts was too low
     (the console's own config has the default limit, so 'thử lại' files it)."""
-    strict = make_config(tmp_path / "strict", cfg.store_url,
-                         store={"files": str(cfg.files_dir)},
-                         limits={"parse_workers": 0, "max_mime_parts": 4})
+    strict = make_config(
+        tmp_path / "strict",
+        cfg.store_url,
+        store={"files": str(cfg.files_dir)},
+        limits={"parse_workers": 0, "max_mime_parts": 4},
+    )
     path = tmp_path / "web-parts.eml"
     path.write_bytes(many_parts(6))
     with App(strict, clock) as app:
@@ -80,14 +84,27 @@ def seed(app: App, tmp_path: Path) -> None:
     one with a sender-written <script> in its subject, display name and file names."""
     photo = phone_jpeg(3, size=(320, 240))[0]
     mails = [
-        _mail("Trường Tiểu học Kim Bài <th-kim-bai@thanhoai.example>",
-              "Báo cáo Tuần lễ học tập suốt đời - TH Kim Bài", 1,
-              [(photo, "image", "jpeg", "Ảnh hoạt động 1.jpg")]),
-        _mail(f'"{HOSTILE_NAME}" <nguyenthilan1980@gmail.com>', HOSTILE_SUBJECT, 2,
-              [(phone_jpeg(4, size=(320, 240))[0], "image", "jpeg", HOSTILE_FILE),
-               (b"<html><script>alert(2)</script></html>", "text", "html", HOSTILE_BODY_FILE)]),
-        _mail("Minh <minh.tran1979@yahoo.com>", "gửi báo cáo Tuần lễ học tập suốt đời", 3,
-              [(phone_jpeg(5, size=(320, 240))[0], "image", "jpeg", "IMG_20211006_3.jpg")]),
+        _mail(
+            "Trường Tiểu học Kim Bài <th-kim-bai@thanhoai.example>",
+            "Báo cáo Tuần lễ học tập suốt đời - TH Kim Bài",
+            1,
+            [(photo, "image", "jpeg", "Ảnh hoạt động 1.jpg")],
+        ),
+        _mail(
+            f'"{HOSTILE_NAME}" <nguyenthilan1980@gmail.com>',
+            HOSTILE_SUBJECT,
+            2,
+            [
+                (phone_jpeg(4, size=(320, 240))[0], "image", "jpeg", HOSTILE_FILE),
+                (b"<html><script>alert(2)</script></html>", "text", "html", HOSTILE_BODY_FILE),
+            ],
+        ),
+        _mail(
+            "Minh <minh.tran1979@yahoo.com>",
+            "gửi báo cáo Tuần lễ học tập suốt đời",
+            3,
+            [(phone_jpeg(5, size=(320, 240))[0], "image", "jpeg", "IMG_20211006_3.jpg")],
+        ),
     ]
     paths = []
     for i, raw in enumerate(mails):
@@ -114,13 +131,20 @@ class Site:
 
 
 @contextmanager
-def running_site(tmp_path: Path, db_url: str | None, clock: FixedClock, *,
-                 campaigns_toml: str = "", sections: dict[str, dict[str, object]] | None = None,
-                 **web: object) -> Iterator[Site]:
+def running_site(
+    tmp_path: Path,
+    db_url: str | None,
+    clock: FixedClock,
+    *,
+    campaigns_toml: str = "",
+    sections: dict[str, dict[str, object]] | None = None,
+    **web: object,
+) -> Iterator[Site]:
     """The console on a seeded store; `campaigns_toml` ([[campaigns]] tables) for several
     campaigns, `sections` for more config (e.g. [smtp])."""
-    cfg = make_config(tmp_path, db_url, web={"port": 8080, **web}, limits={"parse_workers": 0},
-                      **(sections or {}))
+    cfg = make_config(
+        tmp_path, db_url, web={"port": 8080, **web}, limits={"parse_workers": 0}, **(sections or {})
+    )
     if campaigns_toml:
         source = Path(cfg.source)
         source.write_text(source.read_text(encoding="utf-8") + campaigns_toml, encoding="utf-8")
@@ -211,5 +235,7 @@ def audit_actions(site: Site) -> list[tuple[str, str, dict[str, object]]]:
     from store.models import AuditEntry
 
     with site.app.sessions() as s:
-        return [(a.actor, a.action, json.loads(a.detail or "{}"))
-                for a in s.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+        return [
+            (a.actor, a.action, json.loads(a.detail or "{}"))
+            for a in s.scalars(select(AuditEntry).order_by(AuditEntry.id))
+        ]

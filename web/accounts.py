@@ -46,8 +46,10 @@ class AccountError(IntakeError):
 
 def check_name(name: str) -> str:
     if not NAME.match(name):
-        raise AccountError(f"account name {name!r}: use 1-64 lower-case letters, digits, '.', '_' "
-                           "or '-', starting with a letter or digit (e.g. co.hoa)")
+        raise AccountError(
+            f"account name {name!r}: use 1-64 lower-case letters, digits, '.', '_' "
+            "or '-', starting with a letter or digit (e.g. co.hoa)"
+        )
     return name
 
 
@@ -74,10 +76,12 @@ def add_user(s: Session, name: str, role: str, password: str, *, by: str, now: d
         raise AccountError(f"role {role!r}: use one of {', '.join(ROLES)}")
     _check_password(password)
     if s.scalar(select(WebUser.id).where(WebUser.name == name)) is not None:
-        raise AccountError(f"account {name!r} exists already (intake users passwd {name} changes "
-                           "its password)")
-    user = WebUser(name=name, role=role, password_hash=_hasher.hash(password), created_at=now,
-                   updated_at=now)
+        raise AccountError(
+            f"account {name!r} exists already (intake users passwd {name} changes its password)"
+        )
+    user = WebUser(
+        name=name, role=role, password_hash=_hasher.hash(password), created_at=now, updated_at=now
+    )
     s.add(user)
     audit(s, by, "web.user_add", now, account=name, role=role)
     return user
@@ -125,8 +129,15 @@ def open_session(s: Session, user: WebUser, now: datetime) -> str:
     """A new session for `user`; returns the token for the cookie. Expired sessions are swept."""
     s.execute(delete(WebSession).where(WebSession.expires_at < now))
     token = secrets.token_urlsafe(32)
-    s.add(WebSession(token_hash=_digest(token), user_id=user.id, csrf=secrets.token_urlsafe(32),
-                     created_at=now, expires_at=now + SESSION_LIFETIME))
+    s.add(
+        WebSession(
+            token_hash=_digest(token),
+            user_id=user.id,
+            csrf=secrets.token_urlsafe(32),
+            created_at=now,
+            expires_at=now + SESSION_LIFETIME,
+        )
+    )
     return token
 
 
@@ -163,8 +174,14 @@ class Throttle:
     """Failed logins per account name and per client address within `window`; at `per_name`
     (or `per_address`) failures the name (address) is locked for `lock`."""
 
-    def __init__(self, *, per_name: int = 5, per_address: int = 20,
-                 window: timedelta = timedelta(minutes=15), lock: timedelta = timedelta(minutes=15)):
+    def __init__(
+        self,
+        *,
+        per_name: int = 5,
+        per_address: int = 20,
+        window: timedelta = timedelta(minutes=15),
+        lock: timedelta = timedelta(minutes=15),
+    ):
         self.limits = {"name": per_name, "address": per_address}
         self.window, self.lock = window, lock
         self._failures: dict[tuple[str, str], list[datetime]] = {}

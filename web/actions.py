@@ -64,8 +64,8 @@ def seen_of(state: str, campaign_id: str) -> str:
 def _claim(s: Session, message_id: int, seen: str) -> bool:
     state, _, campaign = seen.partition(":")
     result: CursorResult[Any] = s.execute(  # type: ignore[assignment]
-        update(Message).where(Message.id == message_id, Message.state == state,
-                              Message.campaign_id == campaign)
+        update(Message)
+        .where(Message.id == message_id, Message.state == state, Message.campaign_id == campaign)
         .values(campaign_by=Message.campaign_by)
     )
     return bool(result.rowcount)
@@ -77,8 +77,10 @@ def _taken(c: Console, message_id: int) -> Conflict:
     if msg is None:
         return Conflict(f"Không có thư số {message_id}.", 404)
     who = msg.campaign_by if msg.campaign_by not in ("", "auto") else msg.assigned_by
-    return Conflict(f"Thư số {message_id} đã được {who or 'người khác'} xử lý trước bạn; "
-                    "không có thay đổi nào. Trang đã được tải lại.")
+    return Conflict(
+        f"Thư số {message_id} đã được {who or 'người khác'} xử lý trước bạn; "
+        "không có thay đổi nào. Trang đã được tải lại."
+    )
 
 
 def move_message(c: Console, message_id: int, target: str, seen: str, *, by: str) -> Message:
@@ -92,8 +94,9 @@ def move_message(c: Console, message_id: int, target: str, seen: str, *, by: str
         try:
             msg = move(s, c.cfg, str(message_id), target, by=by, now=c.now())
         except IntakeError as e:  # received or quarantined: not a message to move
-            raise Refused(f"Thư số {message_id} đang được xử lý hoặc đang bị tạm giữ: chưa "
-                          "chuyển được.", 409) from e
+            raise Refused(
+                f"Thư số {message_id} đang được xử lý hoặc đang bị tạm giữ: chưa chuyển được.", 409
+            ) from e
         pk = msg.id
     with c.filing:
         c.filer().reparse([pk])
@@ -123,7 +126,8 @@ def retry(c: Console, ref: str, *, by: str) -> str:
         # the claim moves it out of quarantine at once (as the reparse would): a second
         # officer's claim then matches no row
         result: CursorResult[Any] = s.execute(  # type: ignore[assignment]
-            update(Message).where(Message.id == pk, Message.state == "quarantined")
+            update(Message)
+            .where(Message.id == pk, Message.state == "quarantined")
             .values(state="received", attempts=0, next_attempt_at=None)
         )
         if not result.rowcount:
@@ -167,20 +171,46 @@ def remind_now(c: Console, campaign: CampaignConfig, code: str, *, by: str) -> R
         raise Refused("Đơn vị chưa có địa chỉ thư nào: không gửi được thư nhắc.")
     kind = "overdue" if now >= u.deadline else "reminder"
     slot = f"manual@{now.astimezone(campaign.tz).date().isoformat()}"
-    notice = Notice(unit=u.code, kind=kind, slot=slot, to=u.emails, missing=u.missing,
-                    deadline=u.deadline, at=now)
+    notice = Notice(
+        unit=u.code,
+        kind=kind,
+        slot=slot,
+        to=u.emails,
+        missing=u.missing,
+        deadline=u.deadline,
+        at=now,
+    )
     mail = compose_reminder(notice, u, cs, now, env)
     msg = build_message(mail, sender=sender, now=now, message_id=new_message_id(sender))
-    already = Conflict("Hôm nay đơn vị này đã có một thư nhắc gửi ngay (do bạn hoặc người khác "
-                       "bấm trước); không gửi thêm.")
+    already = Conflict(
+        "Hôm nay đơn vị này đã có một thư nhắc gửi ngay (do bạn hoặc người khác "
+        "bấm trước); không gửi thêm."
+    )
     try:
         with c.sessions.begin() as s:
-            row = outbox.enqueue(s, c.files, msg, campaign_id=campaign.id, kind=kind,
-                                 unit_code=u.code, slot=slot, now=now)
+            row = outbox.enqueue(
+                s,
+                c.files,
+                msg,
+                campaign_id=campaign.id,
+                kind=kind,
+                unit_code=u.code,
+                slot=slot,
+                now=now,
+            )
             if row is None:
                 raise already
-            audit(s, by, "remind", now, unit=u.code, campaign=campaign.id, kind=kind, slot=slot,
-                  outbox=row.id)
+            audit(
+                s,
+                by,
+                "remind",
+                now,
+                unit=u.code,
+                campaign=campaign.id,
+                kind=kind,
+                slot=slot,
+                outbox=row.id,
+            )
     except IntegrityError as e:  # the same key committed by another officer meanwhile
         raise already from e
     return Reminded(kind, u.emails)

@@ -27,13 +27,21 @@ def create_app(c: Console) -> Flask:
     app.register_blueprint(mailviews.bp)
     tz = c.tz
     app.jinja_env.filters.update(
-        date=lambda dt: fmt_date(dt, tz), datetime=lambda dt: fmt_datetime(dt, tz),
-        deadline=lambda dt: fmt_deadline(dt, tz), number=fmt_number, kind=kind_label,
-        item=item_label, state=lambda s: STATE_VI.get(s, s), reason=reason_vi,
+        date=lambda dt: fmt_date(dt, tz),
+        datetime=lambda dt: fmt_datetime(dt, tz),
+        deadline=lambda dt: fmt_deadline(dt, tz),
+        number=fmt_number,
+        kind=kind_label,
+        item=item_label,
+        state=lambda s: STATE_VI.get(s, s),
+        reason=reason_vi,
     )
     app.jinja_env.globals.update(
-        office="Phòng GD&ĐT huyện Thanh Oai", campaign=c.cfg.campaign,
-        who=lambda: g.get("who"), here=views.here, other_campaign=OTHER,
+        office="Phòng GD&ĐT huyện Thanh Oai",
+        campaign=c.cfg.campaign,
+        who=lambda: g.get("who"),
+        here=views.here,
+        other_campaign=OTHER,
         campaigns=c.cfg.campaigns,
     )
     return app

@@ -31,10 +31,21 @@ def _form(error: str = "", name: str = "", status: int = 200) -> Any:
     # the token of a login cookie still valid is kept: another tab (or the favicon request the
     # browser sends, redirected here too) must not invalidate the form already shown
     token = login_token(c) or secrets.token_urlsafe(32)
-    resp = make_response(render_template(
-        "login.html", csrf=token, error=error, name=name, next=request.args.get("next", "")), status)
-    resp.set_cookie(LOGIN_COOKIE, c.signer.sign(token).decode(), max_age=3600, httponly=True,
-                    samesite="Strict", secure=c.cfg.web.secure, path="/login")
+    resp = make_response(
+        render_template(
+            "login.html", csrf=token, error=error, name=name, next=request.args.get("next", "")
+        ),
+        status,
+    )
+    resp.set_cookie(
+        LOGIN_COOKIE,
+        c.signer.sign(token).decode(),
+        max_age=3600,
+        httponly=True,
+        samesite="Strict",
+        secure=c.cfg.web.secure,
+        path="/login",
+    )
     return resp
 
 
@@ -57,10 +68,18 @@ def login() -> Any:
     if locked is not None:
         what, left = locked
         whom = "Tài khoản này" if what == "name" else "Máy của bạn"
-        log.warning("login refused: %s %s locked for %ss", what, name if what == "name" else address,
-                    int(left.total_seconds()))
-        return _form(f"{whom} tạm bị khoá vì đăng nhập sai nhiều lần. Hãy thử lại sau "
-                     f"{_minutes(left.total_seconds())} phút.", name, 429)
+        log.warning(
+            "login refused: %s %s locked for %ss",
+            what,
+            name if what == "name" else address,
+            int(left.total_seconds()),
+        )
+        return _form(
+            f"{whom} tạm bị khoá vì đăng nhập sai nhiều lần. Hãy thử lại sau "
+            f"{_minutes(left.total_seconds())} phút.",
+            name,
+            429,
+        )
     with c.sessions.begin() as s:
         user = authenticate(s, name, password, now)
         if user is None:
@@ -73,9 +92,15 @@ def login() -> Any:
         return _form("Tên đăng nhập hoặc mật khẩu không đúng.", name, 401)
     c.throttle.succeeded(name)
     resp = redirect(_safe_next(request.form.get("next")), 303)
-    resp.set_cookie(session_cookie(c.cfg), c.signer.sign(token).decode(),
-                    max_age=int(SESSION_LIFETIME.total_seconds()), httponly=True,
-                    samesite="Strict", secure=c.cfg.web.secure, path="/")
+    resp.set_cookie(
+        session_cookie(c.cfg),
+        c.signer.sign(token).decode(),
+        max_age=int(SESSION_LIFETIME.total_seconds()),
+        httponly=True,
+        samesite="Strict",
+        secure=c.cfg.web.secure,
+        path="/",
+    )
     resp.delete_cookie(LOGIN_COOKIE, path="/login")
     return resp
 

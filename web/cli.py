@@ -23,8 +23,9 @@ from store.db import open_store
 
 log = logging.getLogger(__name__)
 
-_by = click.option("--by", default=lambda: os.environ.get("USER", "admin"),
-                   help="Who does it (audited).")
+_by = click.option(
+    "--by", default=lambda: os.environ.get("USER", "admin"), help="Who does it (audited)."
+)
 
 
 def _sessions(cfg: config_mod.Config) -> tuple[Engine, sessionmaker[Session]]:
@@ -52,18 +53,25 @@ def web_cmd(c: Ctx) -> None:
             server = make_server(console)
         except (OSError, ValueError) as e:  # waitress: ValueError for a host it cannot resolve
             why = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
-            raise IntakeError(f"cannot listen on {cfg.web.host}:{cfg.web.port}: {why}; set "
-                              "[web] host/port to a free address of this machine") from e
+            raise IntakeError(
+                f"cannot listen on {cfg.web.host}:{cfg.web.port}: {why}; set "
+                "[web] host/port to a free address of this machine"
+            ) from e
         with console.sessions() as s:
             if s.scalar(select(WebUser.id).limit(1)) is None:
-                click.echo("warning: no accounts yet: intake users add NAME --role officer", err=True)
+                click.echo(
+                    "warning: no accounts yet: intake users add NAME --role officer", err=True
+                )
 
         def stop(signum: int, frame: FrameType | None) -> None:
             raise SystemExit(0)
 
         signal.signal(signal.SIGTERM, stop)
-        click.echo(f"intake web: serving on http://{cfg.web.host}:{server.effective_port}"
-                   + (f" (officers open {cfg.web.base_url})" if cfg.web.base_url else ""), err=True)
+        click.echo(
+            f"intake web: serving on http://{cfg.web.host}:{server.effective_port}"
+            + (f" (officers open {cfg.web.base_url})" if cfg.web.base_url else ""),
+            err=True,
+        )
         server.run()
     finally:
         close()
@@ -83,8 +91,12 @@ def _read_password(from_stdin: bool) -> str:
 
 @users.command("add")
 @click.argument("name")
-@click.option("--role", type=click.Choice(["officer", "viewer"]), required=True,
-              help="officer: may act; viewer: only reads.")
+@click.option(
+    "--role",
+    type=click.Choice(["officer", "viewer"]),
+    required=True,
+    help="officer: may act; viewer: only reads.",
+)
 @click.option("--password-stdin", is_flag=True, help="Read the password from one line of stdin.")
 @_by
 @pass_ctx

@@ -41,11 +41,21 @@ log = logging.getLogger(__name__)
 PUBLIC = frozenset({"auth.login", "static"})
 SESSION_COOKIE = "intake_session"
 LOGIN_COOKIE = "intake_login"
-PAGE_CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-            "frame-ancestors 'none'; base-uri 'none'")
-STATE_VI = {"missing": "Chưa gửi", "incomplete": "Chưa đủ", "complete": "Đã đủ",
-            "filed": "Đã nhận", "unassigned": "Chờ xử lý", "quarantined": "Tạm giữ",
-            "ignored": "Bỏ qua", "other": "Thư khác", "received": "Đang xử lý"}
+PAGE_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+STATE_VI = {
+    "missing": "Chưa gửi",
+    "incomplete": "Chưa đủ",
+    "complete": "Đã đủ",
+    "filed": "Đã nhận",
+    "unassigned": "Chờ xử lý",
+    "quarantined": "Tạm giữ",
+    "ignored": "Bỏ qua",
+    "other": "Thư khác",
+    "received": "Đang xử lý",
+}
 
 
 @dataclass
@@ -77,12 +87,21 @@ class Console:
         threads, since its parse workers' fork server starts then). Hold `filing` around it."""
         if self._filer is None:
             cfg = self.cfg
-            stage = ParseStage(str(self.files.root), Limits(**dataclasses.asdict(cfg.limits)),
-                               secret_env=(cfg.mailbox.password_env, cfg.smtp.password_env))
+            stage = ParseStage(
+                str(self.files.root),
+                Limits(**dataclasses.asdict(cfg.limits)),
+                secret_env=(cfg.mailbox.password_env, cfg.smtp.password_env),
+            )
             self._filer = Filer(
-                self.sessions, self.files, self.clock, cfg.campaign,
-                office=cfg.units.office_addresses, max_attempts=cfg.mailbox.max_attempts,
-                authserv_id=cfg.mailbox.authserv_id, stage=stage, campaigns=cfg.campaigns,
+                self.sessions,
+                self.files,
+                self.clock,
+                cfg.campaign,
+                office=cfg.units.office_addresses,
+                max_attempts=cfg.mailbox.max_attempts,
+                authserv_id=cfg.mailbox.authserv_id,
+                stage=stage,
+                campaigns=cfg.campaigns,
             )
         return self._filer
 
@@ -94,7 +113,11 @@ class Console:
 def secret_key(cfg: Config) -> bytes:
     """The cookie-signing key from `[web] secret_file` (default: `web-secret` beside the file
     store folder, which the service may write), made (0600) on first start."""
-    path = cfg.path(cfg.web.secret_file) if cfg.web.secret_file else cfg.files_dir.parent / "web-secret"
+    path = (
+        cfg.path(cfg.web.secret_file)
+        if cfg.web.secret_file
+        else cfg.files_dir.parent / "web-secret"
+    )
     try:
         return path.read_bytes().strip()
     except FileNotFoundError:
@@ -111,9 +134,13 @@ def secret_key(cfg: Config) -> bytes:
 def build_console(cfg: Config, clock: Clock | None = None) -> tuple[Console, Callable[[], None]]:
     """The console over the configured store (migrated); returns it and its close function."""
     engine, sessions = open_store(cfg.store_url, migrate=True, files_root=cfg.files_dir)
-    console = Console(cfg=cfg, sessions=sessions, files=FileStore(cfg.files_dir),
-                      clock=clock or SystemClock(),
-                      signer=TimestampSigner(secret_key(cfg), salt="intake-web"))
+    console = Console(
+        cfg=cfg,
+        sessions=sessions,
+        files=FileStore(cfg.files_dir),
+        clock=clock or SystemClock(),
+        signer=TimestampSigner(secret_key(cfg), salt="intake-web"),
+    )
     console.filer()
 
     def close() -> None:

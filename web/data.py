@@ -71,25 +71,38 @@ def thumbnail_of(facts_json: str) -> str | None:
     return None
 
 
-def _files(s: Session, message_ids: list[int], unit_id: int | None = None) -> dict[int, list[FileRow]]:
+def _files(
+    s: Session, message_ids: list[int], unit_id: int | None = None
+) -> dict[int, list[FileRow]]:
     out: dict[int, list[FileRow]] = {}
     if not message_ids:
         return out
-    q = (select(Attachment).where(Attachment.message_fk.in_(message_ids))
-         .order_by(Attachment.message_fk, Attachment.id))
+    q = (
+        select(Attachment)
+        .where(Attachment.message_fk.in_(message_ids))
+        .order_by(Attachment.message_fk, Attachment.id)
+    )
     for a in s.scalars(q):
         if unit_id is not None and a.unit_id is not None and a.unit_id != unit_id:
             continue  # filed apart to another unit
-        out.setdefault(a.message_fk, []).append(FileRow(
-            id=a.id, filename=a.filename, kind=a.kind, fmt=a.fmt, size=a.size,
-            items=tuple(filter(None, a.items.split(","))), problem=a.problem,
-            thumbnail=thumbnail_of(a.facts) is not None,
-        ))
+        out.setdefault(a.message_fk, []).append(
+            FileRow(
+                id=a.id,
+                filename=a.filename,
+                kind=a.kind,
+                fmt=a.fmt,
+                size=a.size,
+                items=tuple(filter(None, a.items.split(","))),
+                problem=a.problem,
+                thumbnail=thumbnail_of(a.facts) is not None,
+            )
+        )
     return out
 
 
-def _rows(s: Session, msgs: list[Message], unit_id: int | None = None,
-          names: dict[str, str] | None = None) -> list[MessageRow]:
+def _rows(
+    s: Session, msgs: list[Message], unit_id: int | None = None, names: dict[str, str] | None = None
+) -> list[MessageRow]:
     files = _files(s, [m.id for m in msgs], unit_id)
     units = {m.unit_id for m in msgs if m.unit_id is not None}
     codes = {i: c for i, c in s.execute(select(Unit.id, Unit.code).where(Unit.id.in_(units)))}
@@ -99,50 +112,81 @@ def _rows(s: Session, msgs: list[Message], unit_id: int | None = None,
             found = [c["code"] for c in json.loads(m.candidates or "[]") if isinstance(c, dict)]
         except ValueError:
             found = []
-        rows.append(MessageRow(
-            id=m.id, from_addr=m.from_addr, from_name=m.from_name, subject=m.subject,
-            received_at=m.received_at, state=m.state, reason=m.reason, assigned_by=m.assigned_by,
-            files=tuple(files.get(m.id, ())),
-            candidates=tuple((c, (names or {}).get(c, c)) for c in found),
-            campaign_id=m.campaign_id, unit_code=codes.get(m.unit_id, "") if m.unit_id else "",
-            campaign_by=m.campaign_by, campaign_reason=m.campaign_reason,
-        ))
+        rows.append(
+            MessageRow(
+                id=m.id,
+                from_addr=m.from_addr,
+                from_name=m.from_name,
+                subject=m.subject,
+                received_at=m.received_at,
+                state=m.state,
+                reason=m.reason,
+                assigned_by=m.assigned_by,
+                files=tuple(files.get(m.id, ())),
+                candidates=tuple((c, (names or {}).get(c, c)) for c in found),
+                campaign_id=m.campaign_id,
+                unit_code=codes.get(m.unit_id, "") if m.unit_id else "",
+                campaign_by=m.campaign_by,
+                campaign_reason=m.campaign_reason,
+            )
+        )
     return rows
 
 
 def unit_messages(s: Session, unit_id: int) -> list[MessageRow]:
     """The unit's messages (and messages with a file filed apart to it), oldest first."""
     apart = select(Attachment.message_fk).where(Attachment.unit_id == unit_id)
-    msgs = list(s.scalars(
-        select(Message).where(or_(Message.unit_id == unit_id, Message.id.in_(apart)))
-        .order_by(Message.received_at, Message.id)
-    ))
+    msgs = list(
+        s.scalars(
+            select(Message)
+            .where(or_(Message.unit_id == unit_id, Message.id.in_(apart)))
+            .order_by(Message.received_at, Message.id)
+        )
+    )
     return _rows(s, msgs, unit_id)
 
 
 def waiting(s: Session, names: dict[str, str]) -> list[MessageRow]:
     """Unassigned mail, oldest first, with its files and candidate units by name."""
-    msgs = list(s.scalars(select(Message).where(Message.state == "unassigned")
-                          .order_by(Message.received_at, Message.id)))
+    msgs = list(
+        s.scalars(
+            select(Message)
+            .where(Message.state == "unassigned")
+            .order_by(Message.received_at, Message.id)
+        )
+    )
     return _rows(s, msgs, names=names)
 
 
 def other(s: Session) -> list[MessageRow]:
     """Other mail (of no campaign): kept, newest first, with its files."""
-    msgs = list(s.scalars(select(Message).where(Message.state == "other")
-                          .order_by(Message.received_at.desc(), Message.id.desc())))
+    msgs = list(
+        s.scalars(
+            select(Message)
+            .where(Message.state == "other")
+            .order_by(Message.received_at.desc(), Message.id.desc())
+        )
+    )
     return _rows(s, msgs)
 
 
 def outbox_counts(s: Session) -> dict[str, int]:
-    return {state: n for state, n in s.execute(
-        select(OutboxMail.state, func.count()).group_by(OutboxMail.state))}
+    return {
+        state: n
+        for state, n in s.execute(select(OutboxMail.state, func.count()).group_by(OutboxMail.state))
+    }
 
 
 def outbox_queue(s: Session, limit: int = 50) -> list[OutboxMail]:
     """Mail not yet sent (pending, sending, failed), oldest first."""
-    return list(s.scalars(select(OutboxMail).where(OutboxMail.state != "sent")
-                          .order_by(OutboxMail.created_at, OutboxMail.id).limit(limit)))
+    return list(
+        s.scalars(
+            select(OutboxMail)
+            .where(OutboxMail.state != "sent")
+            .order_by(OutboxMail.created_at, OutboxMail.id)
+            .limit(limit)
+        )
+    )
 
 
 def unit_by_code(s: Session, code: str) -> Unit | None:
@@ -162,8 +206,9 @@ def resolve_unit(units: tuple[UnitStatus, ...], text: str) -> UnitStatus | list[
     return found[0] if len(found) == 1 else found
 
 
-def filter_units(cs: CampaignStatus, *, q: str = "", state: str = "", kind: str = "",
-                 overdue: bool = False) -> list[UnitStatus]:
+def filter_units(
+    cs: CampaignStatus, *, q: str = "", state: str = "", kind: str = "", overdue: bool = False
+) -> list[UnitStatus]:
     """The overview's filters: name or code (diacritics optional), state, kind, overdue."""
     wanted = fold(q)
     out = []

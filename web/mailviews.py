@@ -33,8 +33,14 @@ def pending(error: str = "", status_code: int = 200) -> Any:
     names = {u.code: u.name for u in cs.units}
     with c.sessions() as s:
         rows = data.waiting(s, names)
-    return render_template("pending.html", rows=rows, units=cs.units, notice=notice(),
-                           error=error, campaigns=c.cfg.campaigns), status_code
+    return render_template(
+        "pending.html",
+        rows=rows,
+        units=cs.units,
+        notice=notice(),
+        error=error,
+        campaigns=c.cfg.campaigns,
+    ), status_code
 
 
 @bp.post("/messages/<int:message_id>/assign")
@@ -45,31 +51,42 @@ def assign_message(message_id: int) -> Any:
     found = data.resolve_unit(status(c, k).units, text)
     if not isinstance(found, UnitStatus):
         if not found:
-            return pending(error=f"Không tìm thấy đơn vị “{text}”. Hãy gõ tên đơn vị và chọn "
-                                 "trong danh sách gợi ý.", status_code=400)
-        return pending(error=f"“{text}” khớp với {len(found)} đơn vị: "
-                             + "; ".join(f"{u.name} ({u.code})" for u in found[:5])
-                             + ". Hãy gõ tên đầy đủ hơn.", status_code=400)
+            return pending(
+                error=f"Không tìm thấy đơn vị “{text}”. Hãy gõ tên đơn vị và chọn "
+                "trong danh sách gợi ý.",
+                status_code=400,
+            )
+        return pending(
+            error=f"“{text}” khớp với {len(found)} đơn vị: "
+            + "; ".join(f"{u.name} ({u.code})" for u in found[:5])
+            + ". Hãy gõ tên đầy đủ hơn.",
+            status_code=400,
+        )
     name = who().name
     with c.sessions.begin() as s:
         # The claim comes first in the transaction: on SQLite it takes the write lock, on
         # PostgreSQL the row lock; the loser sees state != unassigned and changes nothing.
         result: CursorResult[Any] = s.execute(  # type: ignore[assignment]
-            update(Message).where(Message.id == message_id, Message.state == "unassigned")
+            update(Message)
+            .where(Message.id == message_id, Message.state == "unassigned")
             .values(assigned_by=name)
         )
         claimed = result.rowcount
         if claimed:
-            assign(s, k, str(message_id), found.code, by=name, now=c.now(),
-                   campaigns=c.cfg.campaigns)
+            assign(
+                s, k, str(message_id), found.code, by=name, now=c.now(), campaigns=c.cfg.campaigns
+            )
     if not claimed:
         with c.sessions() as s:
             msg = s.get(Message, message_id)
         if msg is None:
             abort(404)
         by = msg.assigned_by if msg.assigned_by not in ("", "auto") else msg.campaign_by
-        return pending(error=f"Thư số {message_id} đã được {by or 'người khác'} xử lý "
-                             "trước bạn; không có thay đổi nào.", status_code=409)
+        return pending(
+            error=f"Thư số {message_id} đã được {by or 'người khác'} xử lý "
+            "trước bạn; không có thay đổi nào.",
+            status_code=409,
+        )
     return redirect(here("mail.pending", ok="assigned"), 303)
 
 
@@ -81,8 +98,9 @@ def move_message(message_id: int) -> Any:
     target = request.form.get("campaign_to", "")[:64]
     back = "mail.other" if request.form.get("back") == "other" else "mail.pending"
     try:
-        actions.move_message(c, message_id, target, request.form.get("seen", "")[:200],
-                             by=who().name)
+        actions.move_message(
+            c, message_id, target, request.form.get("seen", "")[:200], by=who().name
+        )
     except actions.Refused as e:
         if e.status == 404:
             abort(404)
@@ -96,8 +114,9 @@ def other(error: str = "", status_code: int = 200) -> Any:
     c = console()
     with c.sessions() as s:
         rows = data.other(s)
-    return render_template("other.html", rows=rows, notice=notice(), error=error,
-                           campaigns=c.cfg.campaigns), status_code
+    return render_template(
+        "other.html", rows=rows, notice=notice(), error=error, campaigns=c.cfg.campaigns
+    ), status_code
 
 
 @bp.post("/system/retry")

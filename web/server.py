@@ -17,18 +17,27 @@ from web.console import Console
 log = logging.getLogger(__name__)
 
 
-def make_server(console: Console, *, host: str | None = None, port: int | None = None,
-                threads: int = 4) -> Any:
+def make_server(
+    console: Console, *, host: str | None = None, port: int | None = None, threads: int = 4
+) -> Any:
     """A bound waitress server (port 0: a free one, see `.effective_port`); `.run()` serves."""
     web = console.cfg.web
     extra: dict[str, Any] = {}
     if web.trusted_proxy:
-        extra.update(trusted_proxy=web.trusted_proxy,
-                     trusted_proxy_headers={"x-forwarded-for", "x-forwarded-proto"},
-                     clear_untrusted_proxy_headers=True)
-    return create_server(create_app(console), host=web.host if host is None else host,
-                         port=web.port if port is None else port, threads=threads,
-                         ident="intake", channel_timeout=60, **extra)
+        extra.update(
+            trusted_proxy=web.trusted_proxy,
+            trusted_proxy_headers={"x-forwarded-for", "x-forwarded-proto"},
+            clear_untrusted_proxy_headers=True,
+        )
+    return create_server(
+        create_app(console),
+        host=web.host if host is None else host,
+        port=web.port if port is None else port,
+        threads=threads,
+        ident="intake",
+        channel_timeout=60,
+        **extra,
+    )
 
 
 class Running:

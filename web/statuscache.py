@@ -38,16 +38,26 @@ TTL = 60.0  # seconds
 
 def fingerprint(s: Session, now: datetime) -> tuple[Any, ...]:
     """What changes whenever the status of any campaign can have changed (see above)."""
+
     def one(*cols: Any) -> Any:
         return select(*cols).scalar_subquery()
 
-    row = s.execute(select(
-        one(func.count(Message.id)), one(func.max(Message.id)), one(func.max(Message.processed_at)),
-        one(func.sum(Message.attempts)), one(func.max(AuditEntry.id)), one(func.count(Unit.id)),
-        one(func.max(Unit.updated_at)), one(func.count(UnitAddress.id)),
-        one(func.count(LedgerEntry.id)), one(func.max(LedgerEntry.updated_at)),
-        one(func.max(Heartbeat.last_success_at)), one(func.max(Heartbeat.failing_since)),
-    )).one()
+    row = s.execute(
+        select(
+            one(func.count(Message.id)),
+            one(func.max(Message.id)),
+            one(func.max(Message.processed_at)),
+            one(func.sum(Message.attempts)),
+            one(func.max(AuditEntry.id)),
+            one(func.count(Unit.id)),
+            one(func.max(Unit.updated_at)),
+            one(func.count(UnitAddress.id)),
+            one(func.count(LedgerEntry.id)),
+            one(func.max(LedgerEntry.updated_at)),
+            one(func.max(Heartbeat.last_success_at)),
+            one(func.max(Heartbeat.failing_since)),
+        )
+    ).one()
     return (*row, now.replace(second=0, microsecond=0))
 
 
@@ -61,16 +71,22 @@ class _Copy:
 class StatusCache:
     """Thread-safe; two threads missing at once may both compute (the same result)."""
 
-    def __init__(self, sessions: sessionmaker[Session], *, ttl: float = TTL,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        ttl: float = TTL,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.sessions = sessions
         self.ttl = ttl
         self.monotonic = monotonic
         self._copies: dict[tuple[str, str], _Copy] = {}
         self._lock = threading.Lock()
 
-    def _get(self, what: str, campaign: CampaignConfig, now: datetime,
-             compute: Callable[[Session], Any]) -> Any:
+    def _get(
+        self, what: str, campaign: CampaignConfig, now: datetime, compute: Callable[[Session], Any]
+    ) -> Any:
         with self.sessions() as s:
             key = fingerprint(s, now)
             with self._lock:
@@ -83,14 +99,16 @@ class StatusCache:
         return value
 
     def status(self, campaign: CampaignConfig, now: datetime) -> CampaignStatus:
-        out: CampaignStatus = self._get("status", campaign, now,
-                                        lambda s: status_for(s, campaign, now))
+        out: CampaignStatus = self._get(
+            "status", campaign, now, lambda s: status_for(s, campaign, now)
+        )
         return out
 
     def unit_data(self, campaign: CampaignConfig, now: datetime) -> dict[str, UnitData]:
         """Each unit's latest data-table rows and nominations, by unit code."""
         out: dict[str, UnitData] = self._get(
-            "data", campaign, now, lambda s: {d.code: d for d in unit_data(s, campaign.id)})
+            "data", campaign, now, lambda s: {d.code: d for d in unit_data(s, campaign.id)}
+        )
         return out
 
     def clear(self) -> None:

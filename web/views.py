@@ -73,20 +73,44 @@ def overview() -> Any:
     cs = status(c)
     q, state, kind = (request.args.get(k, "").strip()[:100] for k in ("q", "state", "kind"))
     overdue = request.args.get("overdue") == "1"
-    units = data.filter_units(cs, q=q, state=state if state in STATES else "",
-                              kind=kind if kind in KIND_LABELS else "", overdue=overdue)
+    units = data.filter_units(
+        cs,
+        q=q,
+        state=state if state in STATES else "",
+        kind=kind if kind in KIND_LABELS else "",
+        overdue=overdue,
+    )
     counts = {st: sum(1 for u in cs.units if u.state == st) for st in STATES}
     late = sum(1 for u in cs.units if u.late and u.state != "complete")
     pages = max(1, -(-len(units) // PAGE))
     page = min(max(_int(request.args.get("page", "1")), 1), pages)
-    keep: dict[str, Any] = {k: v for k, v in request.args.items()
-                            if k in ("q", "state", "kind", "overdue", "campaign") and v}
-    links = {"prev": url_for("views.overview", **keep, page=page - 1) if page > 1 else "",
-             "next": url_for("views.overview", **keep, page=page + 1) if page < pages else ""}
-    return render_template("overview.html", cs=cs, units=units[(page - 1) * PAGE:page * PAGE],
-                           found=len(units), page=page, pages=pages, links=links, counts=counts,
-                           late=late, q=q, state=state, kind=kind, overdue=overdue,
-                           kinds=KIND_LABELS, states=STATES, now=c.now())
+    keep: dict[str, Any] = {
+        k: v
+        for k, v in request.args.items()
+        if k in ("q", "state", "kind", "overdue", "campaign") and v
+    }
+    links = {
+        "prev": url_for("views.overview", **keep, page=page - 1) if page > 1 else "",
+        "next": url_for("views.overview", **keep, page=page + 1) if page < pages else "",
+    }
+    return render_template(
+        "overview.html",
+        cs=cs,
+        units=units[(page - 1) * PAGE : page * PAGE],
+        found=len(units),
+        page=page,
+        pages=pages,
+        links=links,
+        counts=counts,
+        late=late,
+        q=q,
+        state=state,
+        kind=kind,
+        overdue=overdue,
+        kinds=KIND_LABELS,
+        states=STATES,
+        now=c.now(),
+    )
 
 
 def _int(text: str) -> int:
@@ -107,9 +131,18 @@ def unit(code: str, error: str = "", status_code: int = 200) -> Any:
         messages = data.unit_messages(s, row.id)
         extended = row.extended_until
     ud = c.statuses.unit_data(k, c.now()).get(code)
-    return render_template("unit.html", u=u, messages=messages, extended=extended, ud=ud,
-                           notice=notice(), error=error, cs=cs, k=k,
-                           remindable=u.state in actions.OPEN_STATES and bool(u.emails)), status_code
+    return render_template(
+        "unit.html",
+        u=u,
+        messages=messages,
+        extended=extended,
+        ud=ud,
+        notice=notice(),
+        error=error,
+        cs=cs,
+        k=k,
+        remindable=u.state in actions.OPEN_STATES and bool(u.emails),
+    ), status_code
 
 
 def _end_of_day(text: str, c: Console) -> datetime | None:
@@ -128,8 +161,11 @@ def extend_deadline(code: str) -> Any:
     c = console()
     until = _end_of_day(request.form.get("until", ""), c)
     if until is None:
-        return unit(code, error="Ngày gia hạn không hợp lệ: hãy chọn một ngày (ngày/tháng/năm).",
-                    status_code=400)
+        return unit(
+            code,
+            error="Ngày gia hạn không hợp lệ: hãy chọn một ngày (ngày/tháng/năm).",
+            status_code=400,
+        )
     try:
         with c.sessions.begin() as s:
             extend(s, code, until, by=who().name, now=c.now())
@@ -154,8 +190,7 @@ def remind(code: str) -> Any:
 @bp.get("/download")
 def download() -> Any:
     c = console()
-    return render_template("download.html", cs=status(c), campaigns=c.cfg.campaigns,
-                           k=campaign(c))
+    return render_template("download.html", cs=status(c), campaigns=c.cfg.campaigns, k=campaign(c))
 
 
 @bp.get("/download/units/<code>.zip")
@@ -208,8 +243,9 @@ def system(error: str = "", status_code: int = 200) -> Any:
     with c.sessions() as s:
         counts = data.outbox_counts(s)
         queue = data.outbox_queue(s)
-    return render_template("system.html", cs=cs, counts=counts, queue=queue, now=c.now(),
-                           notice=notice(), error=error), status_code
+    return render_template(
+        "system.html", cs=cs, counts=counts, queue=queue, now=c.now(), notice=notice(), error=error
+    ), status_code
 
 
 def _disposition(filename: str, inline: bool) -> str:
@@ -224,8 +260,9 @@ def _disposition(filename: str, inline: bool) -> str:
 def _file(body: bytes, content_type: str, filename: str, *, inline: bool) -> Response:
     resp = Response(body, content_type=content_type)
     resp.headers["Content-Disposition"] = _disposition(filename, inline)
-    resp.headers["Content-Security-Policy"] = FILE_CSP + ("" if content_type == "application/pdf"
-                                                          else "; sandbox")
+    resp.headers["Content-Security-Policy"] = FILE_CSP + (
+        "" if content_type == "application/pdf" else "; sandbox"
+    )
     return resp
 
 

@@ -65,8 +65,16 @@ def entries(s: Session, unit_ids: Iterable[int], tz: ZoneInfo) -> list[Entry]:
         return []
     codes = {i: c for i, c in s.execute(select(Unit.id, Unit.code).where(Unit.id.in_(wanted)))}
     rows = s.execute(
-        select(Attachment.id, Attachment.parent_id, Attachment.filename, Attachment.sha256,
-               Attachment.unit_id, Message.id, Message.unit_id, Message.received_at)
+        select(
+            Attachment.id,
+            Attachment.parent_id,
+            Attachment.filename,
+            Attachment.sha256,
+            Attachment.unit_id,
+            Message.id,
+            Message.unit_id,
+            Message.received_at,
+        )
         .join(Message, Message.id == Attachment.message_fk)
         .where(or_(Message.unit_id.in_(wanted), Attachment.unit_id.in_(wanted)))
         .order_by(Message.received_at, Message.id, Attachment.id)
@@ -80,7 +88,9 @@ def entries(s: Session, unit_ids: Iterable[int], tz: ZoneInfo) -> list[Entry]:
             continue
         folder = f"{codes[owner]}/{received.astimezone(tz):%Y-%m-%d}-thu-{mid}"
         name = safe_name(clean_filename(filename, default="tep")) or "tep"
-        out.append(Entry(f"{folder}/{folders.setdefault(folder, UniqueNames()).take(name)}", sha, received))
+        out.append(
+            Entry(f"{folder}/{folders.setdefault(folder, UniqueNames()).take(name)}", sha, received)
+        )
     return out
 
 
@@ -97,9 +107,17 @@ def stream(files: FileStore, items: list[Entry], tz: ZoneInfo) -> Iterator[bytes
                 missing.append(item.path)
                 continue
             local = item.when.astimezone(tz)
-            info = zipfile.ZipInfo(item.path, date_time=(max(local.year, 1980), local.month,
-                                                         local.day, local.hour, local.minute,
-                                                         local.second))
+            info = zipfile.ZipInfo(
+                item.path,
+                date_time=(
+                    max(local.year, 1980),
+                    local.month,
+                    local.day,
+                    local.hour,
+                    local.minute,
+                    local.second,
+                ),
+            )
             info.compress_type = zipfile.ZIP_DEFLATED
             with f, zf.open(info, "w", force_zip64=True) as out:
                 while block := f.read(CHUNK):
@@ -109,6 +127,8 @@ def stream(files: FileStore, items: list[Entry], tz: ZoneInfo) -> Iterator[bytes
             if piece := sink.take():
                 yield piece
         if missing:
-            zf.writestr("THIEU-TEP.txt", "Không đọc được các tệp sau trong kho lưu trữ:\n"
-                        + "\n".join(missing) + "\n")
+            zf.writestr(
+                "THIEU-TEP.txt",
+                "Không đọc được các tệp sau trong kho lưu trữ:\n" + "\n".join(missing) + "\n",
+            )
     yield sink.take()

@@ -35,7 +35,9 @@ def run() -> None:
             context.run_migrations()
             broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all() if sqlite else []
             if broken:
-                raise RuntimeError(f"the migrations left rows that break a foreign key: {broken[:5]}")
+                raise RuntimeError(
+                    f"the migrations left rows that break a foreign key: {broken[:5]}"
+                )
         connection.commit()
         if sqlite:
             connection.exec_driver_sql("PRAGMA foreign_keys=ON")
