@@ -3,6 +3,11 @@ totals), the "other mail" beside them, and the `intake status --json` shapes:
 
 - one campaign (a single one configured, or `--campaign ID`): today's shape plus `"other"`;
 - several without `--campaign`: `{"campaigns": [that shape, …], "other": [...]}`.
+
+`units[].totals` is keyed by the campaign's own total columns (`total = true` in its
+`[[campaigns.table.columns]]`): the seed's `classes` and `participants` come from the facts read
+at filing; any other column is summed from the unit's latest table of that campaign, read back
+by its columns (`notifier.campaigntables`). A unit that sent no table of it has `null` totals.
 """
 
 from __future__ import annotations
@@ -15,8 +20,13 @@ from sqlalchemy.orm import Session
 from core.campaignconfig import CampaignConfig
 from core.config import Config
 from core.errors import IntakeError
+from notifier.campaigntables import unit_tables
+from parsers.campaigntable import sums
 from store.campaigns import OtherMessage, other_mail
+from store.files import FileStore
 from store.queries import CampaignStatus, campaign_status, status_json
+
+SEED_TOTALS = ("classes", "participants")  # read at filing into the facts (the seed's reader)
 
 
 class UnknownCampaign(IntakeError):
@@ -66,26 +76,43 @@ def other_json(others: tuple[OtherMessage, ...]) -> list[dict[str, Any]]:
     ]
 
 
+def unit_totals(
+    s: Session, files: FileStore, c: CampaignConfig, cs: CampaignStatus
+) -> dict[str, dict[str, int | None]]:
+    """unit code → {total column key: its sum} for the campaign's `total = true` columns, in the
+    config's order; None for a unit that sent no table of the campaign."""
+    keys = c.table.totals
+    seed = set(SEED_TOTALS) <= set(keys)
+    rest = [k for k in keys if not (seed and k in SEED_TOTALS)]
+    tables = {t.code: t for t in unit_tables(s, files, c.id, c.table)} if rest else {}
+    out: dict[str, dict[str, int | None]] = {}
+    for u in cs.units:
+        facts = {"classes": u.total_classes, "participants": u.total_participants}
+        table = tables.get(u.code)
+        summed: dict[str, int] = sums(table.rows, rest) if table is not None else {}
+        out[u.code] = {k: facts[k] if seed and k in facts else summed.get(k) for k in keys}
+    return out
+
+
+def campaign_json(s: Session, files: FileStore, c: CampaignConfig, now: datetime) -> dict[str, Any]:
+    """One campaign's `status --json` shape, its totals keyed by its own total columns."""
+    cs = status_for(s, c, now)
+    doc = status_json(cs)
+    totals = unit_totals(s, files, c, cs)
+    for unit in doc["units"]:
+        unit["totals"] = totals[unit["code"]]
+    return doc
+
+
 def status_document(
-    s: Session, cfg: Config, campaign_id: str | None, now: datetime
+    s: Session, cfg: Config, files: FileStore, campaign_id: str | None, now: datetime
 ) -> dict[str, Any]:
     """What `intake status --json [--campaign ID]` prints."""
     others = other_json(other_mail(s))
     if campaign_id is not None or len(cfg.campaigns) == 1:
         c = campaign_config(cfg, campaign_id)
-        return {**_keyed(status_json(status_for(s, c, now)), c), "other": others}
+        return {**campaign_json(s, files, c, now), "other": others}
     return {
-        "campaigns": [_keyed(status_json(status_for(s, c, now)), c) for c in cfg.campaigns],
+        "campaigns": [campaign_json(s, files, c, now) for c in cfg.campaigns],
         "other": others,
     }
-
-
-def _keyed(doc: dict[str, Any], c: CampaignConfig) -> dict[str, Any]:
-    """`units[].totals` keyed by the campaign's total columns (the seed's: classes and
-    participants, read by the built-in reader; another table's totals are not summed yet)."""
-    keys = c.table.totals
-    if set(keys) == {"classes", "participants"}:
-        return doc
-    for unit in doc["units"]:
-        unit["totals"] = {k: unit["totals"].get(k) for k in keys}
-    return doc

@@ -145,7 +145,7 @@ def status(c: Ctx, as_json: bool, state: str | None, campaign_id: str | None) ->
     with c.app() as app, app.sessions() as s:
         now = app.clock.now()
         if as_json:
-            doc = status_document(s, app.cfg, campaign_id, now)
+            doc = status_document(s, app.cfg, app.files, campaign_id, now)
         else:
             chosen = (
                 [campaign_config(app.cfg, campaign_id)] if campaign_id else list(app.cfg.campaigns)

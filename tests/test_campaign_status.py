@@ -1,0 +1,76 @@
+"""`intake status` with several campaigns (issue 15 item 6): the JSON contract — each campaign's
+`units[].totals` keyed by its own total columns, the other mail at the top level — and the
+readable table's words for mail that waits for the officer to name its campaign."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from intake.cli import cli
+from tests.test_campaigns import _app, _covid, _stats, _week, _write
+
+WEEK_ID, STATS_ID = "tuan-le-htsd-2021", "thong-ke-dau-nam-2021"
+OTHER_KEYS = {"id", "message_id", "from", "unit", "subject", "received_at", "reason"}
+
+
+def _status(base: list[str], *args: str) -> dict:  # type: ignore[type-arg]
+    r = CliRunner().invoke(cli, [*base, "status", "--json", *args])
+    assert r.exit_code == 0, r.output
+    return json.loads(r.output)  # type: ignore[no-any-return]
+
+
+def test_status_json_totals_are_keyed_by_each_campaigns_own_total_columns(
+    tmp_path: Path, db_url: str
+) -> None:
+    with _app(tmp_path, db_url) as app:
+        app.import_paths(
+            [
+                _write(
+                    tmp_path,
+                    "mail",
+                    [
+                        _week("thcs-bich-hoa", 1),
+                        _stats("thcs-cao-duong", 10),
+                        _covid("th-bich-hoa", 21),
+                    ],
+                )
+            ]
+        )
+        base = ["--config", app.cfg.source]
+
+    # several campaigns, no --campaign: {"campaigns": [...], "other": [...]} and nothing else
+    doc = _status(base)
+    assert set(doc) == {"campaigns", "other"}
+    week, stats = doc["campaigns"]
+    assert (week["campaign"]["id"], stats["campaign"]["id"]) == (WEEK_ID, STATS_ID)
+    assert "other" not in week and "other" not in stats
+    w = {u["code"]: u for u in week["units"]}
+    st = {u["code"]: u for u in stats["units"]}
+    # the week: the seed's columns, summed from its table (2 + 1 classes, 150 + 80 people)
+    assert w["thcs-bich-hoa"]["totals"] == {"classes": 3, "participants": 230}
+    assert w["thcs-cao-duong"]["totals"] == {"classes": None, "participants": None}
+    # the statistics: its own columns, in the config's order (Khối 6: 5/198/11, Khối 7: 4/171/10)
+    assert st["thcs-cao-duong"]["totals"] == {"classes": 9, "pupils": 369, "teachers": 21}
+    assert list(st["thcs-cao-duong"]["totals"]) == ["classes", "pupils", "teachers"]
+    assert st["thcs-bich-hoa"]["totals"] == {"classes": None, "pupils": None, "teachers": None}
+    # other mail: one list at the top, each entry exactly the contract's keys
+    (other,) = doc["other"]
+    assert set(other) == OTHER_KEYS
+    assert other["unit"] == "th-bich-hoa" and other["subject"] == "Báo cáo tháng 9"
+    assert other["message_id"] == "<mix.21.th-bich-hoa@thanhoai.example>"
+    assert other["received_at"].startswith("2021-10-")
+    assert other["from"] and other["reason"]
+
+    # --campaign ID: today's shape for that campaign, its totals, and "other" at the top
+    one = _status(base, "--campaign", STATS_ID)
+    assert one["campaign"]["id"] == STATS_ID and one["other"] == doc["other"]
+    assert {u["code"]: u for u in one["units"]}["thcs-cao-duong"]["totals"] == {
+        "classes": 9,
+        "pupils": 369,
+        "teachers": 21,
+    }
+    assert one["units"] == stats["units"]
+    assert _status(base, "--campaign", WEEK_ID)["units"] == week["units"]
