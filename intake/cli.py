@@ -590,7 +590,8 @@ def _at(app: App, at: datetime | None) -> datetime:
 def remind(c: Ctx, dry_run: bool, at: datetime | None) -> None:
     """Send (or show) the reminders and overdue notices due at an instant.
 
-    Each unit and slot is sent once, ever; complete units get nothing.
+    Each campaign's notices go to its own units; each unit and slot is sent once, ever;
+    complete units get nothing. --dry-run prints one line a notice: campaign, unit, kind, slot.
     Example: intake remind --dry-run --at 2021-10-07T08:00
     """
     with c.app() as app:
@@ -600,8 +601,9 @@ def remind(c: Ctx, dry_run: bool, at: datetime | None) -> None:
             _, notices = n.due_reminders(now)
             for notice in notices:
                 click.echo(
-                    f"{notice.unit:<24} {notice.kind:<9} {notice.slot:<24} "
-                    f"{', '.join(notice.to)}  missing: {', '.join(notice.missing)}"
+                    f"{notice.campaign:<24} {notice.unit:<24} {notice.kind:<9} "
+                    f"{notice.slot:<24} {', '.join(notice.to)}  missing: "
+                    f"{', '.join(notice.missing)}"
                 )
             click.echo(f"{len(notices)} notice(s) due")
             return

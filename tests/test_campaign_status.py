@@ -74,3 +74,21 @@ def test_status_json_totals_are_keyed_by_each_campaigns_own_total_columns(
     }
     assert one["units"] == stats["units"]
     assert _status(base, "--campaign", WEEK_ID)["units"] == week["units"]
+
+
+def test_remind_dry_run_names_the_campaign_of_each_notice(tmp_path: Path, db_url: str) -> None:
+    with _app(tmp_path, db_url) as app:
+        app.import_paths([_write(tmp_path, "mail", [_covid("th-bich-hoa", 21)])])
+        base = ["--config", app.cfg.source]
+    # 12/10 08:00: the week is past its deadline (overdue notices), the statistics are 3 days
+    # before theirs; th-bich-hoa sent only other mail, so both speak to it
+    r = CliRunner().invoke(cli, [*base, "remind", "--dry-run", "--at", "2021-10-12T08:00"])
+    assert r.exit_code == 0, r.output
+    lines = [line.split() for line in r.output.splitlines() if " th-bich-hoa " in line]
+    assert sorted((cols[0], cols[2], cols[3]) for cols in lines) == [
+        (STATS_ID, "reminder", "before-3d@2021-10-15"),
+        (WEEK_ID, "overdue", "overdue@2021-10-10"),
+    ]
+    # a unit the statistics do not ask (a commune) is reminded of the week only
+    xa = {line.split()[0] for line in r.output.splitlines() if " xa-bich-hoa " in line}
+    assert xa == {WEEK_ID}
