@@ -19,7 +19,7 @@ def measure() -> dict[str, Any]:
     apart (it happens once per parse worker)."""
     from parsers import ocr
     from parsers.scan import read_page_photo, read_scanned_pdf
-    from tests import docgen_scans
+    from tests.support import docgen_scans
 
     scan = docgen_scans.scanned_report_pdf()
     photos = docgen_scans.photographed_report_pages()
@@ -83,7 +83,7 @@ def worker_memory() -> dict[str, Any]:
     import tempfile
     from pathlib import Path
 
-    from tests import docgen_media
+    from tests.support import docgen_media
 
     root = Path(__file__).resolve().parent.parent
     with tempfile.TemporaryDirectory() as tmp:

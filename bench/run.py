@@ -4,7 +4,7 @@ peak memory with a 25 MB attachment, and the digest + workbook of a large campai
     .venv/bin/python bench/run.py [--messages 2000] [--repoll-messages 10000] [--units 5000]
                                   [--attachment-mb 25] [--json] [--only SECTION ...]
 
-Each section starts its own throwaway Dovecot (tests/dovecot.py) and store in one temp
+Each section starts its own throwaway Dovecot (tests/support/dovecot.py) and store in one temp
 directory, removed at the end with the servers; progress goes to stderr, the table (or JSON
 with --json) to stdout. Disk-bound figures vary ±30 % between runs: compare the ratios, which
 are measured within one run.

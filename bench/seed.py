@@ -103,7 +103,7 @@ def big_message(attachment_bytes: int, seed: int = 3) -> bytes:
 def write_maildir(maildir: Path, messages: Iterable[bytes], *, first: int = 0) -> tuple[int, int]:
     """Write messages as Maildir files (`cur/`, no flags) with S= and W= sizes so Dovecot need
     not read them to know their sizes; as root, hand them to nobody:nogroup (the mail user of
-    tests.dovecot). Returns (count, bytes)."""
+    tests.support.dovecot). Returns (count, bytes)."""
     for sub in ("cur", "new", "tmp"):
         (maildir / sub).mkdir(parents=True, exist_ok=True)
     stamp, pid = int(time.time()), os.getpid()

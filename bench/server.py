@@ -1,4 +1,4 @@
-"""The benchmark's mail server: the tests' private Dovecot launcher (tests/dovecot.py), reused
+"""The benchmark's mail server: the tests' private Dovecot launcher (tests/support/dovecot.py), reused
 as is; this adds where the user's Maildir lives, so the benchmark can seed it with files."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python bench/run.py` puts bench/, not the repository, first
     sys.path.insert(0, str(ROOT))
 
-from tests.dovecot import Dovecot, available, running  # noqa: E402
+from tests.support.dovecot import Dovecot, available, running  # noqa: E402
 
 __all__ = ["Dovecot", "available", "inbox_maildir", "running"]
 

@@ -17,7 +17,7 @@ from core import config as config_mod
 from core.clock import FixedClock
 from intake.app import App
 
-pytest_plugins = ["tests.smtpserver", "tests.dovecot"]
+pytest_plugins = ["tests.support.smtpserver", "tests.support.dovecot"]
 
 ROOT = Path(__file__).resolve().parent.parent
 ROSTER = ROOT / "examples" / "units-thanh-oai-2021.csv"

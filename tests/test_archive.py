@@ -26,7 +26,7 @@ from parsers.archive import (
 )
 from parsers.facts import Unreadable
 from store.files import FileStore
-from tests import docgen_media as gen
+from tests.support import docgen_media as gen
 
 
 @pytest.mark.parametrize(

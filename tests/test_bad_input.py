@@ -373,7 +373,7 @@ def test_a_non_ascii_imap_password_logs_in_by_plain_or_is_one_line(
     import shutil
     import tempfile
 
-    from tests import dovecot
+    from tests.support import dovecot
 
     dovecot.require()
     root = Path(tempfile.mkdtemp(prefix="intake-dovecot-"))

@@ -44,7 +44,7 @@ from intake.demo_mixed import (
 )
 from store.models import Attachment, Message, Unit
 from tests.conftest import ROSTER, make_config
-from tests.dovecot import Dovecot
+from tests.support.dovecot import Dovecot
 
 pytestmark = pytest.mark.dovecot
 

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import ROSTER, make_config
-from tests.docgen_media import phone_jpeg
+from tests.support.docgen_media import phone_jpeg
 from web.cli import cli  # intake.cli's group with the web console's commands
 
 

@@ -22,7 +22,7 @@ from intake.scheduler import Scheduler
 from notifier.service import JUMP_PACE, JUMP_SETTLE, Notifier
 from store.models import OutboxMail
 from tests.conftest import ROSTER
-from tests.smtpserver import SmtpServer, _run, free_port
+from tests.support.smtpserver import SmtpServer, _run, free_port
 from tests.test_notify_service import _cfg, _import, _mail
 
 T0 = datetime(2021, 10, 3, 0, 0, tzinfo=UTC)  # 07:00 in Hà Nội, before every reminder slot

@@ -85,7 +85,7 @@ def _addresses() -> list[str]:
 
 def _run(cfg_path: str, env: dict[str, str], *spec: str) -> subprocess.CompletedProcess[str]:
     args = (
-        [sys.executable, "-m", "tests.crashdriver", cfg_path, *spec]
+        [sys.executable, "-m", "tests.support.crashdriver", cfg_path, *spec]
         if spec
         else [str(Path(sys.executable).with_name("intake")), "--config", cfg_path, "poll", "--once"]
     )

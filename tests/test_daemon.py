@@ -21,8 +21,8 @@ import sqlalchemy as sa
 
 from core.config import Config
 from tests.conftest import ROSTER, make_config
-from tests.mailgen import campaign_mailbox
-from tests.smtpserver import SmtpServer
+from tests.support.mailgen import campaign_mailbox
+from tests.support.smtpserver import SmtpServer
 
 pytestmark = [pytest.mark.dovecot, pytest.mark.slow]
 

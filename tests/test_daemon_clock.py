@@ -16,8 +16,8 @@ import pytest
 
 from core.config import Config
 from tests.conftest import ROSTER
-from tests.mailgen import campaign_mailbox
-from tests.smtpserver import SmtpServer
+from tests.support.mailgen import campaign_mailbox
+from tests.support.smtpserver import SmtpServer
 from tests.test_daemon import PW_ENV, Daemon, Store, _cfg, wait_for
 from tests.test_notify_service import _mail
 

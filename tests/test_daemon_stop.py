@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from PIL import Image, ImageDraw
 
-from tests.smtpserver import SmtpServer
+from tests.support.smtpserver import SmtpServer
 from tests.test_daemon import Daemon, Store, _cfg, daemons, run_env, wait_for  # noqa: F401
 
 pytestmark = [pytest.mark.dovecot, pytest.mark.slow]

@@ -14,7 +14,7 @@ from core.campaignconfig import ColumnConfig, TableConfig
 from notifier.digest import CampaignPart, Cut, OtherEntry, OtherMail, compose_digest
 from notifier.render import make_env
 from store.queries import CampaignStatus, LooseMessage
-from tests.browser import Browser, browser  # noqa: F401 - the session fixture
+from tests.support.browser import Browser, browser  # noqa: F401 - the session fixture
 from tests.test_digest_view import _busy_campaign, _unit
 from tests.test_workbook import DEADLINE, TITLE
 

@@ -13,7 +13,7 @@ from notifier.digest import compose_digest
 from notifier.render import make_env
 from notifier.workbook import build_workbook
 from store.queries import CampaignStatus, Items, LooseMessage, UnitStatus
-from tests.browser import Browser, browser  # noqa: F401 - the session fixture
+from tests.support.browser import Browser, browser  # noqa: F401 - the session fixture
 from tests.test_workbook import DEADLINE, TITLE, make_campaign, roster_units
 
 NOW = DEADLINE + timedelta(days=2, hours=8)  # 12/10/2021 08:00 in Hà Nội

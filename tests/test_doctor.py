@@ -14,7 +14,7 @@ from core.config import load, password
 from intake.doctor import Check, render, run_checks
 from intake.imap import ImapMailbox
 from tests.conftest import make_config
-from tests.smtpserver import SmtpServer
+from tests.support.smtpserver import SmtpServer
 
 pytestmark = [pytest.mark.dovecot]
 

@@ -12,8 +12,8 @@ from parsers.documents import read_document
 from store import facts
 from store.files import FileStore
 from store.models import Attachment, split_items
-from tests.docgen_media import logo_png, phone_jpeg
-from tests.docgen_tables import make_docx_report, make_xlsx_workbook
+from tests.support.docgen_media import logo_png, phone_jpeg
+from tests.support.docgen_tables import make_docx_report, make_xlsx_workbook
 
 
 def test_a_data_table_reads_back_with_its_totals_and_nominations(tmp_path: Path) -> None:

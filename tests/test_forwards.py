@@ -14,7 +14,7 @@ from intake.app import App
 from store.models import Message
 from store.queries import status_json
 from tests.conftest import ROSTER
-from tests.mailgen import forward_as_attachment
+from tests.support.mailgen import forward_as_attachment
 
 COMMUNE = "ubnd-tam-hung@thanhoai.example"
 

@@ -20,8 +20,8 @@ from store.db import make_engine, upgrade
 from store.files import FileStore
 from store.models import Message
 from tests.conftest import ROSTER, make_config
-from tests.docgen_media import phone_jpeg
-from tests.mailgen import campaign_mailbox
+from tests.support.docgen_media import phone_jpeg
+from tests.support.mailgen import campaign_mailbox
 
 OBSOLETE = (  # an obsolete `From  :` header first, and a body line that an mbox must escape
     b"From  : =?utf-8?b?VHLGsOG7nW5nIFRIQ1MgVGFtIEjGsG5n?= <thcs-tam-hung@thanhoai.example>\n"

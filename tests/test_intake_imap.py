@@ -2,7 +2,7 @@
 a session killed (or reset) mid-FETCH, a recreated folder (new UIDVALIDITY), a failing commit,
 MOVE only after the commit (and a MOVE lost on the wire redone), and a local import after a poll.
 
-The app talks to Dovecot through `tests.faultproxy`, which records its IMAP commands (so a test
+The app talks to Dovecot through `tests.support.faultproxy`, which records its IMAP commands (so a test
 counts body FETCHes and sees the order of commits and MOVEs) and injects the faults; the
 `dovecot` helper methods talk to the server directly and are not counted.
 """
@@ -32,9 +32,9 @@ from intake.app import App
 from intake.cli import cli
 from store.models import Attachment, LedgerEntry, Message
 from tests.conftest import ROSTER, make_config
-from tests.dovecot import Dovecot
-from tests.faultproxy import FaultProxy, proxied
-from tests.mailgen import campaign_mailbox
+from tests.support.dovecot import Dovecot
+from tests.support.faultproxy import FaultProxy, proxied
+from tests.support.mailgen import campaign_mailbox
 
 pytestmark = pytest.mark.dovecot
 

@@ -1,5 +1,5 @@
 """The letters to units — receipt, reminder, overdue notice — rendered in a real headless
-Chromium (Debian's `chromium`, tests/browser.py) at a phone's 390 px and a desktop's 1280 px:
+Chromium (Debian's `chromium`, tests/support/browser.py) at a phone's 390 px and a desktop's 1280 px:
 no sideways scrolling, whatever long unbroken strings real mail brings (a file name that is one
 word, a Drive link, a long unit name); the screenshots are kept as test artifacts."""
 
@@ -15,7 +15,7 @@ from notifier.receivedfiles import PhotoLink, Received, Relay, Row, files_of
 from notifier.reminders import Notice, compose_reminder
 from notifier.render import make_env
 from store.queries import CampaignStatus, Items, UnitStatus
-from tests.browser import Browser, browser  # noqa: F401 - the session fixture
+from tests.support.browser import Browser, browser  # noqa: F401 - the session fixture
 
 DEADLINE = datetime(2021, 10, 9, 17, 0, tzinfo=UTC)  # 10/10/2021 00:00 in Hà Nội
 TITLE = "Tuần lễ hưởng ứng học tập suốt đời năm 2021"

@@ -10,7 +10,7 @@ import pytest
 
 from parsers.facts import Unreadable
 from parsers.nominations import looks_collective, nomination_role, read_nominations
-from tests import docgen_tables as gen
+from tests.support import docgen_tables as gen
 
 WITH_LISTS: list[Callable[[], tuple[bytes, gen.Expected]]] = [
     gen.make_xlsx_workbook,

@@ -26,8 +26,8 @@ from intake.app import App
 from intake.officer import assign
 from store.models import Message, OutboxMail
 from tests.conftest import ROOT, ROSTER, make_config
-from tests.docgen_media import phone_jpeg
-from tests.smtpserver import SmtpServer, free_port
+from tests.support.docgen_media import phone_jpeg
+from tests.support.smtpserver import SmtpServer, free_port
 
 
 def _mail(
@@ -252,7 +252,7 @@ def test_smtp_down_then_back_delivers_once(tmp_path: Path) -> None:
         r = n.tick()
         assert r.receipts == 1 and r.delivery.sent == 0 and r.delivery.retried == 1
         assert "SMTP" in r.delivery.error
-        from tests.smtpserver import _run
+        from tests.support.smtpserver import _run
 
         gen = _run(SmtpServer("127.0.0.1", port))
         box = next(gen)

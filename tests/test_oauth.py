@@ -1,4 +1,4 @@
-"""OAuth2 (XOAUTH2) end to end on loopback: a local authorization server (tests/oauthserver.py)
+"""OAuth2 (XOAUTH2) end to end on loopback: a local authorization server (tests/support/oauthserver.py)
 issues, refreshes, expires and revokes tokens; Dovecot checks every XOAUTH2 login against its
 introspection endpoint; aiosmtpd checks SMTP AUTH XOAUTH2 against it too. Covered: the config
 keys, `intake auth login` (device code through the CLI; the browser flow with its loopback
@@ -38,11 +38,11 @@ from intake.oauthtokens import OAuth2Tokens
 from intake.scheduler import Scheduler
 from notifier.smtp import SmtpMailer
 from store.models import Heartbeat, LedgerEntry, Message
-from tests import dovecot as dovecot_mod
 from tests.conftest import ROSTER, make_config
-from tests.faultproxy import Answer, proxied
-from tests.oauthserver import OAuthServer, serve
-from tests.smtpserver import SmtpServer
+from tests.support import dovecot as dovecot_mod
+from tests.support.faultproxy import Answer, proxied
+from tests.support.oauthserver import OAuthServer, serve
+from tests.support.smtpserver import SmtpServer
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 

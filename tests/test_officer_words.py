@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from intake.cli import cli
 from parsers.vietnamese import collation_key
 from tests.conftest import ROSTER, make_config
-from tests.docgen_media import phone_jpeg
+from tests.support.docgen_media import phone_jpeg
 
 
 def test_vietnamese_collation_orders_letters_then_tones() -> None:

@@ -8,7 +8,7 @@ from io import BytesIO
 from PIL import Image, ImageDraw
 
 from parsers.pagehint import look
-from tests.docgen_media import phone_jpeg
+from tests.support.docgen_media import phone_jpeg
 
 
 def _page(width: int = 1240, height: int = 1754) -> Image.Image:

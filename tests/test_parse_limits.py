@@ -21,7 +21,7 @@ from intake.app import App
 from intake.fakemailbox import FakeMailbox
 from store.models import Attachment, Message
 from tests.conftest import ROSTER, make_config
-from tests.docgen_media import phone_jpeg
+from tests.support.docgen_media import phone_jpeg
 
 
 @functools.cache
@@ -146,7 +146,7 @@ def test_ordinary_mail_is_never_killed_for_memory_in_a_worker(tmp_path: Path) ->
     and a message killed alone is now set aside for good."""
     from intake.parsestage import Limits, ParseStage
     from store.files import FileStore
-    from tests.mailgen import campaign_mailbox
+    from tests.support.mailgen import campaign_mailbox
 
     files = FileStore(tmp_path / "files")
     shas = [files.put(raw) for raw in campaign_mailbox(ROSTER, n=40, seed=5)]

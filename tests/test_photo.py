@@ -23,7 +23,7 @@ from parsers.photo import (
     photos_in_docx,
     read_photo,
 )
-from tests import docgen_media as gen
+from tests.support import docgen_media as gen
 
 EVIDENCE: list[Callable[[], tuple[bytes, gen.ExpectedPhoto]]] = [
     gen.phone_jpeg,

@@ -21,8 +21,8 @@ from core.config import Config
 from intake.app import App
 from intake.cli import cli
 from intake.demo_mail import XLSX, as_sent, attach
-from tests import docgen_reports, docgen_tables
 from tests.conftest import ROSTER, make_config
+from tests.support import docgen_reports, docgen_tables
 
 pytestmark = pytest.mark.dovecot
 

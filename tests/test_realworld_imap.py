@@ -27,7 +27,7 @@ from intake.app import App
 from parsers.lift import LIFT_MIN_BYTES
 from store.models import Attachment, LedgerEntry, Message, Unit
 from tests.conftest import ROSTER, make_config
-from tests.dovecot import Dovecot
+from tests.support.dovecot import Dovecot
 
 pytestmark = pytest.mark.dovecot
 

@@ -25,12 +25,12 @@ from intake.app import App
 from intake.officer import assign
 from store.models import Message
 from tests.conftest import ROSTER
-from tests.docgen_media import docx_report_with_photos, phone_jpeg
-from tests.docgen_reports import make_docx_report
-from tests.docgen_scans import photographed_report_pages
-from tests.docgen_tables import make_encrypted_xlsx, make_xlsx_workbook
-from tests.mailgen import forward_as_attachment
-from tests.smtpserver import SmtpServer
+from tests.support.docgen_media import docx_report_with_photos, phone_jpeg
+from tests.support.docgen_reports import make_docx_report
+from tests.support.docgen_scans import photographed_report_pages
+from tests.support.docgen_tables import make_encrypted_xlsx, make_xlsx_workbook
+from tests.support.mailgen import forward_as_attachment
+from tests.support.smtpserver import SmtpServer
 from tests.test_notify_service import _cfg, _import
 
 OFFICE = "totrunghoc-thanhoai@thanhoai.example"

@@ -14,7 +14,7 @@ from intake.app import App
 from intake.cli import cli
 from parsers.facts import DocumentFacts
 from tests.conftest import ROSTER, make_config
-from tests.mailgen import campaign_mailbox
+from tests.support.mailgen import campaign_mailbox
 
 
 def _nameless() -> bytes:

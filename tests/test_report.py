@@ -16,8 +16,8 @@ from parsers.facts import Report, Unreadable
 from parsers.links import extract_links
 from parsers.report import header_lines, is_directive, parse_amount, read_report
 from parsers.vietnamese import unicode_to_tcvn3, unicode_to_vni
-from tests import docgen_reports as gen
-from tests.docgen_reports import ExpectedReport
+from tests.support import docgen_reports as gen
+from tests.support.docgen_reports import ExpectedReport
 
 GENERATORS: dict[str, Callable[[], tuple[bytes, ExpectedReport]]] = {
     "docx": gen.make_docx_report,

@@ -20,7 +20,7 @@ from intake.app import App
 from intake.cli import cli
 from store.models import AuditEntry, LedgerEntry, Message, OutboxMail
 from tests.conftest import ROSTER, make_config
-from tests.smtpserver import SmtpServer
+from tests.support.smtpserver import SmtpServer
 from tests.test_notify_service import _cfg, _import, _mail
 
 

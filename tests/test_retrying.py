@@ -17,7 +17,7 @@ from notifier.render import make_env
 from store.models import LedgerEntry
 from store.queries import status_json
 from tests.conftest import ROSTER
-from tests.mailgen import campaign_mailbox
+from tests.support.mailgen import campaign_mailbox
 
 
 def _stored_without_raw_file(app: App) -> tuple[int, bytes]:

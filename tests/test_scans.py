@@ -2,7 +2,7 @@
 scan's header alone, pages never counted as evidence photos, red seals seen, paper tables
 kept only with a matching totals row.
 
-Inputs are made the way offices make them (tests/docgen_scans.py): the docx report printed by
+Inputs are made the way offices make them (tests/support/docgen_scans.py): the docx report printed by
 LibreOffice, rasterised by pdftoppm, stamped, grainy and slightly rotated (an image-only PDF),
 and phone photos of the pages (perspective, uneven light, EXIF). Generation (~10 s) and the OCR
 of each file are done once per session.
@@ -36,8 +36,8 @@ from parsers.report import header_lines
 from parsers.scan import PAGE_PHOTO
 from parsers.vietnamese import fold
 from store.models import Attachment
-from tests import docgen_media, docgen_reports, docgen_scans
 from tests.conftest import ROSTER, make_config
+from tests.support import docgen_media, docgen_reports, docgen_scans
 
 ICT = timezone(timedelta(hours=7))
 PW_ENV = "INTAKE_TEST_IMAP_PW"

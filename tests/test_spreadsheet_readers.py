@@ -20,7 +20,7 @@ from parsers.facts import DATA_TABLE, Unreadable
 from parsers.office import check_zip
 from parsers.sniff import sniff
 from parsers.table import read_data_table
-from tests import docgen_tables as gen
+from tests.support import docgen_tables as gen
 
 WORKBOOKS: list[Callable[[], tuple[bytes, gen.Expected]]] = [
     gen.make_xlsx_workbook,

@@ -16,8 +16,8 @@ import pytest
 from parsers.facts import Unreadable
 from parsers.grid import grids
 from parsers.table import column_role, read_data_table
-from tests import docgen_reports as reports_gen
-from tests import docgen_tables as gen
+from tests.support import docgen_reports as reports_gen
+from tests.support import docgen_tables as gen
 
 GENERATORS: list[Callable[[], tuple[bytes, gen.Expected]]] = [
     gen.make_xlsx_workbook,

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from core.clock import FixedClock
 from store.models import Attachment, AuditEntry, OutboxMail, Unit, WebSession, WebUser
-from tests.websupport import (
+from tests.support.websupport import (
     HOSTILE_BODY_FILE,
     HOSTILE_FILE,
     HOSTILE_NAME,

@@ -24,10 +24,10 @@ from core.clock import FixedClock
 from intake.app import build_mailer
 from notifier.outbox import deliver_due
 from store.models import Attachment, Message, OutboxMail, Unit
-from tests.docgen_media import phone_jpeg
-from tests.docgen_tables import make_xlsx_workbook
-from tests.smtpserver import SmtpServer, smtp_server  # noqa: F401 - the fixture
-from tests.websupport import (
+from tests.support.docgen_media import phone_jpeg
+from tests.support.docgen_tables import make_xlsx_workbook
+from tests.support.smtpserver import SmtpServer, smtp_server  # noqa: F401 - the fixture
+from tests.support.websupport import (
     HOSTILE_FILE,
     QUARANTINED_SUBJECT,
     Client,

@@ -22,9 +22,9 @@ from sqlalchemy import select
 
 from core.clock import FixedClock
 from store.models import OutboxMail, Unit
-from tests.browser import ARTIFACTS as BROWSER_ARTIFACTS
-from tests.browser import Browser, browser  # noqa: F401 - the session fixture
-from tests.websupport import (
+from tests.support.browser import ARTIFACTS as BROWSER_ARTIFACTS
+from tests.support.browser import Browser, browser  # noqa: F401 - the session fixture
+from tests.support.websupport import (
     HOSTILE_NAME,
     HOSTILE_SUBJECT,
     PASSWORD,
@@ -39,7 +39,7 @@ ARTIFACTS = BROWSER_ARTIFACTS / "web"
 
 @pytest.fixture
 def chromium(browser: Browser) -> Any:  # noqa: F811
-    """The session's headless Chromium (tests/browser.py: one sync Playwright per process)."""
+    """The session's headless Chromium (tests/support/browser.py: one sync Playwright per process)."""
     return browser.chromium
 
 

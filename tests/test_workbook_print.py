@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from notifier.workbook import build_workbook
-from tests.browser import artifacts_dir, require
+from tests.support.browser import artifacts_dir, require
 from tests.test_workbook import make_campaign, roster_units
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")

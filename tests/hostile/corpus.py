@@ -41,7 +41,7 @@ from email.header import Header
 from xml.sax.saxutils import escape as xml_escape
 
 from intake import demo_mail
-from tests import docgen_media, docgen_tables
+from tests.support import docgen_media, docgen_tables
 
 SENDER_ADDR = "thcs-kim-bai@thanhoai.example"
 SENDER = f'"Trường THCS Kim Bài" <{SENDER_ADDR}>'

@@ -1,6 +1,6 @@
 """Run `intake poll --once` with a crash armed at one point of the spine, for the crash tests:
 
-    python -m tests.crashdriver CONFIG TARGET WHEN N
+    python -m tests.support.crashdriver CONFIG TARGET WHEN N
 
 kills its own process group (the parse workers too) with SIGKILL on the N-th call of TARGET,
 `before` or `after` the call. No hook lives in the product: the targets are patched here."""

@@ -10,11 +10,11 @@ Helpers talk to the server directly: `append` (MULTIAPPEND), `uids`, `folder_cou
 (SIGKILL of the `dovecot-test-PORT/imap` processes). The server logs one line per IMAP session
 at logout with the number of messages whose body was fetched (`imap_logout_format`), which
 `body_fetches()` sums. To see the client's commands or cut its connection at an exact byte, put
-`tests.faultproxy.FaultProxy` between the app and the server.
+`tests.support.faultproxy.FaultProxy` between the app and the server.
 
 `Dovecot(root, oauth2_introspection_url=URL)` (or `running(oauth2_introspection_url=URL)`)
 also offers AUTHENTICATE XOAUTH2/OAUTHBEARER through an `oauth2` passdb that introspects every
-token at URL (tests/oauthserver.py); password logins keep working beside it.
+token at URL (tests/support/oauthserver.py); password logins keep working beside it.
 """
 
 from __future__ import annotations

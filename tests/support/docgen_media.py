@@ -36,7 +36,7 @@ from email.message import EmailMessage
 
 from PIL import ExifTags, Image, ImageDraw, ImageFilter
 
-from tests import docgen_tables
+from tests.support import docgen_tables
 
 # --- photos --------------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from core.config import Config
 from intake.app import App
 from store.models import Message
 from tests.conftest import ROSTER, make_config
-from tests.docgen_media import phone_jpeg
+from tests.support.docgen_media import phone_jpeg
 from web.accounts import add_user
 from web.console import Console, build_console
 from web.server import Running

@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 from PIL import ExifTags, Image, ImageDraw, ImageFilter, ImageFont
 
-from tests import docgen_reports
+from tests.support import docgen_reports
 
 DEJAVU = docgen_reports.DEJAVU
 DEJAVU_BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
@@ -303,7 +303,7 @@ def docx_report_with_a_pasted_page() -> tuple[bytes, int]:
     import docx
     from docx.shared import Cm
 
-    from tests import docgen_media
+    from tests.support import docgen_media
 
     data, _expected, _table = docgen_media.docx_report_with_photos()
     document = docx.Document(io.BytesIO(data))
