@@ -15,6 +15,7 @@ import types
 import typing
 from dataclasses import dataclass, field
 from datetime import time
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
@@ -88,20 +89,33 @@ class OAuth2Keys:
 
 
 @dataclass(frozen=True)
-class MailboxConfig(OAuth2Keys):
+class ServerConfig(OAuth2Keys):
+    """The keys every mail server section has ([mailbox] for IMAP, [smtp]): where it is, how
+    the connection is protected, and whose credentials (named, never held) log in to it."""
+
     host: str = ""
-    port: int = 993
-    security: str = "ssl"
+    port: int = 0
+    security: str = "ssl"  # "ssl" (implicit TLS) | "starttls" | "none"
     username: str = ""
     password_env: str = ""
     password_file: str = ""
+    timeout: float = 30.0
+    allow_insecure: bool = False  # allow a password without TLS to a non-loopback host
+
+    def plaintext_refused(self) -> bool:
+        """Whether logging in here would send a password in clear to another machine."""
+        return self.security == "none" and not (self.allow_insecure or is_loopback(self.host))
+
+
+@dataclass(frozen=True)
+class MailboxConfig(ServerConfig):
+    port: int = 993
+    timeout: float = 60.0
     folder: str = "INBOX"
     processed_folder: str = ""
     processed_keyword: str = "$IntakeFiled"
     poll_interval: int = 300
-    timeout: float = 60.0
     batch_size: int = 50
-    allow_insecure: bool = False
     max_attempts: int = 5
     authserv_id: str = ""
 
@@ -111,16 +125,13 @@ class MailboxConfig(OAuth2Keys):
 
 
 @dataclass(frozen=True)
-class SmtpConfig(OAuth2Keys):
-    host: str = ""
+class SmtpConfig(ServerConfig):
     port: int = 465
-    security: str = "ssl"
-    username: str = ""
-    password_env: str = ""
-    password_file: str = ""
-    sender: str = ""
-    timeout: float = 30.0
-    allow_insecure: bool = False
+    sender: str = ""  # "Phòng GDĐT Thanh Oai <totrunghoc@example>" or a bare address
+
+    @property
+    def envelope_from(self) -> str:
+        return parseaddr(self.sender)[1]
 
 
 @dataclass(frozen=True)
@@ -350,7 +361,7 @@ def _validate(cfg: Config) -> None:
         )
 
 
-def _validate_oauth2(src: str, name: str, sec: MailboxConfig | SmtpConfig) -> None:
+def _validate_oauth2(src: str, name: str, sec: ServerConfig) -> None:
     if sec.auth not in AUTH:
         raise ConfigError(f"{src}: {name}.auth must be one of {', '.join(AUTH)}")
     if sec.client_secret_env and sec.client_secret_file:
@@ -411,7 +422,7 @@ def load(path: str | Path | None) -> Config:
     return parse(text, source=str(p), base_dir=str(p.resolve().parent))
 
 
-def password(section: MailboxConfig | SmtpConfig, name: str) -> Secret | None:
+def password(section: ServerConfig, name: str) -> Secret | None:
     """Read a section's secret from its environment variable or file."""
     if section.password_env:
         value = os.environ.get(section.password_env)

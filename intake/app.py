@@ -162,29 +162,17 @@ class App:
 
 def build_mailer(cfg: Config) -> Mailer | None:
     """The SMTP mailer for `cfg`, or None when [smtp] has no host."""
-    from notifier.smtp import SmtpMailer, SmtpSettings
+    from notifier.smtp import SmtpMailer
 
     sm = cfg.smtp
     if not sm.host:
         return None
-    secret = config_mod.password(sm, "smtp")
-    tokens, username = None, sm.username
-    if sm.auth == "oauth2":
-        from intake.oauth import settings_for
-        from intake.oauthtokens import OAuth2Tokens
+    if sm.auth != "oauth2":
+        return SmtpMailer(sm, config_mod.password(sm, "smtp"))
+    from intake.oauth import settings_for
+    from intake.oauthtokens import OAuth2Tokens
 
-        oauth = settings_for(cfg, "smtp")
-        tokens, username = OAuth2Tokens(oauth), sm.username or oauth.username
-    return SmtpMailer(
-        SmtpSettings(
-            host=sm.host,
-            port=sm.port,
-            security=sm.security,
-            username=username,
-            password=secret.reveal() if secret else None,
-            sender=sm.sender,
-            timeout=sm.timeout,
-            allow_insecure=sm.allow_insecure,
-            tokens=tokens,
-        )
-    )
+    oauth = settings_for(cfg, "smtp")
+    if not sm.username:  # the XOAUTH2 user is the account of `intake auth login`
+        sm = dataclasses.replace(sm, username=oauth.username)
+    return SmtpMailer(sm, tokens=OAuth2Tokens(oauth))

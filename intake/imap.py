@@ -29,7 +29,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 from imapclient.util import to_bytes
 
-from core.config import MailboxConfig, Secret, is_loopback
+from core.config import MailboxConfig, Secret
 from core.errors import ConfigError, CredentialsError, TransientError
 
 log = logging.getLogger(__name__)
@@ -153,7 +153,7 @@ class ImapMailbox:
     # -- lifecycle ---------------------------------------------------------------------------
     def connect(self) -> None:
         s = self.settings
-        if s.security == "none" and not (is_loopback(s.host) or s.allow_insecure):
+        if s.plaintext_refused():
             raise ConfigError(
                 f"mailbox.security = 'none' sends the password in clear to {s.host}; "
                 "use 'ssl' or 'starttls', or set allow_insecure = true"

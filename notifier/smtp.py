@@ -24,12 +24,10 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
-from dataclasses import dataclass, field
 from email.message import EmailMessage
-from email.utils import parseaddr
 from typing import Protocol
 
-from core.config import SECURITY, Secret, is_loopback
+from core.config import SECURITY, Secret, SmtpConfig
 from core.errors import ConfigError, CredentialsError, IntakeError, TransientError
 
 log = logging.getLogger(__name__)
@@ -51,50 +49,30 @@ class TlsError(CredentialsError):
     look at the server or the configuration."""
 
 
-@dataclass(frozen=True)
-class SmtpSettings:
-    host: str
-    port: int
-    security: str = "ssl"  # "ssl" (implicit TLS) | "starttls" | "none"
-    username: str = ""
-    password: str | None = field(default=None, repr=False)
-    sender: str = ""  # "Phòng GDĐT Thanh Oai <totrunghoc@example>" or a bare address
-    timeout: float = 30.0
-    allow_insecure: bool = False  # allow AUTH without TLS to a non-loopback host
-    cafile: str | None = None  # extra CA bundle to trust (a private CA, or a test certificate)
-    tokens: TokenSource | None = field(default=None, repr=False, compare=False)  # XOAUTH2
-
-    def __post_init__(self) -> None:
-        if self.security not in SECURITY:
-            raise ConfigError(
-                f"smtp.security must be one of {', '.join(SECURITY)}, not {self.security!r}"
-            )
-        if not self.host:
-            raise ConfigError("smtp.host is empty")
-        if not 0 < self.port < 65536:
-            raise ConfigError(f"smtp.port {self.port} is out of range")
-        if self.timeout <= 0:
-            raise ConfigError("smtp.timeout must be positive")
-        if self.tokens is not None and not self.username:
-            raise ConfigError('smtp.username is required with auth = "oauth2" (the XOAUTH2 user)')
-        if self.username and self.password is None and self.tokens is None:
-            raise ConfigError("smtp.username is set but no password was given")
-        if not (self.username.isascii() and (self.password or "").isascii()):
-            # smtplib encodes AUTH credentials as ASCII and would fail mid-conversation.
-            raise ConfigError("smtp.username and the SMTP password must be ASCII")
-        if (
-            self.username
-            and self.security == "none"
-            and not (self.allow_insecure or is_loopback(self.host))
-        ):
-            raise ConfigError(
-                f"refusing to send the SMTP password in plaintext to {self.host}; "
-                'use security = "ssl" or "starttls" (or allow_insecure = true)'
-            )
-
-    @property
-    def envelope_from(self) -> str:
-        return parseaddr(self.sender)[1]
+def _check(cfg: SmtpConfig, password: Secret | None, tokens: TokenSource | None) -> None:
+    """The values a connection cannot work with, refused before any mail is queued."""
+    if cfg.security not in SECURITY:
+        raise ConfigError(
+            f"smtp.security must be one of {', '.join(SECURITY)}, not {cfg.security!r}"
+        )
+    if not cfg.host:
+        raise ConfigError("smtp.host is empty")
+    if not 0 < cfg.port < 65536:
+        raise ConfigError(f"smtp.port {cfg.port} is out of range")
+    if cfg.timeout <= 0:
+        raise ConfigError("smtp.timeout must be positive")
+    if tokens is not None and not cfg.username:
+        raise ConfigError('smtp.username is required with auth = "oauth2" (the XOAUTH2 user)')
+    if cfg.username and password is None and tokens is None:
+        raise ConfigError("smtp.username is set but no password was given")
+    if not (cfg.username.isascii() and (password.reveal() if password else "").isascii()):
+        # smtplib encodes AUTH credentials as ASCII and would fail mid-conversation.
+        raise ConfigError("smtp.username and the SMTP password must be ASCII")
+    if cfg.username and cfg.plaintext_refused():
+        raise ConfigError(
+            f"refusing to send the SMTP password in plaintext to {cfg.host}; "
+            'use security = "ssl" or "starttls" (or allow_insecure = true)'
+        )
 
 
 class Mailer(Protocol):
@@ -160,9 +138,22 @@ class SmtpMailer:
     """Sends through one SMTP server; a fresh connection per `send` (a digest or a few receipts
     per tick do not justify keeping a session open across idle hours)."""
 
-    def __init__(self, settings: SmtpSettings) -> None:
+    def __init__(
+        self,
+        settings: SmtpConfig,
+        password: Secret | None = None,
+        *,
+        tokens: TokenSource | None = None,
+        cafile: str | None = None,
+    ) -> None:
+        """`settings` is the typed [smtp] section; `password` its secret (core.config.password),
+        `tokens` the XOAUTH2 source (auth = "oauth2"), `cafile` an extra CA bundle to trust (a
+        private CA, or a test certificate)."""
+        _check(settings, password, tokens)
         self.settings = settings
-        self._context = ssl.create_default_context(cafile=settings.cafile)
+        self._password = password
+        self._tokens = tokens
+        self._context = ssl.create_default_context(cafile=cafile)
 
     def _where(self) -> str:
         return f"{self.settings.host}:{self.settings.port}"
@@ -179,10 +170,10 @@ class SmtpMailer:
             if st.security == "starttls":
                 smtp.starttls(context=self._context)
                 smtp.ehlo()
-            if st.tokens is not None:
-                _xoauth2(smtp, st.username, st.tokens)
+            if self._tokens is not None:
+                _xoauth2(smtp, st.username, self._tokens)
             elif st.username:
-                smtp.login(st.username, st.password or "")
+                smtp.login(st.username, self._password.reveal() if self._password else "")
         except BaseException:
             smtp.close()
             raise
@@ -202,7 +193,7 @@ class SmtpMailer:
         except smtplib.SMTPAuthenticationError as e:
             if 400 <= e.smtp_code < 500:
                 raise TransientError(f"SMTP {where}: login deferred: {_reply(e)}") from e
-            hint = "; run `intake auth login`" if self.settings.tokens is not None else ""
+            hint = "; run `intake auth login`" if self._tokens is not None else ""
             raise CredentialsError(f"SMTP {where}: login refused: {_reply(e)}{hint}") from e
         except smtplib.SMTPNotSupportedError as e:
             if "STARTTLS" in str(e):
@@ -262,7 +253,7 @@ class SmtpMailer:
             tls = "TLS" if self.settings.security != "none" else "no TLS"
             auth = (
                 "XOAUTH2"
-                if self.settings.tokens is not None
+                if self._tokens is not None
                 else "authenticated"
                 if self.settings.username
                 else "no AUTH"

@@ -157,10 +157,35 @@ def test_limits_defaults_are_the_documented_ones_and_the_parse_stage_ones() -> N
     ],
 )
 def test_a_password_may_go_without_tls_only_to_this_machine(host: str, loopback: bool) -> None:
-    """One is_loopback for IMAP and SMTP (core.config): both refuse a plaintext login elsewhere."""
-    from intake import imap
-    from notifier import smtp
+    """One rule for IMAP and SMTP (core.config.ServerConfig): both refuse a plaintext login
+    elsewhere, unless allow_insecure says so."""
+    from notifier.smtp import SmtpMailer
 
     assert config_mod.is_loopback(host) is loopback
-    assert imap.is_loopback is smtp.is_loopback is config_mod.is_loopback
-    assert smtp.SECURITY is config_mod.SECURITY
+    for cls in (config_mod.MailboxConfig, config_mod.SmtpConfig):
+        assert cls(host=host, security="none").plaintext_refused() is not loopback
+        assert not cls(host=host, security="none", allow_insecure=True).plaintext_refused()
+        assert not cls(host=host, security="starttls").plaintext_refused()
+    if host and not loopback:
+        smtp = config_mod.SmtpConfig(host=host, port=25, security="none", username="u")
+        with pytest.raises(ConfigError, match="plaintext"):
+            SmtpMailer(smtp, config_mod.Secret("p"))
+
+
+def test_imap_and_smtp_sections_share_one_server_shape() -> None:
+    """[mailbox] and [smtp] are one ServerConfig each (the same keys, the same checks), so a
+    key added to one server section cannot be forgotten in the other."""
+    server = {f.name for f in dataclasses.fields(config_mod.ServerConfig)}
+    for cls in (config_mod.MailboxConfig, config_mod.SmtpConfig):
+        assert issubclass(cls, config_mod.ServerConfig)
+        assert server <= {f.name for f in dataclasses.fields(cls)}
+    cfg = config_mod.parse(
+        '[smtp]\nhost = "smtp.example"\nsender = "Phòng GDĐT <intake@thanhoai.example>"\n'
+    )
+    assert (cfg.smtp.port, cfg.mailbox.port, cfg.smtp.timeout, cfg.mailbox.timeout) == (
+        465,
+        993,
+        30.0,
+        60.0,
+    )
+    assert cfg.smtp.envelope_from == "intake@thanhoai.example"

@@ -12,13 +12,14 @@ from datetime import timedelta
 
 import openpyxl
 
+from core.config import Secret, SmtpConfig
 from notifier.digest import compose_digest
 from notifier.message import OutgoingMail, build_message
 from notifier.render import make_env
-from notifier.smtp import SmtpMailer, SmtpSettings
+from notifier.smtp import SmtpMailer
 from notifier.workbook import SUMMARY_SHEET, build_workbook
 from store.queries import AccountHealth, CampaignStatus, UnitData
-from tests.support.smtpserver import PASSWORD, USER, SmtpServer
+from tests.smtpserver import PASSWORD, USER, SmtpServer
 from tests.test_workbook import DEADLINE, TITLE, make_campaign, roster_units
 
 NOW = DEADLINE + timedelta(hours=7, minutes=30)  # 10/10/2021 07:30 in Hà Nội
@@ -114,16 +115,16 @@ def test_digest_sent_over_starttls_with_the_workbook(smtp_tls_server: SmtpServer
         message_id="<digest-20211010@thanhoai.example>",
     )
     SmtpMailer(
-        SmtpSettings(
+        SmtpConfig(
             host=smtp_tls_server.host,
             port=smtp_tls_server.port,
             security="starttls",
             username=USER,
-            password=PASSWORD,
             sender="intake@thanhoai.example",
-            cafile=smtp_tls_server.cafile,
             timeout=5,
-        )
+        ),
+        Secret(PASSWORD),
+        cafile=smtp_tls_server.cafile,
     ).send(msg)
     (got,) = smtp_tls_server.received
     assert got.rcpt_tos == [OFFICER]

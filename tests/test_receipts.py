@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 from jinja2 import UndefinedError
 
+from core.config import SmtpConfig
 from notifier.message import build_message
 from notifier.receipts import compose_receipt, receipt_block_reason, should_receipt
 from notifier.render import make_env
-from notifier.smtp import SmtpMailer, SmtpSettings
+from notifier.smtp import SmtpMailer
 from parsers.mime import parse_message
 from store.queries import CampaignStatus, Items, UnitStatus
-from tests.support.smtpserver import SmtpServer
+from tests.smtpserver import SmtpServer
 
 DEADLINE = datetime(2021, 10, 9, 17, 0, tzinfo=UTC)  # 10/10/2021 00:00 in Hà Nội
 TITLE = "Tuần lễ hưởng ứng học tập suốt đời năm 2021"
@@ -223,7 +224,7 @@ def test_parsed_subject_with_crlf_cannot_add_a_bcc(smtp_server: SmtpServer) -> N
     )
     msg = build_message(mail, sender=SENDER, now=DEADLINE, message_id="<rc-1@thanhoai.example>")
     SmtpMailer(
-        SmtpSettings(
+        SmtpConfig(
             host=smtp_server.host, port=smtp_server.port, security="none", sender=SENDER, timeout=5
         )
     ).send(msg)

@@ -12,10 +12,11 @@ from email.message import EmailMessage
 
 import pytest
 
+from core.config import Secret, SmtpConfig
 from core.errors import ConfigError, CredentialsError, TransientError
 from notifier.message import OutgoingMail, build_message, new_message_id
-from notifier.smtp import FakeMailer, PermanentSendError, SmtpMailer, SmtpSettings, TlsError
-from tests.support.smtpserver import PASSWORD, USER, SmtpServer, free_port
+from notifier.smtp import FakeMailer, PermanentSendError, SmtpMailer, TlsError
+from tests.smtpserver import PASSWORD, USER, SmtpServer, free_port
 
 SENDER = "Phòng GDĐT Thanh Oai <totrunghoc-thanhoai@thanhoai.example>"
 NOW = datetime(2021, 10, 5, 1, 30, tzinfo=UTC)
@@ -45,7 +46,9 @@ def _parse(data: bytes) -> EmailMessage:
     return msg
 
 
-def _settings(server: SmtpServer, **kw: object) -> SmtpSettings:
+def _mailer(
+    server: SmtpServer, *, password: str | None = None, cafile: str | None = None, **kw: object
+) -> SmtpMailer:
     base: dict[str, object] = {
         "host": server.host,
         "port": server.port,
@@ -54,11 +57,12 @@ def _settings(server: SmtpServer, **kw: object) -> SmtpSettings:
         "timeout": 5.0,
     }
     base.update(kw)
-    return SmtpSettings(**base)  # type: ignore[arg-type]
+    cfg = SmtpConfig(**base)  # type: ignore[arg-type]
+    return SmtpMailer(cfg, Secret(password) if password is not None else None, cafile=cafile)
 
 
 def test_plain_send_delivers_headers_and_vietnamese_text(smtp_server: SmtpServer) -> None:
-    SmtpMailer(_settings(smtp_server)).send(_msg())
+    (_mailer(smtp_server)).send(_msg())
     (got,) = smtp_server.received
     assert got.mail_from == "totrunghoc-thanhoai@thanhoai.example"
     assert got.rcpt_tos == ["thcs-kim-bai@thanhoai.example"]
@@ -79,14 +83,13 @@ def test_plain_send_delivers_headers_and_vietnamese_text(smtp_server: SmtpServer
 
 
 def test_starttls_auth_trusting_the_test_certificate(smtp_tls_server: SmtpServer) -> None:
-    settings = _settings(
+    mailer = _mailer(
         smtp_tls_server,
         security="starttls",
         username=USER,
         password=PASSWORD,
         cafile=smtp_tls_server.cafile,
     )
-    mailer = SmtpMailer(settings)
     mailer.send(_msg())
     assert smtp_tls_server.logins == [USER]
     assert len(smtp_tls_server.received) == 1
@@ -94,20 +97,20 @@ def test_starttls_auth_trusting_the_test_certificate(smtp_tls_server: SmtpServer
 
 
 def test_implicit_tls_auth(smtp_ssl_server: SmtpServer) -> None:
-    settings = _settings(
+    mailer = _mailer(
         smtp_ssl_server,
         security="ssl",
         username=USER,
         password=PASSWORD,
         cafile=smtp_ssl_server.cafile,
     )
-    SmtpMailer(settings).send(_msg())
+    mailer.send(_msg())
     (got,) = smtp_ssl_server.received
     assert _parse(got.data)["Subject"].startswith("Xác nhận")
 
 
 def test_wrong_password_is_credentials_error(smtp_tls_server: SmtpServer) -> None:
-    settings = _settings(
+    mailer = _mailer(
         smtp_tls_server,
         security="starttls",
         username=USER,
@@ -115,27 +118,27 @@ def test_wrong_password_is_credentials_error(smtp_tls_server: SmtpServer) -> Non
         cafile=smtp_tls_server.cafile,
     )
     with pytest.raises(CredentialsError, match="535") as exc:
-        SmtpMailer(settings).send(_msg())
+        mailer.send(_msg())
     assert not isinstance(exc.value, TlsError)
     assert smtp_tls_server.received == []
 
 
 def test_untrusted_certificate_is_refused(smtp_tls_server: SmtpServer) -> None:
     # Without the test CA the default context must reject the self-signed certificate.
-    settings = _settings(smtp_tls_server, security="starttls", username=USER, password=PASSWORD)
+    mailer = _mailer(smtp_tls_server, security="starttls", username=USER, password=PASSWORD)
     with pytest.raises(TlsError, match="certificate"):
-        SmtpMailer(settings).send(_msg())
+        mailer.send(_msg())
     assert smtp_tls_server.logins == []
 
 
 def test_starttls_not_offered_is_tls_error(smtp_server: SmtpServer) -> None:
     with pytest.raises(TlsError, match="STARTTLS"):
-        SmtpMailer(_settings(smtp_server, security="starttls")).send(_msg())
+        (_mailer(smtp_server, security="starttls")).send(_msg())
 
 
 def test_server_down_is_transient() -> None:
     port = free_port()  # nothing listens there
-    settings = SmtpSettings(host="127.0.0.1", port=port, security="none", sender=SENDER, timeout=2)
+    settings = SmtpConfig(host="127.0.0.1", port=port, security="none", sender=SENDER, timeout=2)
     with pytest.raises(TransientError, match=f"127.0.0.1:{port}"):
         SmtpMailer(settings).send(_msg())
 
@@ -150,7 +153,7 @@ def silent_server() -> Iterator[int]:
 
 
 def test_silent_server_times_out_as_transient(silent_server: int) -> None:
-    settings = SmtpSettings(
+    settings = SmtpConfig(
         host="127.0.0.1", port=silent_server, security="none", sender=SENDER, timeout=0.3
     )
     with pytest.raises(TransientError, match="timed out"):
@@ -158,7 +161,7 @@ def test_silent_server_times_out_as_transient(silent_server: int) -> None:
 
 
 def test_recipient_refusals_by_reply_class(smtp_server: SmtpServer) -> None:
-    mailer = SmtpMailer(_settings(smtp_server))
+    mailer = _mailer(smtp_server)
     smtp_server.refuse["thcs-kim-bai@thanhoai.example"] = (
         "550 5.1.1 <thcs-kim-bai@thanhoai.example>: User unknown"
     )
@@ -175,25 +178,27 @@ def test_recipient_refusals_by_reply_class(smtp_server: SmtpServer) -> None:
     assert got.rcpt_tos == ["hieutruong.thcskimbai@thanhoai.example"]
 
 
+def _with_password(password: str = "p", **kw: object) -> SmtpMailer:
+    return SmtpMailer(SmtpConfig(**kw), Secret(password))  # type: ignore[arg-type]
+
+
 def test_plaintext_login_refused_off_loopback() -> None:
     with pytest.raises(ConfigError, match="plaintext"):
-        SmtpSettings(host="mail.hanoiedu.vn", port=25, security="none", username="u", password="p")
+        _with_password(host="mail.hanoiedu.vn", port=25, security="none", username="u")
     # Loopback, or an explicit opt-in, is allowed.
-    SmtpSettings(host="127.0.0.1", port=25, security="none", username="u", password="p")
-    SmtpSettings(host="::1", port=25, security="none", username="u", password="p")
-    SmtpSettings(
-        host="mail.hanoiedu.vn",
-        port=25,
-        security="none",
-        username="u",
-        password="p",
-        allow_insecure=True,
+    _with_password(host="127.0.0.1", port=25, security="none", username="u")
+    _with_password(host="::1", port=25, security="none", username="u")
+    _with_password(
+        host="mail.hanoiedu.vn", port=25, security="none", username="u", allow_insecure=True
     )
     with pytest.raises(ConfigError, match="ASCII"):
-        SmtpSettings(host="h", port=465, username="u", password="mật-khẩu")
+        _with_password("mật-khẩu", host="h", port=465, username="u")
     with pytest.raises(ConfigError, match="security"):
-        SmtpSettings(host="h", port=25, security="tls")
-    assert "p4ss" not in repr(SmtpSettings(host="h", port=465, username="u", password="p4ss"))
+        SmtpMailer(SmtpConfig(host="h", port=25, security="tls"))
+    with pytest.raises(ConfigError, match="no password"):
+        SmtpMailer(SmtpConfig(host="h", port=465, username="u"))
+    mailer = _with_password("p4ss", host="h", port=465, username="u")
+    assert "p4ss" not in repr(mailer.settings) + repr(vars(mailer))
 
 
 def test_fake_mailer_records_or_fails() -> None:
