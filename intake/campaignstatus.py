@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from core.campaignconfig import CampaignConfig
 from core.config import Config
 from core.errors import IntakeError
+from intake.statustable import SEED_COLUMNS, render, render_lists, render_other
 from notifier.campaigntables import unit_tables
 from parsers.campaigntable import sums
 from store.campaigns import OtherMessage, other_mail
@@ -116,3 +117,51 @@ def status_document(
         "campaigns": [campaign_json(s, files, c, now) for c in cfg.campaigns],
         "other": others,
     }
+
+
+def total_columns(c: CampaignConfig) -> tuple[tuple[str, str], ...]:
+    """The campaign's total columns as (heading, key) for the readable table."""
+    if c.table.totals == ("classes", "participants"):
+        return SEED_COLUMNS
+    return tuple(
+        ((col.headers[0] if col.headers else col.key).upper(), col.key)
+        for col in c.table.columns
+        if col.total
+    )
+
+
+def status_text(
+    s: Session,
+    cfg: Config,
+    files: FileStore,
+    campaign_id: str | None,
+    now: datetime,
+    *,
+    only: str | None = None,
+) -> str:
+    """What `intake status [--campaign ID] [--state S]` prints: each campaign's table with its
+    own total columns, then the mailbox-wide lists once, then the other mail."""
+    chosen = [campaign_config(cfg, campaign_id)] if campaign_id else list(cfg.campaigns)
+    titles = {c.id: c.title for c in cfg.campaigns}
+    blocks, first = [], None
+    for c in chosen:
+        cs = status_for(s, c, now)
+        first = first or cs
+        blocks.append(
+            render(
+                cs,
+                only=only,
+                columns=total_columns(c),
+                totals=unit_totals(s, files, c, cs),
+                campaigns=titles,
+                lists=False,
+            )
+        )
+    assert first is not None
+    lists = render_lists(first, titles)
+    if lists:
+        blocks.append(lists)
+    others = other_mail(s)
+    if others:
+        blocks.append(render_other(others, first.timezone))
+    return "\n\n".join(blocks)

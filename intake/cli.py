@@ -138,26 +138,18 @@ def status(c: Ctx, as_json: bool, state: str | None, campaign_id: str | None) ->
 
     Example: intake status --json --campaign tuan-le-htsd-2021
     """
-    from intake.campaignstatus import campaign_config, status_document
-    from intake.statustable import render, render_other
-    from store.campaigns import other_mail
+    from intake.campaignstatus import status_document, status_text
 
     with c.app() as app, app.sessions() as s:
         now = app.clock.now()
         if as_json:
             doc = status_document(s, app.cfg, app.files, campaign_id, now)
         else:
-            chosen = (
-                [campaign_config(app.cfg, campaign_id)] if campaign_id else list(app.cfg.campaigns)
-            )
-            tables = [render(app.status(x.id), only=state) for x in chosen]
-            others = other_mail(s)
+            text = status_text(s, app.cfg, app.files, campaign_id, now, only=state)
     if as_json:
         click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
     else:
-        click.echo("\n\n".join(tables))
-        if others:
-            click.echo("\n" + render_other(others))
+        click.echo(text)
 
 
 @cli.command()

@@ -5,21 +5,29 @@ are shown in Vietnamese (`notifier.reasons`); `--json` keeps the English keys an
 Columns: MÃ ĐƠN VỊ, TÊN ĐƠN VỊ, TÌNH TRẠNG (đã đủ / chưa đủ / chưa gửi), HẠN ("quá hạn": past its
 deadline and still missing or incomplete; "nộp muộn": completed after it; "gia hạn": a later
 deadline of its own, not yet past), THƯ (messages), BC (report), BẢNG (data table), ẢNH
-(photos), KT (nominations), GỬI LẦN ĐẦU, SỐ LỚP (classes/contests), SỐ NGƯỜI (participants)."""
+(photos), KT (nominations), GỬI LẦN ĐẦU, then the campaign's total columns (the seed's: SỐ LỚP
+(classes/contests), SỐ NGƯỜI (participants); another table's: its `total = true` columns, headed
+by their first wording).
+
+The mailbox-wide lists follow (once, however many campaigns): mail whose unit is unclear (`intake
+assign`), mail whose campaign is unclear (its unit known; `intake move` names the campaign, or
+"other"), quarantined mail, mail waiting for a retry."""
 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from notifier.reasons import vi as reason_vi
 from notifier.render import fmt_deadline, fmt_number, fmt_until
 from store.campaigns import OtherMessage
-from store.queries import CampaignStatus, UnitStatus
+from store.queries import CampaignStatus, LooseMessage, UnitStatus
 
 STATE_LABEL = {"missing": "chưa gửi", "incomplete": "chưa đủ", "complete": "đã đủ"}
+SEED_COLUMNS = (("SỐ LỚP", "classes"), ("SỐ NGƯỜI", "participants"))
+Totals = Mapping[str, Mapping[str, int | None]]  # unit code → {total column key: sum}
 
 
 def _width(text: str) -> int:
@@ -47,33 +55,61 @@ def _deadline_mark(u: UnitStatus, campaign_deadline: datetime) -> str:
     return "-"
 
 
-def render(cs: CampaignStatus, *, only: str | None = None) -> str:
+def waits_for_campaign(m: LooseMessage, campaigns: Mapping[str, str]) -> bool:
+    """Its unit is known and its campaign is unclear: the officer names it with `intake move`
+    (its candidates, when any, are campaigns)."""
+    return "campaign unclear" in m.reason and all(c in campaigns for c in m.candidates)
+
+
+def render(
+    cs: CampaignStatus,
+    *,
+    only: str | None = None,
+    columns: Sequence[tuple[str, str]] = SEED_COLUMNS,
+    totals: Totals | None = None,
+    campaigns: Mapping[str, str] | None = None,
+    lists: bool = True,
+) -> str:
+    """One campaign's table. `columns` are its total columns as (heading, key) and `totals`
+    their sums per unit (default: the seed's classes and participants from the facts);
+    `campaigns` maps every campaign id to its title (to tell mail whose campaign is unclear);
+    `lists=False` leaves the mailbox-wide lists to `render_lists`, printed once."""
     tz = ZoneInfo(cs.timezone)
+    titles = campaigns if campaigns is not None else {cs.campaign_id: cs.title}
     counts = {s: sum(1 for u in cs.units if u.state == s) for s in STATE_LABEL}
-    names = {u.code: u.name for u in cs.units}
+    by_campaign = sum(1 for m in cs.unassigned if waits_for_campaign(m, titles))
+    widths = [max(_width(label), 7) for label, _ in columns]
+    heads = " ".join(f"{label:>{w}}" for (label, _), w in zip(columns, widths, strict=True))
     lines = [
         f"{cs.title} — hạn nộp {fmt_deadline(cs.deadline, cs.timezone)}",
         f"đơn vị: {len(cs.units)}  đã đủ: {counts['complete']}  chưa đủ: "
         f"{counts['incomplete']}  chưa gửi: {counts['missing']}  quá hạn: "
         f"{sum(1 for u in cs.units if u.overdue)}  nộp muộn: "
-        f"{sum(1 for u in cs.units if u.submitted_late)}  chưa rõ đơn vị: {len(cs.unassigned)}  "
+        f"{sum(1 for u in cs.units if u.submitted_late)}  chưa rõ đơn vị: "
+        f"{len(cs.unassigned) - by_campaign}  chờ xác định kế hoạch: {by_campaign}  "
         f"cách ly: {len(cs.quarantined)}  chờ xử lý lại: {len(cs.retrying)}",
         "",
         f"{_pad('MÃ ĐƠN VỊ', 22)} {_pad('TÊN ĐƠN VỊ', 34)} {_pad('TÌNH TRẠNG', 10)} "
-        f"{_pad('HẠN', 8)} THƯ   BC BẢNG  ẢNH  KT  {_pad('GỬI LẦN ĐẦU', 11)} {'SỐ LỚP':>7} "
-        f"{'SỐ NGƯỜI':>9}",
+        f"{_pad('HẠN', 8)} THƯ   BC BẢNG  ẢNH  KT  {_pad('GỬI LẦN ĐẦU', 11)} {heads}",
     ]
     for u in cs.units:
         if only and u.state != only:
             continue
+        sums = (
+            totals.get(u.code, {})
+            if totals is not None
+            else {"classes": u.total_classes, "participants": u.total_participants}
+        )
+        cells = " ".join(
+            f"{'' if sums.get(key) is None else fmt_number(sums.get(key)):>{w}}"
+            for (_, key), w in zip(columns, widths, strict=True)
+        )
         lines.append(
             f"{_pad(u.code, 22)} {_pad(u.name, 34)} {_pad(STATE_LABEL.get(u.state, u.state), 10)} "
             f"{_pad(_deadline_mark(u, cs.deadline), 8)} {u.messages:>3} "
             f"{'x' if u.items.report else '-':>4} {'x' if u.items.data_table else '-':>4} "
             f"{u.items.photos:>4} {'x' if u.items.nominations else '-':>3}  "
-            f"{_pad(_local(u.submitted_at, tz), 11)} "
-            f"{'' if u.total_classes is None else fmt_number(u.total_classes):>7} "
-            f"{'' if u.total_participants is None else fmt_number(u.total_participants):>9}"
+            f"{_pad(_local(u.submitted_at, tz), 11)} {cells}".rstrip()
         )
     extended = [u for u in cs.units if u.deadline != cs.deadline and (not only or u.state == only)]
     if extended:
@@ -82,9 +118,25 @@ def render(cs: CampaignStatus, *, only: str | None = None) -> str:
             f"  {_pad(u.code, 22)} {_pad(u.name, 34)} {fmt_until(u.deadline, cs.timezone)}"
             for u in extended
         ]
-    if cs.unassigned:
+    if lists:
+        listed = render_lists(cs, titles)
+        if listed:
+            lines += ["", listed]
+    return "\n".join(lines)
+
+
+def render_lists(cs: CampaignStatus, campaigns: Mapping[str, str] | None = None) -> str:
+    """The mailbox-wide lists (the same in every campaign's status): mail whose unit or
+    campaign is unclear, quarantined mail, mail waiting for a retry; "" when all are empty."""
+    tz = ZoneInfo(cs.timezone)
+    titles = campaigns if campaigns is not None else {cs.campaign_id: cs.title}
+    names = {u.code: u.name for u in cs.units}
+    by_unit = [m for m in cs.unassigned if not waits_for_campaign(m, titles)]
+    by_campaign = [m for m in cs.unassigned if waits_for_campaign(m, titles)]
+    lines: list[str] = []
+    if by_unit:
         lines += ["", "Thư chưa xác định được đơn vị (ghi nhận: intake assign SỐ-THƯ MÃ-ĐƠN-VỊ):"]
-        for m in cs.unassigned:
+        for m in by_unit:
             lines.append(
                 f"  #{m.id} {_local(m.received_at, tz)} {_pad(m.from_addr or '-', 32)} "
                 f"{_pad(m.subject or '-', 40)} — {reason_vi(m.reason)}"
@@ -93,6 +145,22 @@ def render(cs: CampaignStatus, *, only: str | None = None) -> str:
                 lines.append(
                     "      có thể là: "
                     + "; ".join(f"{names.get(c, c)} ({c})" for c in m.candidates)
+                )
+    if by_campaign:
+        lines += [
+            "",
+            "Thư đang chờ xác định thuộc kế hoạch nào (chưa tính vào kế hoạch nào; chọn kế hoạch: "
+            "intake move SỐ-THƯ MÃ-KẾ-HOẠCH, hoặc intake move SỐ-THƯ other nếu là thư khác):",
+        ]
+        for m in by_campaign:
+            lines.append(
+                f"  #{m.id} {_local(m.received_at, tz)} {_pad(m.from_addr or '-', 32)} "
+                f"{_pad(m.subject or '-', 40)} — {reason_vi(m.reason)}"
+            )
+            if m.candidates:
+                lines.append(
+                    "      có thể thuộc: "
+                    + "; ".join(f"{titles.get(c, c)} ({c})" for c in m.candidates)
                 )
     if cs.quarantined:
         lines += ["", "Thư bị cách ly (sau khi khắc phục: intake requeue SỐ-THƯ):"]
@@ -110,7 +178,7 @@ def render(cs: CampaignStatus, *, only: str | None = None) -> str:
                 f"{_pad(r.subject or '-', 40)} — lần thử {r.attempts} lỗi, thử lại "
                 f"{_local(r.next_attempt_at, tz)}: {reason_vi(r.last_error) or '-'}"
             )
-    return "\n".join(lines)
+    return "\n".join(lines[1:])
 
 
 def render_other(others: Sequence[OtherMessage], tz: str = "Asia/Ho_Chi_Minh") -> str:

@@ -25,6 +25,10 @@ _RULES: tuple[Rule, ...] = (
     _r(r"^campaign unclear: (.*)$", lambda m: f"chưa rõ thuộc kế hoạch nào — {_campaign_vi(m[1])}"),
     _r(r"^moved to (\S+) by (.+)$", lambda m: f"{m[2]} chuyển sang {_other_vi(m[1])}"),
     _r(
+        r"^assigned to (\S+) by (.+?); campaign unclear",
+        lambda m: f"{m[2]} đã ghi nhận cho đơn vị {m[1]}; chưa rõ thuộc kế hoạch nào",
+    ),
+    _r(
         r"^(?:the subject names another matter|'.*' is titled '.*', another matter|no campaign is open|it names only campaigns)",
         lambda m: _campaign_vi(m[0] + m.string[m.end() :]),
     ),

@@ -10,10 +10,18 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from intake.cli import cli
+from notifier.render import fmt_number
 from tests.test_campaigns import _app, _covid, _stats, _week, _write
 
 WEEK_ID, STATS_ID = "tuan-le-htsd-2021", "thong-ke-dau-nam-2021"
 OTHER_KEYS = {"id", "message_id", "from", "unit", "subject", "received_at", "reason"}
+
+
+def _subject(raw: bytes) -> str:
+    import email
+    import email.policy
+
+    return str(email.message_from_bytes(raw, policy=email.policy.default)["Subject"])
 
 
 def _status(base: list[str], *args: str) -> dict:  # type: ignore[type-arg]
@@ -92,3 +100,62 @@ def test_remind_dry_run_names_the_campaign_of_each_notice(tmp_path: Path, db_url
     # a unit the statistics do not ask (a commune) is reminded of the week only
     xa = {line.split()[0] for line in r.output.splitlines() if " xa-bich-hoa " in line}
     assert xa == {WEEK_ID}
+
+
+def test_status_table_lists_mail_waiting_for_its_campaign_apart_and_points_to_intake_move(
+    tmp_path: Path, db_url: str
+) -> None:
+    from intake import demo_mixed
+    from tests.conftest import ROSTER
+
+    mailbox = demo_mixed.mixed_mailbox(ROSTER)
+    unclear = [m for m in mailbox if m.expect == "unclear"]
+    stats = next(m for m in mailbox if m.expect == STATS_ID)
+    assert len(unclear) == 2
+    with _app(tmp_path, db_url) as app:
+        app.import_paths([_write(tmp_path, "mail", [m.raw for m in [*unclear, stats]])])
+        base = ["--config", app.cfg.source]
+    r = CliRunner().invoke(cli, [*base, "status"])
+    assert r.exit_code == 0, r.output
+    out = r.output
+    # the mail whose unit is known and campaign unclear: its own heading, the command that
+    # settles it, the campaigns it may belong to by title — not "unit unclear"
+    head = (
+        "Thư đang chờ xác định thuộc kế hoạch nào (chưa tính vào kế hoạch nào; chọn kế hoạch: "
+        "intake move SỐ-THƯ MÃ-KẾ-HOẠCH, hoặc intake move SỐ-THƯ other nếu là thư khác):"
+    )
+    assert head in out
+    assert "Thư chưa xác định được đơn vị" not in out
+    assert "chưa rõ đơn vị: 0  chờ xác định kế hoạch: 2" in out
+    listed = out.split(head)[1]
+    for m in unclear:
+        assert _subject(m.raw)[:30] in listed
+    maybe = [line for line in listed.splitlines() if line.strip().startswith("có thể thuộc: ")]
+    assert len(maybe) == 2
+    assert "Tuần lễ hưởng ứng học tập suốt đời năm 2021 (tuan-le-htsd-2021)" in maybe[0]
+    assert "Thống kê số liệu đầu năm học 2021-2022 (thong-ke-dau-nam-2021)" in maybe[0]
+    assert "chưa rõ thuộc kế hoạch nào" in listed
+    # two campaigns, the mailbox-wide list once
+    assert out.count(head) == 1
+    # each campaign's table has its own total columns, summed from its own table
+    week_part, stats_part = out.split("Thống kê số liệu đầu năm học 2021-2022 — hạn nộp")[:2]
+    assert "SỐ LỚP" in week_part and "SỐ NGƯỜI" in week_part
+    assert "SỐ HỌC SINH" in stats_part and "SỐ GIÁO VIÊN" in stats_part
+    row = next(line for line in stats_part.splitlines() if line.startswith(stats.unit + " "))
+    doc = _status(base)
+    totals = {u["code"]: u["totals"] for u in doc["campaigns"][1]["units"]}[stats.unit]
+    assert all(isinstance(v, int) and v > 0 for v in totals.values()), totals
+    assert row.split()[-3:] == [fmt_number(totals[k]) for k in ("classes", "pupils", "teachers")]
+
+    # the officer assigns one to a unit again: still waiting for its campaign, in Vietnamese
+    (first,) = [
+        m for m in doc["campaigns"][0]["unassigned"] if m["subject"] == _subject(unclear[0].raw)
+    ]
+    r = CliRunner().invoke(
+        cli, [*base, "assign", str(first["id"]), unclear[0].unit, "--by", "co.hoa"]
+    )
+    assert r.exit_code == 0, r.output
+    out = CliRunner().invoke(cli, [*base, "status"]).output
+    listed = out.split(head)[1]
+    assert f"co.hoa đã ghi nhận cho đơn vị {unclear[0].unit}; chưa rõ thuộc kế hoạch nào" in listed
+    assert "lý do kỹ thuật" not in listed
