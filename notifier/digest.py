@@ -5,9 +5,11 @@ Several campaigns: one letter, a section per open campaign ("A. <title>", its pa
 A.1–A.5; a campaign with its own table shows the sums of its `total = true` columns), then the
 mailbox-wide lists once (unassigned, DMARC warnings, retrying, quarantined), a short "Thư khác"
 count with the subjects of other mail received since the previous digest, and the health. With
-one campaign the letter reads as it always did. With `[web] base_url`, each unit links to
-`{base_url}/units/<code>` and each unassigned message to `{base_url}/pending#message-<id>`; a
-unit whose scanned report carries a red seal reads "có dấu đỏ" where it is listed as arrived.
+one campaign the letter reads as it always did. Each section's dates (deadline, arrivals,
+extensions) are in its campaign's own `timezone`; the mailbox-wide lists in the first one's.
+With `[web] base_url`, each unit links to `{base_url}/units/<code>` and each unassigned message
+to `{base_url}/pending#message-<id>`; a unit whose scanned report carries a red seal reads
+"có dấu đỏ" where it is listed as arrived.
 
 Contents: counts by state and by unit kind; a progress bar per kind drawn as an HTML table
 (coloured cells with percentage widths: it renders in Gmail, Outlook and phone clients without
@@ -200,6 +202,7 @@ def _campaign_ctx(
     return {
         "id": status.campaign_id,
         "title": status.title,
+        "tz": status.timezone,  # its dates in its own zone (`|deadline(c.tz)`)
         "letter": letter,
         "prefix": f"{letter}." if several else "",
         "deadline": status.deadline,

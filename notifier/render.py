@@ -111,28 +111,29 @@ def fmt_number(n: int | None) -> str:
 
 
 def _tz(ctx: Context) -> str:
+    """The template's `tz` (a filter given a zone of its own, `|deadline(c.tz)`, uses that)."""
     tz = ctx.get("tz")
     return tz if isinstance(tz, str) and tz else DEFAULT_TZ
 
 
 @pass_context
-def _f_date(ctx: Context, dt: datetime | None) -> str:
-    return fmt_date(dt, _tz(ctx))
+def _f_date(ctx: Context, dt: datetime | None, tz: str | None = None) -> str:
+    return fmt_date(dt, tz or _tz(ctx))
 
 
 @pass_context
-def _f_datetime(ctx: Context, dt: datetime | None) -> str:
-    return fmt_datetime(dt, _tz(ctx))
+def _f_datetime(ctx: Context, dt: datetime | None, tz: str | None = None) -> str:
+    return fmt_datetime(dt, tz or _tz(ctx))
 
 
 @pass_context
-def _f_until(ctx: Context, dt: datetime) -> str:
-    return fmt_until(dt, _tz(ctx))
+def _f_until(ctx: Context, dt: datetime, tz: str | None = None) -> str:
+    return fmt_until(dt, tz or _tz(ctx))
 
 
 @pass_context
-def _f_deadline(ctx: Context, dt: datetime) -> str:
-    return fmt_deadline(dt, _tz(ctx))
+def _f_deadline(ctx: Context, dt: datetime, tz: str | None = None) -> str:
+    return fmt_deadline(dt, tz or _tz(ctx))
 
 
 def make_env(override_dir: Path | None = None, *, office: str = DEFAULT_OFFICE) -> Environment:

@@ -218,3 +218,26 @@ def test_two_campaign_digest_reads_without_sideways_scrolling(browser: Browser, 
     _, _, html = _digest(parts)
     got = browser.render(html, width, "digest-campaigns")
     assert got.scroll_width <= width, f"the digest needs {got.scroll_width} px at {width} px"
+
+
+def test_each_campaigns_section_gives_its_dates_in_its_own_timezone() -> None:
+    """A campaign run from Tokyo (UTC+9) beside the week in Hà Nội (UTC+7): its deadline,
+    15/10 17:00 in Hà Nội, reads 19:00 in its section; the week's stay in Hà Nội time."""
+    week, stats = _parts()
+    tokyo = CampaignPart(
+        replace(stats.status, timezone="Asia/Tokyo"),
+        total_columns=stats.total_columns,
+        sums=stats.sums,
+    )
+    _, text, html = _digest([week, tokyo])
+    week_text = text.split(f"==== A. {TITLE.upper()} ====")[1].split("==== B.")[0]
+    stats_text = text.split(f"==== B. {STATS_TITLE.upper()} ====")[1].split("THƯ CHƯA XÁC ĐỊNH")[0]
+    assert "Hạn nộp: trước 19:00 ngày 15/10/2021." in stats_text
+    assert "trước 17:00 ngày 15/10/2021" not in text
+    # Cao Dương's table came 5 hours before 08:00 on 12/10 in Hà Nội: 03:00 there, 05:00 in Tokyo
+    assert "05:00 ngày 12/10/2021: Trường THCS Cao Dương" in stats_text
+    assert "Hạn nộp: trước ngày 10/10/2021." in week_text
+    assert "05:00 ngày 12/10/2021: Trường THCS Bích Hòa" in week_text  # 3 h before, Hà Nội
+    overview = text.split("==== A.")[0]
+    assert f"B. {STATS_TITLE} – hạn nộp trước 19:00 ngày 15/10/2021" in overview
+    assert "Hạn nộp: trước 19:00 ngày 15/10/2021.</p>" in html
