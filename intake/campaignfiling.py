@@ -10,7 +10,6 @@ whose table has its columns, and never from the seed's table.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -25,6 +24,7 @@ from intake.campaigns import (
     table_fit,
 )
 from intake.parsestage import Staged
+from store import facts
 from store.models import Attachment, Message
 
 
@@ -114,9 +114,8 @@ def place(
     d = decide(staged, msg, campaigns, unit_code, unit_kind)
     msg.campaign_by = "auto"
     msg.campaign_reason = d.reason[:2000]
-    msg.campaign_candidates = json.dumps(
-        [{"campaign": c.id, "score": c.score, "why": c.why[:300]} for c in d.candidates],
-        ensure_ascii=False,
+    msg.campaign_candidates = facts.campaign_candidates_json(
+        (c.id, c.score, c.why) for c in d.candidates
     )
     if d.status == "unclear":
         msg.campaign_id = ""

@@ -9,7 +9,6 @@ after every parsed message (and while waiting for one), so SIGTERM is answered i
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable
 from datetime import datetime
@@ -348,12 +347,8 @@ class Filer:
         msg.assigned_by = "auto" if unit_id is not None else ""
         msg.forwarded_by = decision.forwarded_by[:320] if unit_id is not None else ""
         msg.reason = decision.reason[:2000]
-        msg.candidates = json.dumps(
-            [
-                {"code": c.code, "score": round(c.score, 1), "why": c.why}
-                for c in decision.candidates
-            ],
-            ensure_ascii=False,
+        msg.candidates = facts.unit_candidates_json(
+            (c.code, c.score, c.why) for c in decision.candidates
         )
         return decision, unit_id
 

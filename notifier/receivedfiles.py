@@ -11,7 +11,6 @@ them, the message's body links and the relay from the store.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -25,8 +24,8 @@ from parsers.facts import ITEMS, PHOTO
 from parsers.lift import lift
 from parsers.links import extract_links, photo_service
 from parsers.mime import MalformedMessage, parse_message
-from parsers.scan import PAGE_PHOTO
 from parsers.text import clean_filename
+from store import facts
 from store.files import FileStore
 from store.models import Attachment, Message, Unit, UnitAddress
 
@@ -173,27 +172,6 @@ def _merge(files: Iterable[ReceivedFile]) -> tuple[ReceivedFile, ...]:
     return tuple(out.values())
 
 
-def _pages_in_facts(facts: str) -> int:
-    """How many of the file's images are document pages (parsers.scan.PAGE_PHOTO)."""
-    try:
-        data = json.loads(facts) if facts else {}
-    except ValueError:
-        return 0
-    photos = data.get("photos") if isinstance(data, dict) else None
-    if not isinstance(photos, list):
-        return 0
-    return sum(1 for p in photos if isinstance(p, dict) and p.get("reason") == PAGE_PHOTO)
-
-
-def _links_in_facts(facts: str) -> list[str]:
-    try:
-        data = json.loads(facts) if facts else {}
-    except ValueError:
-        return []
-    links = data.get("links") if isinstance(data, dict) else None
-    return [u for u in links if isinstance(u, str)] if isinstance(links, list) else []
-
-
 def body_links(raw: bytes) -> tuple[str, ...]:
     """The links in a message's own text (the body is not stored apart from the raw mail;
     large attachments are lifted out first, so this costs the text, not the files)."""
@@ -249,7 +227,7 @@ def received(s: Session, files: FileStore, msg: Message, *, raw: bytes | None = 
             a.items,
             a.photos,
             a.problem,
-            _pages_in_facts(a.facts),
+            facts.document_pages(a.facts),
         )
         for a in s.scalars(
             select(Attachment).where(Attachment.message_fk == msg.id).order_by(Attachment.id)
@@ -257,10 +235,10 @@ def received(s: Session, files: FileStore, msg: Message, *, raw: bytes | None = 
     ]
     urls = [
         u
-        for (facts,) in s.execute(
+        for (text,) in s.execute(
             select(Attachment.facts).where(Attachment.message_fk == msg.id).order_by(Attachment.id)
         )
-        for u in _links_in_facts(facts)
+        for u in facts.links(text)
     ]
     try:
         urls = list(body_links(raw if raw is not None else files.get(msg.sha256))) + urls

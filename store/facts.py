@@ -5,6 +5,8 @@
   text cut to 20,000 characters, container members left out).
 - `Attachment.items`: the item keys a file provides, comma-separated (`items_text`, and
   `store.models.split_items` to read them back).
+- `Message.candidates` and `Message.campaign_candidates`: the ranked units and campaigns a
+  decision weighed, as JSON lists.
 - `Message.auth`: the Authentication-Results verdicts as JSON; its DMARC verdict is also the
   column `Message.dmarc`, which queries use (`auth_columns` fills both).
 
@@ -22,6 +24,7 @@ from typing import Any
 
 from parsers.authres import AuthResults
 from parsers.facts import DocumentFacts
+from parsers.scan import PAGE_PHOTO
 from store.files import FileStore
 
 REPORT_TEXT_CHARS = 20000
@@ -61,6 +64,19 @@ def _load(text: str | None) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def _lenient(text: str | None) -> dict[str, Any]:
+    """`_load` for readers that show what they can: unreadable JSON reads as no facts."""
+    try:
+        return _load(text)
+    except ValueError:
+        return {}
+
+
+def _photo_dicts(text: str | None) -> list[dict[str, Any]]:
+    found = _lenient(text).get("photos")
+    return [p for p in found if isinstance(p, dict)] if isinstance(found, list) else []
+
+
 def photos(text: str | None) -> list[dict[str, Any]]:
     """The photos of a file's stored facts (each with sha256, evidence, thumbnail_sha256, …)."""
     return list(_load(text).get("photos") or [])
@@ -73,6 +89,25 @@ def evidence_photos(sha256: str, photo_count: int, text: str | None) -> set[str]
     if not found:
         return {sha256} if photo_count else set()
     return {p["sha256"] for p in found if p.get("evidence", True)}
+
+
+def thumbnail(text: str | None) -> str | None:
+    """The file-store hash of the file's first photo thumbnail, if it has one."""
+    for photo in _photo_dicts(text):
+        if isinstance(photo.get("thumbnail_sha256"), str):
+            return str(photo["thumbnail_sha256"])
+    return None
+
+
+def document_pages(text: str | None) -> int:
+    """How many of the file's images are photographed document pages (parsers.scan.PAGE_PHOTO)."""
+    return sum(1 for p in _photo_dicts(text) if p.get("reason") == PAGE_PHOTO)
+
+
+def links(text: str | None) -> list[str]:
+    """The links found in the file (photo-sharing albums, drives …), in document order."""
+    found = _lenient(text).get("links")
+    return [u for u in found if isinstance(u, str)] if isinstance(found, list) else []
 
 
 def data_table(text: str | None) -> dict[str, Any]:
@@ -116,6 +151,41 @@ def named_blobs(text: str | None, key: str) -> set[str]:
                 yield from walk(v)
 
     return set(walk(json.loads(text))) if text else set()
+
+
+def unit_candidates_json(ranked: Iterable[tuple[str, float, str]]) -> str:
+    """`Message.candidates`: the ranked units (code, score, why) the unit decision weighed."""
+    return json.dumps(
+        [{"code": code, "score": round(score, 1), "why": why} for code, score, why in ranked],
+        ensure_ascii=False,
+    )
+
+
+def campaign_candidates_json(ranked: Iterable[tuple[str, float, str]]) -> str:
+    """`Message.campaign_candidates`: the ranked campaigns (id, score, why) of the decision."""
+    return json.dumps(
+        [{"campaign": cid, "score": score, "why": why[:300]} for cid, score, why in ranked],
+        ensure_ascii=False,
+    )
+
+
+def _ranked(text: str | None, key: str) -> tuple[str, ...]:
+    try:
+        data = json.loads(text) if text else []
+    except ValueError:
+        return ()
+    rows = data if isinstance(data, list) else []
+    return tuple(str(c[key]) for c in rows if isinstance(c, dict) and key in c)
+
+
+def unit_candidates(text: str | None) -> tuple[str, ...]:
+    """The unit codes of `Message.candidates`, best first."""
+    return _ranked(text, "code")
+
+
+def campaign_candidates(text: str | None) -> tuple[str, ...]:
+    """The campaign ids of `Message.campaign_candidates`, best first."""
+    return _ranked(text, "campaign")
 
 
 def auth_columns(auth: AuthResults | None) -> tuple[str, str]:

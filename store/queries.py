@@ -5,7 +5,6 @@ The query functions live below the types; notifier code takes only these types, 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -383,8 +382,8 @@ def _unverified(s: Session) -> tuple[LooseMessage, ...]:
 def _candidates(m: Message) -> tuple[str, ...]:
     """The ranked campaigns of a message whose campaign is unclear, else its ranked units."""
     if m.state == MessageState.UNASSIGNED and m.unit_id is not None and m.campaign_candidates:
-        return tuple(c["campaign"] for c in json.loads(m.campaign_candidates))
-    return tuple(c["code"] for c in json.loads(m.candidates or "[]"))
+        return facts.campaign_candidates(m.campaign_candidates)
+    return facts.unit_candidates(m.candidates)
 
 
 def retrying(s: Session) -> tuple[RetryingMessage, ...]:

@@ -12,7 +12,9 @@ from parsers.documents import read_document
 from store import facts
 from store.files import FileStore
 from store.models import Attachment, split_items
+from tests.support import docgen_reports
 from tests.support.docgen_media import logo_png, phone_jpeg
+from tests.support.docgen_scans import docx_report_with_a_pasted_page
 from tests.support.docgen_tables import make_docx_report, make_xlsx_workbook
 
 
@@ -81,3 +83,36 @@ def test_auth_verdicts_fill_the_json_and_the_dmarc_column() -> None:
     assert facts.auth_reason(auth) == "DMARC fail, SPF pass, DKIM none"
     assert facts.auth_columns(None) == ("", "")
     assert facts.auth_reason("") == "DMARC ?, SPF ?, DKIM ?"
+
+
+def test_pasted_page_photos_links_and_thumbnails_read_back(tmp_path: Path) -> None:
+    """What the receipt and the console show of a file (its photographed pages, its links, its
+    first thumbnail) comes back through store.facts from real documents."""
+    files = FileStore(tmp_path)
+    data, evidence = docx_report_with_a_pasted_page()
+    found = read_document(data, "bao-cao-kem-anh.docx", "")
+    text = facts.facts_json(found, files)
+    assert facts.document_pages(text) == 1
+    assert len(facts.evidence_photos("f" * 64, 0, text)) == evidence
+    thumb = facts.thumbnail(text)
+    assert thumb is not None and files.exists(thumb)
+    report, expected = docgen_reports.make_docx_report()
+    text = facts.facts_json(read_document(report, expected.filename, ""), files)
+    assert facts.links(text) == list(expected.links)
+    assert facts.document_pages(text) == 0 and facts.thumbnail(text) is None
+
+
+def test_ranked_candidates_are_written_and_read_in_one_place() -> None:
+    units = facts.unit_candidates_json([("THCS-KB", 91.26, "tên trường"), ("THCS-BH", 40, "")])
+    assert facts.unit_candidates(units) == ("THCS-KB", "THCS-BH")
+    assert '"score": 91.3' in units and "tên trường" in units
+    campaigns = facts.campaign_candidates_json([("htsd-2021", 0.8, "x" * 500)])
+    assert facts.campaign_candidates(campaigns) == ("htsd-2021",)
+    assert len(facts.unit_candidates(campaigns)) == 0  # each list is read by its own key
+
+
+def test_unreadable_stored_facts_show_nothing_instead_of_failing() -> None:
+    for bad in ("", None, "{not json", "[1, 2]", '{"photos": "x", "links": {}}'):
+        assert facts.thumbnail(bad) is None and facts.document_pages(bad) == 0
+        assert facts.links(bad) == [] and facts.unit_candidates(bad) == ()
+        assert facts.campaign_candidates(bad) == ()

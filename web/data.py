@@ -4,7 +4,6 @@ text is carried as it is; the templates escape it."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,6 +13,7 @@ from sqlalchemy.orm import Session
 from core.campaignconfig import CampaignConfig
 from core.config import Config
 from parsers.vietnamese import fold
+from store import facts
 from store.models import Attachment, Message, OutboxMail, Unit
 from store.queries import CampaignStatus, UnitStatus
 
@@ -61,14 +61,7 @@ class MessageRow:
 
 def thumbnail_of(facts_json: str) -> str | None:
     """The file-store digest of an attachment's first photo thumbnail, if any."""
-    try:
-        photos = json.loads(facts_json or "{}").get("photos") or []
-    except (ValueError, AttributeError):
-        return None
-    for photo in photos:
-        if isinstance(photo, dict) and isinstance(photo.get("thumbnail_sha256"), str):
-            return str(photo["thumbnail_sha256"])
-    return None
+    return facts.thumbnail(facts_json)
 
 
 def _files(
@@ -108,10 +101,7 @@ def _rows(
     codes = {i: c for i, c in s.execute(select(Unit.id, Unit.code).where(Unit.id.in_(units)))}
     rows = []
     for m in msgs:
-        try:
-            found = [c["code"] for c in json.loads(m.candidates or "[]") if isinstance(c, dict)]
-        except ValueError:
-            found = []
+        found = facts.unit_candidates(m.candidates)
         rows.append(
             MessageRow(
                 id=m.id,
