@@ -54,7 +54,7 @@ def test_dmarc_failure_is_filed_but_flagged_in_status_and_digest(tmp_path: Path)
     from notifier.digest import compose_digest
     from notifier.render import make_env
     from store.queries import status_json
-    from tests.conftest import ROSTER, make_config
+    from tests.support.config import ROSTER, make_config
 
     clock = FixedClock(datetime(2021, 10, 6, 3, 0, tzinfo=UTC))
     cfg = make_config(

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from core import config as config_mod
 from core.errors import ConfigError
-from tests.conftest import ROOT, ROSTER, make_config
+from tests.support.config import ROOT, ROSTER, make_config
 from web.cli import cli  # intake.cli's group with the web console's commands
 
 INTAKE = str(ROOT / ".venv" / "bin" / "intake")

@@ -22,7 +22,7 @@ from notifier import outbox
 from notifier.message import OutgoingMail, build_message, new_message_id
 from store.gc import live_blobs, sweep_orphans
 from store.models import BLOB_COLUMNS, BLOB_JSON_KEYS, NOT_BLOBS, Base, OutboxMail
-from tests.conftest import ROSTER, make_config
+from tests.support.config import ROSTER, make_config
 from tests.support.docgen_media import phone_jpeg
 from tests.support.smtpserver import SmtpServer
 from tests.test_daemon import Daemon, Store, _cfg, daemons, run_env, wait_for  # noqa: F401

@@ -106,7 +106,7 @@ def test_status_table_lists_mail_waiting_for_its_campaign_apart_and_points_to_in
     tmp_path: Path, db_url: str
 ) -> None:
     from intake import demo_mixed
-    from tests.conftest import ROSTER
+    from tests.support.config import ROSTER
 
     mailbox = demo_mixed.mixed_mailbox(ROSTER)
     unclear = [m for m in mailbox if m.expect == "unclear"]

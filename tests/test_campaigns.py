@@ -33,7 +33,7 @@ from intake.demo_mail import (
     phone_photo,
     read_units,
 )
-from tests.conftest import ROSTER, make_config
+from tests.support.config import ROSTER, make_config
 
 ICT = timezone(timedelta(hours=7))
 WEEK = CampaignConfig()  # the seed: Tuần lễ hưởng ứng học tập suốt đời năm 2021

@@ -43,7 +43,7 @@ from intake.demo_mixed import (
     mixed_mailbox,
 )
 from store.models import Attachment, Message, Unit
-from tests.conftest import ROSTER, make_config
+from tests.support.config import ROSTER, make_config
 from tests.support.dovecot import Dovecot
 
 pytestmark = pytest.mark.dovecot

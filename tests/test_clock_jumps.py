@@ -21,7 +21,7 @@ from intake.app import App
 from intake.scheduler import Scheduler
 from notifier.service import JUMP_PACE, JUMP_SETTLE, Notifier
 from store.models import OutboxMail
-from tests.conftest import ROSTER
+from tests.support.config import ROSTER
 from tests.support.smtpserver import SmtpServer, _run, free_port
 from tests.test_notify_service import _cfg, _import, _mail
 

@@ -12,7 +12,7 @@ import pytest
 
 from core import config as config_mod
 from core.errors import ConfigError
-from tests.conftest import ROOT
+from tests.support.config import ROOT
 
 EXAMPLE = ROOT / "config.example.toml"
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import ROSTER, make_config
+from tests.support.config import ROSTER, make_config
 
 pytestmark = [pytest.mark.dovecot, pytest.mark.slow]
 

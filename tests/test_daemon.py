@@ -20,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 
 from core.config import Config
-from tests.conftest import ROSTER, make_config
+from tests.support.config import ROSTER, make_config
 from tests.support.mailgen import campaign_mailbox
 from tests.support.smtpserver import SmtpServer
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from core.config import Config
-from tests.conftest import ROSTER
+from tests.support.config import ROSTER
 from tests.support.mailgen import campaign_mailbox
 from tests.support.smtpserver import SmtpServer
 from tests.test_daemon import PW_ENV, Daemon, Store, _cfg, wait_for

@@ -32,7 +32,7 @@ from intake.cli import cli
 from intake.demo import DEMO_NOW, PROCESSED_FOLDER, EmbeddedImap
 from intake.demo_mail import campaign_messages
 from intake.demo_mixed import OTHER, STATS_ID, STATS_TITLE, WEEK_ID, mixed_mailbox
-from tests.conftest import ROOT, ROSTER
+from tests.support.config import ROOT, ROSTER
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 MIXED = [m for m in mixed_mailbox(ROSTER) if m.expect != WEEK_ID]  # what the demo adds to the week

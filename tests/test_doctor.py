@@ -13,7 +13,7 @@ import pytest
 from core.config import load, password
 from intake.doctor import Check, render, run_checks
 from intake.imap import ImapMailbox
-from tests.conftest import make_config
+from tests.support.config import make_config
 from tests.support.smtpserver import SmtpServer
 
 pytestmark = [pytest.mark.dovecot]

@@ -19,10 +19,10 @@ from intake.app import App
 from intake.fakemailbox import FakeMailbox
 from parsers.documents import read_document
 from parsers.facts import DATA_TABLE, DIRECTIVE, NOMINATIONS, PHOTO, REPORT, DocumentFacts
-from tests.conftest import ROSTER, make_config
 from tests.support import docgen_media as media
 from tests.support import docgen_reports as reports
 from tests.support import docgen_tables as tables
+from tests.support.config import ROSTER, make_config
 
 Made = tuple[bytes, str]
 

@@ -18,7 +18,7 @@ from intake.app import App
 from intake.cli import cli
 from intake.export import export_all
 from store.safefs import NAME_MAX, fit_name
-from tests.conftest import make_config
+from tests.support.config import make_config
 from tests.support.docgen_media import phone_jpeg
 
 # Two units whose codes differ only in "/" vs "-" (they clean to the same folder name), and a

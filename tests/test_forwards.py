@@ -13,7 +13,7 @@ from sqlalchemy import select
 from intake.app import App
 from store.models import Message
 from store.queries import status_json
-from tests.conftest import ROSTER
+from tests.support.config import ROSTER
 from tests.support.mailgen import forward_as_attachment
 
 COMMUNE = "ubnd-tam-hung@thanhoai.example"

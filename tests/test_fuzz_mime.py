@@ -25,8 +25,8 @@ from hypothesis import strategies as st
 from intake.parsestage import Limits, stage
 from parsers.mime import MalformedMessage, ParsedMessage, envelope, kept_headers, parse_message
 from store.files import FileStore
-from tests.conftest import ROSTER
 from tests.support import docgen_media
+from tests.support.config import ROSTER
 from tests.support.mailgen import campaign_mailbox
 
 TOKENS = (

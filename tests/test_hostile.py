@@ -38,8 +38,8 @@ from intake import demo_mail
 from intake.app import App
 from notifier.smtp import FakeMailer
 from store.models import Attachment, Message, Unit
-from tests.conftest import ROSTER, make_config
 from tests.hostile.corpus import ABSOLUTE_TARGET, FORMULAS, Case, corpus, formula_table
+from tests.support.config import ROSTER, make_config
 
 CASES = corpus()
 PER_MESSAGE_SECONDS = 10.0  # far below the 20 s parse timeout: no case may lean on it

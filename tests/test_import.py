@@ -19,7 +19,7 @@ from parsers.mime import body_sha256
 from store.db import make_engine, upgrade
 from store.files import FileStore
 from store.models import Message
-from tests.conftest import ROSTER, make_config
+from tests.support.config import ROSTER, make_config
 from tests.support.docgen_media import phone_jpeg
 from tests.support.mailgen import campaign_mailbox
 

@@ -15,7 +15,7 @@ from core.clock import FixedClock
 from core.errors import AlreadyRunning
 from intake.app import App
 from intake.daemon import InstanceLock
-from tests.conftest import make_config
+from tests.support.config import make_config
 
 
 def _app(tmp_path: Path, db_url: str, clock: FixedClock, host: str, user: str) -> App:

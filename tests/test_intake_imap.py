@@ -31,7 +31,7 @@ from core.config import Config
 from intake.app import App
 from intake.cli import cli
 from store.models import Attachment, LedgerEntry, Message
-from tests.conftest import ROSTER, make_config
+from tests.support.config import ROSTER, make_config
 from tests.support.dovecot import Dovecot
 from tests.support.faultproxy import FaultProxy, proxied
 from tests.support.mailgen import campaign_mailbox

@@ -31,7 +31,7 @@ import pytest
 
 from core.config import Config
 from intake.demo_mail import read_units, unit_message
-from tests.conftest import ROSTER
+from tests.support.config import ROSTER
 from tests.support.mailgen import campaign_mailbox
 from tests.support.smtpserver import SmtpServer
 from tests.test_daemon import INTAKE, PW_ENV, Store, _cfg, wait_for

@@ -21,7 +21,7 @@ from intake.cli import cli
 from store.db import make_engine
 from store.migrate import MigrationError, checksum, migrate
 from store.models import Base
-from tests.conftest import ROOT, ROSTER, make_config
+from tests.support.config import ROOT, ROSTER, make_config
 
 pytestmark = pytest.mark.postgres
 

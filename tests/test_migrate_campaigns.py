@@ -26,7 +26,7 @@ from intake.cli import cli
 from intake.demo_mail import campaign_messages
 from intake.demo_mixed import WEEK_ID, mixed_mailbox
 from store.db import head_revision, make_engine
-from tests.conftest import ROOT, ROSTER, make_config
+from tests.support.config import ROOT, ROSTER, make_config
 
 # the last commit before migration 0007 (5c1c85f, "Campaigns are data") landed
 PRE_CAMPAIGNS = "046edd5"

@@ -22,7 +22,7 @@ from core import config as config_mod
 from core.clock import FixedClock
 from intake.app import App
 from store.models import OutboxMail
-from tests.conftest import ROSTER, make_config
+from tests.support.config import ROSTER, make_config
 from tests.support.smtpserver import SmtpServer
 from tests.test_campaigns import CAMPAIGNS_TOML, UNITS, _both, _covid, _plain, _stats, _week, _write
 

@@ -25,7 +25,7 @@ from core.config import Config
 from intake.app import App
 from intake.officer import assign
 from store.models import Message, OutboxMail
-from tests.conftest import ROOT, ROSTER, make_config
+from tests.support.config import ROOT, ROSTER, make_config
 from tests.support.docgen_media import phone_jpeg
 from tests.support.smtpserver import SmtpServer, free_port
 

@@ -38,8 +38,8 @@ from intake.oauthtokens import OAuth2Tokens
 from intake.scheduler import Scheduler
 from notifier.smtp import SmtpMailer
 from store.models import Heartbeat, LedgerEntry, Message
-from tests.conftest import ROSTER, make_config
 from tests.support import dovecot as dovecot_mod
+from tests.support.config import ROSTER, make_config
 from tests.support.faultproxy import Answer, proxied
 from tests.support.oauthserver import OAuthServer, serve
 from tests.support.smtpserver import SmtpServer

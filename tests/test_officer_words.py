@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from intake.cli import cli
 from parsers.vietnamese import collation_key
-from tests.conftest import ROSTER, make_config
+from tests.support.config import ROSTER, make_config
 from tests.support.docgen_media import phone_jpeg
 
 

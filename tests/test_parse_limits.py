@@ -20,7 +20,7 @@ from core.clock import FixedClock
 from intake.app import App
 from intake.fakemailbox import FakeMailbox
 from store.models import Attachment, Message
-from tests.conftest import ROSTER, make_config
+from tests.support.config import ROSTER, make_config
 from tests.support.docgen_media import phone_jpeg
 
 

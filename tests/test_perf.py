@@ -33,7 +33,7 @@ from parsers.lift import LIFT_MIN_BYTES, lift, restore
 from parsers.mime import ParsedMessage, body_sha256, parse_message, split_raw
 from store.files import FileStore
 from store.models import LedgerEntry
-from tests.conftest import ROSTER, make_config
+from tests.support.config import ROSTER, make_config
 from tests.test_pipeline_e2e import ICT, phone_jpeg
 
 

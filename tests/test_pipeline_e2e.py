@@ -21,8 +21,8 @@ from core.config import Config
 from intake.app import App
 from intake.cli import cli
 from intake.demo_mail import XLSX, as_sent, attach
-from tests.conftest import ROSTER, make_config
 from tests.support import docgen_reports, docgen_tables
+from tests.support.config import ROSTER, make_config
 
 pytestmark = pytest.mark.dovecot
 

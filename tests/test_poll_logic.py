@@ -14,7 +14,7 @@ from core.clock import FixedClock
 from intake.app import App
 from intake.fakemailbox import FakeMailbox
 from store.models import LedgerEntry, Message
-from tests.conftest import ROSTER, make_config
+from tests.support.config import ROSTER, make_config
 
 
 def _mail(i: int, sender: str = "th-kim-an@thanhoai.example") -> bytes:

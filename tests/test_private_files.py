@@ -16,7 +16,7 @@ import pytest
 
 from core.clock import FixedClock
 from intake.app import App
-from tests.conftest import ROSTER, make_config
+from tests.support.config import ROSTER, make_config
 from tests.support.mailgen import campaign_mailbox
 from tests.support.smtpserver import SmtpServer
 from tests.test_daemon import PW_ENV, Daemon, Store, _cfg, daemons, run_env, wait_for  # noqa: F401

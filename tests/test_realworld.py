@@ -31,7 +31,7 @@ from intake.importer import ImportResult
 from intake.parsestage import Limits, ParseStage, Staged
 from store.files import FileStore
 from store.models import Message
-from tests.conftest import ROSTER, make_config
+from tests.support.config import ROSTER, make_config
 
 CORPUS = Path(__file__).resolve().parent / "realworld"
 MESSAGES = sorted(CORPUS.rglob("*.eml"))

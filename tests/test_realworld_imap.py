@@ -26,7 +26,7 @@ from intake import demo_mail
 from intake.app import App
 from parsers.lift import LIFT_MIN_BYTES
 from store.models import Attachment, LedgerEntry, Message, Unit
-from tests.conftest import ROSTER, make_config
+from tests.support.config import ROSTER, make_config
 from tests.support.dovecot import Dovecot
 
 pytestmark = pytest.mark.dovecot

@@ -24,7 +24,7 @@ from core.clock import FixedClock
 from intake.app import App
 from intake.officer import assign
 from store.models import Message
-from tests.conftest import ROSTER
+from tests.support.config import ROSTER
 from tests.support.docgen_media import docx_report_with_photos, phone_jpeg
 from tests.support.docgen_reports import make_docx_report
 from tests.support.docgen_scans import photographed_report_pages

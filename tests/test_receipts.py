@@ -17,7 +17,7 @@ from notifier.render import make_env
 from notifier.smtp import SmtpMailer
 from parsers.mime import parse_message
 from store.queries import CampaignStatus, Items, UnitStatus
-from tests.smtpserver import SmtpServer
+from tests.support.smtpserver import SmtpServer
 
 DEADLINE = datetime(2021, 10, 9, 17, 0, tzinfo=UTC)  # 10/10/2021 00:00 in Hà Nội
 TITLE = "Tuần lễ hưởng ứng học tập suốt đời năm 2021"

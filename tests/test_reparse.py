@@ -13,7 +13,7 @@ from core.clock import FixedClock
 from intake.app import App
 from intake.cli import cli
 from parsers.facts import DocumentFacts
-from tests.conftest import ROSTER, make_config
+from tests.support.config import ROSTER, make_config
 from tests.support.mailgen import campaign_mailbox
 
 

@@ -19,7 +19,7 @@ from core.clock import FixedClock
 from intake.app import App
 from intake.cli import cli
 from store.models import AuditEntry, LedgerEntry, Message, OutboxMail
-from tests.conftest import ROSTER, make_config
+from tests.support.config import ROSTER, make_config
 from tests.support.smtpserver import SmtpServer
 from tests.test_notify_service import _cfg, _import, _mail
 

@@ -16,7 +16,7 @@ from notifier.digest import compose_digest
 from notifier.render import make_env
 from store.models import LedgerEntry
 from store.queries import status_json
-from tests.conftest import ROSTER
+from tests.support.config import ROSTER
 from tests.support.mailgen import campaign_mailbox
 
 

@@ -17,7 +17,7 @@ import xlwt
 from core.errors import ConfigError
 from intake.roster import read_roster
 from parsers.vietnamese import unicode_to_tcvn3
-from tests.conftest import ROSTER
+from tests.support.config import ROSTER
 
 TEXT = ROSTER.read_text(encoding="utf-8-sig")
 EXPECTED = read_roster(ROSTER)

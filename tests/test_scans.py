@@ -36,8 +36,8 @@ from parsers.report import header_lines
 from parsers.scan import PAGE_PHOTO
 from parsers.vietnamese import fold
 from store.models import Attachment
-from tests.conftest import ROSTER, make_config
 from tests.support import docgen_media, docgen_reports, docgen_scans
+from tests.support.config import ROSTER, make_config
 
 ICT = timezone(timedelta(hours=7))
 PW_ENV = "INTAKE_TEST_IMAP_PW"

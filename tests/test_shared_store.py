@@ -17,7 +17,7 @@ from intake.app import App
 from intake.daemon import InstanceLock
 from intake.importer import import_paths
 from store.models import Attachment, Message
-from tests.conftest import ROSTER, make_config
+from tests.support.config import ROSTER, make_config
 
 UNITS = ["th-kim-an", "thcs-thanh-mai", "mn-bich-hoa", "th-cao-duong"]
 

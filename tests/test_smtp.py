@@ -16,7 +16,7 @@ from core.config import Secret, SmtpConfig
 from core.errors import ConfigError, CredentialsError, TransientError
 from notifier.message import OutgoingMail, build_message, new_message_id
 from notifier.smtp import FakeMailer, PermanentSendError, SmtpMailer, TlsError
-from tests.smtpserver import PASSWORD, USER, SmtpServer, free_port
+from tests.support.smtpserver import PASSWORD, USER, SmtpServer, free_port
 
 SENDER = "Phòng GDĐT Thanh Oai <totrunghoc-thanhoai@thanhoai.example>"
 NOW = datetime(2021, 10, 5, 1, 30, tzinfo=UTC)

@@ -18,7 +18,7 @@ from intake.roster import import_roster, read_roster
 from store.db import current_revision, head_revision, open_store, upgrade
 from store.files import FileStore
 from store.models import LedgerEntry, Message, Unit, UnitAddress
-from tests.conftest import ROSTER
+from tests.support.config import ROSTER
 
 NOW = datetime(2021, 10, 5, 2, 0, tzinfo=UTC)
 

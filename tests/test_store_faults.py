@@ -29,7 +29,7 @@ from intake.app import App
 from intake.daemon import Daemon as DaemonObject
 from intake.fakemailbox import FakeMailbox
 from store.models import Heartbeat, LedgerEntry, Message
-from tests.conftest import ROSTER, make_config
+from tests.support.config import ROSTER, make_config
 from tests.test_daemon import INTAKE
 
 UNITS = ["th-kim-an", "thcs-thanh-mai", "mn-bich-hoa", "th-cao-duong"]

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from intake.cli import cli
 from store.files import FileStore
-from tests.conftest import ROOT, make_config
+from tests.support.config import ROOT, make_config
 
 HEX = "0123456789abcdef"
 

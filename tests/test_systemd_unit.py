@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.support.config import ROOT
 
 UNIT = ROOT / "contrib" / "intake.service"
 MAX_EXPOSURE = 2.0

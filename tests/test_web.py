@@ -357,7 +357,7 @@ def test_assign_by_name_without_diacritics_and_unknown_names_are_told(site: Site
 
 
 def test_users_add_passwd_list_remove(tmp_path: Path, clock: FixedClock) -> None:
-    from tests.conftest import make_config
+    from tests.support.config import make_config
     from web.cli import cli
 
     cfg = make_config(tmp_path)

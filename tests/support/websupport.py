@@ -1,4 +1,4 @@
-"""The web console under test: a real store (SQLite or PostgreSQL, tests/conftest.py) seeded
+"""The web console under test: a real store (SQLite or PostgreSQL, tests/support/config.py) seeded
 through the real import pipeline, `intake web`'s waitress server on a free loopback port, and a
 small cookie-keeping HTTP client (http.client: no redirects followed, nothing hidden)."""
 
@@ -19,7 +19,7 @@ from core.clock import FixedClock
 from core.config import Config
 from intake.app import App
 from store.models import Message
-from tests.conftest import ROSTER, make_config
+from tests.support.config import ROSTER, make_config
 from tests.support.docgen_media import phone_jpeg
 from web.accounts import add_user
 from web.console import Console, build_console
