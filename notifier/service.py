@@ -7,9 +7,11 @@ campaign, only to that campaign's units (its `units`), on its own deadline, time
 units' extensions; their outbox rows carry the campaign, so each (campaign, unit, slot) is sent
 once. A receipt answers one message, once, whichever campaigns it counted in, and names them
 all; other mail (no campaign) gets no receipt and never counts for a reminder. The digest is one
-letter: a section per open campaign (dropped `CLOSED_AFTER` after its last deadline, extensions
-included), the mailbox-wide lists, and a short count of the other mail with subjects; its
-workbook has each campaign's own sheets.
+letter: a section per open campaign (from its `opens`; dropped `CLOSED_AFTER` after its last
+deadline, extensions included), the mailbox-wide lists, and a short count of the other mail with
+subjects; its workbook has each campaign's own sheets. No campaign open and nothing waiting for
+the officer (unassigned, quarantined or retrying mail, a failing mailbox): no digest that day,
+and one log line says why.
 
 Clock jumps. Each tick compares how far the wall clock moved since the last tick with how far
 the monotonic clock moved (`core.clock.ClockWatch`); a difference over an hour is a jump,
@@ -109,6 +111,7 @@ class Notifier:
         self.held_until: float | None = None  # monotonic: reminders held after a forward jump
         self.pacing = False  # catching up after a jump: at most JUMP_PACE notices a tick
         self.no_receipt_said: set[int] = set()  # messages whose "no receipt" was logged
+        self.digest_skipped: str | None = None  # the digest slot found with nothing to send
 
     # -- shared --------------------------------------------------------------------------------
     def status(
@@ -290,6 +293,52 @@ class Notifier:
         last = max([status.deadline, *(u.deadline for u in status.units)])
         return now <= last + CLOSED_AFTER
 
+    def in_digest(self, c: CampaignConfig, status: CampaignStatus, now: datetime) -> bool:
+        """A section in the digest: from its `opens` (when it has one) until `CLOSED_AFTER`
+        past its last deadline."""
+        opens = c.opens_at
+        return (opens is None or now >= opens) and self.is_open(status, now)
+
+    @staticmethod
+    def waiting(status: CampaignStatus) -> list[str]:
+        """What the digest's mailbox-wide lists hold that waits for the officer (or tells of a
+        failure): unassigned, quarantined or retrying mail, a mailbox that cannot be read."""
+        what = [
+            f"{n} {label}"
+            for n, label in (
+                (len(status.unassigned), "message(s) waiting for a unit or campaign"),
+                (len(status.quarantined), "quarantined"),
+                (len(status.retrying), "retrying"),
+                (sum(1 for h in status.health if h.failing_since), "mailbox(es) failing"),
+            )
+            if n
+        ]
+        return what
+
+    def digest_skip(self, now: datetime) -> str:
+        """Why no digest goes out at `now` ("" when one does): no campaign is in the digest
+        (none has opened, or each closed `CLOSED_AFTER` past its last deadline) and nothing
+        waits for the officer."""
+        closed = []
+        with self.sessions() as s:
+            first = None
+            for c in self.cfg.campaigns:
+                status = self.status(s, now, c)
+                if self.in_digest(c, status, now):
+                    return ""
+                first = first or status
+                last = max([status.deadline, *(u.deadline for u in status.units)])
+                opens = c.opens_at
+                closed.append(
+                    f"{c.id} opens {opens.isoformat()}"
+                    if opens is not None and now < opens
+                    else f"{c.id} closed {(last + CLOSED_AFTER).isoformat()}"
+                )
+        assert first is not None
+        if self.waiting(first):
+            return ""
+        return f"no campaign open ({'; '.join(closed)}) and nothing waits for the officer"
+
     def _part(
         self, s: Session, c: CampaignConfig, status: CampaignStatus
     ) -> tuple[CampaignPart, CampaignBook]:
@@ -329,7 +378,7 @@ class Notifier:
             for c in self.cfg.campaigns:
                 status = self.status(s, now, c)
                 first = first or status
-                if self.is_open(status, now):
+                if self.in_digest(c, status, now):
                     part, book = self._part(s, c, status)
                     parts.append(part)
                     books.append(book)
@@ -357,7 +406,10 @@ class Notifier:
 
     def queue_digest(self, now: datetime, *, force: bool = False) -> int:
         """Queue today's digest once its hour has passed (a digest missed while the daemon was
-        down goes out when it comes back); `force` queues one now regardless of the hour."""
+        down goes out when it comes back); `force` queues one now regardless of the hour and of
+        what it holds. Without `force`, a day when no campaign is in the digest and nothing
+        waits for the officer gets none (`digest_skip`): decided once at the digest's hour,
+        and said in one log line."""
         if not self.cfg.digest.recipients:
             return 0
         slot = self.digest_slot(now)
@@ -367,6 +419,14 @@ class Notifier:
             return 0
         with self.sessions() as s:
             if outbox.exists(s, self.cfg.campaign.id, "digest", "", slot):
+                return 0
+        if not force:
+            if self.digest_skipped == slot:
+                return 0
+            why = self.digest_skip(now)
+            if why:
+                self.digest_skipped = slot
+                log.info("digest of %s not sent: %s", slot, why)
                 return 0
         mail, _ = self.build_digest(now)
         with self.sessions.begin() as s:

@@ -10,12 +10,14 @@ from __future__ import annotations
 import email
 import email.policy
 import io
+import logging
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import openpyxl
+import pytest
 import sqlalchemy as sa
 
 from core import config as config_mod
@@ -309,3 +311,61 @@ def test_one_digest_covers_the_open_campaigns_with_links_other_mail_and_their_ow
     assert WEEK_TITLE not in late_mail.text and late_mail.subject.startswith(
         f"Tổng hợp tiến độ nhận báo cáo {STATS_TITLE}: "
     )
+
+
+def test_no_digest_on_a_day_no_campaign_is_open_and_nothing_waits_said_in_one_log_line(
+    tmp_path: Path, db_url: str, smtp_server: SmtpServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The week opens 15/09 and closes a week after 10/10; the statistics open 20/09 and close
+    a week after 15/10 17:00. A digest goes out on a day one of them is open, or when
+    something waits for the officer; otherwise none, and one log line says why."""
+    caplog.set_level(logging.INFO, logger="notifier.service")
+    at = datetime(2021, 9, 14, 7, 30, tzinfo=HN)
+    with _app(
+        tmp_path, db_url, smtp_server.port, at, receipts=False, reminder_days=[], overdue=False
+    ) as app:
+        app.import_paths([_write(tmp_path, "mail", [_week("thcs-bich-hoa", 1)])])
+        n = app.notifier()
+
+        def day(d: datetime, times: int = 1) -> int:
+            return sum(n.queue_digest(d + timedelta(minutes=10 * i)) for i in range(times))
+
+        assert day(datetime(2021, 9, 14, 7, 30, tzinfo=HN)) == 0  # nothing opened yet
+        assert day(datetime(2021, 9, 15, 7, 30, tzinfo=HN)) == 1  # the week opens
+        assert day(datetime(2021, 10, 17, 7, 30, tzinfo=HN)) == 1  # the statistics still open
+        assert day(datetime(2021, 10, 22, 7, 30, tzinfo=HN)) == 1  # their last day in it
+        caplog.clear()
+        assert day(datetime(2021, 10, 23, 7, 30, tzinfo=HN), times=3) == 0
+        said = [r.getMessage() for r in caplog.records if "digest" in r.getMessage()]
+        assert said == [
+            "digest of 2021-10-23 not sent: no campaign open "
+            "(tuan-le-htsd-2021 closed 2021-10-17T00:00:00+07:00; "
+            "thong-ke-dau-nam-2021 closed 2021-10-22T17:00:00+07:00) "
+            "and nothing waits for the officer"
+        ]
+        # the officer asks for one: it goes
+        assert n.queue_digest(datetime(2021, 10, 23, 9, 0, tzinfo=HN), force=True) == 1
+        # a stranger's mail waits for the officer: the daily digest goes again, with no section
+        app.import_paths(
+            [
+                _write(
+                    tmp_path,
+                    "stranger",
+                    [
+                        _plain(
+                            None,
+                            "Báo cáo Tuần lễ HTSĐ 2021",
+                            "Gửi Phòng GD&ĐT báo cáo Tuần lễ HTSĐ.",
+                            27,
+                            sender="nguyenvana1987@gmail.com",
+                        )
+                    ],
+                )
+            ]
+        )
+        assert day(datetime(2021, 10, 24, 7, 30, tzinfo=HN)) == 1
+        assert n.deliver().sent == 5
+    last = _text(_parsed(smtp_server.received[-1].data))
+    assert "Không có kế hoạch nào đang nhận báo cáo." in last and "Thư số" in last
+    first = _text(_parsed(smtp_server.received[0].data))
+    assert WEEK_TITLE in first and STATS_TITLE not in first  # 15/09: the week only
