@@ -20,10 +20,11 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from notifier.digest import waits_for_campaign
 from notifier.reasons import vi as reason_vi
 from notifier.render import fmt_deadline, fmt_number, fmt_until
 from store.campaigns import OtherMessage
-from store.queries import CampaignStatus, LooseMessage, UnitStatus
+from store.queries import CampaignStatus, UnitStatus
 
 STATE_LABEL = {"missing": "chưa gửi", "incomplete": "chưa đủ", "complete": "đã đủ"}
 SEED_COLUMNS = (("SỐ LỚP", "classes"), ("SỐ NGƯỜI", "participants"))
@@ -53,12 +54,6 @@ def _deadline_mark(u: UnitStatus, campaign_deadline: datetime) -> str:
     if u.deadline != campaign_deadline:
         return "gia hạn"
     return "-"
-
-
-def waits_for_campaign(m: LooseMessage, campaigns: Mapping[str, str]) -> bool:
-    """Its unit is known and its campaign is unclear: the officer names it with `intake move`
-    (its candidates, when any, are campaigns)."""
-    return "campaign unclear" in m.reason and all(c in campaigns for c in m.candidates)
 
 
 def render(

@@ -159,6 +159,12 @@ def _loose(messages: Iterable[LooseMessage], names: dict[str, str]) -> list[Loos
     return [Loose(m, tuple((names.get(c, c), c) for c in m.candidates)) for m in messages]
 
 
+def waits_for_campaign(m: LooseMessage, campaigns: Mapping[str, str]) -> bool:
+    """Its unit is known and its campaign unclear (the officer names it with `intake move`):
+    its reason says so and its candidates, when any, are campaigns (ids in `campaigns`)."""
+    return "campaign unclear" in m.reason and all(c in campaigns for c in m.candidates)
+
+
 @dataclass(frozen=True)
 class CampaignPart:
     """What the digest shows of one campaign beyond its status: the columns its table sums
@@ -233,6 +239,7 @@ def compose_digest(
     campaigns: Sequence[CampaignPart] | None = None,
     other: OtherMail | None = None,
     base_url: str = "",
+    campaign_titles: Mapping[str, str] | None = None,
 ) -> OutgoingMail:
     """The digest letter at `now`; `since` is the previous digest's time (None: the first).
 
@@ -240,12 +247,15 @@ def compose_digest(
     when `campaigns` is None, the one campaign shown. `campaigns` are the open campaigns, a
     section each (none: only the mailbox-wide lists). `base_url` is the web console's address:
     each unit links to `{base_url}/units/<code>`, each unassigned message to
-    `{base_url}/pending#message-<id>`.
+    `{base_url}/pending#message-<id>`. `campaign_titles` (every configured campaign's id →
+    title; default: the sections') tells the waiting mail whose campaign is unclear, listed
+    apart with `intake move` and its candidate campaigns by title.
     """
     parts = list(campaigns) if campaigns is not None else [CampaignPart(status)]
     several = len(parts) != 1
     sections = [_campaign_ctx(p, i, several, since, now, list_limit) for i, p in enumerate(parts)]
     names = {u.code: u.name for p in [*parts, CampaignPart(status)] for u in p.status.units}
+    titles = dict(campaign_titles or {p.status.campaign_id: p.status.title for p in parts})
     local_now = now.astimezone(ZoneInfo(status.timezone))
     first = (
         sections[0] if sections else _campaign_ctx(CampaignPart(status), 0, False, since, now, 0)
@@ -258,7 +268,14 @@ def compose_digest(
         "now": now,
         "since": since,
         "colours": COLOURS,
-        "unassigned": _cut(_loose(status.unassigned, names), list_limit),
+        "unassigned": _cut(
+            _loose((m for m in status.unassigned if not waits_for_campaign(m, titles)), names),
+            list_limit,
+        ),
+        "by_campaign": _cut(
+            _loose((m for m in status.unassigned if waits_for_campaign(m, titles)), titles),
+            list_limit,
+        ),
         "quarantined": _cut(status.quarantined, list_limit),
         "retrying": _cut(status.retrying, list_limit),
         "ignored": len(status.ignored),
