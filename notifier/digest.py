@@ -161,8 +161,13 @@ def _loose(messages: Iterable[LooseMessage], names: dict[str, str]) -> list[Loos
 
 def waits_for_campaign(m: LooseMessage, campaigns: Mapping[str, str]) -> bool:
     """Its unit is known and its campaign unclear (the officer names it with `intake move`):
-    its reason says so and its candidates, when any, are campaigns (ids in `campaigns`)."""
-    return "campaign unclear" in m.reason and all(c in campaigns for c in m.candidates)
+    its reason says so and its candidates are campaigns (ids in `campaigns`). A message whose
+    unit is unknown too has unit candidates, or none, and waits for `intake assign` first."""
+    return (
+        "campaign unclear" in m.reason
+        and bool(m.candidates)
+        and all(c in campaigns for c in m.candidates)
+    )
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,17 @@ UNCLEAR = LooseMessage(
     f"campaign unclear: the email names {WEEK_ID} but its files are {STATS_ID}'s",
     (STATS_ID, WEEK_ID),
 )
+# a stranger whose email names one campaign and whose file another: its unit is unknown too, so
+# it waits for `intake assign` first (after it, for `intake move`)
+STRANGER_UNCLEAR = LooseMessage(
+    44,
+    "<c@gmail.com>",
+    "thuy.nguyen.gv@gmail.com",
+    "Báo cáo Tuần lễ HTSĐ",
+    NOW - timedelta(hours=3),
+    f"campaign unclear: the email names {WEEK_ID} but its files are {STATS_ID}'s",
+    (),
+)
 
 
 def _digest() -> tuple[str, str]:
@@ -43,7 +54,7 @@ def _digest() -> tuple[str, str]:
         datetime(2021, 10, 10, tzinfo=ICT),
         "Asia/Ho_Chi_Minh",
         (),
-        unassigned=(STRANGER, UNCLEAR),
+        unassigned=(STRANGER, UNCLEAR, STRANGER_UNCLEAR),
     )
     stats = CampaignStatus(
         STATS_ID, STATS_TITLE, datetime(2021, 10, 15, 17, tzinfo=ICT), "Asia/Ho_Chi_Minh", ()
@@ -63,13 +74,13 @@ def _digest() -> tuple[str, str]:
 
 def test_digest_lists_mail_waiting_for_its_campaign_apart_with_intake_move() -> None:
     text, html = _digest()
-    by_unit = text.split("THƯ CHƯA XÁC ĐỊNH ĐƯỢC ĐƠN VỊ (1)")[1].split("THƯ CHỜ XÁC ĐỊNH")[0]
-    assert "Thư số 42" in by_unit and "Thư số 43" not in by_unit
-    by_campaign = text.split("THƯ CHỜ XÁC ĐỊNH THUỘC KẾ HOẠCH NÀO (1)")[1].split("THƯ BỊ CÁCH LY")[
-        0
-    ]
+    by_unit = text.split("THƯ CHƯA XÁC ĐỊNH ĐƯỢC ĐƠN VỊ (2)")[1].split("THƯ CHỜ XÁC ĐỊNH")[0]
+    assert "Thư số 42" in by_unit and "Thư số 44" in by_unit and "Thư số 43" not in by_unit
+    head = "THƯ CHỜ XÁC ĐỊNH THUỘC KẾ HOẠCH NÀO (1)"
+    by_campaign = text.split(head)[1].split("THƯ BỊ CÁCH LY")[0]
     assert "intake move SỐ-THƯ MÃ-KẾ-HOẠCH" in by_campaign
-    assert "Thư số 43" in by_campaign and "Thư số 42" not in by_campaign
+    assert "Thư số 43" in by_campaign
+    assert "Thư số 42" not in by_campaign and "Thư số 44" not in by_campaign
     assert f"có thể thuộc: {STATS_TITLE} ({STATS_ID}); {WEEK_TITLE} ({WEEK_ID})" in by_campaign
     assert "chưa rõ thuộc kế hoạch nào" in by_campaign
     assert "Thư chờ xác định thuộc kế hoạch nào (1)</h2>" in html
