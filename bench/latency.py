@@ -31,6 +31,7 @@ if str(ROOT) not in sys.path:
 from bench import seed  # noqa: E402
 from bench.server import running  # noqa: E402
 from bench.stores import PW_ENV, write_config  # noqa: E402
+from store.models import MessageState  # noqa: E402
 
 INTAKE = str(Path(sys.executable).with_name("intake"))
 
@@ -46,7 +47,9 @@ def _visible(db: Path) -> set[str]:
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=0.5) as c:
             return {
                 str(m)
-                for (m,) in c.execute("SELECT message_id FROM messages WHERE state <> 'received'")
+                for (m,) in c.execute(
+                    f"SELECT message_id FROM messages WHERE state <> '{MessageState.RECEIVED}'"
+                )
             }
     except sqlite3.Error:  # not created yet, or busy for a moment
         return set()

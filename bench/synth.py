@@ -22,7 +22,15 @@ from intake import demo_mail
 from intake.parsestage import facts_json
 from parsers.facts import DataTable, DocumentFacts, Nomination, Photo, Report, TableRow
 from store.files import FileStore
-from store.models import Attachment, Message, Submission, Unit, UnitAddress
+from store.models import (
+    Attachment,
+    Message,
+    MessageState,
+    Submission,
+    SubmissionState,
+    Unit,
+    UnitAddress,
+)
 from store.submissions import Requirements
 
 REPORT_TEXT = (
@@ -94,7 +102,7 @@ def fill(
         addr_rows.append(dict(unit_id=uid, address=email, source="roster", learned_by=""))
         roll = rng.random()
         state = "complete" if roll < 0.6 else "incomplete" if roll < 0.8 else "missing"
-        if state == "missing":
+        if state == SubmissionState.MISSING:
             continue
         n_msgs = 1 if rng.random() < 0.8 else 2
         received: list[datetime] = []
@@ -119,7 +127,7 @@ def fill(
                     subject=f"Báo cáo Tuần lễ HTSĐ 2021 - {name}",
                     sent_at=at,
                     received_at=at,
-                    state="filed",
+                    state=MessageState.FILED,
                     reason="",
                     attempts=0,
                     campaign_id=campaign_id,
@@ -143,7 +151,7 @@ def fill(
                     )
                 )
                 have["report"] = True
-            if state == "complete" or (m == 0 and rng.random() < 0.5):
+            if state == SubmissionState.COMPLETE or (m == 0 and rng.random() < 0.5):
                 rows = _rows(rng)
                 table = DataTable(
                     rows,
@@ -162,7 +170,7 @@ def fill(
                 )
                 have["data_table"] = True
                 totals = (table.total_classes, table.total_participants)
-            if state == "complete" and rng.random() < 0.3:
+            if state == SubmissionState.COMPLETE and rng.random() < 0.3:
                 noms = (
                     Nomination("1", name, True, "", name, "Tổ chức tốt Tuần lễ"),
                     Nomination(
@@ -184,7 +192,7 @@ def fill(
                     )
                 )
                 have["nominations"] = True
-            n_photos = 3 if state == "complete" and m == n_msgs - 1 else 0
+            n_photos = 3 if state == SubmissionState.COMPLETE and m == n_msgs - 1 else 0
             for p in range(n_photos):
                 sha = _sha("p", uid, m, p)
                 photo = Photo(sha, "jpeg", 1024, 768, at - timedelta(days=2), "samsung SM-A125F")

@@ -25,7 +25,7 @@ from intake.campaigns import (
 )
 from intake.parsestage import Staged
 from store import facts
-from store.models import Attachment, Message
+from store.models import Attachment, Message, MessageState
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ def place(
     Called after the unit decision: `msg.state` is filed, unassigned or ignored."""
     for att in rows:
         att.campaign_id = ""
-    if msg.state == "ignored":
+    if msg.state == MessageState.IGNORED:
         msg.campaign_id, msg.campaign_by, msg.campaign_reason, msg.campaign_candidates = (
             "",
             "",
@@ -109,7 +109,7 @@ def place(
     if officer:
         _items(rows, staged, campaigns, msg.campaign_id)
         if msg.campaign_id == OTHER:
-            msg.state = "other"
+            msg.state = MessageState.OTHER
         return
     d = decide(staged, msg, campaigns, unit_code, unit_kind)
     msg.campaign_by = "auto"
@@ -119,13 +119,15 @@ def place(
     )
     if d.status == "unclear":
         msg.campaign_id = ""
-        if msg.state == "filed":
-            msg.state = "unassigned"  # the unit stays known; the officer names the campaign
+        if msg.state == MessageState.FILED:
+            msg.state = (
+                MessageState.UNASSIGNED
+            )  # the unit stays known; the officer names the campaign
         msg.reason = f"campaign unclear: {d.reason}"[:2000]
         return
     msg.campaign_id = d.campaign or OTHER
     if d.status == "other":
-        msg.state = "other"
+        msg.state = MessageState.OTHER
         return
     for index, cid in d.per_attachment:
         if index < len(rows) and cid != msg.campaign_id:

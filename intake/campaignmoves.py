@@ -17,7 +17,7 @@ from core.errors import IntakeError
 from intake.filing import recompute_units
 from intake.officer import _message, audit
 from store.campaigns import campaigns_of
-from store.models import Attachment, Message
+from store.models import Attachment, Message, MessageState
 
 
 def move(s: Session, cfg: Config, message: str, target: str, *, by: str, now: datetime) -> Message:
@@ -25,7 +25,7 @@ def move(s: Session, cfg: Config, message: str, target: str, *, by: str, now: da
     if target != OTHER and target not in ids:
         raise IntakeError(f"no campaign {target!r} (campaigns: {', '.join(ids)}; or: other)")
     msg = _message(s, message)
-    if msg.state in ("received", "quarantined", "ignored"):
+    if msg.state in (MessageState.RECEIVED, MessageState.QUARANTINED, MessageState.IGNORED):
         raise IntakeError(
             f"message {message} is {msg.state}: only filed, unassigned or other mail can be moved"
         )
@@ -35,12 +35,12 @@ def move(s: Session, cfg: Config, message: str, target: str, *, by: str, now: da
     msg.campaign_candidates = ""
     s.execute(update(Attachment).where(Attachment.message_fk == msg.id).values(campaign_id=""))
     if target == OTHER:
-        msg.state = "other"
+        msg.state = MessageState.OTHER
     elif msg.unit_id is not None:
-        msg.state = "filed"
+        msg.state = MessageState.FILED
         msg.reason = f"campaign {target} chosen by {by}"
     else:
-        msg.state = "unassigned"
+        msg.state = MessageState.UNASSIGNED
     audit(s, by, "move", now, message=msg.id, campaign=target, previous=before)
     s.flush()
     if msg.unit_id is not None:

@@ -55,7 +55,7 @@ from intake.demo_mixed import CAMPAIGNS_TOML, WEEK_ID, mixed_mailbox
 from intake.poll import PollResult
 from notifier.render import fmt_deadline
 from store.campaigns import OtherMessage, campaigns_of, other_mail
-from store.models import Message
+from store.models import Message, MessageState, SubmissionState
 from store.queries import CampaignStatus
 
 log = logging.getLogger(__name__)
@@ -316,7 +316,7 @@ def _summary(r: DemoResult) -> str:
     folders = ", ".join(f"{name} {n}" for name, n in r.server_counts.items())
     plans = "; ".join(
         f"«{st.title}» (hạn nộp {fmt_deadline(st.deadline, st.timezone)}): "
-        f"{r.counted.get(st.campaign_id, 0)} thư, {sum(u.state == 'complete' for u in st.units)}/"
+        f"{r.counted.get(st.campaign_id, 0)} thư, {sum(u.state == SubmissionState.COMPLETE for u in st.units)}/"
         f"{len(st.units)} đơn vị đã đủ"
         for st in r.statuses
     )
@@ -395,7 +395,7 @@ def run_demo(
                     )
                 }
                 counted: dict[str, int] = {}
-                for msg in sess.scalars(select(Message).where(Message.state == "filed")):
+                for msg in sess.scalars(select(Message).where(Message.state == MessageState.FILED)):
                     for cid in campaigns_of(sess, msg):
                         counted[cid] = counted.get(cid, 0) + 1
                 others = other_mail(sess)
@@ -404,7 +404,7 @@ def run_demo(
                         select(func.count())
                         .select_from(Message)
                         .where(
-                            Message.state == "unassigned",
+                            Message.state == MessageState.UNASSIGNED,
                             Message.campaign_id == "",
                             Message.unit_id.is_not(None),
                         )

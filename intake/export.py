@@ -31,7 +31,7 @@ from intake.campaignstatus import status_for
 from notifier.service import campaign_book
 from notifier.workbook import build_campaigns_workbook
 from parsers.text import clean_filename
-from store.models import Attachment, Message, Unit
+from store.models import Attachment, Message, MessageState, Unit
 from store.safefs import LinkRefused, SafeDir, UniqueNames, safe_name
 from store.submissions import in_campaign
 
@@ -104,7 +104,7 @@ def _export(app: App, root: SafeDir, result: ExportResult) -> None:
                             .select_from(Message)
                             .join(Attachment, Attachment.message_fk == Message.id)
                             .join(Unit, Unit.id == owner)
-                            .where(Message.state == "filed", in_campaign(c.id))
+                            .where(Message.state == MessageState.FILED, in_campaign(c.id))
                             .order_by(Unit.code, Unit.id, Message.received_at, Attachment.id)
                         ).all()
                     ),

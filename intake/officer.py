@@ -16,7 +16,15 @@ from core.campaignconfig import OTHER
 from core.config import CampaignConfig
 from core.errors import IntakeError
 from intake.filing import learn_address, requirements
-from store.models import AuditEntry, LedgerEntry, Message, Unit, UnitAddress
+from store.models import (
+    AuditEntry,
+    LedgerEntry,
+    LedgerState,
+    Message,
+    MessageState,
+    Unit,
+    UnitAddress,
+)
 from store.submissions import recompute
 
 
@@ -72,9 +80,9 @@ def assign(
     msg.unit_id, msg.state, msg.assigned_by = unit.id, "filed", by
     msg.reason = f"assigned by {by}"
     if msg.campaign_id == OTHER:
-        msg.state = "other"
+        msg.state = MessageState.OTHER
     elif not msg.campaign_id and len(every) > 1:
-        msg.state = "unassigned"
+        msg.state = MessageState.UNASSIGNED
         msg.reason = f"assigned to {unit.code} by {by}; campaign unclear (intake move)"
     else:
         msg.campaign_id = msg.campaign_id or campaign.id
@@ -168,12 +176,16 @@ def requeue(s: Session, message: str | None, *, by: str, now: datetime) -> Reque
     out = Requeued()
     if message is None:
         msgs = list(
-            s.scalars(select(Message).where(Message.state == "quarantined").order_by(Message.id))
+            s.scalars(
+                select(Message)
+                .where(Message.state == MessageState.QUARANTINED)
+                .order_by(Message.id)
+            )
         )
         entries = list(
             s.scalars(
                 select(LedgerEntry)
-                .where(LedgerEntry.state == "quarantined")
+                .where(LedgerEntry.state == LedgerState.QUARANTINED)
                 .order_by(LedgerEntry.id)
             )
         )
@@ -183,12 +195,12 @@ def requeue(s: Session, message: str | None, *, by: str, now: datetime) -> Reque
             entry = s.get(LedgerEntry, int(ref[1:]))
             if entry is None:
                 raise NotFound(f"no mailbox entry #{ref} (see: intake status)")
-            if entry.state != "quarantined":
+            if entry.state != LedgerState.QUARANTINED:
                 raise IntakeError(f"mailbox entry #{ref} is {entry.state}, not quarantined")
             msgs, entries = [], [entry]
         else:
             msg = _message(s, ref)
-            if msg.state != "quarantined":
+            if msg.state != MessageState.QUARANTINED:
                 raise IntakeError(
                     f"message {message} is {msg.state}, not quarantined "
                     "(intake reparse reads a message again)"

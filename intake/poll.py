@@ -33,7 +33,7 @@ from intake.progress import NullProgress, Progress
 from parsers.mime import Envelope, body_sha256, envelope
 from store import faults, ledger
 from store.files import FileStore
-from store.models import Heartbeat, LedgerEntry, Message
+from store.models import Heartbeat, LedgerEntry, LedgerState, Message, MessageState
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ def new_message(info: RawInfo, *, source: str, received_at: datetime, now: datet
         subject=env.subject,
         sent_at=env.date,
         received_at=received_at,
-        state="received",
+        state=MessageState.RECEIVED,
         created_at=now,
     )
 
@@ -300,7 +300,7 @@ class Poller:
                 for uid in too_big:
                     entry = self._entry(s, folder, uidvalidity, uid)
                     entry.size = sizes[uid]
-                    entry.state = "quarantined"
+                    entry.state = LedgerState.QUARANTINED
                     entry.error = (
                         f"message too large: {sizes[uid]:,} bytes > limit "
                         f"{self.max_message_bytes:,} (limits.max_message_bytes)"
@@ -369,7 +369,7 @@ class Poller:
                     entry = entries[f.uid]
                     entry.message = msg
                     entry.size = f.size
-                    entry.state = "stored"
+                    entry.state = LedgerState.STORED
                     entry.error = ""
                     entry.updated_at = now
                 created = len(added)
@@ -398,7 +398,7 @@ class Poller:
                 )
                 entry.message_fk = msg.id
                 entry.size = f.size
-                entry.state = "stored"
+                entry.state = LedgerState.STORED
                 entry.error = ""
                 entry.updated_at = now
         except (SQLAlchemyError, OSError) as e:

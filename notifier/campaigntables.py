@@ -21,7 +21,7 @@ from parsers.campaigntable import Row, read_rows
 from parsers.facts import Unreadable
 from parsers.grid import grids
 from store.files import FileStore
-from store.models import Attachment, Message, Unit
+from store.models import Attachment, Message, MessageState, Unit
 from store.queries import unit_order
 from store.submissions import in_campaign
 
@@ -57,7 +57,7 @@ def unit_tables(
         .join(Attachment, Attachment.message_fk == Message.id)
         .where(
             in_campaign(campaign_id),
-            Message.state == "filed",
+            Message.state == MessageState.FILED,
             Attachment.items.contains("data_table"),
         )
         .order_by(Message.received_at, Message.id, Attachment.id)

@@ -43,6 +43,7 @@ from jinja2 import Environment
 from notifier.message import OutgoingMail
 from notifier.render import KIND_LABELS, kind_label, kind_order, render
 from notifier.workbook import XLSX_TYPE
+from store.models import SubmissionState
 from store.queries import CampaignStatus, LooseMessage, UnitStatus, unit_order
 
 log = logging.getLogger(__name__)
@@ -220,8 +221,12 @@ def _campaign_ctx(
         "overall": _kind_row("", list(units)),
         "kinds": _by_kind(units),
         "arrived": _cut(_arrived(units, since), list_limit),
-        "missing": _cut(_ordered(u for u in units if u.state == "missing"), list_limit),
-        "incomplete": _cut(_ordered(u for u in units if u.state == "incomplete"), list_limit),
+        "missing": _cut(
+            _ordered(u for u in units if u.state == SubmissionState.MISSING), list_limit
+        ),
+        "incomplete": _cut(
+            _ordered(u for u in units if u.state == SubmissionState.INCOMPLETE), list_limit
+        ),
         "late": _cut(_ordered(u for u in units if u.submitted_late), list_limit),
         "extended": _cut(_ordered(u for u in units if u.deadline != status.deadline), list_limit),
         "past_deadline": now > status.deadline,

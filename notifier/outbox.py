@@ -28,7 +28,7 @@ from core.clock import Clock
 from core.errors import CredentialsError, TransientError
 from notifier.smtp import Mailer, PermanentSendError
 from store.files import FileStore
-from store.models import AuditEntry, OutboxMail
+from store.models import AuditEntry, OutboxMail, OutboxState
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def last_sent(s: Session, campaign_id: str, kinds: tuple[str, ...]) -> dict[str,
         select(OutboxMail.unit_code, OutboxMail.sent_at, OutboxMail.created_at).where(
             OutboxMail.campaign_id == campaign_id,
             OutboxMail.kind.in_(kinds),
-            OutboxMail.state != "failed",
+            OutboxMail.state != OutboxState.FAILED,
         )
     ):
         at = sent_at or created_at
@@ -114,7 +114,7 @@ def enqueue(
         subject=str(msg.get("Subject", "")),
         message_id=str(msg.get("Message-ID", "")),
         blob_sha256=files.put(blob),
-        state="pending",
+        state=OutboxState.PENDING,
         attempts=0,
         created_at=now,
         last_error="",
@@ -133,28 +133,30 @@ def requeue(s: Session, now: datetime, *, failed: bool, by: str) -> tuple[list[i
     waiting = list(
         s.scalars(
             select(OutboxMail.id)
-            .where(OutboxMail.state == "pending", OutboxMail.next_attempt_at > now)
+            .where(OutboxMail.state == OutboxState.PENDING, OutboxMail.next_attempt_at > now)
             .order_by(OutboxMail.id)
         )
     )
     if waiting:
         s.execute(
             update(OutboxMail)
-            .where(OutboxMail.id.in_(waiting), OutboxMail.state == "pending")
+            .where(OutboxMail.id.in_(waiting), OutboxMail.state == OutboxState.PENDING)
             .values(next_attempt_at=None)
         )
     again: list[int] = []
     if failed:
         again = list(
             s.scalars(
-                select(OutboxMail.id).where(OutboxMail.state == "failed").order_by(OutboxMail.id)
+                select(OutboxMail.id)
+                .where(OutboxMail.state == OutboxState.FAILED)
+                .order_by(OutboxMail.id)
             )
         )
         if again:
             s.execute(
                 update(OutboxMail)
-                .where(OutboxMail.id.in_(again), OutboxMail.state == "failed")
-                .values(state="pending", attempts=0, next_attempt_at=None)
+                .where(OutboxMail.id.in_(again), OutboxMail.state == OutboxState.FAILED)
+                .values(state=OutboxState.PENDING, attempts=0, next_attempt_at=None)
             )
     if waiting or again:
         s.add(
@@ -190,8 +192,9 @@ def deliver_due(
     def is_due(at: datetime) -> ColumnElement[bool]:
         come = or_(OutboxMail.next_attempt_at <= at, OutboxMail.next_attempt_at > at + LONGEST_WAIT)
         return or_(
-            (OutboxMail.state == "pending") & or_(OutboxMail.next_attempt_at.is_(None), come),
-            (OutboxMail.state == "sending") & come,
+            (OutboxMail.state == OutboxState.PENDING)
+            & or_(OutboxMail.next_attempt_at.is_(None), come),
+            (OutboxMail.state == OutboxState.SENDING) & come,
         )
 
     with sessions() as s:
@@ -206,7 +209,7 @@ def deliver_due(
                 update(OutboxMail)
                 .where(OutboxMail.id == pk, is_due(at))
                 .values(
-                    state="sending",
+                    state=OutboxState.SENDING,
                     attempts=OutboxMail.attempts + 1,
                     next_attempt_at=at + STALE_SENDING,
                 )
@@ -230,12 +233,12 @@ def deliver_due(
                 assert row is not None
                 row.last_error = str(e)[:2000]
                 if isinstance(e, PermanentSendError) or row.attempts >= max_attempts:
-                    row.state = "failed"
+                    row.state = OutboxState.FAILED
                     row.next_attempt_at = None
                     out.failed += 1
                     log.error("outbox %d (%s) failed for good: %s", pk, row.kind, e)
                 else:
-                    row.state = "pending"
+                    row.state = OutboxState.PENDING
                     row.next_attempt_at = clock.now() + backoff(row.attempts)
                     out.retried += 1
                     log.warning("outbox %d (%s) will be retried: %s", pk, row.kind, e)
@@ -246,7 +249,7 @@ def deliver_due(
         with sessions.begin() as s:
             row = s.get(OutboxMail, pk)
             assert row is not None
-            row.state = "sent"
+            row.state = OutboxState.SENT
             row.sent_at = clock.now()
             row.next_attempt_at = None
             row.last_error = ""
@@ -285,12 +288,12 @@ def _unreadable(
         else:
             row.last_error = f"the built message cannot be read from the file store: {e}"[:2000]
         if missing or row.attempts >= max_attempts:
-            row.state = "failed"
+            row.state = OutboxState.FAILED
             row.next_attempt_at = None
             out.failed += 1
             log.error("outbox %d (%s) failed for good: %s", pk, row.kind, row.last_error)
         else:
-            row.state = "pending"
+            row.state = OutboxState.PENDING
             row.next_attempt_at = clock.now() + backoff(row.attempts)
             out.retried += 1
             log.warning("outbox %d (%s) will be retried: %s", pk, row.kind, row.last_error)

@@ -53,7 +53,7 @@ from parsers.campaigntable import sums
 from parsers.mime import kept_headers
 from store.campaigns import OTHER, campaigns_of, other_mail
 from store.files import FileStore
-from store.models import Message, OutboxMail, Unit, UnitAddress
+from store.models import Message, MessageState, OutboxMail, Unit, UnitAddress
 from store.queries import CampaignStatus, campaign_status, sealed_reports, unit_data
 
 log = logging.getLogger(__name__)
@@ -166,7 +166,7 @@ class Notifier:
                 for pk in s.scalars(
                     select(Message.id)
                     .where(
-                        Message.state == "filed",
+                        Message.state == MessageState.FILED,
                         Message.campaign_id != "",
                         Message.campaign_id != OTHER,
                         Message.received_at >= oldest,
@@ -401,7 +401,6 @@ class Notifier:
             campaigns=parts,
             other=other,
             base_url=self.cfg.web.base_url,
-            campaign_titles={c.id: c.title for c in self.cfg.campaigns},
         )
         return mail, workbook
 

@@ -34,7 +34,7 @@ from notifier.reminders import OPEN_STATES, Notice, compose_reminder
 
 __all__ = ["OPEN_STATES", "Conflict", "Refused"]
 from notifier.render import make_env
-from store.models import Message
+from store.models import LedgerState, Message, MessageState
 from web.console import Console
 
 
@@ -118,7 +118,7 @@ def retry(c: Console, ref: str, *, by: str) -> str:
                 requeue(s, ref, by=by, now=c.now())
         except IntakeError as e:
             raise Conflict("Mục này không còn bị tạm giữ (có thể người khác đã thử lại).") from e
-        return "pending"
+        return LedgerState.PENDING
     if not ref.isdigit():
         raise Refused("Không rõ thư nào cần thử lại.")
     pk = int(ref)
@@ -127,12 +127,12 @@ def retry(c: Console, ref: str, *, by: str) -> str:
         # officer's claim then matches no row
         result: CursorResult[Any] = s.execute(  # type: ignore[assignment]
             update(Message)
-            .where(Message.id == pk, Message.state == "quarantined")
-            .values(state="received", attempts=0, next_attempt_at=None)
+            .where(Message.id == pk, Message.state == MessageState.QUARANTINED)
+            .values(state=MessageState.RECEIVED, attempts=0, next_attempt_at=None)
         )
         if not result.rowcount:
             raise _taken(c, pk)
-        audit(s, by, "reparse", c.now(), message=pk, previous="quarantined")
+        audit(s, by, "reparse", c.now(), message=pk, previous=MessageState.QUARANTINED)
     with c.filing:
         c.filer().reparse([pk])
     with c.sessions() as s:

@@ -14,7 +14,15 @@ from core.campaignconfig import CampaignConfig
 from core.config import Config
 from parsers.vietnamese import fold
 from store import facts
-from store.models import Attachment, Message, OutboxMail, Unit
+from store.models import (
+    Attachment,
+    Message,
+    MessageState,
+    OutboxMail,
+    OutboxState,
+    SubmissionState,
+    Unit,
+)
 from store.queries import CampaignStatus, UnitStatus
 
 INLINE_IMAGES = {"jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif", "webp": "image/webp"}
@@ -141,7 +149,7 @@ def waiting(s: Session, names: dict[str, str]) -> list[MessageRow]:
     msgs = list(
         s.scalars(
             select(Message)
-            .where(Message.state == "unassigned")
+            .where(Message.state == MessageState.UNASSIGNED)
             .order_by(Message.received_at, Message.id)
         )
     )
@@ -153,7 +161,7 @@ def other(s: Session) -> list[MessageRow]:
     msgs = list(
         s.scalars(
             select(Message)
-            .where(Message.state == "other")
+            .where(Message.state == MessageState.OTHER)
             .order_by(Message.received_at.desc(), Message.id.desc())
         )
     )
@@ -172,7 +180,7 @@ def outbox_queue(s: Session, limit: int = 50) -> list[OutboxMail]:
     return list(
         s.scalars(
             select(OutboxMail)
-            .where(OutboxMail.state != "sent")
+            .where(OutboxMail.state != OutboxState.SENT)
             .order_by(OutboxMail.created_at, OutboxMail.id)
             .limit(limit)
         )
@@ -209,7 +217,7 @@ def filter_units(
             continue
         if kind and u.kind != kind:
             continue
-        if overdue and not (u.late and u.state != "complete"):
+        if overdue and not (u.late and u.state != SubmissionState.COMPLETE):
             continue
         out.append(u)
     return out

@@ -17,7 +17,7 @@ from sqlalchemy import CursorResult, update
 
 from core.campaignconfig import OTHER
 from intake.officer import assign
-from store.models import Message
+from store.models import LedgerState, Message, MessageState
 from store.queries import UnitStatus
 from web import actions, data
 from web.console import console, who
@@ -68,7 +68,7 @@ def assign_message(message_id: int) -> Any:
         # PostgreSQL the row lock; the loser sees state != unassigned and changes nothing.
         result: CursorResult[Any] = s.execute(  # type: ignore[assignment]
             update(Message)
-            .where(Message.id == message_id, Message.state == "unassigned")
+            .where(Message.id == message_id, Message.state == MessageState.UNASSIGNED)
             .values(assigned_by=name)
         )
         claimed = result.rowcount
@@ -127,7 +127,9 @@ def retry() -> Any:
         state = actions.retry(c, request.form.get("message", "")[:32], by=who().name)
     except actions.Refused as e:
         return system(error=e.text, status_code=e.status)
-    return redirect(here("views.system", ok="refetch" if state == "pending" else "retried"), 303)
+    return redirect(
+        here("views.system", ok="refetch" if state == LedgerState.PENDING else "retried"), 303
+    )
 
 
 @bp.post("/system/outbox/requeue")

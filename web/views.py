@@ -23,7 +23,7 @@ from core.errors import IntakeError
 from intake.officer import extend
 from notifier.render import KIND_LABELS
 from notifier.workbook import XLSX_TYPE, build_workbook
-from store.models import Attachment, Unit
+from store.models import Attachment, SubmissionState, Unit
 from store.queries import STATES, CampaignStatus
 from web import actions, data, zips
 from web.console import Console, console, who
@@ -81,7 +81,7 @@ def overview() -> Any:
         overdue=overdue,
     )
     counts = {st: sum(1 for u in cs.units if u.state == st) for st in STATES}
-    late = sum(1 for u in cs.units if u.late and u.state != "complete")
+    late = sum(1 for u in cs.units if u.late and u.state != SubmissionState.COMPLETE)
     pages = max(1, -(-len(units) // PAGE))
     page = min(max(_int(request.args.get("page", "1")), 1), pages)
     keep: dict[str, Any] = {
