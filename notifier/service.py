@@ -401,6 +401,7 @@ class Notifier:
             campaigns=parts,
             other=other,
             base_url=self.cfg.web.base_url,
+            campaign_titles={c.id: c.title for c in self.cfg.campaigns},
         )
         return mail, workbook
 
