@@ -57,13 +57,15 @@ from parsers import pagehint
 if sys.argv[1] == "cv2-always":  # the page check as it was: OpenCV for every photo >= 600 px
     pagehint.look = lambda image, hinted=False: pagehint.Hint(True, 1.0, 1.0)
 from parsers.documents import read_document
-before = {l.split(":")[0]: int(l.split()[1]) for l in Path("/proc/self/status").read_text().splitlines()
+before = {l.split(":")[0]: int(l.split()[1])
+          for l in Path("/proc/self/status").read_text().splitlines()
           if l.startswith(("VmHWM", "VmPeak"))}
 pages = 0
 for path in sys.argv[2:]:
     facts = read_document(Path(path).read_bytes(), Path(path).name)
     pages += facts.scan is not None
-status = {l.split(":")[0]: int(l.split()[1]) for l in Path("/proc/self/status").read_text().splitlines()
+status = {l.split(":")[0]: int(l.split()[1])
+          for l in Path("/proc/self/status").read_text().splitlines()
           if l.startswith(("VmHWM", "VmPeak"))}
 print(json.dumps({"rss_mib": status["VmHWM"] / 1024, "as_mb": status["VmPeak"] * 1.024 / 1000,
                   "rss_at_rest_mib": before["VmHWM"] / 1024, "cv2": "cv2" in sys.modules,

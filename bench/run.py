@@ -259,7 +259,8 @@ def section_fetch(work: Path, args: argparse.Namespace) -> list[Figure]:
     t = time.perf_counter()
     messages = seed.unit_messages(n, seed=1)
     say(
-        f"  {n} emails, mean {seed.mean_size(messages) / 1000:.0f} KB, in {time.perf_counter() - t:.1f} s"
+        f"  {n} emails, mean {seed.mean_size(messages) / 1000:.0f} KB, "
+        f"in {time.perf_counter() - t:.1f} s"
     )
     from bench.floor import parse_floor, reader_cpu
 

@@ -1,4 +1,5 @@
-"""The benchmark's mail server: the tests' private Dovecot launcher (tests/support/dovecot.py), reused
+"""The benchmark's mail server: the tests' private Dovecot launcher (tests/support/dovecot.py),
+reused
 as is; this adds where the user's Maildir lives, so the benchmark can seed it with files."""
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 workbook the way the notifier builds them (campaign_status + unit_data queries included).
 
 Units are the example roster repeated under new codes; each unit's mail is what a filed message
-leaves in the store: attachments with the facts JSON the filer writes (`intake.parsestage.facts_json`
+leaves in the store: attachments with the facts JSON the filer writes
+(`intake.parsestage.facts_json`
 over real `DocumentFacts`), and the unit's recomputed submission. About 60 % of units are
 complete, 20 % incomplete, 20 % have sent nothing; a few messages are unassigned or quarantined.
 """

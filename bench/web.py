@@ -225,7 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, value, target, note in rows:
         verdict = "PASS" if value <= target else "MISS"
         print(
-            f"{name:<28} {value * 1000:8.1f} ms   target ≤ {target * 1000:.0f} ms  {verdict}  {note}"
+            f"{name:<28} {value * 1000:8.1f} ms   "
+            f"target ≤ {target * 1000:.0f} ms  {verdict}  {note}"
         )
     return 0
 

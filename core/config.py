@@ -292,7 +292,8 @@ def _check_ranges(cfg: Config) -> None:
         for v in value if isinstance(value, list) else [value]:
             if not low <= v <= high:
                 raise ConfigError(
-                    f"{cfg.source}: {key} = {v!r} is out of range: allowed {low:,} to {high:,}{unit}"
+                    f"{cfg.source}: {key} = {v!r} is out of range: "
+                    f"allowed {low:,} to {high:,}{unit}"
                 )
 
 

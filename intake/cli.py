@@ -371,7 +371,8 @@ def requeue(c: Ctx, message: str | None, all_quarantined: bool, by: str) -> None
     counts = ", ".join(f"{states.count(st)} {st}" for st in sorted(set(states))) or "none"
     click.echo(
         f"{len(r.messages)} message(s) requeued and filed again ({counts}); "
-        f"{len(r.entries)} mailbox entr{'y' if len(r.entries) == 1 else 'ies'} to fetch at the next poll"
+        f"{len(r.entries)} mailbox entr{'y' if len(r.entries) == 1 else 'ies'} "
+        f"to fetch at the next poll"
     )
 
 

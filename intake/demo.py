@@ -316,7 +316,8 @@ def _summary(r: DemoResult) -> str:
     folders = ", ".join(f"{name} {n}" for name, n in r.server_counts.items())
     plans = "; ".join(
         f"«{st.title}» (hạn nộp {fmt_deadline(st.deadline, st.timezone)}): "
-        f"{r.counted.get(st.campaign_id, 0)} thư, {sum(u.state == SubmissionState.COMPLETE for u in st.units)}/"
+        f"{r.counted.get(st.campaign_id, 0)} thư, "
+        f"{sum(u.state == SubmissionState.COMPLETE for u in st.units)}/"
         f"{len(st.units)} đơn vị đã đủ"
         for st in r.statuses
     )
@@ -333,7 +334,8 @@ def _summary(r: DemoResult) -> str:
         + ".",
         f"Hộp thư đi: {r.receipts} biên nhận và {r.reminders} thư nhắc đã xếp hàng, chưa gửi "
         "(bản minh họa không có máy chủ SMTP).",
-        f"Đồng hồ minh họa: {DEMO_NOW:%d/%m/%Y %H:%M} ({tz}); chạy hết {_vi_count(r.seconds, 1)} giây.",
+        f"Đồng hồ minh họa: {DEMO_NOW:%d/%m/%Y %H:%M} ({tz}); "
+        f"chạy hết {_vi_count(r.seconds, 1)} giây.",
     ]
     if p.error:
         lines.append(f"Lỗi khi quét hộp thư: {p.error}")

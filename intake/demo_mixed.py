@@ -222,10 +222,12 @@ def covid_report(unit: RosterUnit) -> bytes:
         "BÁO CÁO\nCông tác phòng, chống dịch COVID-19 tháng 9 năm 2021",
         [
             "I. TÌNH HÌNH DỊCH BỆNH",
-            f"Trong tháng 9/2021, {unit.name} không có cán bộ, giáo viên, học sinh là F0; 3 học sinh là F1 "
+            f"Trong tháng 9/2021, {unit.name} không có cán bộ, giáo viên, học sinh là F0; "
+            f"3 học sinh là F1 "
             "đã hoàn thành cách ly tại nhà theo quy định.",
             "II. CÔNG TÁC TRIỂN KHAI",
-            "1. Tổ chức dạy học trực tuyến qua K12Online, Zoom; 2. Tiêm vắc xin cho cán bộ, giáo viên, "
+            "1. Tổ chức dạy học trực tuyến qua K12Online, Zoom; "
+            "2. Tiêm vắc xin cho cán bộ, giáo viên, "
             "nhân viên: 100% đã tiêm mũi 1, 86% đã tiêm mũi 2.",
         ],
         [
@@ -296,7 +298,8 @@ def school_plan(unit: RosterUnit) -> bytes:
         unit,
         "KẾ HOẠCH\nGiáo dục nhà trường năm học 2021 - 2022",
         [
-            "Căn cứ Công văn số 2345/BGDĐT-GDTH ngày 07/6/2021 của Bộ GDĐT về hướng dẫn xây dựng kế "
+            "Căn cứ Công văn số 2345/BGDĐT-GDTH ngày 07/6/2021 "
+            "của Bộ GDĐT về hướng dẫn xây dựng kế "
             "hoạch giáo dục nhà trường cấp tiểu học;",
             "I. ĐẶC ĐIỂM TÌNH HÌNH",
             "1. Đội ngũ: 42 cán bộ, giáo viên, nhân viên.",
@@ -445,7 +448,8 @@ def _with(
     photos: int = 0,
     html: str = "",
 ) -> MixedMail:
-    mid = f"<mx.{n}.{unit.code if unit else 'x'}@{'thanhoai.example' if unit else sender[1].split('@')[1]}>"
+    domain = "thanhoai.example" if unit else sender[1].split("@")[1]
+    mid = f"<mx.{n}.{unit.code if unit else 'x'}@{domain}>"
     m = _mail(unit, subject, body, when, mid, sender)
     if html:
         m.add_alternative(html, subtype="html")
@@ -518,7 +522,8 @@ def other_mail(u: dict[str, RosterUnit], start: datetime) -> list[MixedMail]:
             at(4),
             "Re: V/v cử cán bộ, giáo viên tham gia lớp bồi dưỡng ứng dụng CNTT",
             "Kính gửi Phòng GD&ĐT,\n\nNhà trường cử 02 đồng chí tham gia lớp bồi dưỡng (danh sách "
-            "kèm theo).\n\nVào 15:02 Th 2, 4 thg 10, 2021 Phòng GD&ĐT đã viết:\n> Đề nghị các đơn vị "
+            "kèm theo).\n\nVào 15:02 Th 2, 4 thg 10, 2021 "
+            "Phòng GD&ĐT đã viết:\n> Đề nghị các đơn vị "
             "cử cán bộ, giáo viên tham gia lớp bồi dưỡng ứng dụng công nghệ thông tin.",
             [(training_list(u["th-cu-khe"]), "Danh sách tham gia bồi dưỡng CNTT.xlsx", XLSX)],
             OTHER,

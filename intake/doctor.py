@@ -156,7 +156,10 @@ def run_checks(
             if later
             else ""
         )
-        return f"{cfg.mailbox.account}: {info.exists} message(s) in {cfg.mailbox.folder}; {extras}{note}"
+        return (
+            f"{cfg.mailbox.account}: {info.exists} message(s) in {cfg.mailbox.folder}; "
+            f"{extras}{note}"
+        )
 
     def imap_fix(e: Exception) -> str:
         if isinstance(e, CredentialsError) and cfg.mailbox.auth == "oauth2":
@@ -175,7 +178,8 @@ def run_checks(
         if isinstance(e, TransientError):
             return (
                 f"check [mailbox] host = {mb.host!r}, port = {mb.port}, security = "
-                f"{mb.security!r} in {cfg.source}, and that this machine reaches {mb.host}:{mb.port}"
+                f"{mb.security!r} in {cfg.source}, and that this machine reaches "
+                f"{mb.host}:{mb.port}"
             )
         if not mb.host:
             return f'set [mailbox] host = "imap.example.com" in {cfg.source}'

@@ -73,7 +73,8 @@ def export_all(app: App, out: Path) -> ExportResult:
         root = SafeDir.open(out, create=True)
     except OSError as e:
         raise ExportError(
-            f"cannot write the export to {out}: {e.strerror or e}; give --out a folder you can write to"
+            f"cannot write the export to {out}: {e.strerror or e}; "
+            f"give --out a folder you can write to"
         ) from e
     with root:
         _export(app, root, result)

@@ -191,7 +191,8 @@ class ImapMailbox:
                     else ""
                 )
                 raise CredentialsError(
-                    f"IMAP login refused for {s.username}@{s.host}: {said}{'; ' if how else ''}{how}"
+                    f"IMAP login refused for {s.username}@{s.host}: "
+                    f"{said}{'; ' if how else ''}{how}"
                 ) from e
             except (IMAPClientError, OSError, ssl.SSLError) as e:
                 _shutdown(client)

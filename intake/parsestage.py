@@ -1,6 +1,7 @@
 """The bounded parse stage: a stored raw message → its parts filed in the file store and the
 facts of each, computed in worker processes with a memory cap (RLIMIT_AS), a CPU cap per
-message (RLIMIT_CPU, re-armed per task) and a wall-clock timeout. A message whose worker dies or overruns (time, CPU or
+message (RLIMIT_CPU, re-armed per task) and a wall-clock timeout. A message whose worker dies or
+overruns (time, CPU or
 memory) is run again alone in a fresh worker, and when it is killed alone too it costs that one
 message a permanent `MessageError` with the reason (the same bytes would be killed again: set
 aside at once, not retried); the pool is rebuilt and work goes on. The images of one message

@@ -114,7 +114,8 @@ def decode_text(data: bytes, source: str) -> tuple[str, str]:
         text = data.decode("cp1258")
     except UnicodeDecodeError as e:
         raise ConfigError(
-            f"{source}: not UTF-8, UTF-16 or Windows-1258 text (byte 0x{data[e.start]:02x} at {e.start}); {_SAVE_AS}"
+            f"{source}: not UTF-8, UTF-16 or Windows-1258 text "
+            f"(byte 0x{data[e.start]:02x} at {e.start}); {_SAVE_AS}"
         ) from e
     legacy = detect_legacy(data.decode("cp1252", errors="replace"))
     if legacy is not None:

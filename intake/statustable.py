@@ -181,7 +181,8 @@ def render_other(others: Sequence[OtherMessage], tz: str = "Asia/Ho_Chi_Minh") -
     in a campaign)."""
     zone = ZoneInfo(tz)
     lines = [
-        f"Thư khác, không thuộc kế hoạch nào ({len(others)}; chuyển: intake move SỐ-THƯ MÃ-KẾ-HOẠCH):"
+        f"Thư khác, không thuộc kế hoạch nào ({len(others)}; "
+        f"chuyển: intake move SỐ-THƯ MÃ-KẾ-HOẠCH):"
     ]
     for m in others:
         lines.append(

@@ -29,7 +29,8 @@ _RULES: tuple[Rule, ...] = (
         lambda m: f"{m[2]} đã ghi nhận cho đơn vị {m[1]}; chưa rõ thuộc kế hoạch nào",
     ),
     _r(
-        r"^(?:the subject names another matter|'.*' is titled '.*', another matter|no campaign is open|it names only campaigns)",
+        r"^(?:the subject names another matter|'.*' is titled '.*', another matter|"
+        r"no campaign is open|it names only campaigns)",
         lambda m: _campaign_vi(m[0] + m.string[m.end() :]),
     ),
     # quarantine: the parse stage and the poller

@@ -4,7 +4,8 @@ A receipt goes only to a message filed to a unit (decision "assigned") whose sen
 one of THAT unit's addresses: on its roster, or taught by the officer (`intake assign`). A
 message filed because its text names a unit, from any other address, gets none: the receipt
 quotes the sender's subject and file names, so answering an outsider would let anyone make the
-office mail their text to an address of their choosing. Never to an automatic sender either: bounces (null Return-Path, MAILER-DAEMON, multipart/report,
+office mail their text to an address of their choosing. Never to an automatic sender either:
+bounces (null Return-Path, MAILER-DAEMON, multipart/report,
 X-Failed-Recipients), auto-replies (Auto-Submitted other than "no", X-Autoreply,
 Precedence bulk/junk/list/auto_reply), mailing lists and no-reply addresses. Replying to those
 is backscatter, or the start of a mail loop with another robot.

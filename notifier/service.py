@@ -415,7 +415,8 @@ class Notifier:
             return 0
         slot = self.digest_slot(now)
         if force:
-            slot = f"{now.astimezone(ZoneInfo(self.cfg.campaign.timezone)).date().isoformat()}-manual-{now:%H%M%S}"
+            day = now.astimezone(ZoneInfo(self.cfg.campaign.timezone)).date()
+            slot = f"{day.isoformat()}-manual-{now:%H%M%S}"
         if slot is None:
             return 0
         with self.sessions() as s:

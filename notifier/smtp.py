@@ -202,7 +202,8 @@ class SmtpMailer:
         except smtplib.SMTPRecipientsRefused as e:
             codes = [code for code, _ in e.recipients.values()]
             text = "; ".join(
-                f"{addr}: {code} {resp.decode('utf-8', 'replace') if isinstance(resp, bytes) else resp}"
+                f"{addr}: {code} "
+                f"{resp.decode('utf-8', 'replace') if isinstance(resp, bytes) else resp}"
                 for addr, (code, resp) in e.recipients.items()
             )[:500]
             if any(400 <= c < 500 for c in codes):

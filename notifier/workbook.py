@@ -195,7 +195,8 @@ def _summary(
     sh.append(
         [
             sh.styled(
-                f"(Số liệu tổng hợp {when}từ {len(with_rows)}/{len(status.units)} đơn vị đã gửi bảng số liệu)",
+                f"(Số liệu tổng hợp {when}từ {len(with_rows)}/{len(status.units)} "
+                f"đơn vị đã gửi bảng số liệu)",
                 font=_ITALIC,
                 align=_CENTER,
             )

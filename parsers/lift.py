@@ -4,7 +4,8 @@ The stdlib parser (under mail-parser) splits a message into lines and joins them
 message with one 25 MB video peaks at ~260 MB in the parse alone, and a usual 200 KB unit email
 (a report, a table, four photos) takes 6 ms parsed whole, 2.5 ms with its bodies lifted (the
 benchmark's mail). `lift()` finds the bodies of base64 leaf parts of `LIFT_MIN_BYTES` or more
-by scanning the bytes (no line splitting), and returns a skeleton of the message where each such body is replaced by a short base64 marker;
+by scanning the bytes (no line splitting), and returns a skeleton of the message where each such
+body is replaced by a short base64 marker;
 the skeleton is parsed as usual, and `restore()` puts the decoded bytes (one `a2b_base64` over a
 view of the raw message, no intermediate copies) in place of each marker.
 

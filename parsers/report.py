@@ -1,6 +1,7 @@
 """The written report ("Báo cáo kết quả tổ chức Tuần lễ…"): bytes → `parsers.facts.Report`.
 
-Readers: docx (lxml over word/document.xml, `parsers.office.DocxText`; every run's font decides its TCVN3/VNI conversion; paragraphs and
+Readers: docx (lxml over word/document.xml, `parsers.office.DocxText`; every run's font decides its
+TCVN3/VNI conversion; paragraphs and
 table cells in document order; hyperlink targets kept), doc (Word 97–2003 via `unword`, chosen
 over legacy-doc, which drops the TCVN3 letter `ư`, and antiword, which is less accurate and a
 subprocess; it exposes no font names, so legacy text is found by character statistics), pdf

@@ -105,7 +105,8 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, pool_pre_ping=True, connect_args=args)
     except (ArgumentError, ImportError) as e:
         raise StoreUnavailable(
-            f"database URL {shown_url(url)}: {_reason(e)} (installed: sqlite, postgresql+psycopg; {_EXAMPLES})"
+            f"database URL {shown_url(url)}: {_reason(e)} "
+            f"(installed: sqlite, postgresql+psycopg; {_EXAMPLES})"
         ) from e
     except OSError as e:
         raise StoreUnavailable(

@@ -74,7 +74,8 @@ def _differences(
         a, b = checksum(source, t), checksum(target, t)
         if a != b:
             diffs.append(
-                f"{t.name}: source {a.rows} rows {a.checksum[:12]}, target {b.rows} rows {b.checksum[:12]}"
+                f"{t.name}: source {a.rows} rows {a.checksum[:12]}, "
+                f"target {b.rows} rows {b.checksum[:12]}"
             )
         reports.append(a)
     return reports, diffs

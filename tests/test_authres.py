@@ -31,7 +31,8 @@ def test_dmarc_fail_and_comments() -> None:
         (
             "authentication-results",
             f"{OURS} (Postfix); dkim=none (no signature); spf=softfail (dmarc=pass in comment) "
-            "smtp.mailfrom=thanhoai.example; dmarc=fail (p=QUARANTINE) header.from=thanhoai.example",
+            "smtp.mailfrom=thanhoai.example; "
+            "dmarc=fail (p=QUARANTINE) header.from=thanhoai.example",
         ),
     )
     r = read(headers, OURS.upper())
@@ -69,7 +70,8 @@ def test_dmarc_failure_is_filed_but_flagged_in_status_and_digest(tmp_path: Path)
             f"dkim=none; dmarc={verdict} header.from=thanhoai.example"
         )
         m["From"] = (
-            f"Trường THCS Thanh Mai <{'thcs-thanh-mai' if i == 0 else 'th-kim-an'}@thanhoai.example>"
+            f"Trường THCS Thanh Mai "
+            f"<{'thcs-thanh-mai' if i == 0 else 'th-kim-an'}@thanhoai.example>"
         )
         m["To"] = "totrunghoc-thanhoai@thanhoai.example"
         m["Subject"] = "Báo cáo Tuần lễ học tập suốt đời năm 2021"

@@ -113,7 +113,8 @@ def wait_for(
             return time.monotonic() - t0
         if daemon is not None and daemon.proc.poll() is not None:
             pytest.fail(
-                f"daemon exited ({daemon.proc.returncode}) while waiting for {what}:\n{daemon.text()[-3000:]}"
+                f"daemon exited ({daemon.proc.returncode}) "
+                f"while waiting for {what}:\n{daemon.text()[-3000:]}"
             )
         time.sleep(0.1)
     log = daemon.text()[-3000:] if daemon is not None else ""
@@ -215,7 +216,8 @@ def test_sigterm_mid_backfill_then_restart_finishes_nothing_lost_or_doubled(
     assert store.scalar("SELECT count(DISTINCT sha256) FROM messages") == 160
     assert (
         store.scalar(
-            "SELECT count(*) FROM (SELECT message_fk, sha256, filename, count(*) AS n FROM attachments "
+            "SELECT count(*) FROM "
+            "(SELECT message_fk, sha256, filename, count(*) AS n FROM attachments "
             "GROUP BY message_fk, sha256, filename HAVING count(*) > 1) AS d"
         )
         == 0

@@ -228,9 +228,11 @@ def test_folder_import_reads_every_file_and_reports_what_it_skipped(tmp_path: Pa
     assert skipped == sorted(
         [
             f"skipped: {export / 'anh.jpg'}: not mail: binary data",
-            f"skipped: {export / 'ghi chú.txt'}: not mail: it does not start with a header line (Name: value)",
+            f"skipped: {export / 'ghi chú.txt'}: not mail: "
+            f"it does not start with a header line (Name: value)",
             f"skipped: {export / 'empty.eml'}: empty file",
-            f"skipped: {export / 'Inbox.msf'}: not mail: it does not start with a header line (Name: value)",
+            f"skipped: {export / 'Inbox.msf'}: not mail: "
+            f"it does not start with a header line (Name: value)",
             f"skipped: {export / 'Maildir' / 'tmp' / '1633311300.P1.host'}: "
             "a Maildir delivery still in progress (tmp/), not read",
             f"skipped: {export / 'elsewhere'}: a link to a folder, not followed",

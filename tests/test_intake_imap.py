@@ -2,7 +2,8 @@
 a session killed (or reset) mid-FETCH, a recreated folder (new UIDVALIDITY), a failing commit,
 MOVE only after the commit (and a MOVE lost on the wire redone), and a local import after a poll.
 
-The app talks to Dovecot through `tests.support.faultproxy`, which records its IMAP commands (so a test
+The app talks to Dovecot through `tests.support.faultproxy`, which records its IMAP commands (so a
+test
 counts body FETCHes and sees the order of commits and MOVEs) and injects the faults; the
 `dovecot` helper methods talk to the server directly and are not counted.
 """

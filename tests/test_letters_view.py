@@ -1,5 +1,6 @@
 """The letters to units — receipt, reminder, overdue notice — rendered in a real headless
-Chromium (Debian's `chromium`, tests/support/browser.py) at a phone's 390 px and a desktop's 1280 px:
+Chromium (Debian's `chromium`, tests/support/browser.py) at a phone's 390 px and a desktop's 1280
+px:
 no sideways scrolling, whatever long unbroken strings real mail brings (a file name that is one
 word, a Drive link, a long unit name); the screenshots are kept as test artifacts."""
 

@@ -35,7 +35,8 @@ def _one_line(env: dict[str, str], *args: str) -> str:
     code = (
         "import logging, sys\nfrom intake import logs\n"
         f"logs.setup(logging.INFO, {args[0]!r})\n"
-        "logging.getLogger('intake.daemon').warning('poll of %s failed: %s', 'hộp thư', 'timeout')\n"
+        "logging.getLogger('intake.daemon').warning('poll of %s failed: %s', "
+        "'hộp thư', 'timeout')\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code],

@@ -29,7 +29,8 @@ pytestmark = pytest.mark.postgres
 def _eml(i: int) -> bytes:
     m = EmailMessage()
     m["From"] = (
-        f"Trường Mầm non {'Kim Bài' if i % 2 else 'Bích Hòa'} <mn-{'kim-bai' if i % 2 else 'bich-hoa'}@thanhoai.example>"
+        f"Trường Mầm non {'Kim Bài' if i % 2 else 'Bích Hòa'} "
+        f"<mn-{'kim-bai' if i % 2 else 'bich-hoa'}@thanhoai.example>"
     )
     m["To"] = "totrunghoc-thanhoai@thanhoai.example"
     m["Subject"] = f"Báo cáo HTSĐ đợt {i}"

@@ -1,4 +1,5 @@
-"""OAuth2 (XOAUTH2) end to end on loopback: a local authorization server (tests/support/oauthserver.py)
+"""OAuth2 (XOAUTH2) end to end on loopback: a local authorization server
+(tests/support/oauthserver.py)
 issues, refreshes, expires and revokes tokens; Dovecot checks every XOAUTH2 login against its
 introspection endpoint; aiosmtpd checks SMTP AUTH XOAUTH2 against it too. Covered: the config
 keys, `intake auth login` (device code through the CLI; the browser flow with its loopback

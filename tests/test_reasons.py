@@ -16,8 +16,10 @@ from notifier.reasons import vi
             "đọc thư quá thời gian cho phép (120 giây)",
         ),
         (
-            "the store (/var/lib/intake/intake.sqlite3) cannot be written: files: No space left on device",
-            "kho dữ liệu trên máy chủ đang không ghi được (đầy ổ đĩa, chỉ đọc hoặc lỗi ổ đĩa); thư chưa "
+            "the store (/var/lib/intake/intake.sqlite3) cannot be written: "
+            "files: No space left on device",
+            "kho dữ liệu trên máy chủ đang không ghi được (đầy ổ đĩa, "
+            "chỉ đọc hoặc lỗi ổ đĩa); thư chưa "
             "bị mất, máy sẽ tự thử lại khi kho ghi được",
         ),
         (
@@ -45,12 +47,14 @@ from notifier.reasons import vi
         ),
         (
             "no unit named clearly (sender hoanguyen@gmail.com)",
-            "không nhận ra đơn vị gửi từ địa chỉ, tên người gửi, tiêu đề và văn bản (người gửi hoanguyen@gmail.com)",
+            "không nhận ra đơn vị gửi từ địa chỉ, tên người gửi, tiêu đề và văn bản "
+            "(người gửi hoanguyen@gmail.com)",
         ),
         ("DMARC fail, SPF softfail, DKIM none", "DMARC: fail, SPF: softfail, DKIM: none"),
         (
             "forwarded message from th-tam-hung@thanhoai.example is on the roster (forwarded by "
-            "ubnd-tam-hung@thanhoai.example, xa-tam-hung, with no files of its own), but the text names "
+            "ubnd-tam-hung@thanhoai.example, xa-tam-hung, with no files of its own), "
+            "but the text names "
             "thcs-tam-hung: subject “THCS Tam Hưng”",
             "thư do ubnd-tam-hung@thanhoai.example chuyển tiếp, thư gốc gửi từ địa chỉ "
             "th-tam-hung@thanhoai.example của một đơn vị, nhưng nội dung thư ghi tên thcs-tam-hung",
@@ -62,10 +66,11 @@ from notifier.reasons import vi
             "th-tam-hung@thanhoai.example của đơn vị",
         ),
         (
-            "the sender and the forwarded messages are different units (xa-tam-hung, th-tam-hung); no "
-            "unit is named clearly; the forward adds files of its own: BC UBND.docx",
-            "người gửi và thư được chuyển tiếp thuộc các đơn vị khác nhau (xa-tam-hung, th-tam-hung); "
-            "thư chuyển tiếp có kèm tệp của chính người gửi",
+            "the sender and the forwarded messages are different units "
+            "(xa-tam-hung, th-tam-hung); no unit is named clearly; the forward adds files of its "
+            "own: BC UBND.docx",
+            "người gửi và thư được chuyển tiếp thuộc các đơn vị khác nhau "
+            "(xa-tam-hung, th-tam-hung); thư chuyển tiếp có kèm tệp của chính người gửi",
         ),
         ("file is password-protected", "tệp có mật khẩu"),
         (

@@ -142,7 +142,8 @@ def test_outline_numbered_every_way_in_a_text_file() -> None:
         ("3. Kinh phí\n- Ngân sách nhà nước:\n 5 triệu\n- Nguồn hỗ trợ: không", 5_000_000, 0),
         ("III. KINH PHÍ\nNSNN 2,5 triệu; vận động tài trợ 1.200 nghìn đồng", 2_500_000, 1_200_000),
         (
-            "3. Kinh phí tổ chức Tuần lễ\n- Ngân sách nhà nước\n- Ngân sách hỗ trợ, vận động từ doanh "
+            "3. Kinh phí tổ chức Tuần lễ"
+            "\n- Ngân sách nhà nước\n- Ngân sách hỗ trợ, vận động từ doanh "
             "nghiệp và các nguồn hợp pháp khác (nếu có)",
             None,
             None,

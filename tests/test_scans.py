@@ -2,7 +2,8 @@
 scan's header alone, pages never counted as evidence photos, red seals seen, paper tables
 kept only with a matching totals row.
 
-Inputs are made the way offices make them (tests/support/docgen_scans.py): the docx report printed by
+Inputs are made the way offices make them (tests/support/docgen_scans.py): the docx report printed
+by
 LibreOffice, rasterised by pdftoppm, stamped, grainy and slightly rotated (an image-only PDF),
 and phone photos of the pages (perspective, uneven light, EXIF). Generation (~10 s) and the OCR
 of each file are done once per session.

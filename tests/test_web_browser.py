@@ -39,7 +39,8 @@ ARTIFACTS = BROWSER_ARTIFACTS / "web"
 
 @pytest.fixture
 def chromium(browser: Browser) -> Any:  # noqa: F811
-    """The session's headless Chromium (tests/support/browser.py: one sync Playwright per process)."""
+    """The session's headless Chromium (tests/support/browser.py: one sync Playwright per
+    process)."""
     return browser.chromium
 
 

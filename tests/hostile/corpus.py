@@ -443,7 +443,8 @@ def _mime() -> list[Case]:
                 [
                     _text_part(),
                     (
-                        f"Content-Type: {XLSX}\r\nContent-Disposition: {_rfc2231('so lieu.xlsx')}\r\n"
+                        f"Content-Type: {XLSX}"
+                        f"\r\nContent-Disposition: {_rfc2231('so lieu.xlsx')}\r\n"
                         "Content-Transfer-Encoding: base64\r\n\r\n"
                     ).encode()
                     + b"UEsDBB!!!*** not base64 @@@\r\n"
@@ -487,8 +488,8 @@ def _mime() -> list[Case]:
                 table,
                 _rfc2231("Tổng hợp số liệu.xlsx"),
                 sender=(
-                    b'From: "Tr\xc6\xb0\xe1\xbb\x9dng THCS \xff\xfe\xed\xa0\x80 Kim B\xe0i \x00\x1b" '
-                    + f"<{SENDER_ADDR}>".encode()
+                    b'From: "Tr\xc6\xb0\xe1\xbb\x9dng THCS '
+                    b'\xff\xfe\xed\xa0\x80 Kim B\xe0i \x00\x1b" ' + f"<{SENDER_ADDR}>".encode()
                 ),
                 subject="Báo cáo tuần lễ (8-bit)".encode(),
             ),

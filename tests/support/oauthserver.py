@@ -5,7 +5,8 @@ Endpoints (form-encoded POSTs, JSON answers, as Google and Microsoft do):
 - `POST /device`      device authorization (RFC 8628): device_code, user_code, verification_uri;
                       `approve(user_code)` is the admin typing the code on their phone
 - `GET  /authorize`   the code grant with PKCE: signs the one user in at once and redirects to
-                      `redirect_uri?code=…&state=…` (the browser half of Google's installed-app flow)
+                      `redirect_uri?code=…&state=…` (the browser half of Google's installed-app
+                      flow)
 - `POST /token`       grant types device_code, authorization_code, refresh_token
 - `POST /introspect`  `token=…` → {"active": true, "username": …} or {"active": false}
 
