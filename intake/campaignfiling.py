@@ -120,9 +120,8 @@ def place(
     if d.status == "unclear":
         msg.campaign_id = ""
         if msg.state == MessageState.FILED:
-            msg.state = (
-                MessageState.UNASSIGNED
-            )  # the unit stays known; the officer names the campaign
+            # the unit stays known; the officer names the campaign
+            msg.state = MessageState.UNASSIGNED
         msg.reason = f"campaign unclear: {d.reason}"[:2000]
         return
     msg.campaign_id = d.campaign or OTHER
