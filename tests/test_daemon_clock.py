@@ -16,9 +16,9 @@ import pytest
 
 from core.config import Config
 from tests.support.config import ROSTER
+from tests.support.daemon import PW_ENV, Daemon, Store, daemon_config, wait_for
 from tests.support.mailgen import campaign_mailbox
 from tests.support.smtpserver import SmtpServer
-from tests.test_daemon import PW_ENV, Daemon, Store, _cfg, wait_for
 from tests.test_notify_service import _mail
 
 pytestmark = [pytest.mark.dovecot, pytest.mark.slow]
@@ -67,7 +67,7 @@ def _step(offset: Path, value: str) -> None:
 
 
 def _config(tmp_path: Path, dovecot: Any, smtp: SmtpServer, **extra: dict[str, object]) -> Config:
-    return _cfg(
+    return daemon_config(
         tmp_path, dovecot, smtp, mailbox={"poll_interval": 2}, digest={"recipients": []}, **extra
     )
 
@@ -101,7 +101,13 @@ def test_a_day_back_mail_is_still_polled_and_answered_at_once(
     wait_for("its receipt", lambda: len(smtp_server.received) == 1, 20, d)
     took = time.monotonic() - t0
     assert took < 20, f"filed and answered after {took:.0f} s"
-    assert store.count("outbox", "kind = 'receipt' AND state = 'sent'") == 1
+    # the sink has the mail before the outbox commits 'sent' (its crash contract): wait for both
+    wait_for(
+        "the receipt to be marked sent",
+        lambda: store.count("outbox", "kind = 'receipt' AND state = 'sent'") == 1,
+        10,
+        d,
+    )
     # the daemon really ran a day behind: the stored times say so
     last = store.scalar("SELECT max(created_at) FROM outbox")
     stored = last if isinstance(last, datetime) else datetime.fromisoformat(str(last))
