@@ -66,7 +66,7 @@ class RawInfo:
     size: int
 
 
-def describe(files: FileStore, raw: bytes) -> RawInfo:
+def put_raw(files: FileStore, raw: bytes) -> RawInfo:
     """Write the raw message to the file store and read what its Message row needs."""
     return RawInfo(files.put(raw), body_sha256(raw), envelope(raw), len(raw))
 
@@ -100,7 +100,7 @@ def store_raw(
 ) -> tuple[Message, bool]:
     """Write the raw message to the file store and return its (possibly existing) Message row.
     The caller commits. Returns (message, created)."""
-    info = describe(files, raw)
+    info = put_raw(files, raw)
     existing = ledger.find_message(s, info.digest, info.env.message_id, info.body_digest)
     if existing is not None:
         return existing, False
@@ -348,7 +348,7 @@ class Poller:
                     )
                 }
                 with self.files.batch():  # durable before the commit that names the files
-                    infos = [describe(self.files, f.raw) for f in items]
+                    infos = [put_raw(self.files, f.raw) for f in items]
                 # the dedupe of store_raw for the whole batch in one query (a copy seen before,
                 # then one earlier in this batch); the new rows are inserted at the commit
                 found = ledger.find_messages(
