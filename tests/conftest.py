@@ -16,7 +16,7 @@ from core.clock import FixedClock
 from intake.app import App
 from tests.support.config import PG_URL, ROSTER, SCHEMAS, make_config, require_pg, schema_url
 
-pytest_plugins = ["tests.support.smtpserver", "tests.support.dovecot"]
+pytest_plugins = ["tests.support.smtpserver", "tests.support.dovecot", "tests.support.daemon"]
 
 
 @pytest.fixture(autouse=True, scope="session")

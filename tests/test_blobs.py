@@ -23,9 +23,9 @@ from notifier.message import OutgoingMail, build_message, new_message_id
 from store.gc import live_blobs, sweep_orphans
 from store.models import BLOB_COLUMNS, BLOB_JSON_KEYS, NOT_BLOBS, Base, OutboxMail
 from tests.support.config import ROSTER, make_config
+from tests.support.daemon import Daemon, Store, daemon_config, wait_for
 from tests.support.docgen_media import phone_jpeg
 from tests.support.smtpserver import SmtpServer
-from tests.test_daemon import Daemon, Store, _cfg, daemons, run_env, wait_for  # noqa: F401
 
 SENDER = "Phòng GD&ĐT huyện Thanh Oai <totrunghoc-thanhoai@thanhoai.example>"
 BLOBISH = re.compile(r"sha\d*|blob|digest|hash|thumb", re.I)
@@ -119,10 +119,10 @@ def test_a_queued_notice_survives_the_sweep_of_a_daemon_restart(
     tmp_path: Path,
     dovecot: Any,
     smtp_server: SmtpServer,
-    run_env: dict[str, str],  # noqa: F811
-    daemons: list[Daemon],  # noqa: F811
+    run_env: dict[str, str],
+    daemons: list[Daemon],
 ) -> None:
-    cfg = _cfg(tmp_path, dovecot, smtp_server, notify=QUIET, digest={"recipients": []})
+    cfg = daemon_config(tmp_path, dovecot, smtp_server, notify=QUIET, digest={"recipients": []})
     with App(cfg, SystemClock()) as app:
         (blob,) = _queue(app, 1, SystemClock().now())
         path = app.files.path(blob)

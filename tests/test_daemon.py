@@ -7,138 +7,19 @@ password and a missing folder."""
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
-from core.config import Config
-from tests.support.config import ROSTER, make_config
+from tests.support.config import ROSTER
+from tests.support.daemon import INTAKE, PW_ENV, Daemon, Store, daemon_config, wait_for
 from tests.support.mailgen import campaign_mailbox
 from tests.support.smtpserver import SmtpServer
 
 pytestmark = [pytest.mark.dovecot, pytest.mark.slow]
-
-INTAKE = str(Path(sys.executable).with_name("intake"))
-PW_ENV = "INTAKE_TEST_IMAP_PW"
-
-
-def _cfg(tmp_path: Path, dovecot: Any, smtp: SmtpServer, **extra: dict[str, object]) -> Config:
-    sections: dict[str, dict[str, object]] = {
-        "mailbox": {
-            "host": "127.0.0.1",
-            "port": dovecot.port,
-            "security": "none",
-            "username": dovecot.user,
-            "password_env": PW_ENV,
-            "poll_interval": 2,
-            "batch_size": 10,
-            "timeout": 5.0,
-        },
-        "smtp": {
-            "host": "127.0.0.1",
-            "port": smtp.port,
-            "security": "none",
-            "sender": "totrunghoc-thanhoai@thanhoai.example",
-        },
-        "digest": {"recipients": ["totrunghoc-thanhoai@thanhoai.example"], "at": "07:00"},
-        "limits": {"parse_workers": 1},
-    }
-    for name, values in extra.items():
-        sections.setdefault(name, {}).update(values)
-    return make_config(tmp_path, **sections)
-
-
-class Daemon:
-    """One `intake run` process, its stderr kept in a file."""
-
-    def __init__(self, cfg: Config, env: dict[str, str], log: Path, *args: str) -> None:
-        self.log = log
-        self._fh = log.open("ab")
-        self.proc = subprocess.Popen(
-            [INTAKE, "--config", cfg.source, "-v", "run", *args],
-            stdout=self._fh,
-            stderr=self._fh,
-            env=env,
-            start_new_session=True,
-        )
-
-    def text(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        try:
-            return self.proc.wait(timeout)
-        finally:
-            self._fh.close()
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
-        self._fh.close()
-
-
-@pytest.fixture
-def run_env(dovecot: Any) -> dict[str, str]:
-    env = dict(os.environ)
-    env[PW_ENV] = dovecot.password
-    env.pop("INTAKE_CONFIG", None)
-    return env
-
-
-@pytest.fixture
-def daemons(tmp_path: Path) -> Iterator[list[Daemon]]:
-    started: list[Daemon] = []
-    yield started
-    for d in started:
-        d.kill()
-
-
-def wait_for(
-    what: str, pred: Callable[[], bool], timeout: float, daemon: Daemon | None = None
-) -> float:
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        if pred():
-            return time.monotonic() - t0
-        if daemon is not None and daemon.proc.poll() is not None:
-            pytest.fail(
-                f"daemon exited ({daemon.proc.returncode}) "
-                f"while waiting for {what}:\n{daemon.text()[-3000:]}"
-            )
-        time.sleep(0.1)
-    log = daemon.text()[-3000:] if daemon is not None else ""
-    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}\n{log}")
-
-
-class Store:
-    """Reads the daemon's store from the test, with no pooled connection left open."""
-
-    def __init__(self, cfg: Config) -> None:
-        self.engine = sa.create_engine(cfg.store_url, poolclass=sa.pool.NullPool)
-
-    def scalar(self, sql: str) -> Any:
-        try:
-            with self.engine.connect() as c:
-                return c.execute(sa.text(sql)).scalar()
-        except (sa.exc.OperationalError, sa.exc.ProgrammingError):
-            return None  # not created yet, or locked for a moment
-
-    def count(self, table: str, where: str = "1=1") -> int:
-        return int(self.scalar(f"SELECT count(*) FROM {table} WHERE {where}") or 0)
-
-    def done(self) -> int:
-        return self.count("messages", "state <> 'received'")
 
 
 def test_idle_files_new_mail_within_seconds_and_sigterm_exits_0(
@@ -149,7 +30,9 @@ def test_idle_files_new_mail_within_seconds_and_sigterm_exits_0(
     daemons: list[Daemon],
 ) -> None:
     # the default IMAP timeout: a stop must not wait for it
-    cfg = _cfg(tmp_path, dovecot, smtp_server, mailbox={"poll_interval": 600, "timeout": 30.0})
+    cfg = daemon_config(
+        tmp_path, dovecot, smtp_server, mailbox={"poll_interval": 600, "timeout": 30.0}
+    )
     store = Store(cfg)
     d = Daemon(cfg, run_env, tmp_path / "run.log")
     daemons.append(d)
@@ -189,7 +72,9 @@ def test_sigterm_mid_backfill_then_restart_finishes_nothing_lost_or_doubled(
 ) -> None:
     mail = campaign_mailbox(ROSTER, n=160, seed=5)
     dovecot.append(mail)
-    cfg = _cfg(tmp_path, dovecot, smtp_server, mailbox={"poll_interval": 2, "batch_size": 5})
+    cfg = daemon_config(
+        tmp_path, dovecot, smtp_server, mailbox={"poll_interval": 2, "batch_size": 5}
+    )
     store = Store(cfg)
     d1 = Daemon(cfg, run_env, tmp_path / "run1.log", "--no-idle")
     daemons.append(d1)
@@ -239,7 +124,7 @@ def test_second_daemon_refused_standby_takes_over(
     run_env: dict[str, str],
     daemons: list[Daemon],
 ) -> None:
-    cfg = _cfg(tmp_path, dovecot, smtp_server)
+    cfg = daemon_config(tmp_path, dovecot, smtp_server)
     store = Store(cfg)
     leader = Daemon(cfg, run_env, tmp_path / "leader.log", "--no-idle")
     daemons.append(leader)
@@ -275,7 +160,9 @@ def test_dovecot_outage_backs_off_shows_in_health_and_recovers(
     run_env: dict[str, str],
     daemons: list[Daemon],
 ) -> None:
-    cfg = _cfg(tmp_path, dovecot, smtp_server, mailbox={"poll_interval": 1, "timeout": 2.0})
+    cfg = daemon_config(
+        tmp_path, dovecot, smtp_server, mailbox={"poll_interval": 1, "timeout": 2.0}
+    )
     store = Store(cfg)
     d = Daemon(cfg, run_env, tmp_path / "run.log", "--no-idle")
     daemons.append(d)
@@ -327,7 +214,7 @@ def test_dovecot_outage_backs_off_shows_in_health_and_recovers(
 def test_doctor_names_wrong_password_and_missing_folder(
     tmp_path: Path, dovecot: Any, smtp_server: SmtpServer, run_env: dict[str, str]
 ) -> None:
-    cfg = _cfg(tmp_path, dovecot, smtp_server)
+    cfg = daemon_config(tmp_path, dovecot, smtp_server)
     fresh = subprocess.run(
         [INTAKE, "--config", cfg.source, "doctor"],
         env=run_env,
@@ -376,7 +263,9 @@ def test_doctor_names_wrong_password_and_missing_folder(
     assert "password" in bad.stdout.split("FAIL imap", 1)[1].split("\n", 2)[1]  # the fix line
     assert "not-the-password" not in bad.stdout + bad.stderr
 
-    cfg2 = _cfg(tmp_path / "2", dovecot, smtp_server, mailbox={"processed_folder": "Da-xu-ly"})
+    cfg2 = daemon_config(
+        tmp_path / "2", dovecot, smtp_server, mailbox={"processed_folder": "Da-xu-ly"}
+    )
     subprocess.run(
         [INTAKE, "--config", cfg2.source, "db", "upgrade"],
         env=run_env,

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from PIL import Image, ImageDraw
 
+from tests.support.daemon import Daemon, Store, daemon_config, wait_for
 from tests.support.smtpserver import SmtpServer
-from tests.test_daemon import Daemon, Store, _cfg, daemons, run_env, wait_for  # noqa: F401
 
 pytestmark = [pytest.mark.dovecot, pytest.mark.slow]
 
@@ -51,13 +51,13 @@ def test_sigterm_with_slow_messages_queued_exits_within_seconds_and_loses_nothin
     tmp_path: Path,
     dovecot: Any,
     smtp_server: SmtpServer,
-    run_env: dict[str, str],  # noqa: F811
-    daemons: list[Daemon],  # noqa: F811
+    run_env: dict[str, str],
+    daemons: list[Daemon],
 ) -> None:
     n = 18
     png = _slow_png(0)
     dovecot.append([_mail(i, png + bytes([i])) for i in range(n)])  # trailing byte: distinct
-    cfg = _cfg(
+    cfg = daemon_config(
         tmp_path,
         dovecot,
         smtp_server,

@@ -32,10 +32,9 @@ import pytest
 from core.config import Config
 from intake.demo_mail import read_units, unit_message
 from tests.support.config import ROSTER
+from tests.support.daemon import INTAKE, PW_ENV, Run, Store, daemon_config, wait_for
 from tests.support.mailgen import campaign_mailbox
 from tests.support.smtpserver import SmtpServer
-from tests.test_daemon import INTAKE, PW_ENV, Store, _cfg, wait_for
-from tests.test_logs import Run
 
 pytestmark = [pytest.mark.dovecot, pytest.mark.slow]
 
@@ -116,7 +115,7 @@ def running() -> Iterator[list[Run]]:
 
 def _config(tmp_path: Path, dovecot: Any, smtp: SmtpServer) -> Config:
     # ten minutes between regular polls: every quick answer must come from IDLE and the kick
-    return _cfg(
+    return daemon_config(
         tmp_path,
         dovecot,
         smtp,

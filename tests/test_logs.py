@@ -17,11 +17,10 @@ from typing import Any
 
 import pytest
 
-from core.config import Config
 from tests.support.config import ROSTER
+from tests.support.daemon import PW_ENV, Run, Store, daemon_config, wait_for
 from tests.support.mailgen import campaign_mailbox
 from tests.support.smtpserver import SmtpServer
-from tests.test_daemon import INTAKE, PW_ENV, Store, _cfg, wait_for
 from tests.test_notify_service import _mail
 
 TEXT_LINE = re.compile(
@@ -72,32 +71,6 @@ def test_a_json_log_line_carries_utc() -> None:
     assert record["level"] == "warning" and record["logger"] == "intake.daemon"
 
 
-class Run:
-    """`intake run` at its default log level (what journald gets), stderr kept in a file."""
-
-    def __init__(self, cfg: Config, env: dict[str, str], log: Path) -> None:
-        self.log = log
-        self._fh = log.open("ab")
-        self.proc = subprocess.Popen(
-            [INTAKE, "--config", cfg.source, "run"],
-            stdout=self._fh,
-            stderr=self._fh,
-            env=env,
-            start_new_session=True,
-        )
-
-    def text(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-        try:
-            return self.proc.wait(30)
-        finally:
-            self._fh.close()
-
-
 @pytest.fixture
 def runs() -> Iterator[list[Run]]:
     out: list[Run] = []
@@ -116,7 +89,7 @@ def test_the_daemon_log_says_what_happened_and_nothing_routine(
 ) -> None:
     env = dict(os.environ, TZ="Asia/Ho_Chi_Minh", **{PW_ENV: dovecot.password})
     env.pop("INTAKE_CONFIG", None)
-    cfg = _cfg(
+    cfg = daemon_config(
         tmp_path,
         dovecot,
         smtp_server,

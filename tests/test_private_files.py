@@ -17,9 +17,9 @@ import pytest
 from core.clock import FixedClock
 from intake.app import App
 from tests.support.config import ROSTER, make_config
+from tests.support.daemon import PW_ENV, Daemon, Store, daemon_config, wait_for
 from tests.support.mailgen import campaign_mailbox
 from tests.support.smtpserver import SmtpServer
-from tests.test_daemon import PW_ENV, Daemon, Store, _cfg, daemons, run_env, wait_for  # noqa: F401
 
 
 def _mode(p: Path) -> int:
@@ -107,8 +107,8 @@ def test_no_parse_worker_holds_a_secret_in_its_environment(
     tmp_path: Path,
     dovecot: Any,
     smtp_server: SmtpServer,
-    run_env: dict[str, str],  # noqa: F811
-    daemons: list[Daemon],  # noqa: F811
+    run_env: dict[str, str],
+    daemons: list[Daemon],
 ) -> None:
     secrets = {
         PW_ENV: dovecot.password,
@@ -118,7 +118,7 @@ def test_no_parse_worker_holds_a_secret_in_its_environment(
     }
     env = dict(run_env, **secrets)
     dovecot.append(campaign_mailbox(ROSTER, n=2, seed=9))
-    cfg = _cfg(
+    cfg = daemon_config(
         tmp_path,
         dovecot,
         smtp_server,

@@ -30,7 +30,7 @@ from intake.daemon import Daemon as DaemonObject
 from intake.fakemailbox import FakeMailbox
 from store.models import Heartbeat, LedgerEntry, Message
 from tests.support.config import ROSTER, make_config
-from tests.test_daemon import INTAKE
+from tests.support.daemon import INTAKE
 
 UNITS = ["th-kim-an", "thcs-thanh-mai", "mn-bich-hoa", "th-cao-duong"]
 PW_ENV = "INTAKE_TEST_IMAP_PW"
