@@ -17,6 +17,7 @@ import email.parser
 import email.policy
 import json
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -124,40 +125,40 @@ def enqueue(
     return row
 
 
-def requeue(s: Session, now: datetime, *, failed: bool, by: str) -> tuple[list[int], list[int]]:
+def requeue(
+    s: Session, now: datetime, *, failed: bool, by: str, ids: Collection[int] | None = None
+) -> tuple[list[int], list[int]]:
     """Make queued mail due again (`intake outbox retry`): rows waiting out a backoff are due
     now, and with `failed` the rows given up on (a 550, or the last try) go back to `pending`
-    with their attempts reset. Only `pending` and `failed` rows are touched: a `sent` row is
-    never sent again, and a `sending` one (the server may have it) is left to the stale guard.
+    with their attempts reset; `ids` limits both to those rows (the console's per-row "Gửi lại").
+    Only `pending` and `failed` rows are touched: a `sent` row is never sent again, and a
+    `sending` one (the server may have it) is left to the stale guard.
+
+    Each change is one conditional UPDATE ... RETURNING, the first statement of its kind in the
+    transaction: of two callers at once (two officers, or the console and the CLI) the second
+    waits for the first's lock and then matches no row, so a row is requeued and audited once.
     Returns (ids made due now, failed ids requeued); the requeue is audited."""
-    waiting = list(
+    only = [] if ids is None else [OutboxMail.id.in_(list(ids))]
+    waiting = sorted(
         s.scalars(
-            select(OutboxMail.id)
-            .where(OutboxMail.state == OutboxState.PENDING, OutboxMail.next_attempt_at > now)
-            .order_by(OutboxMail.id)
+            update(OutboxMail)
+            .where(OutboxMail.state == OutboxState.PENDING, OutboxMail.next_attempt_at > now, *only)
+            .values(next_attempt_at=None)
+            .returning(OutboxMail.id)
+            .execution_options(synchronize_session=False)
         )
     )
-    if waiting:
-        s.execute(
-            update(OutboxMail)
-            .where(OutboxMail.id.in_(waiting), OutboxMail.state == OutboxState.PENDING)
-            .values(next_attempt_at=None)
-        )
     again: list[int] = []
     if failed:
-        again = list(
+        again = sorted(
             s.scalars(
-                select(OutboxMail.id)
-                .where(OutboxMail.state == OutboxState.FAILED)
-                .order_by(OutboxMail.id)
+                update(OutboxMail)
+                .where(OutboxMail.state == OutboxState.FAILED, *only)
+                .values(state=OutboxState.PENDING, attempts=0, next_attempt_at=None)
+                .returning(OutboxMail.id)
+                .execution_options(synchronize_session=False)
             )
         )
-        if again:
-            s.execute(
-                update(OutboxMail)
-                .where(OutboxMail.id.in_(again), OutboxMail.state == OutboxState.FAILED)
-                .values(state=OutboxState.PENDING, attempts=0, next_attempt_at=None)
-            )
     if waiting or again:
         s.add(
             AuditEntry(

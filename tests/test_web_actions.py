@@ -264,6 +264,56 @@ def test_a_reminder_now_goes_out_once_and_failed_mail_is_requeued(
         assert len(actions) == 2 and actions[1] == ("co.hoa", "outbox-retry")
 
 
+def test_one_failed_mail_requeued_by_two_officers_at_once_is_sent_once(
+    tmp_path: Path,
+    db_url: str,
+    clock: FixedClock,
+    smtp_server: SmtpServer,  # noqa: F811
+) -> None:
+    smtp = {"host": "127.0.0.1", "port": smtp_server.port, "security": "none"}
+    with running_site(tmp_path, db_url, clock, sections={"smtp": smtp}) as site:
+        (hoa, hoa_csrf), (nam, nam_csrf) = _officer(site, "co.hoa"), _officer(site, "thay.nam")
+        for code in ("th-thanh-cao", "mn-kim-bai"):
+            assert hoa.post(f"/units/{code}/remind", {"csrf": hoa_csrf}).status == 303
+            smtp_server.refuse[f"{code}@thanhoai.example"] = "550 5.1.1 No such user"
+        mailer = build_mailer(site.app.cfg)
+        assert mailer is not None
+        assert deliver_due(site.app.sessions, site.app.files, mailer, clock).failed == 2
+        with site.app.sessions() as s:
+            ids = {code: pk for code, pk in s.execute(select(OutboxMail.unit_code, OutboxMail.id))}
+        page = hoa.get("/system").text
+        assert all(f'action="/system/outbox/{pk}/requeue"' in page for pk in ids.values())
+        smtp_server.refuse.clear()
+        viewer, viewer_csrf = _officer(site, "xem")
+        path = f"/system/outbox/{ids['th-thanh-cao']}/requeue"
+        assert "Gửi lại" not in viewer.get("/system").text
+        r = viewer.post(path, {"csrf": viewer_csrf})
+        assert r.status == 403 and "chỉ xem" in r.text
+        replies = _at_once(
+            lambda: hoa.post(path, {"csrf": hoa_csrf}),
+            lambda: nam.post(path, {"csrf": nam_csrf}),
+        )
+        assert sorted(r.status for r in replies) == [303, 409], [r.status for r in replies]
+        loser = next(r for r in replies if r.status == 409)
+        assert "không còn ở tình trạng “không gửi được”" in html.unescape(loser.text)
+        winner = "co.hoa" if replies[0].status == 303 else "thay.nam"
+        done = [a for a in audit_actions(site) if a[1] == "outbox-retry"]
+        assert [(a[0], a[2]["requeued_failed"]) for a in done] == [(winner, [ids["th-thanh-cao"]])]
+        assert deliver_due(site.app.sessions, site.app.files, mailer, clock).sent == 1
+        # sent now: pressing its button again (a page left open) changes nothing
+        r = hoa.post(path, {"csrf": hoa_csrf})
+        assert r.status == 409
+        assert deliver_due(site.app.sessions, site.app.files, mailer, clock).sent == 0
+        (got,) = smtp_server.received
+        assert got.rcpt_tos == ["th-thanh-cao@thanhoai.example"]
+        with site.app.sessions() as s:
+            states = {
+                code: st for code, st in s.execute(select(OutboxMail.unit_code, OutboxMail.state))
+            }
+        assert states == {"th-thanh-cao": "sent", "mn-kim-bai": "failed"}  # only its own row
+        assert hoa.post("/system/outbox/999999/requeue", {"csrf": hoa_csrf}).status == 404
+
+
 def test_a_complete_or_unknown_unit_gets_no_reminder(site: Site) -> None:
     officer, csrf = _officer(site)
     assert officer.post("/units/khong-co/remind", {"csrf": csrf}).status == 404

@@ -34,7 +34,7 @@ from notifier.reminders import OPEN_STATES, Notice, compose_reminder
 
 __all__ = ["OPEN_STATES", "Conflict", "Refused"]
 from notifier.render import make_env
-from store.models import LedgerState, Message, MessageState
+from store.models import LedgerState, Message, MessageState, OutboxMail
 from web.console import Console
 
 
@@ -144,6 +144,22 @@ def requeue_failed(c: Console, *, by: str) -> tuple[list[int], list[int]]:
     a backoff is due now; the daemon sends it at its next tick. Never a sent mail again."""
     with c.sessions.begin() as s:
         return outbox.requeue(s, c.now(), failed=True, by=by)
+
+
+def requeue_one(c: Console, outbox_id: int, *, by: str) -> None:
+    """One failed outgoing mail back to the queue (the system page's "Gửi lại" on its row);
+    `Conflict` when it is failed no longer: another officer requeued it first, or it has been
+    sent since. The requeue's conditional UPDATE is the claim: of two officers at once one
+    requeues it, the other is told, and the mail is sent once."""
+    with c.sessions.begin() as s:
+        waiting, again = outbox.requeue(s, c.now(), failed=True, by=by, ids=[outbox_id])
+        if not (waiting or again) and s.get(OutboxMail, outbox_id) is None:
+            raise Refused("Không có thư gửi đi này.", 404)
+    if not (waiting or again):
+        raise Conflict(
+            f"Thư gửi đi số {outbox_id} không còn ở tình trạng “không gửi được” (có thể người "
+            "khác đã bấm Gửi lại trước bạn, hoặc thư đã được gửi); không có thay đổi nào."
+        )
 
 
 @dataclass(frozen=True)

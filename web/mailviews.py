@@ -136,3 +136,16 @@ def retry() -> Any:
 def requeue_outbox() -> Any:
     actions.requeue_failed(console(), by=who().name)
     return redirect(here("views.system", ok="requeued"), 303)
+
+
+@bp.post("/system/outbox/<int:outbox_id>/requeue")
+def requeue_one(outbox_id: int) -> Any:
+    """One failed outgoing mail requeued (web.actions.requeue_one); 409 if it is failed no
+    longer."""
+    try:
+        actions.requeue_one(console(), outbox_id, by=who().name)
+    except actions.Refused as e:
+        if e.status == 404:
+            abort(404)
+        return system(error=e.text, status_code=e.status)
+    return redirect(here("views.system", ok="requeued_one"), 303)

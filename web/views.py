@@ -40,6 +40,7 @@ NOTICES = {
     "retried": "Đã đọc lại thư.",
     "refetch": "Thư sẽ được lấy lại từ hộp thư ở lần lấy thư tới.",
     "requeued": "Đã đưa thư gửi không được vào hàng gửi lại.",
+    "requeued_one": "Đã đưa thư vào hàng gửi lại; dịch vụ tiếp nhận sẽ gửi trong ít phút.",
 }
 PAGE = 100  # units per page of Tổng quan (the figures count them all)
 FILE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'"
