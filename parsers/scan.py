@@ -25,6 +25,8 @@ import io
 import logging
 import re
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -34,7 +36,7 @@ from parsers import pagehint
 from parsers.facts import DataTable, Report, Scan, Unreadable
 from parsers.ocr import OcrPage, current_budget, recognise
 from parsers.office import MAX_PDF_PAGES
-from parsers.pagehint import INSPECT_SIDE
+from parsers.pagehint import INSPECT_SIDE, LOOK_SIDE
 from parsers.papertable import read_paper_table, visual_rows
 from parsers.report import report_from_lines
 from parsers.vietnamese import fold
@@ -175,13 +177,17 @@ def page_look(data: bytes, fmt: str, *, hinted: bool = False) -> Look | None:
     """The page check of an image, without OCR: its `Look` when it shows a document page,
     None when it does not (a photo). Pillow's cheap look (`parsers.pagehint`) comes first, so
     OpenCV is imported only for an image that may be a page."""
-    small = _open(data, fmt, draft=INSPECT_SIDE)  # a JPEG is decoded at 1/2…1/8 scale
-    if min(small.size) < MIN_PAGE_SIDE * min(1.0, INSPECT_SIDE / max(small.size)):
+    # the look at ~LOOK_SIDE px: a JPEG is decoded at the DCT scale nearest it (a 1024 px phone
+    # photo at 1/2, a 4000 px one at 1/4), and again at INSPECT_SIDE only if it may be a page
+    glance = _open(data, fmt, draft=LOOK_SIDE, longer=True)
+    size = _decoded_size(data, fmt, INSPECT_SIDE)
+    if min(size) < MIN_PAGE_SIDE * min(1.0, INSPECT_SIDE / max(size)):
         return None
-    hint = pagehint.look(small, hinted=hinted)
+    hint = pagehint.look(glance, hinted=hinted)
     if not hint.maybe_page:
         log.debug("image hint: %s", hint)
         return None
+    small = _open(data, fmt, draft=INSPECT_SIDE) if fmt == "jpeg" else glance
     from parsers.pageimage import inspect  # cv2: see the module docstring
 
     look = inspect(small, hinted=hinted)
@@ -209,9 +215,34 @@ def read_page_images(pages: list[tuple[bytes, str, Look]]) -> ScanResult:
     return reader.result()
 
 
-def _open(data: bytes, fmt: str, draft: int | None = None) -> Image.Image:
+def _open(data: bytes, fmt: str, draft: int | None = None, *, longer: bool = False) -> Image.Image:
     """The image decoded and upright (EXIF orientation applied), as RGB; a JPEG at the
-    smallest DCT scale still at least `draft` px when given."""
+    smallest DCT scale still at least `draft` px on both sides when given (on the longer side
+    with `longer`)."""
+    with _opened(data, fmt) as image:
+        if draft is not None and fmt == "jpeg":
+            image.draft("RGB", _draft_box(image.size, draft, longer))
+        upright = ImageOps.exif_transpose(image)
+        return (upright or image).convert("RGB")
+
+
+def _decoded_size(data: bytes, fmt: str, draft: int) -> tuple[int, int]:
+    """The size `_open(data, fmt, draft)` decodes the image at (before EXIF rotation), read
+    from the header alone."""
+    with _opened(data, fmt) as image:
+        if fmt == "jpeg":
+            image.draft("RGB", _draft_box(image.size, draft, False))
+        return image.size
+
+
+def _draft_box(size: tuple[int, int], draft: int, longer: bool) -> tuple[int, int]:
+    if not longer:
+        return (draft, draft)
+    return (draft, 1) if size[0] >= size[1] else (1, draft)
+
+
+@contextmanager
+def _opened(data: bytes, fmt: str) -> Iterator[Image.Image]:
     if fmt not in _FORMATS:
         raise Unreadable(f"image format not supported ({fmt})")
     try:
@@ -219,10 +250,7 @@ def _open(data: bytes, fmt: str, draft: int | None = None) -> Image.Image:
             warnings.simplefilter("ignore")
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=_FORMATS[fmt]) as image:
-                if draft is not None and fmt == "jpeg":
-                    image.draft("RGB", (draft, draft))
-                upright = ImageOps.exif_transpose(image)
-                return (upright or image).convert("RGB")
+                yield image
     except (
         UnidentifiedImageError,
         OSError,
