@@ -21,7 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -33,7 +32,7 @@ from intake.progress import NullProgress, Progress
 from parsers.mime import Envelope, body_sha256, envelope
 from store import faults, ledger
 from store.files import FileStore
-from store.models import Heartbeat, LedgerEntry, LedgerState, Message, MessageState
+from store.models import LedgerEntry, LedgerState, Message, MessageState
 
 log = logging.getLogger(__name__)
 
@@ -124,22 +123,6 @@ def _by_bytes(sizes: list[tuple[int, int]], limit: int) -> list[list[int]]:
     return out
 
 
-def beat(s: Session, account: str, now: datetime, error: str = "") -> None:
-    hb = s.get(Heartbeat, account)
-    if hb is None:
-        hb = Heartbeat(account=account, last_error="")
-        s.add(hb)
-    hb.last_attempt_at = now
-    if error:
-        hb.last_error = error[:2000]
-        if hb.failing_since is None:
-            hb.failing_since = now
-    else:
-        hb.last_success_at = now
-        hb.failing_since = None
-        hb.last_error = ""
-
-
 class Poller:
     """Polls one folder of one account. `process` (optional) files what was stored."""
 
@@ -204,7 +187,7 @@ class Poller:
         the log only (the next poll tries again)."""
         try:
             with self.sessions.begin() as s:
-                beat(s, self.mailbox.account, self.clock.now(), error)
+                ledger.beat(s, self.mailbox.account, self.clock.now(), error)
         except (SQLAlchemyError, OSError) as e:
             if not faults.fault(e):
                 raise
@@ -231,16 +214,9 @@ class Poller:
         with self.sessions.begin() as s:
             fs = ledger.folder_state(s, account, folder, info.uidvalidity, now)
             last = fs.last_seen_uid
-            epochs = s.scalar(
-                select(LedgerEntry.id)
-                .where(
-                    LedgerEntry.account == account,
-                    LedgerEntry.folder == folder,
-                    LedgerEntry.uidvalidity != info.uidvalidity,
-                )
-                .limit(1)
+            result.uidvalidity_changed = last == 0 and ledger.other_epoch_seen(
+                s, account, folder, info.uidvalidity
             )
-            result.uidvalidity_changed = last == 0 and epochs is not None
         if result.uidvalidity_changed:
             log.warning(
                 "UIDVALIDITY of %s/%s is now %d: re-matching by Message-ID and sha256",
@@ -311,15 +287,7 @@ class Poller:
         return [(u, sizes.get(u, 0)) for u in batch if u not in too_big]
 
     def _entry(self, s: Session, folder: str, uidvalidity: int, uid: int) -> LedgerEntry:
-        entry = s.scalar(
-            select(LedgerEntry).where(
-                LedgerEntry.account == self.mailbox.account,
-                LedgerEntry.folder == folder,
-                LedgerEntry.uidvalidity == uidvalidity,
-                LedgerEntry.uid == uid,
-            )
-        )
-        assert entry is not None, "ledger row vanished"
+        (entry,) = ledger.entries(s, self.mailbox.account, folder, uidvalidity, [uid]).values()
         return entry
 
     def _store_batch(
@@ -336,17 +304,7 @@ class Poller:
         created = 0
         try:
             with self.sessions.begin() as s:
-                entries = {
-                    e.uid: e
-                    for e in s.scalars(
-                        select(LedgerEntry).where(
-                            LedgerEntry.account == account,
-                            LedgerEntry.folder == folder,
-                            LedgerEntry.uidvalidity == uidvalidity,
-                            LedgerEntry.uid.in_([f.uid for f in items]),
-                        )
-                    )
-                }
+                entries = ledger.entries(s, account, folder, uidvalidity, [f.uid for f in items])
                 with self.files.batch():  # durable before the commit that names the files
                     infos = [put_raw(self.files, f.raw) for f in items]
                 # the dedupe of store_raw for the whole batch in one query (a copy seen before,

@@ -1,4 +1,5 @@
-"""Ledger operations: which UIDs exist, which are still to fetch, the dedupe of messages.
+"""Ledger operations: which UIDs exist, which are still to fetch, the dedupe of messages, the
+mailbox heartbeat.
 
 Every function takes an open Session and leaves committing to the caller, so the caller decides
 what one transaction holds (one message, in the poller).
@@ -12,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from store.models import FolderState, LedgerEntry, LedgerState, Message
+from store.models import FolderState, Heartbeat, LedgerEntry, LedgerState, Message
 
 BACKOFF_BASE = timedelta(minutes=2)
 BACKOFF_MAX = timedelta(hours=6)
@@ -170,3 +171,50 @@ def fail_entry(entry: LedgerEntry, error: str, now: datetime, max_attempts: int)
         entry.next_attempt_at = None
     else:
         entry.next_attempt_at = now + backoff(entry.attempts)
+
+
+def entries(
+    s: Session, account: str, folder: str, uidvalidity: int, uids: Sequence[int]
+) -> dict[int, LedgerEntry]:
+    """The ledger rows of `uids` in one folder epoch, by UID."""
+    rows = s.scalars(
+        select(LedgerEntry).where(
+            LedgerEntry.account == account,
+            LedgerEntry.folder == folder,
+            LedgerEntry.uidvalidity == uidvalidity,
+            LedgerEntry.uid.in_(list(uids)),
+        )
+    )
+    return {e.uid: e for e in rows}
+
+
+def other_epoch_seen(s: Session, account: str, folder: str, uidvalidity: int) -> bool:
+    """Whether the ledger holds UIDs of this folder under another UIDVALIDITY."""
+    found = s.scalar(
+        select(LedgerEntry.id)
+        .where(
+            LedgerEntry.account == account,
+            LedgerEntry.folder == folder,
+            LedgerEntry.uidvalidity != uidvalidity,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+def beat(s: Session, account: str, now: datetime, error: str = "") -> None:
+    """Record a poll of `account` in its heartbeat: the attempt, and either the success or the
+    error with the time the failures began."""
+    hb = s.get(Heartbeat, account)
+    if hb is None:
+        hb = Heartbeat(account=account, last_error="")
+        s.add(hb)
+    hb.last_attempt_at = now
+    if error:
+        hb.last_error = error[:2000]
+        if hb.failing_since is None:
+            hb.failing_since = now
+    else:
+        hb.last_success_at = now
+        hb.failing_since = None
+        hb.last_error = ""

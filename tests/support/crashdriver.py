@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 TARGETS: dict[str, tuple[str, str | None, str]] = {
     # the per-message step of storing (raw file written, headers read); the poller commits the
     # rows of a whole fetched batch together afterwards
-    "store_raw": ("intake.poll", None, "describe"),
+    "store_raw": ("intake.poll", None, "put_raw"),
     "put": ("store.files", "FileStore", "put"),
     "fetch": ("intake.imap", "ImapMailbox", "fetch"),
     "sizes": ("intake.imap", "ImapMailbox", "sizes"),
@@ -34,7 +34,7 @@ TARGETS: dict[str, tuple[str, str | None, str]] = {
     "parsed": ("intake.parsestage", "ParseStage", "_judge"),
     "apply": ("intake.filing", "Filer", "apply"),
     "recompute": ("intake.filing", None, "recompute"),
-    "beat": ("intake.poll", None, "beat"),
+    "beat": ("store.ledger", None, "beat"),
 }
 
 
