@@ -20,7 +20,7 @@ from notifier.smtp import SmtpMailer
 from notifier.workbook import SUMMARY_SHEET, build_workbook
 from store.queries import AccountHealth, CampaignStatus, UnitData
 from tests.support.smtpserver import PASSWORD, USER, SmtpServer
-from tests.test_workbook import DEADLINE, TITLE, make_campaign, roster_units
+from tests.support.workbookdata import DEADLINE, TITLE, make_campaign, roster_units
 
 NOW = DEADLINE + timedelta(hours=7, minutes=30)  # 10/10/2021 07:30 in Hà Nội
 SINCE = DEADLINE - timedelta(days=1)

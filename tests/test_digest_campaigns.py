@@ -15,8 +15,7 @@ from notifier.digest import CampaignPart, Cut, OtherEntry, OtherMail, compose_di
 from notifier.render import make_env
 from store.queries import CampaignStatus, LooseMessage
 from tests.support.browser import Browser, browser  # noqa: F401 - the session fixture
-from tests.test_digest_view import _busy_campaign, _unit
-from tests.test_workbook import DEADLINE, TITLE
+from tests.support.workbookdata import DEADLINE, TITLE, busy_campaign, unit_status
 
 NOW = DEADLINE + timedelta(days=2, hours=8)  # 12/10/2021 08:00 in Hà Nội
 STATS_TITLE = "Thống kê số liệu đầu năm học 2021-2022"
@@ -35,7 +34,7 @@ STATS_TABLE = TableConfig(
 
 def _stats_status() -> CampaignStatus:
     units = (
-        _unit(
+        unit_status(
             "thcs-cao-duong",
             "Trường THCS Cao Dương",
             "complete",
@@ -43,7 +42,7 @@ def _stats_status() -> CampaignStatus:
             last_message_at=NOW - timedelta(hours=5),
             deadline=STATS_DEADLINE,
         ),
-        _unit(
+        unit_status(
             "th-kim-an",
             "Trường Tiểu học Kim An",
             "missing",
@@ -60,7 +59,7 @@ def _stats_status() -> CampaignStatus:
 def _week_status() -> CampaignStatus:
     sent = NOW - timedelta(hours=3)
     units = (
-        _unit(
+        unit_status(
             "thcs-bich-hoa",
             "Trường THCS Bích Hòa",
             "complete",
@@ -69,7 +68,7 @@ def _week_status() -> CampaignStatus:
             submitted_at=sent,
             late=True,
         ),
-        _unit(
+        unit_status(
             "thcs-kim-bai",
             "Trường THCS Kim Bài",
             "missing",
@@ -203,7 +202,7 @@ def test_with_no_campaign_open_the_digest_keeps_the_mailbox_lists() -> None:
 
 @pytest.mark.parametrize("width", [390, 1280])
 def test_two_campaign_digest_reads_without_sideways_scrolling(browser: Browser, width: int) -> None:  # noqa: F811
-    busy = _busy_campaign()
+    busy = busy_campaign()
     stats = replace(
         busy, campaign_id="thong-ke-dau-nam-2021", title=STATS_TITLE, deadline=STATS_DEADLINE
     )

@@ -4,7 +4,6 @@ layout that reads on a 390 px phone and a 1280 px desktop in a real Chromium."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -12,32 +11,11 @@ import pytest
 from notifier.digest import compose_digest
 from notifier.render import make_env
 from notifier.workbook import build_workbook
-from store.queries import CampaignStatus, Items, LooseMessage, UnitStatus
+from store.queries import CampaignStatus, LooseMessage
 from tests.support.browser import Browser, browser  # noqa: F401 - the session fixture
-from tests.test_workbook import DEADLINE, TITLE, make_campaign, roster_units
+from tests.support.workbookdata import DEADLINE, TITLE, busy_campaign, unit_status
 
 NOW = DEADLINE + timedelta(days=2, hours=8)  # 12/10/2021 08:00 in Hà Nội
-
-
-def _unit(code: str, name: str, state: str, **kw: object) -> UnitStatus:
-    base: dict[str, object] = dict(
-        code=code,
-        name=name,
-        kind="thcs",
-        emails=(f"{code}@thanhoai.example",),
-        state=state,
-        late=False,
-        submitted_at=None,
-        last_message_at=None,
-        messages=0,
-        items=Items(),
-        total_classes=None,
-        total_participants=None,
-        missing=(),
-        deadline=DEADLINE,
-    )
-    base.update(kw)
-    return UnitStatus(**base)  # type: ignore[arg-type]
 
 
 def _mail(status: CampaignStatus, **kw: object) -> tuple[str, str]:
@@ -56,7 +34,7 @@ def _mail(status: CampaignStatus, **kw: object) -> tuple[str, str]:
 def test_digest_calls_units_that_sent_nothing_overdue_not_late() -> None:
     sent = DEADLINE + timedelta(hours=5)
     units = (
-        _unit(
+        unit_status(
             "thcs-bich-hoa",
             "Trường THCS Bích Hòa",
             "missing",
@@ -64,7 +42,7 @@ def test_digest_calls_units_that_sent_nothing_overdue_not_late() -> None:
             overdue=True,
             missing=("report", "data_table", "photos"),
         ),
-        _unit(
+        unit_status(
             "thcs-cao-duong",
             "Trường THCS Cao Dương",
             "incomplete",
@@ -75,7 +53,7 @@ def test_digest_calls_units_that_sent_nothing_overdue_not_late() -> None:
             messages=1,
             missing=("photos",),
         ),
-        _unit(
+        unit_status(
             "thcs-kim-an",
             "Trường THCS Kim An",
             "complete",
@@ -84,7 +62,7 @@ def test_digest_calls_units_that_sent_nothing_overdue_not_late() -> None:
             last_message_at=sent,
             messages=2,
         ),
-        _unit(
+        unit_status(
             "thcs-kim-bai",
             "Trường THCS Kim Bài",
             "complete",
@@ -105,10 +83,10 @@ def test_digest_calls_units_that_sent_nothing_overdue_not_late() -> None:
 def test_digest_gives_the_officer_message_numbers_unit_names_and_extensions() -> None:
     extended = DEADLINE + timedelta(days=6)  # the end of 15/10/2021
     units = (
-        _unit(
+        unit_status(
             "thcs-kim-bai", "Trường THCS Kim Bài", "missing", missing=("report",), deadline=extended
         ),
-        _unit("thcs-thanh-mai", "Trường THCS Thanh Mai", "missing", missing=("report",)),
+        unit_status("thcs-thanh-mai", "Trường THCS Thanh Mai", "missing", missing=("report",)),
     )
     loose = LooseMessage(
         42,
@@ -137,32 +115,9 @@ def test_digest_gives_the_officer_message_numbers_unit_names_and_extensions() ->
     assert "Hạn mới: hết ngày 15/10/2021" in html
 
 
-def _busy_campaign() -> CampaignStatus:
-    """The 111 units of the district past the deadline, with the long unbroken strings real
-    mail brings (an address, a subject that is one file name)."""
-    status, _ = make_campaign(roster_units())
-    long_subject = (
-        "BaoCao_TuanLe_HocTapSuotDoi_2021_TruongTHCSThanhMai_ban_chinh_thuc_final_v3.docx"
-    )
-    unassigned = status.unassigned + tuple(
-        LooseMessage(
-            100 + i,
-            f"<m{i}@x>",
-            "phongvanthu.truongthcsthanhmai.huyenthanhoai2021@gmail.com",
-            long_subject,
-            DEADLINE,
-            "sender address not in the roster",
-            ("thcs-thanh-mai", "th-thanh-mai"),
-        )
-        for i in range(3)
-    )
-    units = tuple(replace(u, overdue=u.state != "complete") for u in status.units)
-    return replace(status, units=units, unassigned=unassigned)
-
-
 @pytest.mark.parametrize("width", [390, 1280])
 def test_digest_reads_without_sideways_scrolling(browser: Browser, width: int) -> None:  # noqa: F811
-    status = _busy_campaign()
+    status = busy_campaign()
     _, html = _mail(status)
     got = browser.render(html, width, "digest")
     assert got.scroll_width <= width, f"the digest needs {got.scroll_width} px at {width} px"
@@ -170,11 +125,11 @@ def test_digest_reads_without_sideways_scrolling(browser: Browser, width: int) -
 
 
 def test_digest_html_keeps_to_tables_and_inline_styles() -> None:
-    _, html = _mail(_busy_campaign())
+    _, html = _mail(busy_campaign())
     assert "<style" not in html and "<div" not in html.replace('<div style="margin:4px 0;">', "")
     assert "class=" not in html
 
 
 def test_workbook_still_builds_for_the_busy_campaign() -> None:
-    status = _busy_campaign()
+    status = busy_campaign()
     assert build_workbook(status, [], now=NOW)[:2] == b"PK"

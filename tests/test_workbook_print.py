@@ -17,7 +17,7 @@ import pytest
 
 from notifier.workbook import build_workbook
 from tests.support.browser import artifacts_dir, require
-from tests.test_workbook import make_campaign, roster_units
+from tests.support.workbookdata import make_campaign, roster_units
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 
