@@ -122,7 +122,9 @@ def place(
         if msg.state == MessageState.FILED:
             # the unit stays known; the officer names the campaign
             msg.state = MessageState.UNASSIGNED
-        msg.reason = f"campaign unclear: {d.reason}"[:2000]
+            msg.reason = f"campaign unclear: {d.reason}"[:2000]
+        # when the unit is unclear too, its reason stays: the officer assigns the unit first,
+        # and the campaign's own reason is kept in campaign_reason
         return
     msg.campaign_id = d.campaign or OTHER
     if d.status == "other":
