@@ -22,8 +22,8 @@ from intake.scheduler import Scheduler
 from notifier.service import JUMP_PACE, JUMP_SETTLE, Notifier
 from store.models import OutboxMail
 from tests.support.config import ROSTER
+from tests.support.noticemail import import_mails, notify_config, report_mail
 from tests.support.smtpserver import SmtpServer, _run, free_port
-from tests.test_notify_service import _cfg, _import, _mail
 
 T0 = datetime(2021, 10, 3, 0, 0, tzinfo=UTC)  # 07:00 in Hà Nội, before every reminder slot
 TICK = timedelta(minutes=2)
@@ -142,7 +142,9 @@ def test_eight_days_forward_holds_an_hour_then_one_overdue_notice_per_unit_ten_a
     tmp_path: Path, smtp_server: SmtpServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     clock = FixedClock(T0)
-    cfg = _cfg(tmp_path, smtp_server.port, notify={"receipts": False}, digest={"recipients": []})
+    cfg = notify_config(
+        tmp_path, smtp_server.port, notify={"receipts": False}, digest={"recipients": []}
+    )
     with App(cfg, clock) as app:
         app.import_roster(ROSTER)
         n = app.notifier()
@@ -176,7 +178,9 @@ def test_a_wrong_date_put_back_within_the_hour_sends_nothing(
     tmp_path: Path, smtp_server: SmtpServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     clock = FixedClock(T0)
-    cfg = _cfg(tmp_path, smtp_server.port, notify={"receipts": False}, digest={"recipients": []})
+    cfg = notify_config(
+        tmp_path, smtp_server.port, notify={"receipts": False}, digest={"recipients": []}
+    )
     with App(cfg, clock) as app:
         app.import_roster(ROSTER)
         n = app.notifier()
@@ -198,9 +202,11 @@ def test_a_step_back_does_not_push_a_retry_a_day_away(tmp_path: Path) -> None:
     port = free_port()  # nothing listens yet: SMTP is down
     clock = FixedClock(datetime(2021, 10, 5, 3, 0, tzinfo=UTC))
     quiet = {"reminder_days": [], "overdue": False}
-    with App(_cfg(tmp_path, port, notify=quiet, digest={"recipients": []}), clock) as app:
+    with App(notify_config(tmp_path, port, notify=quiet, digest={"recipients": []}), clock) as app:
         app.import_roster(ROSTER)
-        _import(app, tmp_path, _mail("th-kim-an@thanhoai.example", "Trường Tiểu học Kim An", 1))
+        import_mails(
+            app, tmp_path, report_mail("th-kim-an@thanhoai.example", "Trường Tiểu học Kim An", 1)
+        )
         n = app.notifier()
         r = n.tick()
         assert r.receipts == 1 and r.delivery.retried == 1  # next try in a minute

@@ -18,8 +18,8 @@ from core.config import Config
 from tests.support.config import ROSTER
 from tests.support.daemon import PW_ENV, Daemon, Store, daemon_config, wait_for
 from tests.support.mailgen import campaign_mailbox
+from tests.support.noticemail import report_mail
 from tests.support.smtpserver import SmtpServer
-from tests.test_notify_service import _mail
 
 pytestmark = [pytest.mark.dovecot, pytest.mark.slow]
 
@@ -95,7 +95,7 @@ def test_a_day_back_mail_is_still_polled_and_answered_at_once(
     wait_for("the first notices tick", lambda: "notices tick" in d.text(), 30, d)
     time.sleep(1.0)  # let the IDLE watcher settle into IDLE
     _step(offset, "-1d")
-    dovecot.append([_mail("th-kim-an@thanhoai.example", "Trường Tiểu học Kim An", 1)])
+    dovecot.append([report_mail("th-kim-an@thanhoai.example", "Trường Tiểu học Kim An", 1)])
     t0 = time.monotonic()
     wait_for("the new mail to be filed", lambda: store.done() == 1, 20, d)
     wait_for("its receipt", lambda: len(smtp_server.received) == 1, 20, d)

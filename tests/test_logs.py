@@ -20,8 +20,8 @@ import pytest
 from tests.support.config import ROSTER
 from tests.support.daemon import PW_ENV, Run, Store, daemon_config, wait_for
 from tests.support.mailgen import campaign_mailbox
+from tests.support.noticemail import report_mail
 from tests.support.smtpserver import SmtpServer
-from tests.test_notify_service import _mail
 
 TEXT_LINE = re.compile(
     r"^(?P<date>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3})(?P<zone>[+-]\d\d:\d\d) "
@@ -117,7 +117,7 @@ def test_the_daemon_log_says_what_happened_and_nothing_routine(
         ("thcs-cu-khe@thanhoai.example", "Trường THCS Cự Khê"),
         ("mn-bich-hoa@thanhoai.example", "Trường Mầm non Bích Hòa"),
     ]
-    dovecot.append([_mail(addr, name, 40 + i) for i, (addr, name) in enumerate(sender)])
+    dovecot.append([report_mail(addr, name, 40 + i) for i, (addr, name) in enumerate(sender)])
     dovecot.append(campaign_mailbox(ROSTER, n=20, seed=3)[19:])  # the twentieth is a bounce
     wait_for("three receipts", lambda: len(smtp_server.received) == 3, 60)
     time.sleep(1.5)

@@ -21,59 +21,12 @@ import pytest
 import sqlalchemy as sa
 
 from core.clock import FixedClock
-from core.config import Config
 from intake.app import App
 from intake.officer import assign
 from store.models import Message, OutboxMail
-from tests.support.config import ROOT, ROSTER, make_config
-from tests.support.docgen_media import phone_jpeg
+from tests.support.config import ROOT, ROSTER
+from tests.support.noticemail import import_mails, notify_config, report_mail
 from tests.support.smtpserver import SmtpServer, free_port
-
-
-def _mail(
-    sender: str, name: str, n: int, *, extra: tuple[tuple[str, str], ...] = (), subject: str = ""
-) -> bytes:
-    m = EmailMessage()
-    m["From"] = f"{name} <{sender}>"
-    m["To"] = "totrunghoc-thanhoai@thanhoai.example"
-    m["Subject"] = subject or f"Báo cáo Tuần lễ HTSĐ 2021 - {name}"
-    m["Message-ID"] = f"<svc-{n}@thanhoai.example>"
-    m["Date"] = "Tue, 05 Oct 2021 08:00:00 +0700"
-    for k, v in extra:
-        m[k] = v
-    m.set_content("Kính gửi Phòng GD&ĐT huyện Thanh Oai,\nĐơn vị gửi ảnh hoạt động.\n")
-    m.add_attachment(
-        phone_jpeg(n, size=(320, 240))[0],
-        maintype="image",
-        subtype="jpeg",
-        filename=f"Ảnh hoạt động {n}.jpg",
-    )
-    return bytes(m)
-
-
-def _cfg(tmp_path: Path, port: int, **extra: dict[str, object]) -> Config:
-    sections: dict[str, dict[str, object]] = {
-        "smtp": {
-            "host": "127.0.0.1",
-            "port": port,
-            "security": "none",
-            "sender": "Phòng GD&ĐT huyện Thanh Oai <totrunghoc-thanhoai@thanhoai.example>",
-        },
-        "digest": {"recipients": ["totrunghoc-thanhoai@thanhoai.example"], "at": "07:00"},
-        "limits": {"parse_workers": 0},
-    }
-    for name, values in extra.items():
-        sections.setdefault(name, {}).update(values)
-    return make_config(tmp_path, **sections)
-
-
-def _import(app: App, tmp_path: Path, *mails: bytes) -> None:
-    paths = []
-    for i, raw in enumerate(mails):
-        p = tmp_path / f"in-{len(list(tmp_path.glob('in-*')))}-{i}.eml"
-        p.write_bytes(raw)
-        paths.append(p)
-    app.import_paths(paths)
 
 
 def _parsed(raw: bytes) -> EmailMessage:
@@ -88,15 +41,15 @@ def test_receipt_once_per_message_and_never_to_robots(
     clock = FixedClock(datetime(2021, 10, 5, 3, 0, tzinfo=UTC))
     quiet = {"reminder_days": [], "overdue": False}
     with App(
-        _cfg(tmp_path, smtp_server.port, notify=quiet, digest={"recipients": []}), clock
+        notify_config(tmp_path, smtp_server.port, notify=quiet, digest={"recipients": []}), clock
     ) as app:
         app.import_roster(ROSTER)
-        _import(
+        import_mails(
             app,
             tmp_path,
-            _mail("th-kim-an@thanhoai.example", "Trường Tiểu học Kim An", 1),
-            _mail("stranger@gmail.com", "Ai đó", 2),
-            _mail(
+            report_mail("th-kim-an@thanhoai.example", "Trường Tiểu học Kim An", 1),
+            report_mail("stranger@gmail.com", "Ai đó", 2),
+            report_mail(
                 "mn-kim-bai@thanhoai.example",
                 "Trường Mầm non Kim Bài",
                 3,
@@ -130,13 +83,13 @@ def test_why_a_message_gets_no_receipt_is_logged_once_not_every_tick(
     clock = FixedClock(datetime(2021, 10, 5, 3, 0, tzinfo=UTC))
     quiet = {"reminder_days": [], "overdue": False}
     with App(
-        _cfg(tmp_path, smtp_server.port, notify=quiet, digest={"recipients": []}), clock
+        notify_config(tmp_path, smtp_server.port, notify=quiet, digest={"recipients": []}), clock
     ) as app:
         app.import_roster(ROSTER)
-        _import(
+        import_mails(
             app,
             tmp_path,
-            _mail(
+            report_mail(
                 "lure@evil.example",
                 "Trường Tiểu học Kim An",
                 31,
@@ -163,19 +116,19 @@ def test_receipt_only_to_the_units_own_or_taught_address(
     clock = FixedClock(datetime(2021, 10, 5, 3, 0, tzinfo=UTC))
     quiet = {"reminder_days": [], "overdue": False}
     with App(
-        _cfg(tmp_path, smtp_server.port, notify=quiet, digest={"recipients": []}), clock
+        notify_config(tmp_path, smtp_server.port, notify=quiet, digest={"recipients": []}), clock
     ) as app:
         app.import_roster(ROSTER)
-        _import(
+        import_mails(
             app,
             tmp_path,
-            _mail(
+            report_mail(
                 "lure@evil.example",
                 "Trường Tiểu học Kim An",
                 31,
                 subject="Báo cáo Tuần lễ HTSĐ 2021 - Trường Tiểu học Kim An - xem tại http://phish.example/login",
             ),
-            _mail("hieutruong.kiman@gmail.com", "Trường Tiểu học Kim An", 32),
+            report_mail("hieutruong.kiman@gmail.com", "Trường Tiểu học Kim An", 32),
         )
         with app.sessions() as s:
             filed = {
@@ -216,7 +169,7 @@ def test_reminders_each_slot_once_complete_units_nothing(
         "mn-kim-bai,Trường Mầm non Kim Bài,mn,mn-kim-bai@thanhoai.example,\n",
         encoding="utf-8",
     )
-    cfg = _cfg(
+    cfg = notify_config(
         tmp_path,
         smtp_server.port,
         campaign={"required": ["photos"], "min_photos": 1},
@@ -225,7 +178,9 @@ def test_reminders_each_slot_once_complete_units_nothing(
     )
     with App(cfg, clock) as app:
         app.import_roster(roster)
-        _import(app, tmp_path, _mail("mn-kim-bai@thanhoai.example", "Trường Mầm non Kim Bài", 7))
+        import_mails(
+            app, tmp_path, report_mail("mn-kim-bai@thanhoai.example", "Trường Mầm non Kim Bài", 7)
+        )
         n = app.notifier()
         sent_at = []
         while clock.now() < datetime(2021, 10, 12, tzinfo=UTC):
@@ -245,9 +200,11 @@ def test_smtp_down_then_back_delivers_once(tmp_path: Path) -> None:
     port = free_port()
     clock = FixedClock(datetime(2021, 10, 5, 3, 0, tzinfo=UTC))
     quiet = {"reminder_days": [], "overdue": False}
-    with App(_cfg(tmp_path, port, notify=quiet, digest={"recipients": []}), clock) as app:
+    with App(notify_config(tmp_path, port, notify=quiet, digest={"recipients": []}), clock) as app:
         app.import_roster(ROSTER)
-        _import(app, tmp_path, _mail("th-kim-an@thanhoai.example", "Trường Tiểu học Kim An", 1))
+        import_mails(
+            app, tmp_path, report_mail("th-kim-an@thanhoai.example", "Trường Tiểu học Kim An", 1)
+        )
         n = app.notifier()
         r = n.tick()
         assert r.receipts == 1 and r.delivery.sent == 0 and r.delivery.retried == 1
@@ -301,7 +258,9 @@ def test_killed_between_commit_and_send_delivers_exactly_once(
     tmp_path: Path, smtp_server: SmtpServer, point: str
 ) -> None:
     at = datetime(2021, 10, 7, 1, 30, tzinfo=UTC)  # 08:30 in Hà Nội, 3 days before
-    cfg = _cfg(tmp_path, smtp_server.port, notify={"receipts": False}, digest={"recipients": []})
+    cfg = notify_config(
+        tmp_path, smtp_server.port, notify={"receipts": False}, digest={"recipients": []}
+    )
     with App(cfg, FixedClock(at)) as app:
         app.import_roster(ROSTER)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -332,11 +291,13 @@ def test_digest_with_workbook_via_cli(tmp_path: Path, smtp_server: SmtpServer) -
 
     from intake.cli import cli
 
-    cfg = _cfg(tmp_path, smtp_server.port, notify={"receipts": False})
+    cfg = notify_config(tmp_path, smtp_server.port, notify={"receipts": False})
     clock = FixedClock(datetime(2021, 10, 5, 3, 0, tzinfo=UTC))
     with App(cfg, clock) as app:
         app.import_roster(ROSTER)
-        _import(app, tmp_path, _mail("th-kim-an@thanhoai.example", "Trường Tiểu học Kim An", 1))
+        import_mails(
+            app, tmp_path, report_mail("th-kim-an@thanhoai.example", "Trường Tiểu học Kim An", 1)
+        )
     r = CliRunner().invoke(
         cli, ["--config", cfg.source, "digest", "--send", "--at", "2021-10-05T07:30"]
     )

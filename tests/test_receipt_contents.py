@@ -30,8 +30,8 @@ from tests.support.docgen_reports import make_docx_report
 from tests.support.docgen_scans import photographed_report_pages
 from tests.support.docgen_tables import make_encrypted_xlsx, make_xlsx_workbook
 from tests.support.mailgen import forward_as_attachment
+from tests.support.noticemail import import_mails, notify_config
 from tests.support.smtpserver import SmtpServer
-from tests.test_notify_service import _cfg, _import
 
 OFFICE = "totrunghoc-thanhoai@thanhoai.example"
 BICH_HOA = (
@@ -67,10 +67,11 @@ def _mail(
 def _receipt(tmp_path: Path, smtp: SmtpServer, *mails: bytes) -> tuple[str, list[str]]:
     """Import `mails`, run one notices tick; the one receipt's text and its recipients."""
     with App(
-        _cfg(tmp_path, smtp.port, notify=QUIET, digest={"recipients": []}), FixedClock(CLOCK)
+        notify_config(tmp_path, smtp.port, notify=QUIET, digest={"recipients": []}),
+        FixedClock(CLOCK),
     ) as app:
         app.import_roster(ROSTER)
-        _import(app, tmp_path, *mails)
+        import_mails(app, tmp_path, *mails)
         result = app.notifier().tick()
     assert result.receipts == 1 and result.delivery.sent == 1, result
     (got,) = smtp.received
@@ -205,10 +206,11 @@ def test_a_receipt_for_an_assigned_relayed_forward_says_it_went_to_the_relay(
         flags=re.M,
     )
     with App(
-        _cfg(tmp_path, smtp_server.port, notify=QUIET, digest={"recipients": []}), FixedClock(CLOCK)
+        notify_config(tmp_path, smtp_server.port, notify=QUIET, digest={"recipients": []}),
+        FixedClock(CLOCK),
     ) as app:
         app.import_roster(ROSTER)
-        _import(app, tmp_path, raw)
+        import_mails(app, tmp_path, raw)
         with app.sessions.begin() as s:
             (msg,) = s.query(Message).all()
             assign(s, app.cfg.campaign, str(msg.id), "th-tam-hung", by="co.hoa", now=CLOCK)

@@ -20,8 +20,8 @@ from intake.app import App
 from intake.cli import cli
 from store.models import AuditEntry, LedgerEntry, Message, OutboxMail
 from tests.support.config import ROSTER, make_config
+from tests.support.noticemail import import_mails, notify_config, report_mail
 from tests.support.smtpserver import SmtpServer
-from tests.test_notify_service import _cfg, _import, _mail
 
 
 def _audit(app: App, action: str) -> list[dict[str, Any]]:
@@ -40,14 +40,14 @@ def test_outbox_retry_failed_resends_refused_mail_once_never_a_sent_one(
     refused = "th-kim-an@thanhoai.example"
     smtp_server.refuse[refused] = "550 5.1.1 No such user"
     quiet = {"reminder_days": [], "overdue": False}
-    cfg = _cfg(tmp_path, smtp_server.port, notify=quiet, digest={"recipients": []})
+    cfg = notify_config(tmp_path, smtp_server.port, notify=quiet, digest={"recipients": []})
     with App(cfg, FixedClock(datetime(2021, 10, 5, 3, 0, tzinfo=UTC))) as app:
         app.import_roster(ROSTER)
-        _import(
+        import_mails(
             app,
             tmp_path,
-            _mail(refused, "Trường Tiểu học Kim An", 1),
-            _mail("mn-kim-bai@thanhoai.example", "Trường Mầm non Kim Bài", 2),
+            report_mail(refused, "Trường Tiểu học Kim An", 1),
+            report_mail("mn-kim-bai@thanhoai.example", "Trường Mầm non Kim Bài", 2),
         )
         d = app.notifier().tick().delivery
         assert (d.sent, d.failed) == (1, 1)
@@ -95,11 +95,11 @@ def test_requeue_files_a_quarantined_message_again_after_the_fix(
     strict = make_config(tmp_path, limits={"parse_workers": 0, "max_mime_parts": 4})
     with App(strict, clock) as app:
         app.import_roster(ROSTER)
-        _import(
+        import_mails(
             app,
             tmp_path,
             _many_parts(6),
-            _mail("mn-kim-bai@thanhoai.example", "Trường Mầm non Kim Bài", 3),
+            report_mail("mn-kim-bai@thanhoai.example", "Trường Mầm non Kim Bài", 3),
         )
         with app.sessions() as s:
             bad = s.scalar(sa.select(Message).where(Message.state == "quarantined"))
@@ -138,7 +138,7 @@ def test_requeue_a_mailbox_entry_too_large_to_fetch_then_poll_files_it(
         "password_env": "INTAKE_TEST_IMAP_PW",
         "timeout": 5.0,
     }
-    big = _mail("th-kim-an@thanhoai.example", "Trường Tiểu học Kim An", 5)
+    big = report_mail("th-kim-an@thanhoai.example", "Trường Tiểu học Kim An", 5)
     dovecot.append([big])
     small = make_config(
         tmp_path, mailbox=mailbox, limits={"parse_workers": 0, "max_message_bytes": 4096}
