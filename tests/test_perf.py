@@ -34,7 +34,7 @@ from parsers.mime import ParsedMessage, body_sha256, parse_message, split_raw
 from store.files import FileStore
 from store.models import LedgerEntry
 from tests.support.config import ROSTER, make_config
-from tests.test_pipeline_e2e import ICT, phone_jpeg
+from tests.support.phonephoto import ICT, large_phone_jpeg
 
 
 def _video(size: int, seed: int = 1) -> bytes:
@@ -65,7 +65,7 @@ def _unit_mail(
         "--\nVăn thư THCS Bình Minh\n"
     )
     taken = datetime(2021, 10, 4, 8, 15, tzinfo=ICT)
-    photo = phone_jpeg(seed, taken)
+    photo = large_phone_jpeg(seed, taken)
     video = _video(video_bytes, seed)
     style = "rfc2047" if outlook else "rfc2231"
     names = {} if names is None else names

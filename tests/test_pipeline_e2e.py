@@ -4,9 +4,8 @@ state out (issue 3); personal-address emails land on the right unit, and an offi
 
 from __future__ import annotations
 
-import io
 import json
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
@@ -14,7 +13,6 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from PIL import Image
 
 from core.clock import FixedClock
 from core.config import Config
@@ -23,10 +21,10 @@ from intake.cli import cli
 from intake.demo_mail import XLSX, as_sent, attach
 from tests.support import docgen_reports, docgen_tables
 from tests.support.config import ROSTER, make_config
+from tests.support.phonephoto import ICT, large_phone_jpeg
 
 pytestmark = pytest.mark.dovecot
 
-ICT = timezone(timedelta(hours=7))
 PW_ENV = "INTAKE_TEST_IMAP_PW"
 
 
@@ -49,20 +47,6 @@ def _cfg(tmp_path: Path, dovecot: Any) -> Config:
 @pytest.fixture
 def imap_env(monkeypatch: pytest.MonkeyPatch, dovecot: Any) -> None:
     monkeypatch.setenv(PW_ENV, dovecot.password)
-
-
-def phone_jpeg(seed: int, taken: datetime) -> bytes:
-    """A 1600×1200 JPEG with EXIF as a phone writes it (make, model, DateTimeOriginal)."""
-    img = Image.new("RGB", (1600, 1200), (40 + seed * 30 % 200, 120, 90))
-    for x in range(0, 1600, 37):  # some texture so it is not a flat file
-        img.paste((x % 255, (x * 7) % 255, seed * 50 % 255), (x, 0, x + 9, 1200))
-    exif = Image.Exif()
-    exif[0x010F] = "samsung"
-    exif[0x0110] = "SM-A125F"
-    exif.get_ifd(0x8769)[0x9003] = taken.strftime("%Y:%m:%d %H:%M:%S")
-    out = io.BytesIO()
-    img.save(out, "JPEG", quality=80, exif=exif)
-    return out.getvalue()
 
 
 def unit_mail(sender: str, subject: str, body: str, when: datetime, mid: str) -> EmailMessage:
@@ -100,7 +84,7 @@ def test_unit_email_with_documents_gives_items_totals_and_state(
     attach(first, xlsx, "Tổng hợp số liệu THCS Bích Hòa.xlsx", XLSX, "rfc2047", outlook)
     for i in range(2):
         first.add_attachment(
-            phone_jpeg(i, when - timedelta(days=3, hours=i)),
+            large_phone_jpeg(i, when - timedelta(days=3, hours=i)),
             maintype="image",
             subtype="jpeg",
             filename=f"IMG_2021100{3 + i}_0915{i}.jpg",
