@@ -15,7 +15,7 @@ from sqlalchemy import select
 from intake import demo_mixed
 from intake.cli import cli
 from store.models import AuditEntry
-from tests.test_campaigns import _app, _both, _stats, _week, _write
+from tests.support.campaignmail import both_mail, campaigns_app, stats_mail, week_mail, write_mails
 
 WEEK_ID, STATS_ID = "tuan-le-htsd-2021", "thong-ke-dau-nam-2021"
 
@@ -29,8 +29,8 @@ def _units(base: list[str], campaign: str) -> dict[str, dict[str, Any]]:
 def test_moving_a_split_email_is_audited_and_recomputes_the_campaign_its_file_left(
     tmp_path: Path, db_url: str
 ) -> None:
-    with _app(tmp_path, db_url) as app:
-        app.import_paths([_write(tmp_path, "mail", [_both("thcs-thanh-mai", 20)])])
+    with campaigns_app(tmp_path, db_url) as app:
+        app.import_paths([write_mails(tmp_path, "mail", [both_mail("thcs-thanh-mai", 20)])])
         base = ["--config", app.cfg.source]
         with app.sessions() as s:
             from store.models import Message
@@ -61,13 +61,13 @@ def test_reparse_classifies_stored_mail_again_against_the_campaigns_configured_n
     tmp_path: Path, db_url: str
 ) -> None:
     week_only = demo_mixed.CAMPAIGNS_TOML.split("[[campaigns]]")[1]
-    with _app(tmp_path, db_url, "[[campaigns]]" + week_only) as app:
+    with campaigns_app(tmp_path, db_url, "[[campaigns]]" + week_only) as app:
         app.import_paths(
             [
-                _write(
+                write_mails(
                     tmp_path,
                     "mail",
-                    [_week("thcs-bich-hoa", 1), _stats("thcs-cao-duong", 10)],
+                    [week_mail("thcs-bich-hoa", 1), stats_mail("thcs-cao-duong", 10)],
                 )
             ]
         )

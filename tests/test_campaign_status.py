@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from intake.cli import cli
 from notifier.render import fmt_number
-from tests.test_campaigns import _app, _covid, _stats, _week, _write
+from tests.support.campaignmail import campaigns_app, covid_mail, stats_mail, week_mail, write_mails
 
 WEEK_ID, STATS_ID = "tuan-le-htsd-2021", "thong-ke-dau-nam-2021"
 OTHER_KEYS = {"id", "message_id", "from", "unit", "subject", "received_at", "reason"}
@@ -33,16 +33,16 @@ def _status(base: list[str], *args: str) -> dict:  # type: ignore[type-arg]
 def test_status_json_totals_are_keyed_by_each_campaigns_own_total_columns(
     tmp_path: Path, db_url: str
 ) -> None:
-    with _app(tmp_path, db_url) as app:
+    with campaigns_app(tmp_path, db_url) as app:
         app.import_paths(
             [
-                _write(
+                write_mails(
                     tmp_path,
                     "mail",
                     [
-                        _week("thcs-bich-hoa", 1),
-                        _stats("thcs-cao-duong", 10),
-                        _covid("th-bich-hoa", 21),
+                        week_mail("thcs-bich-hoa", 1),
+                        stats_mail("thcs-cao-duong", 10),
+                        covid_mail("th-bich-hoa", 21),
                     ],
                 )
             ]
@@ -85,8 +85,8 @@ def test_status_json_totals_are_keyed_by_each_campaigns_own_total_columns(
 
 
 def test_remind_dry_run_names_the_campaign_of_each_notice(tmp_path: Path, db_url: str) -> None:
-    with _app(tmp_path, db_url) as app:
-        app.import_paths([_write(tmp_path, "mail", [_covid("th-bich-hoa", 21)])])
+    with campaigns_app(tmp_path, db_url) as app:
+        app.import_paths([write_mails(tmp_path, "mail", [covid_mail("th-bich-hoa", 21)])])
         base = ["--config", app.cfg.source]
     # 12/10 08:00: the week is past its deadline (overdue notices), the statistics are 3 days
     # before theirs; th-bich-hoa sent only other mail, so both speak to it
@@ -112,8 +112,8 @@ def test_status_table_lists_mail_waiting_for_its_campaign_apart_and_points_to_in
     unclear = [m for m in mailbox if m.expect == "unclear"]
     stats = next(m for m in mailbox if m.expect == STATS_ID)
     assert len(unclear) == 2
-    with _app(tmp_path, db_url) as app:
-        app.import_paths([_write(tmp_path, "mail", [m.raw for m in [*unclear, stats]])])
+    with campaigns_app(tmp_path, db_url) as app:
+        app.import_paths([write_mails(tmp_path, "mail", [m.raw for m in [*unclear, stats]])])
         base = ["--config", app.cfg.source]
     r = CliRunner().invoke(cli, [*base, "status"])
     assert r.exit_code == 0, r.output

@@ -6,36 +6,30 @@ alone."""
 
 from __future__ import annotations
 
-import io
-from datetime import UTC, datetime, timedelta, timezone
-from email.message import EmailMessage
-from email.utils import format_datetime, formataddr
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from docx import Document
-from openpyxl import Workbook
 
 from core.campaignconfig import CampaignConfig, ColumnConfig, TableConfig
-from core.clock import FixedClock
-from intake import demo_mixed
-from intake.app import App
 from intake.campaigns import CampaignEvidence, CampaignSpec, DocEvidence, classify
 from intake.cli import cli
-from intake.demo_mail import (
-    DOCX,
-    XLSX,
-    as_sent,
-    attach,
-    make_report,
-    make_table,
-    phone_photo,
-    read_units,
+from tests.support.campaignmail import (
+    ICT,
+    UNITS,
+    WHEN,
+    both_mail,
+    campaigns_app,
+    contest_mail,
+    covid_mail,
+    plain_mail,
+    stats_mail,
+    trung_thu_mail,
+    week_mail,
+    write_mails,
 )
-from tests.support.config import ROSTER, make_config
 
-ICT = timezone(timedelta(hours=7))
 WEEK = CampaignConfig()  # the seed: Tuần lễ hưởng ứng học tập suốt đời năm 2021
 STATS = CampaignConfig(
     id="thong-ke-dau-nam-2021",
@@ -56,7 +50,6 @@ STATS = CampaignConfig(
         ),
     ),
 )
-WHEN = datetime(2021, 10, 6, 9, 0, tzinfo=ICT)
 BOTH = (CampaignSpec.of(WEEK), CampaignSpec.of(STATS))
 ONE = (CampaignSpec.of(WEEK),)
 
@@ -229,219 +222,26 @@ def test_an_unclear_message_names_its_candidates() -> None:
 
 # -- the pipeline on a mixed mailbox ------------------------------------------------------------
 
-UNITS = {u.code: u for u in read_units(ROSTER)}
-
-
-def _mail(code: str | None, subject: str, body: str, n: int, sender: str = "") -> EmailMessage:
-    m = EmailMessage()
-    unit = UNITS[code] if code else None
-    m["From"] = formataddr((unit.name if unit else "", sender or (unit.email if unit else "")))
-    m["To"] = "totrunghoc-thanhoai@thanhoai.example"
-    m["Subject"] = subject
-    when = WHEN + timedelta(minutes=37 * n)
-    m["Date"] = format_datetime(when)
-    m["Message-ID"] = f"<mix.{n}.{code or 'x'}@thanhoai.example>"
-    m.set_content(body)
-    return m
-
-
-def _stats_xlsx(unit_name: str, grades: list[tuple[str, int, int, int]]) -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Thống kê"
-    ws.append([unit_name.upper()])
-    ws.append(["THỐNG KÊ SỐ LIỆU ĐẦU NĂM HỌC 2021-2022"])
-    ws.append([])
-    ws.append(["Khối lớp", "Số lớp", "Số học sinh", "Số giáo viên"])
-    for row in grades:
-        ws.append(list(row))
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
-
-
-def _docx(title: str, lines: list[str]) -> bytes:
-    doc = Document()
-    doc.add_paragraph("UBND HUYỆN THANH OAI")
-    doc.add_paragraph(title)
-    for line in lines:
-        doc.add_paragraph(line)
-    out = io.BytesIO()
-    doc.save(out)
-    return out.getvalue()
-
-
-def _week(code: str, n: int, *, photos: int = 2, table: bool = True) -> bytes:
-    import random
-
-    unit, rng = UNITS[code], random.Random(n)
-    rows = [
-        ("Tuyên truyền về Tuần lễ", unit.name, 2, 150),
-        ("Hội thi tìm hiểu chuyển đổi số", unit.name, 1, 80),
-    ]
-    m = _mail(
-        code,
-        f"Báo cáo Tuần lễ HTSĐ 2021 - {unit.name}",
-        f"Kính gửi Phòng GD&ĐT huyện Thanh Oai,\n\n{unit.name} gửi báo cáo kết quả tổ chức "
-        "Tuần lễ hưởng ứng học tập suốt đời năm 2021 kèm số liệu và hình ảnh.\n\nTrân trọng!",
-        n,
-    )
-    names: dict[bytes, bytes] = {}
-    attach(
-        m,
-        make_report(unit, rows, rng),
-        f"Báo cáo Tuần lễ HTSĐ - {unit.name}.docx",
-        DOCX,
-        "rfc2231",
-        names,
-    )
-    if table:
-        attach(
-            m,
-            make_table(unit, rows, rng),
-            f"Tổng hợp số liệu {unit.name}.xlsx",
-            XLSX,
-            "rfc2231",
-            names,
-        )
-    for k in range(photos):
-        attach(
-            m,
-            phone_photo(k + n)[:-2] + f"{n:04d}{k}".encode() + b"\xff\xd9",
-            f"IMG_2021100{k + 1}_08{n:02d}12.jpg",
-            "image/jpeg",
-            "rfc2231",
-            names,
-        )
-    return as_sent(m, names)
-
-
-def _stats(code: str, n: int) -> bytes:
-    unit = UNITS[code]
-    m = _mail(
-        code,
-        f"{unit.name} gửi thống kê số liệu đầu năm học 2021-2022",
-        "Kính gửi Phòng GD&ĐT,\n\nNhà trường gửi biểu thống kê đầu năm học.\n\nTrân trọng.",
-        n,
-    )
-    names: dict[bytes, bytes] = {}
-    attach(
-        m,
-        _stats_xlsx(unit.name, [("Khối 6", 5, 198, 11), ("Khối 7", 4, 171, 10)]),
-        "Thong ke dau nam 2021-2022.xlsx",
-        XLSX,
-        "rfc2231",
-        names,
-    )
-    return as_sent(m, names)
-
-
-def _covid(code: str, n: int) -> bytes:
-    m = _mail(
-        code, "Báo cáo tháng 9", "Kính gửi Phòng GD&ĐT,\n\nNhà trường gửi báo cáo tháng 9.", n
-    )
-    names: dict[bytes, bytes] = {}
-    attach(
-        m,
-        _docx(
-            "BÁO CÁO\nCông tác phòng, chống dịch COVID-19 tháng 9 năm 2021",
-            ["I. Tình hình dịch bệnh trên địa bàn", "Nhà trường không có ca mắc mới. " * 30],
-        ),
-        "BC phong chong dich T9.docx",
-        DOCX,
-        "rfc2231",
-        names,
-    )
-    return as_sent(m, names)
-
-
-def _contest(code: str, n: int) -> bytes:
-    unit = UNITS[code]
-    m = _mail(
-        code,
-        "Danh sách giáo viên đăng ký dự thi giáo viên dạy giỏi cấp huyện",
-        "Kính gửi Phòng GD&ĐT,\n\nNhà trường gửi danh sách đăng ký dự thi.",
-        n,
-    )
-    wb = Workbook()
-    ws = wb.active
-    ws.append(["DANH SÁCH GIÁO VIÊN ĐĂNG KÝ DỰ THI GIÁO VIÊN DẠY GIỎI CẤP HUYỆN"])
-    ws.append(["STT", "Họ và tên", "Chức vụ", "Đơn vị", "Thành tích"])
-    ws.append([1, "Nguyễn Thị Hoa", "Giáo viên", unit.name, "Giáo viên dạy giỏi cấp trường"])
-    out = io.BytesIO()
-    wb.save(out)
-    names: dict[bytes, bytes] = {}
-    attach(m, out.getvalue(), "DS du thi GVDG.xlsx", XLSX, "rfc2231", names)
-    return as_sent(m, names)
-
-
-def _plain(code: str | None, subject: str, body: str, n: int, sender: str = "") -> bytes:
-    return as_sent(_mail(code, subject, body, n, sender), {})
-
-
-def _trung_thu(code: str, n: int) -> bytes:
-    m = _mail(
-        code,
-        f"Hình ảnh Vui Tết Trung thu 2021 - {UNITS[code].name}",
-        "Nhà trường gửi một số hình ảnh Vui Tết Trung thu cho các con.",
-        n,
-    )
-    names: dict[bytes, bytes] = {}
-    for k in range(2):
-        attach(
-            m,
-            phone_photo(k)[:-2] + f"tt{n}{k}".encode() + b"\xff\xd9",
-            f"IMG_20210921_19{k}512.jpg",
-            "image/jpeg",
-            "rfc2231",
-            names,
-        )
-    return as_sent(m, names)
-
-
-def _both(code: str, n: int) -> bytes:
-    """One email carrying the week's report and table and the statistics table."""
-    import email
-
-    week = email.message_from_bytes(_week(code, n, photos=2))
-    stats = email.message_from_bytes(_stats(code, n + 1))
-    m = _mail(
-        code,
-        f"Báo cáo Tuần lễ HTSĐ và thống kê đầu năm học - {UNITS[code].name}",
-        "Kính gửi Phòng GD&ĐT,\n\nNhà trường gửi báo cáo Tuần lễ HTSĐ và biểu thống kê đầu năm.",
-        n,
-    )
-    names: dict[bytes, bytes] = {}
-    for part in [*week.walk(), *stats.walk()]:
-        fn = part.get_filename()
-        if fn:
-            maintype, subtype = part.get_content_type().split("/")
-            m.add_attachment(
-                part.get_payload(decode=True), maintype=maintype, subtype=subtype, filename=fn
-            )
-    return as_sent(m, names)
-
-
 WEEK_MAIL = {"thcs-bich-hoa": 1, "th-kim-an": 2, "mn-cao-duong": 3, "xa-bich-hoa": 4}
 STATS_MAIL = {"thcs-cao-duong": 10, "th-thanh-mai": 11}
 BOTH_MAIL = {"thcs-thanh-mai": 20}
 OTHER_MAIL = {
-    21: lambda: _covid("th-bich-hoa", 21),
-    22: lambda: _contest("thcs-kim-an", 22),
-    23: lambda: _trung_thu("mn-thanh-mai", 23),
-    24: lambda: _plain(
+    21: lambda: covid_mail("th-bich-hoa", 21),
+    22: lambda: contest_mail("thcs-kim-an", 22),
+    23: lambda: trung_thu_mail("mn-thanh-mai", 23),
+    24: lambda: plain_mail(
         "thcs-cu-khe",
         "Kế hoạch giáo dục nhà trường năm học 2021-2022",
         "Kính gửi Phòng GD&ĐT, nhà trường gửi kế hoạch giáo dục năm học.",
         24,
     ),
-    25: lambda: _plain(
+    25: lambda: plain_mail(
         "th-cu-khe",
         "Re: Đăng ký tham gia lớp tập huấn chuyển đổi số",
         "Nhà trường đăng ký 2 đồng chí tham gia lớp tập huấn.",
         25,
     ),
-    26: lambda: _plain(
+    26: lambda: plain_mail(
         None,
         "Bản tin Nhà xuất bản Giáo dục Việt Nam tháng 10/2021",
         "Kính gửi quý thầy cô: giới thiệu sách tham khảo mới.",
@@ -455,30 +255,6 @@ def _roster_codes() -> set[str]:
     return set(UNITS)
 
 
-def _write(tmp_path: Path, name: str, raws: list[bytes]) -> Path:
-    d = tmp_path / name
-    d.mkdir()
-    for i, raw in enumerate(raws):
-        (d / f"{i:03d}.eml").write_bytes(raw)
-    return d
-
-
-CAMPAIGNS_TOML = (
-    demo_mixed.CAMPAIGNS_TOML
-)  # the week and the start-of-year statistics, as the demo runs them
-
-
-def _app(tmp_path: Path, db_url: str, campaigns: str = CAMPAIGNS_TOML) -> App:
-    cfg = make_config(tmp_path, db_url, limits={"parse_workers": 0})
-    path = Path(cfg.source)
-    path.write_text(path.read_text(encoding="utf-8") + campaigns, encoding="utf-8")
-    from core import config as config_mod
-
-    app = App(config_mod.load(path), FixedClock(datetime(2021, 10, 8, 2, 0, tzinfo=UTC)))
-    app.import_roster(ROSTER)
-    return app
-
-
 def test_a_mixed_mailbox_puts_every_message_in_its_campaign_and_nothing_wrong(
     tmp_path: Path, db_url: str
 ) -> None:
@@ -489,13 +265,13 @@ def test_a_mixed_mailbox_puts_every_message_in_its_campaign_and_nothing_wrong(
     missing = (set(WEEK_MAIL) | set(STATS_MAIL) | set(BOTH_MAIL)) - _roster_codes()
     assert not missing, missing
     raws = (
-        [_week(c, n) for c, n in WEEK_MAIL.items()]
-        + [_stats(c, n) for c, n in STATS_MAIL.items()]
-        + [_both(c, n) for c, n in BOTH_MAIL.items()]
+        [week_mail(c, n) for c, n in WEEK_MAIL.items()]
+        + [stats_mail(c, n) for c, n in STATS_MAIL.items()]
+        + [both_mail(c, n) for c, n in BOTH_MAIL.items()]
         + [make() for make in OTHER_MAIL.values()]
     )
-    with _app(tmp_path / "mixed", db_url) as app:
-        app.import_paths([_write(tmp_path, "mixed-mail", raws)])
+    with campaigns_app(tmp_path / "mixed", db_url) as app:
+        app.import_paths([write_mails(tmp_path, "mixed-mail", raws)])
         with app.sessions() as s:
             got = {
                 m.message_id: (m.state, m.campaign_id, m.reason) for m in s.scalars(select(Message))
@@ -531,18 +307,18 @@ def test_a_mixed_mailbox_puts_every_message_in_its_campaign_and_nothing_wrong(
     for cid, only in (
         (
             "tuan-le-htsd-2021",
-            [_week(c, n) for c, n in WEEK_MAIL.items()]
-            + [_both(c, n) for c, n in BOTH_MAIL.items()],
+            [week_mail(c, n) for c, n in WEEK_MAIL.items()]
+            + [both_mail(c, n) for c, n in BOTH_MAIL.items()],
         ),
         (
             "thong-ke-dau-nam-2021",
-            [_stats(c, n) for c, n in STATS_MAIL.items()]
-            + [_both(c, n) for c, n in BOTH_MAIL.items()],
+            [stats_mail(c, n) for c, n in STATS_MAIL.items()]
+            + [both_mail(c, n) for c, n in BOTH_MAIL.items()],
         ),
     ):
         alone_url = f"sqlite:///{tmp_path / f'alone-{cid}.sqlite3'}"  # a store of its own
-        with _app(tmp_path / f"alone-{cid}", alone_url) as app:
-            app.import_paths([_write(tmp_path, f"alone-mail-{cid}", only)])
+        with campaigns_app(tmp_path / f"alone-{cid}", alone_url) as app:
+            app.import_paths([write_mails(tmp_path, f"alone-mail-{cid}", only)])
             alone = app.status(cid)
         assert [(u.code, u.state, u.items, u.messages) for u in alone.units] == [
             (u.code, u.state, u.items, u.messages) for u in mixed[cid].units
@@ -552,10 +328,14 @@ def test_a_mixed_mailbox_puts_every_message_in_its_campaign_and_nothing_wrong(
 def test_move_puts_a_message_in_another_campaign_and_recomputes_both(
     tmp_path: Path, db_url: str
 ) -> None:
-    app = _app(tmp_path, db_url)
+    app = campaigns_app(tmp_path, db_url)
     with app:
         app.import_paths(
-            [_write(tmp_path, "mail", [_week("thcs-bich-hoa", 1), _covid("th-bich-hoa", 21)])]
+            [
+                write_mails(
+                    tmp_path, "mail", [week_mail("thcs-bich-hoa", 1), covid_mail("th-bich-hoa", 21)]
+                )
+            ]
         )
         base = ["--config", app.cfg.source]
     runner = CliRunner()

@@ -12,7 +12,15 @@ from zoneinfo import ZoneInfo
 import openpyxl
 
 from intake.export import export_all
-from tests.test_campaigns import UNITS, _app, _both, _covid, _stats, _week, _write
+from tests.support.campaignmail import (
+    UNITS,
+    both_mail,
+    campaigns_app,
+    covid_mail,
+    stats_mail,
+    week_mail,
+    write_mails,
+)
 
 HN = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -20,18 +28,18 @@ HN = ZoneInfo("Asia/Ho_Chi_Minh")
 def test_export_gives_each_campaign_its_folders_and_its_own_table(
     tmp_path: Path, db_url: str
 ) -> None:
-    with _app(tmp_path / "store", db_url) as app:
+    with campaigns_app(tmp_path / "store", db_url) as app:
         app.clock.set(datetime(2021, 10, 12, 8, 0, tzinfo=HN))  # type: ignore[attr-defined]
         app.import_paths(
             [
-                _write(
+                write_mails(
                     tmp_path,
                     "mail",
                     [
-                        _week("thcs-bich-hoa", 1),
-                        _stats("thcs-cao-duong", 10),
-                        _both("thcs-thanh-mai", 20),
-                        _covid("th-bich-hoa", 21),
+                        week_mail("thcs-bich-hoa", 1),
+                        stats_mail("thcs-cao-duong", 10),
+                        both_mail("thcs-thanh-mai", 20),
+                        covid_mail("th-bich-hoa", 21),
                     ],
                 )
             ]

@@ -24,9 +24,18 @@ from core import config as config_mod
 from core.clock import FixedClock
 from intake.app import App
 from store.models import OutboxMail
+from tests.support.campaignmail import (
+    CAMPAIGNS_TOML,
+    UNITS,
+    both_mail,
+    covid_mail,
+    plain_mail,
+    stats_mail,
+    week_mail,
+    write_mails,
+)
 from tests.support.config import ROSTER, make_config
 from tests.support.smtpserver import SmtpServer
-from tests.test_campaigns import CAMPAIGNS_TOML, UNITS, _both, _covid, _plain, _stats, _week, _write
 
 HN = ZoneInfo("Asia/Ho_Chi_Minh")
 WEEK, STATS = "tuan-le-htsd-2021", "thong-ke-dau-nam-2021"
@@ -91,14 +100,14 @@ def test_one_receipt_per_message_naming_each_campaign_it_counted_in_and_none_for
     with _app(tmp_path, db_url, smtp_server.port, at, reminder_days=[], overdue=False) as app:
         app.import_paths(
             [
-                _write(
+                write_mails(
                     tmp_path,
                     "mail",
                     [
-                        _week("thcs-bich-hoa", 1),
-                        _stats("thcs-cao-duong", 10),
-                        _both("thcs-thanh-mai", 20),
-                        _covid("th-bich-hoa", 21),
+                        week_mail("thcs-bich-hoa", 1),
+                        stats_mail("thcs-cao-duong", 10),
+                        both_mail("thcs-thanh-mai", 20),
+                        covid_mail("th-bich-hoa", 21),
                     ],
                 )
             ]
@@ -153,14 +162,14 @@ def test_reminders_go_per_campaign_on_its_own_deadline_and_only_to_its_units(
     with _app(tmp_path, db_url, smtp_server.port, start, receipts=False) as app:
         app.import_paths(
             [
-                _write(
+                write_mails(
                     tmp_path,
                     "mail",
                     [
-                        _week("thcs-bich-hoa", 1),
-                        _stats("thcs-cao-duong", 10),
-                        _both("thcs-thanh-mai", 20),
-                        _covid("th-bich-hoa", 21),
+                        week_mail("thcs-bich-hoa", 1),
+                        stats_mail("thcs-cao-duong", 10),
+                        both_mail("thcs-thanh-mai", 20),
+                        covid_mail("th-bich-hoa", 21),
                     ],
                 )
             ]
@@ -240,16 +249,16 @@ def test_one_digest_covers_the_open_campaigns_with_links_other_mail_and_their_ow
     ) as app:
         app.import_paths(
             [
-                _write(
+                write_mails(
                     tmp_path,
                     "mail",
                     [
-                        _week("thcs-bich-hoa", 1),
-                        _stats("thcs-cao-duong", 10),
-                        _stats("th-thanh-mai", 11),
-                        _both("thcs-thanh-mai", 20),
-                        _covid("th-bich-hoa", 21),
-                        _plain(
+                        week_mail("thcs-bich-hoa", 1),
+                        stats_mail("thcs-cao-duong", 10),
+                        stats_mail("th-thanh-mai", 11),
+                        both_mail("thcs-thanh-mai", 20),
+                        covid_mail("th-bich-hoa", 21),
+                        plain_mail(
                             None,
                             "Báo cáo Tuần lễ HTSĐ 2021",
                             "Gửi Phòng GD&ĐT báo cáo Tuần lễ HTSĐ.",
@@ -324,7 +333,7 @@ def test_no_digest_on_a_day_no_campaign_is_open_and_nothing_waits_said_in_one_lo
     with _app(
         tmp_path, db_url, smtp_server.port, at, receipts=False, reminder_days=[], overdue=False
     ) as app:
-        app.import_paths([_write(tmp_path, "mail", [_week("thcs-bich-hoa", 1)])])
+        app.import_paths([write_mails(tmp_path, "mail", [week_mail("thcs-bich-hoa", 1)])])
         n = app.notifier()
 
         def day(d: datetime, times: int = 1) -> int:
@@ -348,11 +357,11 @@ def test_no_digest_on_a_day_no_campaign_is_open_and_nothing_waits_said_in_one_lo
         # a stranger's mail waits for the officer: the daily digest goes again, with no section
         app.import_paths(
             [
-                _write(
+                write_mails(
                     tmp_path,
                     "stranger",
                     [
-                        _plain(
+                        plain_mail(
                             None,
                             "Báo cáo Tuần lễ HTSĐ 2021",
                             "Gửi Phòng GD&ĐT báo cáo Tuần lễ HTSĐ.",
