@@ -65,7 +65,8 @@ def test_export_gives_each_campaign_its_folders_and_its_own_table(
         "thcs-cao-duong",
         "thcs-thanh-mai",
     }
-    # one email, two campaigns: the statistics table in its campaign only, the week's files in the week
+    # one email, two campaigns: the statistics table in its campaign only, the week's files in
+    # the week
     name = UNITS["thcs-thanh-mai"].name
     assert files("thong-ke-dau-nam-2021", "thcs-thanh-mai") == {"Thong ke dau nam 2021-2022.xlsx"}
     week = files("tuan-le-htsd-2021", "thcs-thanh-mai")
