@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from parsers.facts import Nomination, TableRow
@@ -161,7 +162,14 @@ def unit_order(kind: str, name: str) -> tuple[object, ...]:
     """The one order of units everywhere: by kind (the district's order), then by name in
     Vietnamese collation (`Bích Hòa` < `Bình Minh` < `Cao Dương`, `Đ` after `D`)."""
     rank = KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
-    return (rank, kind, collation_key(name))
+    return (rank, kind, _name_key(name))
+
+
+@lru_cache(maxsize=20_000)
+def _name_key(name: str) -> tuple[tuple[int, ...], ...]:
+    """collation_key, kept per name: the same few thousand unit names are sorted again at every
+    computation of a status, and the key was most of its time (≈0.1 ms a name)."""
+    return collation_key(name)
 
 
 # -- queries ----------------------------------------------------------------------------------
@@ -213,6 +221,29 @@ def campaign_status(
     )
 
 
+def unit_status(
+    s: Session,
+    *,
+    campaign_id: str,
+    code: str,
+    deadline: datetime,
+    required: tuple[str, ...],
+    min_photos: int,
+    now: datetime,
+    units_scope: tuple[str, ...] = (),
+) -> UnitStatus | None:
+    """One unit's entry of `campaign_status` (the same value), read from that unit's rows alone
+    (the console's unit page, where the whole campaign is thousands of units); None when the
+    unit is unknown, inactive or not asked to submit for this campaign."""
+    unit_id = s.scalar(select(Unit.id).where(Unit.code == code))
+    if unit_id is None:
+        return None
+    found = _unit_statuses(
+        s, campaign_id, deadline, Requirements(required, min_photos), now, units_scope, unit_id
+    )
+    return found[0] if found else None
+
+
 def _unit_statuses(
     s: Session,
     campaign_id: str,
@@ -220,11 +251,19 @@ def _unit_statuses(
     req: Requirements,
     now: datetime,
     units_scope: tuple[str, ...],
+    unit_id: int | None = None,
 ) -> tuple[UnitStatus, ...]:
-    """Each active unit asked to submit, from its submission row, in the district's order."""
+    """Each active unit asked to submit, from its submission row, in the district's order; with
+    `unit_id`, that unit alone (every query restricted to it)."""
+    one_sub = () if unit_id is None else (Submission.unit_id == unit_id,)
+    one_address = () if unit_id is None else (UnitAddress.unit_id == unit_id,)
+    one_unit = () if unit_id is None else (Unit.id == unit_id,)
+    # Plain Core rows unpacked as tuples, and what thousands of units share computed once (the
+    # deadline's test, the items and what is missing): this loop is most of a cold Tổng quan.
+    conn = s.connection()
     subs = {
-        sub.unit_id: sub
-        for sub in s.execute(
+        row[0]: row[1:]
+        for row in conn.execute(
             select(
                 Submission.unit_id,
                 Submission.state,
@@ -238,47 +277,54 @@ def _unit_statuses(
                 Submission.submitted_at,
                 Submission.last_message_at,
                 Submission.completed_at,
-            ).where(Submission.campaign_id == campaign_id)
+            ).where(Submission.campaign_id == campaign_id, *one_sub)
         )
     }
-    files_by_unit = _files_by_unit(s, campaign_id)
-    forwards = _forwards(s, campaign_id)
+    files_by_unit = _files_by_unit(s, campaign_id, unit_id)
+    forwards = _forwards(s, campaign_id, unit_id)
     emails: dict[int, list[str]] = {}
-    for unit_id, address in s.execute(
+    for owner, address in conn.execute(
         select(UnitAddress.unit_id, UnitAddress.address)
-        .where(UnitAddress.source == "roster")
+        .where(UnitAddress.source == "roster", *one_address)
         .order_by(UnitAddress.id)
     ):
-        emails.setdefault(unit_id, []).append(address)
+        emails.setdefault(owner, []).append(address)
     units = []
-    for unit in s.execute(
+    shared: dict[tuple[bool, bool, int, bool], tuple[Items, tuple[str, ...]]] = {}
+    nothing = Items()
+    past_deadline = now > deadline
+    for uid, code, name, kind, extended in conn.execute(
         select(Unit.id, Unit.code, Unit.name, Unit.kind, Unit.extended_until)
-        .where(Unit.active.is_(True))
+        .where(Unit.active.is_(True), *one_unit)
         .order_by(Unit.code)
     ):
-        if units_scope and unit.code not in units_scope and unit.kind not in units_scope:
+        if units_scope and code not in units_scope and kind not in units_scope:
             continue  # not asked to submit for this campaign
-        sub = subs.get(unit.id)
-        unit_deadline = unit.extended_until or deadline
-        if sub is None or sub.messages == 0:
-            state, items, missing = SubmissionState.MISSING, Items(), req.required
+        sub = subs.get(uid)
+        if extended is None:
+            unit_deadline, past = deadline, past_deadline
+        else:
+            unit_deadline, past = extended, now > extended
+        state: str
+        if sub is None or sub[5] == 0:
+            state, items, missing = SubmissionState.MISSING, nothing, req.required
             submitted = last = completed = None
             n_msgs, classes, people = 0, None, None
         else:
-            state = sub.state
-            items = Items(sub.report, sub.data_table, sub.photos, sub.nominations)
-            missing = req.missing(sub.report, sub.data_table, sub.photos, sub.nominations)
-            submitted, last, completed = sub.submitted_at, sub.last_message_at, sub.completed_at
-            n_msgs, classes, people = sub.messages, sub.total_classes, sub.total_participants
-        late = (completed > unit_deadline) if completed is not None else now > unit_deadline
+            (state, report, table, photos, noms, n_msgs, classes, people) = sub[:8]
+            submitted, last, completed = sub[8:]
+            have = (report, table, photos, noms)
+            if (parts := shared.get(have)) is None:  # a few combinations, 5,000 units
+                parts = shared[have] = (Items(*have), req.missing(*have))
+            items, missing = parts
         units.append(
             UnitStatus(
-                code=unit.code,
-                name=unit.name,
-                kind=unit.kind,
-                emails=tuple(emails.get(unit.id, ())),
+                code=code,
+                name=name,
+                kind=kind,
+                emails=tuple(emails.get(uid, ())),
                 state=state,
-                late=late,
+                late=(completed > unit_deadline) if completed is not None else past,
                 submitted_at=submitted,
                 last_message_at=last,
                 messages=n_msgs,
@@ -287,43 +333,75 @@ def _unit_statuses(
                 total_participants=people,
                 missing=missing,
                 deadline=unit_deadline,
-                files=tuple(files_by_unit.get(unit.id, ())),
-                forwarded=tuple(forwards.get(unit.id, ())),
-                overdue=state != SubmissionState.COMPLETE and now > unit_deadline,
+                files=tuple(files_by_unit.get(uid, ())),
+                forwarded=tuple(forwards.get(uid, ())),
+                overdue=state != SubmissionState.COMPLETE and past,
             )
         )
     units.sort(key=lambda u: unit_order(u.kind, u.name))
     return tuple(units)
 
 
-def _files_by_unit(s: Session, campaign_id: str) -> dict[int, list[tuple[str, str]]]:
-    """unit id → (item, file name) of every file counting for it, in receipt order."""
+def _of_unit(s: Session, unit_id: int) -> ColumnElement[bool]:
+    """A filed file counts for the unit it was filed to, else for its message's unit. The ids
+    of the few attachments that can count for it are read first, by the indexes on
+    attachments.unit_id and messages.unit_id, so that the campaign's query reads those rows
+    alone (given the whole condition at once, SQLite reads every file of the campaign)."""
+    near = s.scalars(
+        select(Attachment.id).where(
+            or_(
+                Attachment.unit_id == unit_id,
+                Attachment.message_fk.in_(select(Message.id).where(Message.unit_id == unit_id)),
+            )
+        )
+    )
+    return and_(
+        Attachment.id.in_(list(near)),
+        or_(
+            Attachment.unit_id == unit_id,
+            and_(Attachment.unit_id.is_(None), Message.unit_id == unit_id),
+        ),
+    )
+
+
+def _files_by_unit(
+    s: Session, campaign_id: str, unit_id: int | None = None
+) -> dict[int, list[tuple[str, str]]]:
+    """unit id → (item, file name) of every file counting for it, in receipt order (of the
+    unit `unit_id` alone if given)."""
+    one = () if unit_id is None else (_of_unit(s, unit_id),)
     # Plain columns, not ORM entities: a campaign of thousands of units has tens of thousands
     # of attachments, and their facts JSON is not needed here.
     files_by_unit: dict[int, list[tuple[str, str]]] = {}
-    for msg_unit, att_unit, item_keys, filename in s.execute(
+    keys_of: dict[str, tuple[str, ...]] = {}  # tens of thousands of files, a few item lists
+    for msg_unit, att_unit, item_keys, filename in s.connection().execute(
         select(Message.unit_id, Attachment.unit_id, Attachment.items, Attachment.filename)
         .join(Attachment, Attachment.message_fk == Message.id)
-        .where(in_campaign(campaign_id), Message.state == MessageState.FILED)
+        .where(in_campaign(campaign_id), Message.state == MessageState.FILED, *one)
         .order_by(Message.received_at, Attachment.id)
     ):
         uid = att_unit or msg_unit
         if uid is None or not item_keys:
             continue
-        for item in split_items(item_keys):
-            files_by_unit.setdefault(uid, []).append((item, filename))
+        if (keys := keys_of.get(item_keys)) is None:
+            keys = keys_of[item_keys] = split_items(item_keys)
+        mine = files_by_unit.setdefault(uid, [])
+        for item in keys:
+            mine.append((item, filename))
     return files_by_unit
 
 
-def _forwards(s: Session, campaign_id: str) -> dict[int, list[Forward]]:
+def _forwards(s: Session, campaign_id: str, unit_id: int | None = None) -> dict[int, list[Forward]]:
     """unit id → its messages that someone else forwarded, with the forwarder's unit."""
     forwards: dict[int, list[Forward]] = {}
+    one = () if unit_id is None else (Message.unit_id == unit_id,)
     fwd_rows = s.execute(
         select(Message.id, Message.unit_id, Message.forwarded_by)
         .where(
             Message.campaign_id == campaign_id,
             Message.state == MessageState.FILED,
             Message.forwarded_by != "",
+            *one,
         )
         .order_by(Message.received_at, Message.id)
     ).all()
@@ -538,8 +616,17 @@ def status_json(cs: CampaignStatus) -> dict[str, Any]:
     }
 
 
-def unit_data(s: Session, campaign_id: str) -> list[UnitData]:
-    """Each unit's latest data-table rows and latest nomination list (by receipt time)."""
+def unit_data(s: Session, campaign_id: str, *, code: str | None = None) -> list[UnitData]:
+    """Each unit's latest data-table rows and latest nomination list (by receipt time); with
+    `code`, that unit's alone (its rows only are read; the same value as its entry in the
+    whole list)."""
+    one_unit: tuple[ColumnElement[bool], ...] = ()
+    one_file: tuple[ColumnElement[bool], ...] = ()
+    if code is not None:
+        unit_id = s.scalar(select(Unit.id).where(Unit.code == code))
+        if unit_id is None:
+            return []
+        one_unit, one_file = (Unit.id == unit_id,), (_of_unit(s, unit_id),)
     latest_table: dict[int, dict[str, Any]] = {}
     latest_noms: dict[int, list[dict[str, Any]]] = {}
     q = (
@@ -550,6 +637,7 @@ def unit_data(s: Session, campaign_id: str) -> list[UnitData]:
             Message.state == MessageState.FILED,
             # only tables and nomination lists: the facts JSON of reports and photos is not read
             or_(Attachment.items.contains("data_table"), Attachment.items.contains("nominations")),
+            *one_file,
         )
         .order_by(Message.received_at, Message.id, Attachment.id)
     )
@@ -565,7 +653,7 @@ def unit_data(s: Session, campaign_id: str) -> list[UnitData]:
     out = []
     for unit in s.execute(
         select(Unit.id, Unit.code, Unit.name, Unit.kind)
-        .where(Unit.active.is_(True))
+        .where(Unit.active.is_(True), *one_unit)
         .order_by(Unit.code)
     ):
         table = latest_table.get(unit.id) or {}

@@ -4,6 +4,7 @@ text is carried as it is; the templates escape it."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -191,27 +192,38 @@ def unit_by_code(s: Session, code: str) -> Unit | None:
     return s.scalar(select(Unit).where(Unit.code == code))
 
 
-def resolve_unit(units: tuple[UnitStatus, ...], text: str) -> UnitStatus | list[UnitStatus]:
+def resolve_unit(
+    units: tuple[UnitStatus, ...], folded: Mapping[str, str], text: str
+) -> UnitStatus | list[UnitStatus]:
     """The unit `text` names: its code, its name (with or without diacritics) or a part of the
-    name that only one unit has; otherwise the units it could mean (maybe none)."""
+    name that only one unit has; otherwise the units it could mean (maybe none). `folded` is
+    each unit's name folded, by code (web.statuscache keeps it beside the status)."""
     wanted = fold(text)
     if not wanted:
         return []
+    code = text.strip().lower()
     for u in units:
-        if u.code == text.strip().lower() or fold(u.name) == wanted:
+        if u.code == code or folded[u.code] == wanted:
             return u
-    found = [u for u in units if wanted in fold(u.name)]
+    found = [u for u in units if wanted in folded[u.code]]
     return found[0] if len(found) == 1 else found
 
 
 def filter_units(
-    cs: CampaignStatus, *, q: str = "", state: str = "", kind: str = "", overdue: bool = False
+    cs: CampaignStatus,
+    folded: Mapping[str, str],
+    *,
+    q: str = "",
+    state: str = "",
+    kind: str = "",
+    overdue: bool = False,
 ) -> list[UnitStatus]:
-    """The overview's filters: name or code (diacritics optional), state, kind, overdue."""
+    """The overview's filters: name or code (diacritics optional), state, kind, overdue;
+    `folded` as for resolve_unit."""
     wanted = fold(q)
     out = []
     for u in cs.units:
-        if wanted and wanted not in fold(u.name) and wanted not in u.code:
+        if wanted and wanted not in folded[u.code] and wanted not in u.code:
             continue
         if state and u.state != state:
             continue

@@ -48,7 +48,8 @@ def assign_message(message_id: int) -> Any:
     c = console()
     text = request.form.get("unit", "")[:300]
     k = campaign(c)
-    found = data.resolve_unit(status(c, k).units, text)
+    named = c.statuses.status_with_names(k, c.now())
+    found = data.resolve_unit(named.cs.units, named.folded, text)
     if not isinstance(found, UnitStatus):
         if not found:
             return pending(

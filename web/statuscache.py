@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import func, select
@@ -30,8 +31,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.campaignconfig import CampaignConfig
 from intake.campaignstatus import status_for
+from parsers.vietnamese import fold
 from store.models import AuditEntry, Heartbeat, LedgerEntry, Message, Unit, UnitAddress
-from store.queries import CampaignStatus, UnitData, unit_data
+from store.queries import CampaignStatus, UnitData, UnitStatus, unit_data, unit_status
 
 TTL = 60.0  # seconds
 
@@ -61,6 +63,20 @@ def fingerprint(s: Session, now: datetime) -> tuple[Any, ...]:
     return (*row, now.replace(second=0, microsecond=0))
 
 
+@lru_cache(maxsize=20_000)
+def folded_name(name: str) -> str:
+    """fold(name), kept per name: the same unit names come back at every new copy."""
+    return fold(name)
+
+
+@dataclass(frozen=True)
+class Status:
+    """A campaign's status with each unit's name folded (`parsers.vietnamese.fold`), by code."""
+
+    cs: CampaignStatus
+    folded: dict[str, str]
+
+
 @dataclass
 class _Copy:
     key: tuple[Any, ...]
@@ -69,7 +85,12 @@ class _Copy:
 
 
 class StatusCache:
-    """Thread-safe; two threads missing at once may both compute (the same result)."""
+    """Thread-safe; two threads missing at once may both compute (the same result).
+
+    A page about one unit does not compute the whole campaign when the copy is out of date: it
+    takes the unit from a fresh copy if there is one, else reads that unit's rows alone
+    (`store.queries.unit_status`, `unit_data(code=)`: the same values as its entries in the
+    whole)."""
 
     def __init__(
         self,
@@ -84,25 +105,41 @@ class StatusCache:
         self._copies: dict[tuple[str, str], _Copy] = {}
         self._lock = threading.Lock()
 
+    def _fresh(self, what: str, campaign: CampaignConfig, key: tuple[Any, ...]) -> _Copy | None:
+        with self._lock:
+            copy = self._copies.get((what, campaign.id))
+        if copy is not None and copy.key == key and self.monotonic() - copy.made < self.ttl:
+            return copy
+        return None
+
     def _get(
         self, what: str, campaign: CampaignConfig, now: datetime, compute: Callable[[Session], Any]
     ) -> Any:
         with self.sessions() as s:
             key = fingerprint(s, now)
-            with self._lock:
-                copy = self._copies.get((what, campaign.id))
-            if copy is not None and copy.key == key and self.monotonic() - copy.made < self.ttl:
+            copy = self._fresh(what, campaign, key)
+            if copy is not None:
                 return copy.value
             value = compute(s)
         with self._lock:
             self._copies[(what, campaign.id)] = _Copy(key, self.monotonic(), value)
         return value
 
-    def status(self, campaign: CampaignConfig, now: datetime) -> CampaignStatus:
-        out: CampaignStatus = self._get(
-            "status", campaign, now, lambda s: status_for(s, campaign, now)
-        )
+    def _status(self, campaign: CampaignConfig, now: datetime) -> Status:
+        def compute(s: Session) -> Status:
+            cs = status_for(s, campaign, now)
+            return Status(cs, {u.code: folded_name(u.name) for u in cs.units})
+
+        out: Status = self._get("status", campaign, now, compute)
         return out
+
+    def status(self, campaign: CampaignConfig, now: datetime) -> CampaignStatus:
+        return self._status(campaign, now).cs
+
+    def status_with_names(self, campaign: CampaignConfig, now: datetime) -> Status:
+        """The status and each unit's name folded for searching (web.data.filter_units),
+        folded once per copy rather than at every view."""
+        return self._status(campaign, now)
 
     def unit_data(self, campaign: CampaignConfig, now: datetime) -> dict[str, UnitData]:
         """Each unit's latest data-table rows and nominations, by unit code."""
@@ -110,6 +147,34 @@ class StatusCache:
             "data", campaign, now, lambda s: {d.code: d for d in unit_data(s, campaign.id)}
         )
         return out
+
+    def unit(
+        self, campaign: CampaignConfig, now: datetime, code: str
+    ) -> tuple[UnitStatus | None, UnitData | None]:
+        """One unit's status and data rows: from fresh copies of the whole campaign when there
+        are some, else read from that unit's rows alone."""
+        with self.sessions() as s:
+            key = fingerprint(s, now)
+            status = self._fresh("status", campaign, key)
+            if status is not None:
+                u = next((x for x in status.value.cs.units if x.code == code), None)
+            else:
+                u = unit_status(
+                    s,
+                    campaign_id=campaign.id,
+                    code=code,
+                    deadline=campaign.deadline_at,
+                    required=tuple(campaign.required),
+                    min_photos=campaign.min_photos,
+                    now=now,
+                    units_scope=tuple(campaign.units),
+                )
+            if u is None:
+                return None, None
+            rows = self._fresh("data", campaign, key)
+            if rows is not None:
+                return u, rows.value.get(code)
+            return u, next(iter(unit_data(s, campaign.id, code=code)), None)
 
     def clear(self) -> None:
         with self._lock:

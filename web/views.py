@@ -71,11 +71,13 @@ def here(endpoint: str, **values: Any) -> str:
 @bp.get("/")
 def overview() -> Any:
     c = console()
-    cs = status(c)
+    named = c.statuses.status_with_names(campaign(c), c.now())
+    cs = named.cs
     q, state, kind = (request.args.get(k, "").strip()[:100] for k in ("q", "state", "kind"))
     overdue = request.args.get("overdue") == "1"
     units = data.filter_units(
         cs,
+        named.folded,
         q=q,
         state=state if state in STATES else "",
         kind=kind if kind in KIND_LABELS else "",
@@ -122,8 +124,8 @@ def _int(text: str) -> int:
 def unit(code: str, error: str = "", status_code: int = 200) -> Any:
     c = console()
     k = campaign(c)
-    cs = status(c, k)
-    u = next((x for x in cs.units if x.code == code), None)
+    # this unit alone when the campaign's copy is out of date (web.statuscache)
+    u, ud = c.statuses.unit(k, c.now(), code)
     if u is None:
         abort(404)
     with c.sessions() as s:
@@ -131,7 +133,6 @@ def unit(code: str, error: str = "", status_code: int = 200) -> Any:
         assert row is not None
         messages = data.unit_messages(s, row.id)
         extended = row.extended_until
-    ud = c.statuses.unit_data(k, c.now()).get(code)
     return render_template(
         "unit.html",
         u=u,
@@ -140,7 +141,6 @@ def unit(code: str, error: str = "", status_code: int = 200) -> Any:
         ud=ud,
         notice=notice(),
         error=error,
-        cs=cs,
         k=k,
         remindable=u.state in actions.OPEN_STATES and bool(u.emails),
     ), status_code
