@@ -278,7 +278,7 @@ def _unit_statuses(
                 Submission.last_message_at,
                 Submission.completed_at,
             ).where(Submission.campaign_id == campaign_id, *one_sub)
-        )
+        ).all()  # fetched at once: iterating a result fetches row by row
     }
     files_by_unit = _files_by_unit(s, campaign_id, unit_id)
     forwards = _forwards(s, campaign_id, unit_id)
@@ -287,7 +287,7 @@ def _unit_statuses(
         select(UnitAddress.unit_id, UnitAddress.address)
         .where(UnitAddress.source == "roster", *one_address)
         .order_by(UnitAddress.id)
-    ):
+    ).all():
         emails.setdefault(owner, []).append(address)
     units = []
     shared: dict[tuple[bool, bool, int, bool], tuple[Items, tuple[str, ...]]] = {}
@@ -297,7 +297,7 @@ def _unit_statuses(
         select(Unit.id, Unit.code, Unit.name, Unit.kind, Unit.extended_until)
         .where(Unit.active.is_(True), *one_unit)
         .order_by(Unit.code)
-    ):
+    ).all():
         if units_scope and code not in units_scope and kind not in units_scope:
             continue  # not asked to submit for this campaign
         sub = subs.get(uid)
@@ -374,11 +374,15 @@ def _files_by_unit(
     # of attachments, and their facts JSON is not needed here.
     files_by_unit: dict[int, list[tuple[str, str]]] = {}
     keys_of: dict[str, tuple[str, ...]] = {}  # tens of thousands of files, a few item lists
-    for msg_unit, att_unit, item_keys, filename in s.connection().execute(
-        select(Message.unit_id, Attachment.unit_id, Attachment.items, Attachment.filename)
-        .join(Attachment, Attachment.message_fk == Message.id)
-        .where(in_campaign(campaign_id), Message.state == MessageState.FILED, *one)
-        .order_by(Message.received_at, Attachment.id)
+    for msg_unit, att_unit, item_keys, filename in (
+        s.connection()
+        .execute(
+            select(Message.unit_id, Attachment.unit_id, Attachment.items, Attachment.filename)
+            .join(Attachment, Attachment.message_fk == Message.id)
+            .where(in_campaign(campaign_id), Message.state == MessageState.FILED, *one)
+            .order_by(Message.received_at, Attachment.id)
+        )
+        .all()
     ):
         uid = att_unit or msg_unit
         if uid is None or not item_keys:
