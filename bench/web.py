@@ -179,7 +179,8 @@ def measure(work: Path, *, units: int = 5000, repeat: int = 7) -> dict[str, Any]
 
 def _after_a_change(client: _Client, sessions: Any, path: str, repeat: int) -> float:
     """Median seconds of GET `path` right after the store changed (an audited officer action
-    made elsewhere): the console computes the campaign's status again (web.statuscache)."""
+    made elsewhere): Tổng quan computes the campaign's status again, a unit page reads that
+    unit alone (web.statuscache)."""
     from intake.officer import audit
 
     times = []
@@ -219,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
             "unit page, after a change",
             out["unit_cold_s"],
             TARGETS["unit"],
-            "status and data rows computed again",
+            "that unit's status and data rows read alone",
         ),
     ]
     for name, value, target, note in rows:

@@ -1,7 +1,8 @@
 """A campaign's status and data rows, computed once per change of the store.
 
 `store.queries.campaign_status` and `unit_data` read every unit, submission and file of a
-campaign (about 0.6 s and 0.8 s at 5,000 units), and every console page needs the status. A
+campaign (about 0.25 s and 0.3 s at 5,000 units), and Tổng quan needs the whole status (a unit's
+page reads that unit alone when the copy is out of date: `StatusCache.unit`). A
 page is served from the copy made for the store as it is now: the copy is keyed by a fingerprint
 the store answers in one cheap statement (a few milliseconds), which changes whenever anything
 the status shows can have changed:
