@@ -7,14 +7,16 @@ from __future__ import annotations
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formataddr
+from pathlib import Path
 
 import sqlalchemy as sa
 
 from core.clock import FixedClock
 from intake.app import App
 from intake.poll import store_raw
-from store import ledger
+from store import facts, ledger
 from store.models import Attachment, Message, MessageState, Submission, Unit
+from tests.support.campaignmail import base_mail, campaigns_app, stats_xlsx, write_mails
 from tests.support.config import ROSTER
 from tests.support.mailgen import campaign_mailbox
 
@@ -139,3 +141,35 @@ def test_a_stop_request_ends_the_run_and_leaves_the_rest_due(app: App) -> None:
     with app.sessions() as s:
         left = s.scalar(sa.select(sa.func.count()).where(Message.state == MessageState.RECEIVED))
     assert left == 0
+
+
+def test_mail_whose_unit_and_campaign_are_both_unclear_keeps_the_units_reason(
+    tmp_path: Path, db_url: str
+) -> None:
+    """A stranger's email naming the week with the start-of-year statistics attached: the
+    officer must name the unit first, so its reason is the unit's; the campaign's reason and
+    candidates are kept beside it for the move that follows."""
+    m = base_mail(
+        None,
+        "Báo cáo Tuần lễ HTSĐ",
+        "Em gửi báo cáo tuần lễ học tập suốt đời ạ.",
+        7,
+        sender="thuy.nguyen.gv@gmail.com",
+    )
+    m.add_attachment(
+        stats_xlsx("Trường THCS Hồng Dương", [("Khối 6", 5, 198, 11), ("Khối 7", 4, 171, 10)]),
+        maintype="application",
+        subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        filename="Thong ke dau nam 2021-2022.xlsx",
+    )
+    with campaigns_app(tmp_path / "app", db_url) as app:
+        app.import_paths([write_mails(tmp_path, "mail", [m.as_bytes()])])
+        with app.sessions() as s:
+            msg = s.scalars(sa.select(Message)).one()
+            state, unit, reason = msg.state, msg.unit_id, msg.reason
+            campaign_reason = msg.campaign_reason
+            candidates = facts.campaign_candidates(msg.campaign_candidates)
+    assert state == MessageState.UNASSIGNED and unit is None
+    assert reason.startswith("no unit is named clearly"), reason
+    assert "tuan-le-htsd-2021" in campaign_reason and "thong-ke-dau-nam-2021" in campaign_reason
+    assert set(candidates) == {"tuan-le-htsd-2021", "thong-ke-dau-nam-2021"}
