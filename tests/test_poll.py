@@ -15,23 +15,26 @@ from intake.app import App
 from intake.fakemailbox import FakeMailbox
 from store.models import LedgerEntry, Message
 from tests.support.config import ROSTER, make_config
+from tests.support.unitmail import unit_mail
 
 
-def _mail(i: int, sender: str = "th-kim-an@thanhoai.example") -> bytes:
-    m = EmailMessage()
-    m["From"] = f"Trường Tiểu học Kim An <{sender}>"
-    m["To"] = "totrunghoc-thanhoai@thanhoai.example"
-    m["Subject"] = f"Báo cáo tuần lễ HTSĐ — lần {i}"
-    m["Message-ID"] = f"<logic-{i}@thanhoai.example>"
-    m["Date"] = "Tue, 05 Oct 2021 08:00:00 +0700"
-    m.set_content(f"Kính gửi Phòng GD&ĐT. Lần {i}.")
-    m.add_attachment(
-        bytes([0xFF, 0xD8, 0xFF, 0xE0, i % 256]) + bytes(100),
-        maintype="image",
-        subtype="jpeg",
-        filename=f"Ảnh hoạt động {i}.jpg",
+def _mail(i: int) -> bytes:
+    """Kim An's mail number `i`: the subject and a 105-byte JPEG stub differ by `i`."""
+    return unit_mail(
+        i,
+        "th-kim-an@thanhoai.example",
+        "Trường Tiểu học Kim An",
+        subject=f"Báo cáo tuần lễ HTSĐ — lần {i}",
+        body=f"Kính gửi Phòng GD&ĐT. Lần {i}.",
+        attachments=[
+            (
+                f"Ảnh hoạt động {i}.jpg",
+                bytes([0xFF, 0xD8, 0xFF, 0xE0, i % 256]) + bytes(100),
+                "image/jpeg",
+            )
+        ],
+        tag="logic",
     )
-    return bytes(m)
 
 
 @pytest.fixture

@@ -5,34 +5,29 @@ files through App.import_paths, as `intake import` does."""
 
 from __future__ import annotations
 
-from email.message import EmailMessage
 from pathlib import Path
 
 from core.config import Config
 from intake.app import App
 from tests.support.config import make_config
 from tests.support.docgen_media import phone_jpeg
+from tests.support.unitmail import unit_mail
 
 
 def report_mail(
     sender: str, name: str, n: int, *, extra: tuple[tuple[str, str], ...] = (), subject: str = ""
 ) -> bytes:
-    m = EmailMessage()
-    m["From"] = f"{name} <{sender}>"
-    m["To"] = "totrunghoc-thanhoai@thanhoai.example"
-    m["Subject"] = subject or f"Báo cáo Tuần lễ HTSĐ 2021 - {name}"
-    m["Message-ID"] = f"<svc-{n}@thanhoai.example>"
-    m["Date"] = "Tue, 05 Oct 2021 08:00:00 +0700"
-    for k, v in extra:
-        m[k] = v
-    m.set_content("Kính gửi Phòng GD&ĐT huyện Thanh Oai,\nĐơn vị gửi ảnh hoạt động.\n")
-    m.add_attachment(
-        phone_jpeg(n, size=(320, 240))[0],
-        maintype="image",
-        subtype="jpeg",
-        filename=f"Ảnh hoạt động {n}.jpg",
+    """A unit's report: a covering letter and one 320×240 phone photo (Message-ID `svc-n`)."""
+    return unit_mail(
+        n,
+        sender,
+        name,
+        subject=subject or f"Báo cáo Tuần lễ HTSĐ 2021 - {name}",
+        body="Kính gửi Phòng GD&ĐT huyện Thanh Oai,\nĐơn vị gửi ảnh hoạt động.\n",
+        attachments=[(f"Ảnh hoạt động {n}.jpg", phone_jpeg(n, size=(320, 240))[0], "image/jpeg")],
+        tag="svc",
+        headers=extra,
     )
-    return bytes(m)
 
 
 def notify_config(tmp_path: Path, port: int, **extra: dict[str, object]) -> Config:
