@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import unicodedata
 from collections.abc import Iterator
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from intake.export import export_all
 from store.safefs import NAME_MAX, fit_name
 from tests.support.config import make_config
 from tests.support.docgen_media import phone_jpeg
+from tests.support.unitmail import unit_mail
 
 # Two units whose codes differ only in "/" vs "-" (they clean to the same folder name), and a
 # name with a slash in it.
@@ -35,21 +35,19 @@ LONG = "Ảnh hoạt động hưởng ứng Tuần lễ học tập suốt đờ
 
 
 def _mail(n: int, sender: str, names: list[str]) -> bytes:
-    m = EmailMessage()
-    m["From"] = sender
-    m["To"] = "totrunghoc-thanhoai@thanhoai.example"
-    m["Subject"] = "Báo cáo Tuần lễ học tập suốt đời"
-    m["Message-ID"] = f"<export-{n}@thanhoai.example>"
-    m["Date"] = "Wed, 06 Oct 2021 10:00:00 +0700"
-    m.set_content("Kính gửi Phòng GD&ĐT,\nTrường gửi ảnh minh chứng.\n")
-    for i, name in enumerate(names):
-        m.add_attachment(
-            phone_jpeg(100 * n + i, size=(64, 48))[0],
-            maintype="image",
-            subtype="jpeg",
-            filename=name,
-        )
-    return bytes(m)
+    """Mail `n` from `sender` dated 06/10: a small phone photo under each of `names`."""
+    return unit_mail(
+        n,
+        sender,
+        subject="Báo cáo Tuần lễ học tập suốt đời",
+        body="Kính gửi Phòng GD&ĐT,\nTrường gửi ảnh minh chứng.\n",
+        attachments=[
+            (name, phone_jpeg(100 * n + i, size=(64, 48))[0], "image/jpeg")
+            for i, name in enumerate(names)
+        ],
+        tag="export",
+        date="Wed, 06 Oct 2021 10:00:00 +0700",
+    )
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import functools
 import io
 import time
 from collections.abc import Sequence
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from intake.fakemailbox import FakeMailbox
 from store.models import Attachment, Message
 from tests.support.config import ROSTER, make_config
 from tests.support.docgen_media import phone_jpeg
+from tests.support.unitmail import Part, unit_mail
 
 
 @functools.cache
@@ -36,17 +36,17 @@ def _png(w: int, h: int, mode: str = "RGB") -> bytes:
     return buf.getvalue()
 
 
-def _mail(n: int, images: Sequence[tuple[str, bytes, str]]) -> bytes:
-    m = EmailMessage()
-    m["From"] = "Trường Tiểu học Kim An <th-kim-an@thanhoai.example>"
-    m["To"] = "totrunghoc-thanhoai@thanhoai.example"
-    m["Subject"] = f"Ảnh hoạt động Tuần lễ HTSĐ ({n})"
-    m["Message-ID"] = f"<limits-{n}@thanhoai.example>"
-    m["Date"] = "Tue, 05 Oct 2021 08:00:00 +0700"
-    m.set_content("Kính gửi Phòng GD&ĐT huyện Thanh Oai, đơn vị gửi ảnh hoạt động.")
-    for name, data, subtype in images:
-        m.add_attachment(data, maintype="image", subtype=subtype, filename=name)
-    return bytes(m)
+def _mail(n: int, images: Sequence[Part]) -> bytes:
+    """Kim An's mail `n` of photos (the subject ends in `(n)`, which the tests look up)."""
+    return unit_mail(
+        n,
+        "th-kim-an@thanhoai.example",
+        "Trường Tiểu học Kim An",
+        subject=f"Ảnh hoạt động Tuần lễ HTSĐ ({n})",
+        body="Kính gửi Phòng GD&ĐT huyện Thanh Oai, đơn vị gửi ảnh hoạt động.",
+        attachments=images,
+        tag="limits",
+    )
 
 
 def _poll(tmp_path: Path, clock: FixedClock, mails: list[bytes], **limits: object) -> App:
@@ -70,8 +70,8 @@ def test_images_past_the_message_pixel_budget_get_a_note_instead_of_being_decode
     png = _png(3000, 3000)  # 9 Mpx each
     jpeg = phone_jpeg(7, size=(4000, 3000))[0]  # 12 Mpx, decoded at 1/8 scale: 0.19 Mpx
     mails = [
-        _mail(1, [(f"Ảnh {i}.png", png, "png") for i in range(6)]),
-        _mail(2, [(f"Ảnh {i}.jpg", jpeg, "jpeg") for i in range(20)]),
+        _mail(1, [(f"Ảnh {i}.png", png, "image/png") for i in range(6)]),
+        _mail(2, [(f"Ảnh {i}.jpg", jpeg, "image/jpeg") for i in range(20)]),
     ]
     app = _poll(tmp_path, clock, mails, parse_workers=1, max_message_pixels=20_000_000)
     try:
@@ -99,10 +99,10 @@ def test_a_message_killed_for_time_when_alone_is_quarantined_at_once(
     slow = _png(8000, 8000, "RGBA")  # ~2 s of decoding each, here
     normal = phone_jpeg(3, size=(640, 480))[0]
     mails = [
-        _mail(1, [("Ảnh 1.jpg", normal, "jpeg")]),
-        _mail(2, [(f"Sơ đồ {i}.png", slow, "png") for i in range(3)]),
-        _mail(3, [("Ảnh 3.jpg", normal, "jpeg")]),
-        _mail(4, [("Ảnh 4.jpg", normal, "jpeg")]),
+        _mail(1, [("Ảnh 1.jpg", normal, "image/jpeg")]),
+        _mail(2, [(f"Sơ đồ {i}.png", slow, "image/png") for i in range(3)]),
+        _mail(3, [("Ảnh 3.jpg", normal, "image/jpeg")]),
+        _mail(4, [("Ảnh 4.jpg", normal, "image/jpeg")]),
     ]
     t0 = time.monotonic()
     app = _poll(tmp_path, clock, mails, parse_workers=2, parse_timeout=1.0)
@@ -124,7 +124,10 @@ def test_a_message_killed_for_memory_when_alone_is_quarantined_at_once(
 ) -> None:
     heavy = _png(8000, 8000, "RGBA")  # 256 MB of pixels once decoded
     normal = phone_jpeg(3, size=(640, 480))[0]
-    mails = [_mail(1, [("Sơ đồ.png", heavy, "png")]), _mail(2, [("Ảnh.jpg", normal, "jpeg")])]
+    mails = [
+        _mail(1, [("Sơ đồ.png", heavy, "image/png")]),
+        _mail(2, [("Ảnh.jpg", normal, "image/jpeg")]),
+    ]
     # a worker at rest holds ~150 MB of address space (libraries; OpenCV only for likely pages):
     # 512 MB leaves the ordinary photo room, not the drawing's 256 MB of pixels and their copies.
     # At 1 GiB the drawing now fits: Pillow shrinks it before the page check looks at it

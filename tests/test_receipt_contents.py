@@ -32,8 +32,8 @@ from tests.support.docgen_tables import make_encrypted_xlsx, make_xlsx_workbook
 from tests.support.mailgen import forward_as_attachment
 from tests.support.noticemail import import_mails, notify_config
 from tests.support.smtpserver import SmtpServer
+from tests.support.unitmail import Part, unit_mail
 
-OFFICE = "totrunghoc-thanhoai@thanhoai.example"
 BICH_HOA = (
     "thcs-bich-hoa@thanhoai.example",
     "Trường THCS Bích Hòa",
@@ -42,26 +42,18 @@ CLOCK = datetime(2021, 10, 5, 3, 0, tzinfo=UTC)
 QUIET = {"reminder_days": [], "overdue": False}
 
 
-def _mail(
-    n: int,
-    attachments: list[tuple[str, bytes, str, str]],
-    *,
-    body: str = "",
-    sender: tuple[str, str] = BICH_HOA,
-    subject: str = "",
-) -> bytes:
-    m = EmailMessage()
-    m["From"] = formataddr((sender[1], sender[0]))
-    m["To"] = OFFICE
-    m["Subject"] = subject or f"Báo cáo Tuần lễ HTSĐ 2021 - {sender[1]}"
-    m["Message-ID"] = f"<rc-{n}@thanhoai.example>"
-    m["Date"] = "Tue, 05 Oct 2021 08:00:00 +0700"
-    m.set_content(
-        body or f"Kính gửi Phòng GD&ĐT huyện Thanh Oai,\n{sender[1]} gửi hồ sơ báo cáo.\n"
+def _mail(n: int, attachments: list[Part], *, body: str = "", subject: str = "") -> bytes:
+    """Bích Hòa's mail `n` (whose documents docgen makes) carrying `attachments`."""
+    address, name = BICH_HOA
+    return unit_mail(
+        n,
+        address,
+        name,
+        subject=subject or f"Báo cáo Tuần lễ HTSĐ 2021 - {name}",
+        body=body or f"Kính gửi Phòng GD&ĐT huyện Thanh Oai,\n{name} gửi hồ sơ báo cáo.\n",
+        attachments=attachments,
+        tag="rc",
     )
-    for name, data, maintype, subtype in attachments:
-        m.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
-    return bytes(m)
 
 
 def _receipt(tmp_path: Path, smtp: SmtpServer, *mails: bytes) -> tuple[str, list[str]]:
@@ -100,7 +92,7 @@ def test_a_docx_that_is_report_table_and_photos_is_listed_once_with_its_roles(
 ) -> None:
     data, expected, _ = docx_report_with_photos()
     text, _ = _receipt(
-        tmp_path, smtp_server, _mail(1, [(expected.filename, data, "application", "vnd." + DOCX)])
+        tmp_path, smtp_server, _mail(1, [(expected.filename, data, "application/vnd." + DOCX)])
     )
     assert _file_lines(text) == [
         f"  - {expected.filename}: Báo cáo kết quả tổ chức Tuần lễ (theo Phụ lục); "
@@ -122,7 +114,7 @@ def test_a_zip_read_fine_is_shown_with_what_it_held(
     text, _ = _receipt(
         tmp_path,
         smtp_server,
-        _mail(2, [("Hồ sơ Bích Hòa.zip", buf.getvalue(), "application", "zip")]),
+        _mail(2, [("Hồ sơ Bích Hòa.zip", buf.getvalue(), "application/zip")]),
     )
     assert _file_lines(text) == [
         "  - Hồ sơ Bích Hòa.zip: tệp nén, gồm 3 tệp:",
@@ -150,8 +142,8 @@ def test_a_refused_file_is_shown_with_the_stored_reason_in_vietnamese(
         _mail(
             3,
             [
-                ("Số liệu (mật khẩu).xlsx", locked, "application", "vnd." + XLSX),
-                ("Ghi chú.xlsx", plain.getvalue(), "application", "vnd." + XLSX),
+                ("Số liệu (mật khẩu).xlsx", locked, "application/vnd." + XLSX),
+                ("Ghi chú.xlsx", plain.getvalue(), "application/vnd." + XLSX),
             ],
         ),
     )
@@ -174,7 +166,7 @@ def test_photos_sent_as_a_drive_link_are_asked_for_as_attachments(
     text, _ = _receipt(
         tmp_path,
         smtp_server,
-        _mail(4, [("Báo cáo.docx", report, "application", "vnd." + DOCX)], body=body),
+        _mail(4, [("Báo cáo.docx", report, "application/vnd." + DOCX)], body=body),
     )
     assert "Thư có đường dẫn tới ảnh trên Google Drive:\n" in text
     assert "  - https://drive.google.com/drive/folders/1AbCdEfGh?usp=sharing\n" in text
@@ -187,7 +179,7 @@ def test_photos_sent_as_a_drive_link_are_asked_for_as_attachments(
 def test_a_drive_link_says_nothing_once_the_photos_are_attached(
     tmp_path: Path, smtp_server: SmtpServer
 ) -> None:
-    photos = [(f"Ảnh {i}.jpg", phone_jpeg(i, size=(800, 600))[0], "image", "jpeg") for i in (1, 2)]
+    photos = [(f"Ảnh {i}.jpg", phone_jpeg(i, size=(800, 600))[0], "image/jpeg") for i in (1, 2)]
     body = "Ảnh gốc độ phân giải cao: https://photos.app.goo.gl/AbCdEf123\n"
     text, _ = _receipt(tmp_path, smtp_server, _mail(5, photos, body=body))
     assert "đường dẫn" not in text and "photos.app.goo.gl" not in text
@@ -240,7 +232,7 @@ def test_a_units_own_forward_gets_no_relay_note(tmp_path: Path, smtp_server: Smt
         smtp_server,
         _mail(
             7,
-            [("Báo cáo.docx", report, "application", "vnd." + DOCX)],
+            [("Báo cáo.docx", report, "application/vnd." + DOCX)],
             subject="Fwd: Báo cáo Tuần lễ HTSĐ 2021 - Trường THCS Bích Hòa",
         ),
     )
@@ -260,8 +252,8 @@ def test_a_photographed_page_is_listed_as_a_photo_of_a_document(
         _mail(
             9,
             [
-                ("IMG_20211008_162011.jpg", first, "image", "jpeg"),
-                ("IMG_20211008_162034.jpg", second, "image", "jpeg"),
+                ("IMG_20211008_162011.jpg", first, "image/jpeg"),
+                ("IMG_20211008_162034.jpg", second, "image/jpeg"),
             ],
         ),
     )

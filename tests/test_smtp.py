@@ -23,6 +23,7 @@ NOW = datetime(2021, 10, 5, 1, 30, tzinfo=UTC)
 
 
 def _mail(**kw: object) -> OutgoingMail:
+    """The office's outgoing receipt to Kim Bài (not a unit's email), with `kw` replaced."""
     base: dict[str, object] = {
         "kind": "receipt",
         "to": ("Trường THCS Kim Bài <thcs-kim-bai@thanhoai.example>",),

@@ -4,7 +4,6 @@ the ledger's unique key, message dedupe, aware UTC datetimes, the file store, th
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -19,23 +18,24 @@ from store.db import current_revision, head_revision, open_store, upgrade
 from store.files import FileStore
 from store.models import LedgerEntry, Message, Unit, UnitAddress
 from tests.support.config import ROSTER
+from tests.support.unitmail import unit_mail
 
 NOW = datetime(2021, 10, 5, 2, 0, tzinfo=UTC)
 
 
-def _mail(
-    body: str = "Kính gửi Phòng GD&ĐT", mid: str = "<m1@thanhoai.example>", extra: str = ""
-) -> bytes:
-    m = EmailMessage()
-    m["From"] = "Trường THCS Kim Bài <thcs-kim-bai@thanhoai.example>"
-    m["To"] = "totrunghoc-thanhoai@thanhoai.example"
-    m["Subject"] = "Báo cáo tuần lễ HTSĐ năm 2021"
-    m["Message-ID"] = mid
-    m["Date"] = "Tue, 05 Oct 2021 09:12:00 +0700"
-    if extra:
-        m["X-Gmail-Labels"] = extra
-    m.set_content(body)
-    return bytes(m)
+def _mail(body: str = "Kính gửi Phòng GD&ĐT", extra: str = "") -> bytes:
+    """Kim Bài's one Message-ID with `body`, and with Gmail's label header when `extra` is given
+    (the dedupe cases: the same bytes, an exported copy, another body)."""
+    return unit_mail(
+        1,
+        "thcs-kim-bai@thanhoai.example",
+        "Trường THCS Kim Bài",
+        subject="Báo cáo tuần lễ HTSĐ năm 2021",
+        body=body,
+        tag="store",
+        date="Tue, 05 Oct 2021 09:12:00 +0700",
+        headers=[("X-Gmail-Labels", extra)] if extra else (),
+    )
 
 
 def test_migrations_reach_head_and_are_idempotent(db_url: str) -> None:
