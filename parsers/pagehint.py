@@ -32,7 +32,7 @@ MIN_INK_HINTED = 0.002  # the file name or a seal-like hint says "document"
 class Hint:
     maybe_page: bool
     paper: float
-    ink: float
+    ink: float  # 0.0 when not measured: the paper share alone already said no
 
 
 def _least_min(value: int) -> int:
@@ -94,6 +94,9 @@ def look(image: Image.Image, *, hinted: bool = False) -> Hint:
     image = image.convert("RGB")
     most, least = extremes(image)
     paper = paper_mask(most, least, max(90, int(0.6 * _percentile(most, 0.95))))
+    paper_share = _share(paper)
+    if paper_share < MIN_PAPER:  # no page whatever the ink: most activity photos end here
+        return Hint(False, round(paper_share, 3), 0.0)
     gray = image.convert("L")
     dark = ImageChops.subtract(gray.filter(ImageFilter.BoxBlur(6)), gray).point(
         lambda x: 255 if x > 35 else 0
@@ -103,7 +106,7 @@ def look(image: Image.Image, *, hinted: bool = False) -> Hint:
     # of the rank filter's cost (230 ms a message of phone photos, see docs/performance.md)
     near_paper = paper.filter(ImageFilter.BoxBlur(4)).point(lambda x: 255 if x > 0 else 0)
     ink = ImageChops.multiply(dark, near_paper)
-    paper_share, ink_share = _share(paper), _share(ink)
+    ink_share = _share(ink)
     need = MIN_INK_HINTED if hinted else MIN_INK
     return Hint(
         paper_share >= MIN_PAPER and ink_share >= need, round(paper_share, 3), round(ink_share, 4)

@@ -74,3 +74,19 @@ def test_paper_is_the_hsv_test_on_every_colour() -> None:
             val.point(lambda x, b=bright: 255 if x > b else 0),
         )
         assert ImageChops.difference(paper_mask(most, least, bright), hsv).getbbox() is None
+
+
+def test_ink_far_from_paper_is_no_ink() -> None:
+    """Paper enough for a page beside a bright yellow wall with dark marks on it, away from the
+    paper: no ink, no page. The same marks drawn on the paper are ink."""
+    frame = Image.new("RGB", (1200, 900), (235, 205, 60))  # bright, but no paper: yellow
+    frame.paste((246, 244, 238), (0, 0, 540, 900))
+    draw = ImageDraw.Draw(frame)
+    for x in range(700, 1200, 30):
+        draw.line((x, 0, x, 900), fill=(0, 0, 0), width=3)
+    hint = look(frame)
+    assert hint.paper >= 0.25 and hint.ink == 0.0 and not hint.maybe_page, hint
+    for x in range(60, 500, 30):
+        draw.line((x, 100, x, 800), fill=(0, 0, 0), width=3)
+    hint = look(frame)
+    assert hint.ink > 0.004 and hint.maybe_page, hint
