@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.support.config import ROSTER, make_config
+from tests.support.unitmail import unit_mail
 
 pytestmark = [pytest.mark.dovecot, pytest.mark.slow]
 
@@ -54,26 +54,27 @@ CRASHES = [
 
 
 def _mail(i: int, address: str) -> bytes:
-    m = EmailMessage()
-    m["From"] = f"<{address}>"
-    m["To"] = "totrunghoc-thanhoai@thanhoai.example"
-    m["Subject"] = f"Báo cáo Tuần lễ học tập suốt đời năm 2021 - lần gửi {i}"
-    m["Message-ID"] = f"<crash-{i}@thanhoai.example>"
-    m["Date"] = "Wed, 06 Oct 2021 09:30:00 +0700"
-    m.set_content(f"Kính gửi Phòng GD&ĐT huyện Thanh Oai,\nĐơn vị gửi báo cáo (lần {i}).\n")
-    m.add_attachment(
-        f"STT;Các hoạt động;Người\n1;Tuyên truyền;{i}\n".encode(),
-        maintype="text",
-        subtype="csv",
-        filename=f"Tổng hợp số liệu {i}.csv",
+    """Mail `i`, dated 06/10: a CSV table and a JPEG stub, both distinct by `i`."""
+    return unit_mail(
+        i,
+        address,
+        subject=f"Báo cáo Tuần lễ học tập suốt đời năm 2021 - lần gửi {i}",
+        body=f"Kính gửi Phòng GD&ĐT huyện Thanh Oai,\nĐơn vị gửi báo cáo (lần {i}).\n",
+        attachments=[
+            (
+                f"Tổng hợp số liệu {i}.csv",
+                f"STT;Các hoạt động;Người\n1;Tuyên truyền;{i}\n".encode(),
+                "text/csv",
+            ),
+            (
+                f"Ảnh hoạt động {i}.jpg",
+                bytes([0xFF, 0xD8, 0xFF, 0xE0]) + i.to_bytes(4, "big") * 64,
+                "image/jpeg",
+            ),
+        ],
+        tag="crash",
+        date="Wed, 06 Oct 2021 09:30:00 +0700",
     )
-    m.add_attachment(
-        bytes([0xFF, 0xD8, 0xFF, 0xE0]) + i.to_bytes(4, "big") * 64,
-        maintype="image",
-        subtype="jpeg",
-        filename=f"Ảnh hoạt động {i}.jpg",
-    )
-    return bytes(m)
 
 
 def _addresses() -> list[str]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import signal
 import time
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +15,10 @@ from PIL import Image, ImageDraw
 
 from tests.support.daemon import Daemon, Store, daemon_config, wait_for
 from tests.support.smtpserver import SmtpServer
+from tests.support.unitmail import sender_of, unit_mail
 
 pytestmark = [pytest.mark.dovecot, pytest.mark.slow]
 
-UNITS = ["th-kim-an", "thcs-thanh-mai", "mn-bich-hoa", "th-cao-duong"]
 QUIET = {"receipts": False, "reminder_days": [], "overdue": False}
 
 
@@ -34,19 +33,6 @@ def _slow_png(seed: int) -> bytes:
     return buf.getvalue()
 
 
-def _mail(i: int, png: bytes) -> bytes:
-    code = UNITS[i % len(UNITS)]
-    m = EmailMessage()
-    m["From"] = f"<{code}@thanhoai.example>"
-    m["To"] = "totrunghoc-thanhoai@thanhoai.example"
-    m["Subject"] = f"Sơ đồ hoạt động Tuần lễ HTSĐ (lần {i})"
-    m["Message-ID"] = f"<slow-{i}@thanhoai.example>"
-    m["Date"] = "Tue, 05 Oct 2021 08:00:00 +0700"
-    m.set_content("Kính gửi Phòng GD&ĐT huyện Thanh Oai, đơn vị gửi sơ đồ.")
-    m.add_attachment(png, maintype="image", subtype="png", filename=f"Sơ đồ {i}.png")
-    return bytes(m)
-
-
 def test_sigterm_with_slow_messages_queued_exits_within_seconds_and_loses_nothing(
     tmp_path: Path,
     dovecot: Any,
@@ -56,7 +42,19 @@ def test_sigterm_with_slow_messages_queued_exits_within_seconds_and_loses_nothin
 ) -> None:
     n = 18
     png = _slow_png(0)
-    dovecot.append([_mail(i, png + bytes([i])) for i in range(n)])  # trailing byte: distinct
+    mails = [
+        unit_mail(
+            i,
+            sender_of(i),
+            subject=f"Sơ đồ hoạt động Tuần lễ HTSĐ (lần {i})",
+            body="Kính gửi Phòng GD&ĐT huyện Thanh Oai, đơn vị gửi sơ đồ.",
+            # the trailing byte makes each drawing distinct
+            attachments=[(f"Sơ đồ {i}.png", png + bytes([i]), "image/png")],
+            tag="slow",
+        )
+        for i in range(n)
+    ]
+    dovecot.append(mails)
     cfg = daemon_config(
         tmp_path,
         dovecot,

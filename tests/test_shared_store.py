@@ -5,7 +5,6 @@ instance lock admits one daemon per mailbox while daemons of other mailboxes run
 from __future__ import annotations
 
 import threading
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -18,29 +17,7 @@ from intake.daemon import InstanceLock
 from intake.importer import import_paths
 from store.models import Attachment, Message
 from tests.support.config import ROSTER, make_config
-
-UNITS = ["th-kim-an", "thcs-thanh-mai", "mn-bich-hoa", "th-cao-duong"]
-
-
-def _mail(i: int) -> bytes:
-    code = UNITS[i % len(UNITS)]
-    m = EmailMessage()
-    m["From"] = f"<{code}@thanhoai.example>"
-    m["To"] = "totrunghoc-thanhoai@thanhoai.example"
-    m["Subject"] = f"Báo cáo Tuần lễ học tập suốt đời năm 2021 (lần {i})"
-    m["Message-ID"] = f"<shared-{i}@thanhoai.example>"
-    m["Date"] = "Tue, 05 Oct 2021 08:00:00 +0700"
-    m.set_content(f"Kính gửi Phòng GD&ĐT huyện Thanh Oai.\nĐơn vị gửi báo cáo lần {i}.")
-    m.add_attachment(
-        f"Báo cáo lần {i}".encode(), maintype="text", subtype="plain", filename=f"Báo cáo {i}.txt"
-    )
-    m.add_attachment(
-        f"Số liệu {i}".encode(),
-        maintype="application",
-        subtype="octet-stream",
-        filename=f"Tổng hợp số liệu {i}.dat",
-    )
-    return bytes(m)
+from tests.support.unitmail import sender_of, unit_mail
 
 
 def test_two_filers_on_one_store_file_each_message_once(
@@ -53,7 +30,22 @@ def test_two_filers_on_one_store_file_each_message_once(
         folder = tmp_path / "eml"
         folder.mkdir()
         for i in range(40):
-            (folder / f"{i}.eml").write_bytes(_mail(i))
+            mail = unit_mail(
+                i,
+                sender_of(i),
+                subject=f"Báo cáo Tuần lễ học tập suốt đời năm 2021 (lần {i})",
+                body=f"Kính gửi Phòng GD&ĐT huyện Thanh Oai.\nĐơn vị gửi báo cáo lần {i}.",
+                attachments=[
+                    (f"Báo cáo {i}.txt", f"Báo cáo lần {i}".encode(), "text/plain"),
+                    (
+                        f"Tổng hợp số liệu {i}.dat",
+                        f"Số liệu {i}".encode(),
+                        "application/octet-stream",
+                    ),
+                ],
+                tag="shared",
+            )
+            (folder / f"{i}.eml").write_bytes(mail)
         stored = import_paths([folder], first.sessions, first.files, clock)
         assert stored.stored == 40
         done: list[int] = []

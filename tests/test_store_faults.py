@@ -16,7 +16,6 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +30,8 @@ from intake.fakemailbox import FakeMailbox
 from store.models import Heartbeat, LedgerEntry, Message
 from tests.support.config import ROSTER, make_config
 from tests.support.daemon import INTAKE
+from tests.support.unitmail import sender_of, unit_mail
 
-UNITS = ["th-kim-an", "thcs-thanh-mai", "mn-bich-hoa", "th-cao-duong"]
 PW_ENV = "INTAKE_TEST_IMAP_PW"
 
 
@@ -59,21 +58,21 @@ def remount(path: Path, mode: str) -> None:
 
 
 def _mail(i: int, size: int = 150_000) -> bytes:
-    code = UNITS[i % len(UNITS)]
-    m = EmailMessage()
-    m["From"] = f"<{code}@thanhoai.example>"
-    m["To"] = "totrunghoc-thanhoai@thanhoai.example"
-    m["Subject"] = f"Báo cáo Tuần lễ học tập suốt đời năm 2021 (lần {i})"
-    m["Message-ID"] = f"<faults-{i}@thanhoai.example>"
-    m["Date"] = "Tue, 05 Oct 2021 08:00:00 +0700"
-    m.set_content(f"Kính gửi Phòng GD&ĐT huyện Thanh Oai.\nĐơn vị gửi số liệu lần {i}.")
-    m.add_attachment(
-        random.Random(i).randbytes(size),
-        maintype="application",
-        subtype="octet-stream",
-        filename=f"Tổng hợp số liệu {i}.dat",
+    """Mail `i` with `size` random bytes (seeded by `i`) of figures: large, and each distinct."""
+    return unit_mail(
+        i,
+        sender_of(i),
+        subject=f"Báo cáo Tuần lễ học tập suốt đời năm 2021 (lần {i})",
+        body=f"Kính gửi Phòng GD&ĐT huyện Thanh Oai.\nĐơn vị gửi số liệu lần {i}.",
+        attachments=[
+            (
+                f"Tổng hợp số liệu {i}.dat",
+                random.Random(i).randbytes(size),
+                "application/octet-stream",
+            )
+        ],
+        tag="faults",
     )
-    return bytes(m)
 
 
 def _fill(root: Path, leave: int) -> Path:
