@@ -34,7 +34,6 @@ from core.clock import FixedClock
 from intake.app import App
 from intake.cli import cli
 from intake.demo_mixed import (
-    CAMPAIGNS_TOML,
     OTHER,
     STATS_ID,
     WEEK_ID,
@@ -43,7 +42,8 @@ from intake.demo_mixed import (
     mixed_mailbox,
 )
 from store.models import Attachment, Message, Unit
-from tests.support.config import ROSTER, make_config
+from tests.support.campaignmail import campaigns_app
+from tests.support.config import ROSTER
 from tests.support.dovecot import Dovecot
 
 pytestmark = pytest.mark.dovecot
@@ -69,9 +69,11 @@ def _deliver(dovecot: Dovecot, mail: Sequence[MixedMail], folder: str) -> None:
 
 
 def _app(tmp_path: Path, db_url: str, dovecot: Dovecot, folder: str) -> App:
-    cfg = make_config(
+    """The campaigns' app at NOW, polling `folder` of the Dovecot mailbox."""
+    return campaigns_app(
         tmp_path,
         db_url,
+        at=NOW,
         mailbox={
             "host": dovecot.host,
             "port": dovecot.port,
@@ -82,13 +84,7 @@ def _app(tmp_path: Path, db_url: str, dovecot: Dovecot, folder: str) -> App:
             "folder": folder,
             "processed_folder": f"{folder}-done",
         },
-        limits={"parse_workers": 0},
     )
-    path = Path(cfg.source)
-    path.write_text(path.read_text(encoding="utf-8") + CAMPAIGNS_TOML, encoding="utf-8")
-    app = App(config_mod.load(path), FixedClock(NOW))
-    app.import_roster(ROSTER)
-    return app
 
 
 def _poll(app: App, expected: int) -> None:

@@ -19,6 +19,7 @@ from tests.support.config import make_config
 
 
 def _app(tmp_path: Path, db_url: str, clock: FixedClock, host: str, user: str) -> App:
+    """One of several apps on one store, each for its own mailbox `user`@`host` (no roster)."""
     return App(
         make_config(
             tmp_path, db_url, mailbox={"host": host, "username": user}, limits={"parse_workers": 0}

@@ -20,21 +20,19 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from core import config as config_mod
 from core.clock import FixedClock
 from intake.app import App
 from store.models import OutboxMail
 from tests.support.campaignmail import (
-    CAMPAIGNS_TOML,
     UNITS,
     both_mail,
+    campaigns_app,
     covid_mail,
     plain_mail,
     stats_mail,
     week_mail,
     write_mails,
 )
-from tests.support.config import ROSTER, make_config
 from tests.support.smtpserver import SmtpServer
 
 HN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -46,10 +44,11 @@ BASE = "https://baocao.thanhoai.example"
 
 
 def _app(tmp_path: Path, db_url: str, port: int, at: datetime, **notify: object) -> App:
-    cfg = make_config(
+    """The campaigns' app at `at`, its notices sent to the SMTP sink on `port`."""
+    return campaigns_app(
         tmp_path,
         db_url,
-        limits={"parse_workers": 0},
+        at=at,
         smtp={
             "host": "127.0.0.1",
             "port": port,
@@ -60,11 +59,6 @@ def _app(tmp_path: Path, db_url: str, port: int, at: datetime, **notify: object)
         notify={"receipt_max_age_hours": 24 * 30, **notify},
         web={"base_url": BASE},
     )
-    path = Path(cfg.source)
-    path.write_text(path.read_text(encoding="utf-8") + CAMPAIGNS_TOML, encoding="utf-8")
-    app = App(config_mod.load(path), FixedClock(at))
-    app.import_roster(ROSTER)
-    return app
 
 
 def _parsed(raw: bytes) -> EmailMessage:

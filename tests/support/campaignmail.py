@@ -240,12 +240,22 @@ CAMPAIGNS_TOML = (
 )  # the week and the start-of-year statistics, as the demo runs them
 
 
-def campaigns_app(tmp_path: Path, db_url: str, campaigns: str = CAMPAIGNS_TOML) -> App:
-    cfg = make_config(tmp_path, db_url, limits={"parse_workers": 0})
+def campaigns_app(
+    tmp_path: Path,
+    db_url: str,
+    campaigns: str = CAMPAIGNS_TOML,
+    *,
+    at: datetime = datetime(2021, 10, 8, 2, 0, tzinfo=UTC),
+    **sections: dict[str, object],
+) -> App:
+    """The app with `campaigns` configured and the roster imported, its clock fixed at `at`;
+    `sections` add to its config (parsing in-process unless `limits` says otherwise)."""
+    sections["limits"] = {"parse_workers": 0, **sections.get("limits", {})}
+    cfg = make_config(tmp_path, db_url, **sections)
     path = Path(cfg.source)
     path.write_text(path.read_text(encoding="utf-8") + campaigns, encoding="utf-8")
     from core import config as config_mod
 
-    app = App(config_mod.load(path), FixedClock(datetime(2021, 10, 8, 2, 0, tzinfo=UTC)))
+    app = App(config_mod.load(path), FixedClock(at))
     app.import_roster(ROSTER)
     return app
