@@ -22,6 +22,7 @@ from PIL import Image, ImageChops, ImageFilter
 
 INSPECT_SIDE = 1000  # px on the longer side an image is decoded at for the page check
 LOOK_SIDE = 512  # px on the longer side for this look (a JPEG is decoded near it: scan.py)
+LOOK_MIN = 480  # px: an image between this and LOOK_SIDE is looked at as it is, unresized
 MAX_PAPER_SAT = 60  # HSV saturation (0–255) below which a bright pixel is paper
 MIN_PAPER = 0.25  # share of the frame (the page check asks 0.35 of the sheet)
 MIN_INK = 0.004  # share of the frame: dark marks next to paper

@@ -36,7 +36,7 @@ from parsers import pagehint
 from parsers.facts import DataTable, Report, Scan, Unreadable
 from parsers.ocr import OcrPage, current_budget, recognise
 from parsers.office import MAX_PDF_PAGES
-from parsers.pagehint import INSPECT_SIDE, LOOK_SIDE
+from parsers.pagehint import INSPECT_SIDE, LOOK_MIN
 from parsers.papertable import read_paper_table, visual_rows
 from parsers.report import report_from_lines
 from parsers.vietnamese import fold
@@ -177,9 +177,10 @@ def page_look(data: bytes, fmt: str, *, hinted: bool = False) -> Look | None:
     """The page check of an image, without OCR: its `Look` when it shows a document page,
     None when it does not (a photo). Pillow's cheap look (`parsers.pagehint`) comes first, so
     OpenCV is imported only for an image that may be a page."""
-    # the look at ~LOOK_SIDE px: a JPEG is decoded at the DCT scale nearest it (a 1024 px phone
-    # photo at 1/2, a 4000 px one at 1/4), and again at INSPECT_SIDE only if it may be a page
-    glance = _open(data, fmt, draft=LOOK_SIDE, longer=True)
+    # the look at LOOK_MIN…LOOK_SIDE px: a JPEG is decoded at the smallest DCT scale still
+    # LOOK_MIN px long (a 1024 px phone photo at 1/2, a 4000 px one at 1/8: 500 px, looked at
+    # unresized), and again at INSPECT_SIDE only if it may be a page
+    glance = _open(data, fmt, draft=LOOK_MIN, longer=True)
     size = _decoded_size(data, fmt, INSPECT_SIDE)
     if min(size) < MIN_PAGE_SIDE * min(1.0, INSPECT_SIDE / max(size)):
         return None
