@@ -254,6 +254,10 @@ class Daemon:
                     return
                 box.idle_start(folder)
                 log.log(logging.DEBUG if watched else logging.INFO, "IDLE: watching %s", folder)
+                if watched:
+                    # IDLE reports only what arrives from now on: mail that came while the
+                    # session was down is fetched at once, not at the next regular poll
+                    self._trigger_poll()
                 started = self.clock.monotonic()
                 delay = 5.0
                 watched = True

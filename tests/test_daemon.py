@@ -207,7 +207,8 @@ def test_dovecot_outage_backs_off_shows_in_health_and_recovers(
         30,
         d,
     )
-    assert "poll recovered" in d.text()
+    # the heartbeat is committed before the poll's result is logged: wait for the line too
+    wait_for("the recovery to be logged", lambda: "poll recovered" in d.text(), 10, d)
     assert d.stop() == 0
 
 
