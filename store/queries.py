@@ -93,6 +93,9 @@ class LooseMessage:
     received_at: datetime | None
     reason: str
     candidates: tuple[str, ...] = ()
+    # an unassigned message waits for its "unit" (candidates are unit codes) or, its unit
+    # known, for its "campaign" (candidates are campaign ids); "" for every other list
+    waits_for: str = ""
 
 
 @dataclass(frozen=True)
@@ -436,6 +439,7 @@ def _loose(s: Session, state: MessageState) -> tuple[LooseMessage, ...]:
             received_at=m.received_at,
             reason=m.reason,
             candidates=_candidates(m),
+            waits_for=_waits_for(m),
         )
         for m in rows
     )
@@ -461,9 +465,17 @@ def _unverified(s: Session) -> tuple[LooseMessage, ...]:
     )
 
 
+def _waits_for(m: Message) -> str:
+    """What the officer names for an unassigned message: its campaign when its unit is known
+    and campaigns were ranked for it, else its unit ("" when it is not unassigned)."""
+    if m.state != MessageState.UNASSIGNED:
+        return ""
+    return "campaign" if m.unit_id is not None and m.campaign_candidates else "unit"
+
+
 def _candidates(m: Message) -> tuple[str, ...]:
     """The ranked campaigns of a message whose campaign is unclear, else its ranked units."""
-    if m.state == MessageState.UNASSIGNED and m.unit_id is not None and m.campaign_candidates:
+    if _waits_for(m) == "campaign":
         return facts.campaign_candidates(m.campaign_candidates)
     return facts.unit_candidates(m.candidates)
 
@@ -558,6 +570,7 @@ def status_json(cs: CampaignStatus) -> dict[str, Any]:
                 "subject": m.subject,
                 "received_at": _iso(m.received_at),
                 "reason": m.reason,
+                "waits_for": m.waits_for,
                 "candidates": list(m.candidates),
             }
             for m in cs.unassigned

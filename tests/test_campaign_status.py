@@ -151,6 +151,13 @@ def test_status_table_lists_mail_waiting_for_its_campaign_apart_and_points_to_in
     (first,) = [
         m for m in doc["campaigns"][0]["unassigned"] if m["subject"] == _subject(unclear[0].raw)
     ]
+    # the JSON says what the candidates are: campaign ids here, unit codes for the others
+    assert first["waits_for"] == "campaign"
+    campaign_ids = {c["campaign"]["id"] for c in doc["campaigns"]}
+    assert first["candidates"] and set(first["candidates"]) <= campaign_ids
+    others = [m for m in doc["campaigns"][0]["unassigned"] if m["id"] != first["id"]]
+    assert all(m["waits_for"] in ("unit", "campaign") for m in others)
+    assert all(not set(m["candidates"]) & campaign_ids for m in others if m["waits_for"] == "unit")
     r = CliRunner().invoke(
         cli, [*base, "assign", str(first["id"]), unclear[0].unit, "--by", "co.hoa"]
     )
