@@ -25,7 +25,7 @@ from notifier.campaigntables import unit_tables
 from parsers.campaigntable import sums
 from store.campaigns import OtherMessage, other_mail
 from store.files import FileStore
-from store.queries import CampaignStatus, campaign_status, status_json
+from store.queries import CampaignStatus, UnitStatus, campaign_status, status_json, unit_status
 
 SEED_TOTALS = ("classes", "participants")  # read at filing into the facts (the seed's reader)
 
@@ -51,6 +51,21 @@ def status_for(s: Session, c: CampaignConfig, now: datetime) -> CampaignStatus:
         title=c.title,
         deadline=c.deadline_at,
         timezone=c.timezone,
+        required=tuple(c.required),
+        min_photos=c.min_photos,
+        now=now,
+        units_scope=tuple(c.units),
+    )
+
+
+def unit_status_for(s: Session, c: CampaignConfig, now: datetime, code: str) -> UnitStatus | None:
+    """One unit's entry of `status_for`, read from that unit's rows alone (None when the unit
+    is not one of the campaign's)."""
+    return unit_status(
+        s,
+        campaign_id=c.id,
+        code=code,
+        deadline=c.deadline_at,
         required=tuple(c.required),
         min_photos=c.min_photos,
         now=now,

@@ -15,10 +15,10 @@ from sqlalchemy import update
 from core.campaignconfig import CampaignConfig
 from core.clock import FixedClock
 from intake.app import App
-from intake.campaignstatus import status_for
+from intake.campaignstatus import status_for, unit_status_for
 from parsers.vietnamese import fold
 from store.models import Unit
-from store.queries import UnitStatus, unit_data, unit_status
+from store.queries import UnitStatus, unit_data
 from tests.support.config import ROSTER
 from tests.support.mailgen import campaign_mailbox, forward_as_attachment
 from web.statuscache import StatusCache
@@ -48,16 +48,7 @@ def _alone(
 ) -> UnitStatus | None:
     c = campaign or app.cfg.campaign
     with app.sessions() as s:
-        return unit_status(
-            s,
-            campaign_id=c.id,
-            code=code,
-            deadline=c.deadline_at,
-            required=tuple(c.required),
-            min_photos=c.min_photos,
-            now=now,
-            units_scope=tuple(c.units),
-        )
+        return unit_status_for(s, c, now, code)
 
 
 def test_each_unit_read_alone_equals_its_entry_in_the_whole_campaign(

@@ -31,10 +31,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.campaignconfig import CampaignConfig
-from intake.campaignstatus import status_for
+from intake.campaignstatus import status_for, unit_status_for
 from parsers.vietnamese import fold
 from store.models import AuditEntry, Heartbeat, LedgerEntry, Message, Unit, UnitAddress
-from store.queries import CampaignStatus, UnitData, UnitStatus, unit_data, unit_status
+from store.queries import CampaignStatus, UnitData, UnitStatus, unit_data
 
 TTL = 60.0  # seconds
 
@@ -160,16 +160,7 @@ class StatusCache:
             if status is not None:
                 u = next((x for x in status.value.cs.units if x.code == code), None)
             else:
-                u = unit_status(
-                    s,
-                    campaign_id=campaign.id,
-                    code=code,
-                    deadline=campaign.deadline_at,
-                    required=tuple(campaign.required),
-                    min_photos=campaign.min_photos,
-                    now=now,
-                    units_scope=tuple(campaign.units),
-                )
+                u = unit_status_for(s, campaign, now, code)
             if u is None:
                 return None, None
             rows = self._fresh("data", campaign, key)
