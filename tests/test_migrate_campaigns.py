@@ -122,6 +122,8 @@ def test_a_store_made_before_campaigns_migrates_with_its_status_unchanged(
     for code, u in now.items():
         assert u.pop("overdue") == (u["state"] != "complete"), code
         assert u == was[code], code
+    # today's JSON says what each waiting message waits for: the old store's wait for a unit
+    assert [m.pop("waits_for") for m in after["unassigned"]] == ["unit"] * len(before["unassigned"])
     assert after == before
 
     # the migrated store knows its one campaign, and every filed message is in it
