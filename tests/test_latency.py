@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import email
 import email.policy
-import os
 import random
 import re
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,7 @@ import pytest
 from core.config import Config
 from intake.demo_mail import read_units, unit_message
 from tests.support.config import ROSTER
-from tests.support.daemon import INTAKE, PW_ENV, Run, Store, daemon_config, wait_for
+from tests.support.daemon import INTAKE, Daemon, Run, Store, daemon_config, wait_for
 from tests.support.mailgen import campaign_mailbox
 from tests.support.smtpserver import SmtpServer
 
@@ -94,25 +93,6 @@ class Watch:
         return {mid: seen[mid] - t for mid, t in self.appended.items() if mid in seen}
 
 
-@pytest.fixture
-def watch_env(dovecot: Any) -> dict[str, str]:
-    env = dict(os.environ)
-    env[PW_ENV] = dovecot.password
-    env.pop("INTAKE_CONFIG", None)
-    return env
-
-
-@pytest.fixture
-def running() -> Iterator[list[Run]]:
-    out: list[Run] = []
-    yield out
-    for r in out:
-        if r.proc.poll() is None:
-            r.proc.kill()
-            r.proc.wait(10)
-        r._fh.close()
-
-
 def _config(tmp_path: Path, dovecot: Any, smtp: SmtpServer) -> Config:
     # ten minutes between regular polls: every quick answer must come from IDLE and the kick
     return daemon_config(
@@ -126,7 +106,7 @@ def _config(tmp_path: Path, dovecot: Any, smtp: SmtpServer) -> Config:
     )
 
 
-def _start(cfg: Config, env: dict[str, str], log: Path, running: list[Run]) -> tuple[Run, Store]:
+def _start(cfg: Config, env: dict[str, str], log: Path, running: list[Daemon]) -> tuple[Run, Store]:
     """`intake run` at its default log level, as in service (at -v, every library's DEBUG
     lines cost the daemon more CPU than the mail does)."""
     store = Store(cfg)
@@ -174,11 +154,11 @@ def test_a_stream_of_mail_shows_in_status_within_3_s_at_the_95th_percentile(
     tmp_path: Path,
     dovecot: Any,
     smtp_server: SmtpServer,
-    watch_env: dict[str, str],
-    running: list[Run],
+    run_env: dict[str, str],
+    daemons: list[Daemon],
 ) -> None:
     cfg = _config(tmp_path, dovecot, smtp_server)
-    d, store = _start(cfg, watch_env, tmp_path / "run.log", running)
+    d, store = _start(cfg, run_env, tmp_path / "run.log", daemons)
     mails = campaign_mailbox(ROSTER, n=20, seed=16)
     watch, t = _watching(store, smtp_server)
     try:
@@ -206,7 +186,7 @@ def test_a_stream_of_mail_shows_in_status_within_3_s_at_the_95th_percentile(
     # the status the officer reads accounts for every message, once
     status = subprocess.run(
         [INTAKE, "--config", cfg.source, "status", "--json"],
-        env=watch_env,
+        env=run_env,
         capture_output=True,
         text=True,
         timeout=60,
@@ -221,11 +201,11 @@ def test_a_receipt_reaches_the_smtp_server_within_10_s_of_the_mail_arriving(
     tmp_path: Path,
     dovecot: Any,
     smtp_server: SmtpServer,
-    watch_env: dict[str, str],
-    running: list[Run],
+    run_env: dict[str, str],
+    daemons: list[Daemon],
 ) -> None:
     cfg = _config(tmp_path, dovecot, smtp_server)
-    d, store = _start(cfg, watch_env, tmp_path / "run.log", running)
+    d, store = _start(cfg, run_env, tmp_path / "run.log", daemons)
     units = read_units(ROSTER)
     rng = random.Random(26)
     mails = []

@@ -59,11 +59,13 @@ def daemon_config(
 class Daemon:
     """One `intake run` process, its stderr kept in a file."""
 
-    def __init__(self, cfg: Config, env: dict[str, str], log: Path, *args: str) -> None:
+    def __init__(
+        self, cfg: Config, env: dict[str, str], log: Path, *args: str, verbose: bool = True
+    ) -> None:
         self.log = log
         self._fh = log.open("ab")
         self.proc = subprocess.Popen(
-            [INTAKE, "--config", cfg.source, "-v", "run", *args],
+            [INTAKE, "--config", cfg.source, *(["-v"] if verbose else []), "run", *args],
             stdout=self._fh,
             stderr=self._fh,
             env=env,
@@ -73,7 +75,7 @@ class Daemon:
     def text(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int:
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
         try:
@@ -88,30 +90,11 @@ class Daemon:
         self._fh.close()
 
 
-class Run:
+class Run(Daemon):
     """`intake run` at its default log level (what journald gets), stderr kept in a file."""
 
     def __init__(self, cfg: Config, env: dict[str, str], log: Path) -> None:
-        self.log = log
-        self._fh = log.open("ab")
-        self.proc = subprocess.Popen(
-            [INTAKE, "--config", cfg.source, "run"],
-            stdout=self._fh,
-            stderr=self._fh,
-            env=env,
-            start_new_session=True,
-        )
-
-    def text(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-        try:
-            return self.proc.wait(30)
-        finally:
-            self._fh.close()
+        super().__init__(cfg, env, log, verbose=False)
 
 
 @pytest.fixture
