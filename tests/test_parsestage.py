@@ -23,6 +23,7 @@ from intake.parsestage import Limits, ParseStage, Staged
 from store.files import FileStore
 from tests.support.config import ROSTER
 from tests.support.mailgen import campaign_mailbox
+from tests.support.unitmail import nested_mail
 
 
 @pytest.fixture(params=[0, 1], ids=["inline", "worker"])
@@ -135,16 +136,8 @@ def test_the_unit_is_decided_beside_the_parse_when_the_roster_is_given(
 
 
 def test_a_malformed_message_is_a_permanent_error(files: FileStore, workers: int) -> None:
-    nested = EmailMessage()
-    nested.set_content("lõi")
-    for _ in range(6):
-        outer = EmailMessage()
-        outer.make_mixed()
-        outer.attach(nested)
-        nested = outer
-    nested["From"] = "th-kim-an@thanhoai.example"
-    nested["Subject"] = "Báo cáo"
-    sha = files.put(nested.as_bytes())
+    nested = nested_mail(6, "th-kim-an@thanhoai.example", "Báo cáo", "<nested@thanhoai.example>")
+    sha = files.put(nested)
     st = ParseStage(str(files.root), Limits(parse_workers=workers, max_mime_depth=3))
     try:
         (result,) = st.run_many([sha])

@@ -4,7 +4,6 @@ real Dovecot in test_intake_imap.py."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from intake.app import App
 from intake.fakemailbox import FakeMailbox
 from store.models import LedgerEntry, Message
 from tests.support.config import ROSTER, make_config
-from tests.support.unitmail import unit_mail
+from tests.support.unitmail import nested_mail, unit_mail
 
 
 def _mail(i: int) -> bytes:
@@ -205,23 +204,16 @@ def test_a_malformed_message_is_quarantined_at_once(
 ) -> None:
     """Bytes that break the structure limits fail the same way every time: quarantined on the
     first attempt with the reason, not retried with backoff like a timeout."""
-    m = EmailMessage()
-    m["From"] = "Trường Tiểu học Kim An <th-kim-an@thanhoai.example>"
-    m["Subject"] = "Báo cáo lồng nhiều tầng"
-    m["Message-ID"] = "<nested@thanhoai.example>"
-    inner = EmailMessage()
-    inner.set_content("Nội dung trong cùng.")
-    for _depth in range(6):
-        outer = EmailMessage()
-        outer.make_mixed()
-        outer.attach(inner)
-        inner = outer
-    m.make_mixed()
-    m.attach(inner)
+    nested = nested_mail(
+        7,
+        "Trường Tiểu học Kim An <th-kim-an@thanhoai.example>",
+        "Báo cáo lồng nhiều tầng",
+        "<nested@thanhoai.example>",
+    )
     cfg = make_config(tmp_path, limits={"parse_workers": workers, "max_mime_depth": 4})
     with App(cfg, clock) as app:
         box = FakeMailbox()
-        box.append(bytes(m))
+        box.append(nested)
         box.append(_mail(1))
         app.poll_once(box)
         with app.sessions() as s:

@@ -21,6 +21,7 @@ from store.models import Unit
 from store.queries import UnitStatus, unit_data
 from tests.support.config import ROSTER
 from tests.support.mailgen import campaign_mailbox, forward_as_attachment
+from tests.support.noticemail import import_mails
 from web.statuscache import StatusCache
 
 
@@ -28,12 +29,7 @@ from web.statuscache import StatusCache
 def filled(app: App, tmp_path: Path, clock: FixedClock) -> App:
     mail = campaign_mailbox(ROSTER, n=40, seed=7)
     mail.append(forward_as_attachment(ROSTER, "xa-tam-hung", "th-tam-hung", seed=3))
-    paths = []
-    for i, raw in enumerate(mail):
-        path = tmp_path / f"m{i}.eml"
-        path.write_bytes(raw)
-        paths.append(path)
-    app.import_paths(paths)
+    import_mails(app, tmp_path, *mail)
     with app.sessions.begin() as s:
         s.execute(
             update(Unit)

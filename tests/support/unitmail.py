@@ -48,3 +48,19 @@ def unit_mail(
         maintype, subtype = content_type.split("/")
         m.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
     return bytes(m)
+
+
+def nested_mail(depth: int, sender: str, subject: str, message_id: str) -> bytes:
+    """A unit's email whose text sits `depth` multipart levels down (past `max_mime_depth`, it
+    is malformed for good): what a broken client or a hostile sender makes."""
+    inner = EmailMessage()
+    inner.set_content("Nội dung trong cùng.")
+    for _ in range(depth):
+        outer = EmailMessage()
+        outer.make_mixed()
+        outer.attach(inner)
+        inner = outer
+    inner["From"] = sender
+    inner["Subject"] = subject
+    inner["Message-ID"] = message_id
+    return bytes(inner)
